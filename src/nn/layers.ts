@@ -1,0 +1,131 @@
+/** The layers the chapter needs: convolution, batch norm, dense, pooling, activation, flatten. */
+import * as tf from '@tensorflow/tfjs-core';
+import { batchNormTrain } from '../ops/batch_norm_train';
+import { ForwardOptions, Module } from './module';
+import { nextInitSeed, xavierUniform } from './init';
+
+export type Padding = number | 'same' | 'valid';
+
+export interface Conv2dOptions {
+  kernelSize: number;
+  strides?: number;
+  /** Symmetric zero padding in pixels (the seed's `padding=1`), or tfjs's 'same' / 'valid'. */
+  padding?: Padding;
+  useBias?: boolean;
+}
+
+/** 2-D convolution over NHWC input; weights are HWIO [k, k, in, out]. */
+export class Conv2d extends Module {
+  readonly kernelSize: number;
+  readonly strides: number;
+  readonly padding: Padding;
+  readonly useBias: boolean;
+
+  constructor(readonly channels: number, opts: Conv2dOptions) {
+    super();
+    this.kernelSize = opts.kernelSize;
+    this.strides = opts.strides ?? 1;
+    this.padding = opts.padding ?? 0;
+    this.useBias = opts.useBias ?? true;
+  }
+
+  forward(x: tf.Tensor): tf.Tensor {
+    const inChannels = x.shape[3];
+    if (x.rank !== 4) throw new Error(`Conv2d expects NHWC input, got shape ${JSON.stringify(x.shape)}`);
+    const k = this.kernelSize;
+    const weight = this.variable('weight', () => xavierUniform([k, k, inChannels, this.channels], nextInitSeed()));
+    if (weight.shape[2] !== inChannels) {
+      throw new Error(`Conv2d built for ${weight.shape[2]} input channels got input ${JSON.stringify(x.shape)}`);
+    }
+    const bias = this.useBias ? this.variable('bias', () => tf.zeros([this.channels])) : undefined;
+    const pad = this.padding === 0 ? 'valid' : this.padding;
+    return tf.fused.conv2d({ x: x as tf.Tensor4D, filter: weight as tf.Tensor4D, strides: this.strides, pad, bias });
+  }
+}
+
+export interface BatchNormOptions {
+  /** Weight of the old value in the running averages (Gluon's default 0.9). */
+  momentum?: number;
+  epsilon?: number;
+}
+
+/** Batch normalisation over the last (channel) axis, with running averages for inference. */
+export class BatchNorm extends Module {
+  readonly momentum: number;
+  readonly epsilon: number;
+
+  constructor(opts: BatchNormOptions = {}) {
+    super();
+    this.momentum = opts.momentum ?? 0.9;
+    this.epsilon = opts.epsilon ?? 1e-5;
+  }
+
+  forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
+    const c = x.shape[x.rank - 1];
+    const gamma = this.variable('gamma', () => tf.ones([c])) as tf.Variable<tf.Rank.R1>;
+    const beta = this.variable('beta', () => tf.zeros([c])) as tf.Variable<tf.Rank.R1>;
+    const runningMean = this.variable('running_mean', () => tf.zeros([c]), false);
+    const runningVar = this.variable('running_var', () => tf.ones([c]), false);
+    if (!opts.training) {
+      return tf.batchNorm(x, runningMean, runningVar, beta, gamma, this.epsilon);
+    }
+    const { y, mean, variance } = batchNormTrain(x, gamma, beta, this.epsilon);
+    tf.tidy(() => {
+      const m = this.momentum;
+      runningMean.assign(tf.add(tf.mul(runningMean, m), tf.mul(mean, 1 - m)));
+      runningVar.assign(tf.add(tf.mul(runningVar, m), tf.mul(variance, 1 - m)));
+    });
+    mean.dispose();
+    variance.dispose();
+    return y;
+  }
+}
+
+/** Fully connected layer; flattens its input first (like Gluon's Dense). */
+export class Dense extends Module {
+  constructor(readonly units: number, readonly useBias = true) {
+    super();
+  }
+
+  forward(x: tf.Tensor): tf.Tensor {
+    const flat = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [x.shape[0], -1]) as tf.Tensor2D;
+    const inUnits = flat.shape[1];
+    const weight = this.variable('weight', () => xavierUniform([inUnits, this.units], nextInitSeed())) as tf.Variable<tf.Rank.R2>;
+    const bias = this.useBias ? this.variable('bias', () => tf.zeros([this.units])) : undefined;
+    const out = tf.fused.matMul({ a: flat, b: weight, bias });
+    if (flat !== x) flat.dispose();
+    return out;
+  }
+}
+
+export class MaxPool2d extends Module {
+  constructor(readonly poolSize: number, readonly strides = poolSize, readonly padding: Padding = 0) {
+    super();
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.maxPool(x as tf.Tensor4D, this.poolSize, this.strides, this.padding === 0 ? 'valid' : this.padding);
+  }
+}
+
+/** Average pooling; stride defaults to the window, as in Gluon's AvgPool2D. */
+export class AvgPool2d extends Module {
+  constructor(readonly poolSize: number, readonly strides = poolSize, readonly padding: Padding = 0) {
+    super();
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.avgPool(x as tf.Tensor4D, this.poolSize, this.strides, this.padding === 0 ? 'valid' : this.padding);
+  }
+}
+
+/** Averages each channel over the whole feature map: [N, H, W, C] -> [N, 1, 1, C]. */
+export class GlobalAvgPool2d extends Module {
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.mean(x, [1, 2], true);
+  }
+}
+
+export class ReLU extends Module {
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.relu(x);
+  }
+}
