@@ -346,8 +346,12 @@ export async function downloadFile(
     try {
       await pipeline(res, tap, fs.createWriteStream(tmp, { flags: "w", mode: 0o644 }));
     } catch (e) {
-      const of = total !== undefined ? ` of ${total}` : "";
-      throw fail(`${(e as Error).message} after ${received}${of} bytes`);
+      const msg = (e as Error).message;
+      if (msg.startsWith("timeout:")) throw fail(`${msg} after ${received}${total !== undefined ? ` of ${total}` : ""} bytes`);
+      if (total !== undefined && received < total) {
+        throw fail(`truncated: connection closed after ${received} of ${total} bytes (${msg})`);
+      }
+      throw fail(`${msg} after ${received} bytes`);
     }
     if (!res.complete) throw fail(`connection closed early after ${received} bytes`);
     if (total !== undefined && received !== total) {
