@@ -30,8 +30,8 @@ export class Conv2d extends Module {
   }
 
   forward(x: tf.Tensor): tf.Tensor {
-    const inChannels = x.shape[3];
     if (x.rank !== 4) throw new Error(`Conv2d expects NHWC input, got shape ${JSON.stringify(x.shape)}`);
+    const inChannels = x.shape[3] as number;
     const k = this.kernelSize;
     const weight = this.variable('weight', () => xavierUniform([k, k, inChannels, this.channels], nextInitSeed()));
     if (weight.shape[2] !== inChannels) {

@@ -6,6 +6,7 @@
  * so a layer needs only its output width; the input width is read from the first input it sees.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import '../tf';
 
 export interface ForwardOptions {
   /** Training mode: batch norm uses batch statistics and updates its running averages. */

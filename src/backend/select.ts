@@ -1,0 +1,127 @@
+/**
+ * The one place that chooses where tensors live (the seed's `utils.try_gpu()`).
+ *
+ * Order: @tensorflow/tfjs-node-gpu (CUDA) > @tensorflow/tfjs-node (libtensorflow CPU) >
+ * 'onednn' (this project's native oneDNN kernels) > 'cpu' (tfjs's pure-JS kernels).
+ * The tfjs-node packages are optional: they are tried with require() and skipped, with the
+ * reason recorded, when they are absent or their native library does not load. Nothing here
+ * throws because an optional back end is missing.
+ *
+ * RESNET_TS_BACKEND=tensorflow-gpu|tensorflow|onednn|cpu forces one (an error if unavailable).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '../tf';
+
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'onednn' | 'cpu';
+
+export interface BackendAttempt {
+  name: BackendName;
+  ok: boolean;
+  reason: string;
+}
+
+export interface Device {
+  /** The tfjs back end now active ('tensorflow', 'onednn' or 'cpu'). */
+  backend: string;
+  kind: 'gpu' | 'cpu';
+  /** One line for logs: "cpu (onednn: ...)". */
+  description: string;
+  /** Every candidate tried, in order, with why it was or was not taken. */
+  attempts: BackendAttempt[];
+}
+
+const ORDER: BackendName[] = ['tensorflow-gpu', 'tensorflow', 'onednn', 'cpu'];
+
+function errorText(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split('\n')[0];
+}
+
+/** Makes one candidate available to tfjs; returns why not when it cannot. */
+function prepare(name: BackendName): { ok: boolean; reason: string; tfName: string } {
+  switch (name) {
+    case 'tensorflow-gpu':
+    case 'tensorflow': {
+      const pkg = name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+      try {
+        require(pkg);
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        const reason = code === 'MODULE_NOT_FOUND' && errorText(e).includes(pkg)
+          ? `${pkg} is not installed (optional dependency)`
+          : `${pkg} did not load: ${errorText(e)}`;
+        return { ok: false, reason, tfName: 'tensorflow' };
+      }
+      return { ok: tf.findBackendFactory('tensorflow') != null, reason: `${pkg} loaded`, tfName: 'tensorflow' };
+    }
+    case 'onednn': {
+      let register: () => { ok: boolean; reason: string };
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        register = require('./onednn/register').registerOneDnnBackend;
+      } catch (e) {
+        return { ok: false, reason: `onednn back end module missing: ${errorText(e)}`, tfName: 'onednn' };
+      }
+      const r = register();
+      return { ...r, tfName: 'onednn' };
+    }
+    case 'cpu':
+      return { ok: true, reason: "tfjs's pure-JS kernels (slow: one core, no vectorised convolutions)", tfName: 'cpu' };
+  }
+}
+
+function describe(name: BackendName, reason: string): string {
+  const kind = name === 'tensorflow-gpu' ? 'gpu' : 'cpu';
+  return `${kind} (${name}: ${reason})`;
+}
+
+let current: Device | undefined;
+
+/**
+ * Picks the best available back end, activates it and reports the choice.
+ * `prefer` (or RESNET_TS_BACKEND) forces a back end and fails loudly if it is unavailable.
+ */
+export async function tryGpu(opts: { prefer?: BackendName; log?: (line: string) => void } = {}): Promise<Device> {
+  const prefer = opts.prefer ?? (process.env.RESNET_TS_BACKEND as BackendName | undefined) ?? undefined;
+  if (prefer && !ORDER.includes(prefer)) {
+    throw new Error(`unknown back end '${prefer}' (RESNET_TS_BACKEND / --backend): use one of ${ORDER.join(', ')}`);
+  }
+  const candidates = prefer ? [prefer] : ORDER;
+  const attempts: BackendAttempt[] = [];
+  for (const name of candidates) {
+    const p = prepare(name);
+    let ok = p.ok;
+    let reason = p.reason;
+    if (ok) {
+      try {
+        ok = await tf.setBackend(p.tfName);
+        if (!ok) reason = `tf.setBackend('${p.tfName}') failed`;
+      } catch (e) {
+        ok = false;
+        reason = `tf.setBackend('${p.tfName}') threw: ${errorText(e)}`;
+      }
+    }
+    attempts.push({ name, ok, reason });
+    if (ok) {
+      quietCpuBanner();
+      current = { backend: tf.getBackend(), kind: name === 'tensorflow-gpu' ? 'gpu' : 'cpu', description: describe(name, reason), attempts };
+      if (name === 'cpu' && !prefer) {
+        const why = attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`).join('; ');
+        (opts.log ?? console.warn)(`resnet-ts: using tfjs's pure-JS CPU back end, which is very slow for ResNets (${why}).`);
+      }
+      return current;
+    }
+  }
+  throw new Error(`back end '${prefer}' is not available: ${attempts.map((a) => a.reason).join('; ')}`);
+}
+
+/** The device chosen by the last tryGpu() call (undefined before it). */
+export function currentDevice(): Device | undefined {
+  return current;
+}
+
+/** tfjs's cpu back end prints a banner about tfjs-node on first use; tryGpu already reported why. */
+function quietCpuBanner(): void {
+  const backend = tf.backend() as unknown as { firstUse?: boolean };
+  if ('firstUse' in backend) backend.firstUse = false;
+}

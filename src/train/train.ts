@@ -1,0 +1,145 @@
+/**
+ * The training loop of the chapter (the seed's utils.train): minibatch SGD on softmax
+ * cross-entropy, a loss/accuracy line per epoch, a history for plots, checkpoints to resume.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '../tf';
+import type { Module } from '../nn/module';
+import type { BatchSource } from './batches';
+import { countCorrect, softmaxCrossEntropy } from './metrics';
+import { evaluateAccuracy } from './evaluate';
+import { EpochProgress, ProgressMode, epochProgress } from './progress';
+import { EpochRecord, TrainPosition, restoreCheckpoint, saveCheckpoint } from './checkpoint';
+
+export interface BatchEvent {
+  epoch: number;
+  batch: number;
+  numBatches: number;
+  loss: number;
+  imagesPerSecond: number;
+}
+
+export interface TrainOptions {
+  trainData: BatchSource;
+  testData: BatchSource;
+  net: Module;
+  /** Defaults to SGD with learning rate 0.05, the seed's trainer. */
+  optimizer?: tf.Optimizer;
+  /** Defaults to mean softmax cross-entropy on integer labels. */
+  loss?: (logits: tf.Tensor, labels: tf.Tensor1D) => tf.Scalar;
+  epochs: number;
+  /** For the "Start training on ..." line, e.g. tryGpu()'s description. */
+  deviceDescription?: string;
+  log?: (line: string) => void;
+  progress?: ProgressMode;
+  onBatch?: (e: BatchEvent) => void;
+  onEpoch?: (r: EpochRecord, history: EpochRecord[]) => void;
+  /** Stop an epoch after this many batches (fast runs); the epoch's metrics cover what ran. */
+  maxBatchesPerEpoch?: number;
+  /** Save a checkpoint here after each epoch (and every `checkpointEvery` steps if set). */
+  checkpointDir?: string;
+  checkpointEvery?: number;
+  /** Extra data stored in the checkpoint (model config, CLI options) for resuming. */
+  checkpointMeta?: Record<string, unknown>;
+  /** Continue from the checkpoint in `checkpointDir` (input shape is needed to build the net). */
+  resume?: { inputShape: number[] };
+}
+
+export interface TrainResult {
+  history: EpochRecord[];
+  steps: number;
+}
+
+const freshPosition = (epoch: number, step: number): TrainPosition =>
+  ({ epoch, batch: 0, step, lossSum: 0, correct: 0, seen: 0, seconds: 0 });
+
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const net = opts.net;
+  const optimizer = opts.optimizer ?? tf.train.sgd(0.05);
+  const lossFn = opts.loss ?? softmaxCrossEntropy;
+  let history: EpochRecord[] = [];
+  let pos = freshPosition(0, 0);
+
+  if (opts.resume) {
+    if (!opts.checkpointDir) throw new Error('train: resume needs checkpointDir');
+    const manifest = await restoreCheckpoint(opts.checkpointDir, net, optimizer, opts.resume.inputShape);
+    history = manifest.history;
+    pos = manifest.position;
+    log(`Resuming from ${opts.checkpointDir}: epoch ${pos.epoch}, batch ${pos.batch}, step ${pos.step}`);
+  }
+  log(`Start training on ${opts.deviceDescription ?? tf.getBackend()}`);
+  const save = async () => {
+    if (opts.checkpointDir) await saveCheckpoint(opts.checkpointDir, net, optimizer, pos, history, opts.checkpointMeta ?? {});
+  };
+
+  for (; pos.epoch < opts.epochs; pos = freshPosition(pos.epoch + 1, pos.step)) {
+    const numBatches = Math.min(opts.trainData.numBatches, opts.maxBatchesPerEpoch ?? Infinity);
+    const bar: EpochProgress = epochProgress(opts.progress ?? 'auto', pos.epoch, numBatches, pos.batch,
+      Math.ceil(opts.trainData.numExamples / opts.trainData.numBatches));
+    let index = 0;
+    // Wall time per step includes loading and resizing the batch, as the seed's epoch time did.
+    let tLast = performance.now();
+    for (const { x, y } of opts.trainData.epoch(pos.epoch)) {
+      if (index >= numBatches) { tf.dispose([x, y]); break; }
+      if (index++ < pos.batch) { tf.dispose([x, y]); tLast = performance.now(); continue; } // resumed mid-epoch
+      let correctT: tf.Scalar | undefined;
+      const vars = net.trainableVariables();
+      const { value, grads } = tf.variableGrads(() => {
+        const logits = net.apply(x, { training: true });
+        correctT = tf.keep(countCorrect(logits, y));
+        return lossFn(logits, y);
+      }, vars);
+      optimizer.applyGradients(grads);
+      const lossValue = value.dataSync()[0];
+      const correct = correctT!.dataSync()[0];
+      tf.dispose([value, correctT!, x, y]);
+      tf.dispose(grads);
+      if (!Number.isFinite(lossValue)) {
+        bar.stop();
+        throw new Error(`training diverged: loss is ${lossValue} at epoch ${pos.epoch}, batch ${pos.batch} (try a smaller learning rate)`);
+      }
+      const n = y.shape[0];
+      const now = performance.now();
+      pos.seconds += (now - tLast) / 1000;
+      tLast = now;
+      pos.lossSum += lossValue * n;
+      pos.correct += correct;
+      pos.seen += n;
+      pos.batch++;
+      pos.step++;
+      const ips = pos.seen / pos.seconds;
+      bar.update(pos.batch, ips);
+      opts.onBatch?.({ epoch: pos.epoch, batch: pos.batch, numBatches, loss: lossValue, imagesPerSecond: ips });
+      if (opts.checkpointEvery && pos.step % opts.checkpointEvery === 0 && pos.batch < numBatches) {
+        await save();
+        tLast = performance.now(); // saving is not training time
+      }
+    }
+    bar.stop();
+    const testAcc = evaluateAccuracy(opts.testData, net);
+    const record: EpochRecord = {
+      epoch: pos.epoch,
+      loss: pos.lossSum / pos.seen,
+      trainAcc: pos.correct / pos.seen,
+      testAcc,
+      seconds: pos.seconds,
+      imagesPerSecond: pos.seen / pos.seconds,
+    };
+    history.push(record);
+    log(formatEpoch(record));
+    opts.onEpoch?.(record, history);
+    if (opts.checkpointDir) {
+      // Store the position at the start of the next epoch.
+      const next = freshPosition(pos.epoch + 1, pos.step);
+      await saveCheckpoint(opts.checkpointDir, net, optimizer, next, history, opts.checkpointMeta ?? {});
+    }
+  }
+  return { history, steps: pos.step };
+}
+
+/** The seed's per-epoch line, plus throughput. */
+export function formatEpoch(r: EpochRecord): string {
+  return `Epoch ${r.epoch}. Loss: ${r.loss.toFixed(3)}, Train acc ${r.trainAcc.toFixed(2)}, ` +
+    `Test acc ${r.testAcc.toFixed(2)}, Time ${r.seconds.toFixed(1)} sec, ${r.imagesPerSecond.toFixed(1)} img/s`;
+}
