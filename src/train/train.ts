@@ -110,11 +110,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       pos.step++;
       const ips = pos.seen / pos.seconds;
       bar.update(pos.batch, ips);
-      opts.onBatch?.({ epoch: pos.epoch, batch: pos.batch, numBatches, loss: lossValue, imagesPerSecond: ips });
       if (opts.checkpointEvery && pos.step % opts.checkpointEvery === 0 && pos.batch < numBatches) {
         await save();
         tLast = performance.now(); // saving is not training time
       }
+      opts.onBatch?.({ epoch: pos.epoch, batch: pos.batch, numBatches, loss: lossValue, imagesPerSecond: ips });
     }
     bar.stop();
     const testAcc = evaluateAccuracy(opts.testData, net);

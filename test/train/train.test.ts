@@ -1,0 +1,108 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import '../../src/tf';
+import { loadDataFashionMnist } from '../../src/data/fashion_mnist';
+import { ResNet } from '../../src/models/resnet';
+import { seedInitializers } from '../../src/nn/init';
+import { train } from '../../src/train/train';
+import { CheckpointError, readCheckpoint } from '../../src/train/checkpoint';
+import { evaluateAccuracy } from '../../src/train/evaluate';
+
+// Small net on 28x28 inputs so the JS back end can run these quickly.
+const TINY = { widths: [8, 16, 16, 32] as [number, number, number, number], depths: [1, 1, 1, 1] as [number, number, number, number], headPool: 'global' as const };
+
+function tinyNet(seed = 1): ResNet {
+  seedInitializers(seed);
+  const net = new ResNet(TINY);
+  net.build([28, 28, 1]);
+  seedInitializers(undefined);
+  return net;
+}
+
+const quiet = () => {};
+
+async function data(trainLimit: number, testLimit: number, batchSize = 32) {
+  return loadDataFashionMnist({ batchSize, seed: 3, trainLimit, testLimit, log: quiet });
+}
+
+function weights(net: ResNet): Float32Array[] {
+  return net.namedVariables().map(([, v]) => v.dataSync() as Float32Array);
+}
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('train', () => {
+  it('leaks no tensors: the count is the same after every step', async () => {
+    const { trainIter, testIter } = await data(32 * 5, 32);
+    const net = tinyNet();
+    const counts: number[] = [];
+    await train({
+      trainData: trainIter, testData: testIter, net, epochs: 1, log: quiet, progress: 'none',
+      onBatch: () => counts.push(tf.memory().numTensors),
+    });
+    expect(counts.length).toBe(5);
+    // Step 1 creates the optimizer's iteration counter; from then on nothing accumulates.
+    expect(new Set(counts.slice(1)).size).toBe(1);
+    const before = tf.memory().numTensors;
+    evaluateAccuracy(testIter, net);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('prints the seed-style epoch line and returns the history', async () => {
+    const { trainIter, testIter } = await data(64, 64);
+    const lines: string[] = [];
+    const { history } = await train({
+      trainData: trainIter, testData: testIter, net: tinyNet(), epochs: 2, log: (l) => lines.push(l), progress: 'none',
+      deviceDescription: 'cpu (test)',
+    });
+    expect(lines[0]).toBe('Start training on cpu (test)');
+    expect(lines[1]).toMatch(/^Epoch 0\. Loss: \d+\.\d{3}, Train acc \d\.\d\d, Test acc \d\.\d\d, Time \d+\.\d sec, \d+\.\d img\/s$/);
+    expect(history.map((h) => h.epoch)).toEqual([0, 1]);
+    for (const h of history) {
+      expect(h.trainAcc).toBeGreaterThanOrEqual(0);
+      expect(h.testAcc).toBeLessThanOrEqual(1);
+      expect(h.loss).toBeGreaterThan(0);
+    }
+  });
+
+  it('resuming from a checkpoint (after an epoch and mid-epoch) gives the same weights as one run', async () => {
+    const { trainIter, testIter } = await data(32 * 4, 32);
+    const common = { trainData: trainIter, testData: testIter, log: quiet, progress: 'none' as const };
+    const straight = tinyNet();
+    await train({ ...common, net: straight, epochs: 2 });
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-'));
+    // Run 1 stops after epoch 0 + 2 steps of epoch 1 (checkpoint every 2 steps), as if killed.
+    const first = tinyNet();
+    await train({ ...common, net: first, epochs: 2, checkpointDir: dir, checkpointEvery: 2, maxBatchesPerEpoch: undefined,
+      onBatch: (e) => { if (e.epoch === 1 && e.batch === 2) throw new Error('killed'); } }).catch((e) => {
+      if ((e as Error).message !== 'killed') throw e;
+    });
+    expect(readCheckpoint(dir).manifest.position).toMatchObject({ epoch: 1, batch: 2, step: 6 });
+    const resumed = tinyNet(99); // different init: everything must come from the checkpoint
+    const { history } = await train({ ...common, net: resumed, epochs: 2, checkpointDir: dir, resume: { inputShape: [28, 28, 1] } });
+    expect(history.map((h) => h.epoch)).toEqual([0, 1]);
+    const a = weights(straight), b = weights(resumed);
+    a.forEach((w, i) => expect(Array.from(b[i])).toEqual(Array.from(w)));
+    // Only the newest weights file is kept.
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.bin'))).toHaveLength(1);
+  }, 120_000);
+
+  it('refuses a corrupt checkpoint, naming the file', async () => {
+    const { trainIter, testIter } = await data(32, 32);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-'));
+    await train({ trainData: trainIter, testData: testIter, net: tinyNet(), epochs: 1, log: quiet, progress: 'none', checkpointDir: dir });
+    const bin = fs.readdirSync(dir).find((f) => f.endsWith('.bin'))!;
+    const file = path.join(dir, bin);
+    const bytes = fs.readFileSync(file);
+    bytes[100] ^= 0xff;
+    fs.writeFileSync(file, bytes);
+    expect(() => readCheckpoint(dir)).toThrow(CheckpointError);
+    expect(() => readCheckpoint(dir)).toThrow(new RegExp(`${bin} is corrupt`));
+  });
+});
