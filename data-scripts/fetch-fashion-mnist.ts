@@ -1,5 +1,5 @@
 /**
- * `npm run data -- [--dir D] [--mirror URL] [--cache-dir D] [--no-download]`
+ * `npm run data -- [--dir D] [--mirror URL] [--cache-dir D] [--no-debian] [--no-download]`
  *
  * Makes Fashion-MNIST available (see ensureFashionMnist for the order of sources), prints where
  * it came from, then verifies all four files: checksum of the .gz, IDX parse, SHA-256 of the
@@ -25,12 +25,13 @@ interface Args {
   mirror?: string;
   cacheDir?: string;
   download: boolean;
+  debian: boolean;
 }
 
-const USAGE = "usage: npm run data -- [--dir D] [--mirror URL] [--cache-dir D] [--no-download]";
+const USAGE = "usage: npm run data -- [--dir D] [--mirror URL] [--cache-dir D] [--no-debian] [--no-download]";
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { download: true };
+  const a: Args = { download: true, debian: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const eq = arg.indexOf("=");
@@ -45,6 +46,7 @@ function parseArgs(argv: string[]): Args {
     else if (key === "--mirror") a.mirror = value();
     else if (key === "--cache-dir") a.cacheDir = value();
     else if (key === "--no-download") a.download = false;
+    else if (key === "--no-debian") a.debian = false;
     else if (key === "-h" || key === "--help") {
       console.log(USAGE);
       process.exit(0);
@@ -73,6 +75,7 @@ async function main(): Promise<void> {
     mirror: args.mirror,
     cacheDir: args.cacheDir,
     download: args.download,
+    ...(args.debian ? {} : { debianDir: null }),
     log: (s) => console.log(s),
     onProgress: progressPrinter(),
   });

@@ -17,15 +17,18 @@
  *     checked, fsync'ed and then renamed onto its final name; on any failure the temp file is
  *     removed, so a final name only ever holds a complete, verified file.
  *
- * Checksums. The SHA-256 values below are those of the files shipped by Debian package
- * `dataset-fashion-mnist` (0.0~git20200523.55506a9-1). These are NOT byte-identical to the files
- * on the zalando mirror: Debian's build (dh_strip_nondeterminism) rewrote the gzip headers
- * (FNAME removed, MTIME set to the changelog date 2020-06-05 09:05:49 UTC -- visible in the
- * headers), so sizes differ by the file-name length and the MD5 sums differ from the upstream
- * README's. The decompressed IDX payloads are the same. Hence every file accepts two variants:
- * the Debian SHA-256, or the MD5 published in upstream's README (the only checksum upstream
- * publishes). {@link FASHION_MNIST_IDX_SHA256} holds the SHA-256 of the decompressed IDX data,
- * which is independent of the gzip variant (checked by `npm run data`).
+ * Checksums. The SHA-256 values of {@link FASHION_MNIST_SHA256} are those of the files shipped
+ * by Debian package `dataset-fashion-mnist` (0.0~git20200523.55506a9-1). They are NOT the
+ * checksums of the files on the zalando mirror: Debian's build (dh_strip_nondeterminism)
+ * rewrote the gzip headers -- FNAME removed, MTIME set to the changelog date 2020-06-05
+ * 09:05:49 UTC -- so each Debian file is 23-24 bytes shorter and hashes differently, while the
+ * deflate stream and the decompressed IDX data are identical. Restoring the original header
+ * (FLG=FNAME, MTIME 2017-08-31 10:50:06 UTC for train-*, 10:50:27 for t10k-*, the file name
+ * without .gz) reproduces the upstream files exactly: their MD5s equal those published in
+ * upstream's README and their SHA-256s equal {@link FASHION_MNIST_UPSTREAM_SHA256} (the values
+ * other projects, e.g. Chainer, pin). Hence every file accepts two variants: Debian, or
+ * upstream (SHA-256 + MD5). {@link FASHION_MNIST_IDX_SHA256} holds the SHA-256 of the
+ * decompressed IDX data, the same for both variants (checked by `npm run data`).
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -61,6 +64,13 @@ export const FASHION_MNIST_SHA256: Readonly<Record<string, string>> = {
   [TRAIN_IMAGES]: "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
   [TRAIN_LABELS]: "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
 };
+/** SHA-256 of the .gz files on the zalando mirror (see the module comment). */
+export const FASHION_MNIST_UPSTREAM_SHA256: Readonly<Record<string, string>> = {
+  [TRAIN_IMAGES]: "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+  [TRAIN_LABELS]: "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+  [TEST_IMAGES]: "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+  [TEST_LABELS]: "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+};
 /** MD5 of the .gz files on the zalando mirror, as published in upstream's README.md. */
 export const FASHION_MNIST_UPSTREAM_MD5: Readonly<Record<string, string>> = {
   [TRAIN_IMAGES]: "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
@@ -74,6 +84,13 @@ export const FASHION_MNIST_DEBIAN_SIZES: Readonly<Record<string, number>> = {
   [TRAIN_LABELS]: 29491,
   [TEST_IMAGES]: 4422079,
   [TEST_LABELS]: 5125,
+};
+/** Sizes of the .gz files on the zalando mirror. */
+export const FASHION_MNIST_UPSTREAM_SIZES: Readonly<Record<string, number>> = {
+  [TRAIN_IMAGES]: 26421880,
+  [TRAIN_LABELS]: 29515,
+  [TEST_IMAGES]: 4422102,
+  [TEST_LABELS]: 5148,
 };
 /** Byte length and SHA-256 of the decompressed IDX files (same for every gzip variant). */
 export const FASHION_MNIST_IDX_BYTES: Readonly<Record<string, number>> = {
@@ -94,7 +111,7 @@ export const FASHION_MNIST_HASHES: HashTable = Object.fromEntries(
     f,
     [
       { sha256: FASHION_MNIST_SHA256[f], variant: "Debian dataset-fashion-mnist" },
-      { md5: FASHION_MNIST_UPSTREAM_MD5[f], variant: "zalando mirror" },
+      { sha256: FASHION_MNIST_UPSTREAM_SHA256[f], md5: FASHION_MNIST_UPSTREAM_MD5[f], variant: "zalando mirror" },
     ],
   ]),
 );

@@ -9,13 +9,17 @@ import {
   DownloadProgress,
   EnsureOptions,
   FASHION_MNIST_FILES,
+  FASHION_MNIST_SHA256,
+  FASHION_MNIST_UPSTREAM_MD5,
+  FASHION_MNIST_UPSTREAM_SHA256,
+  FASHION_MNIST_UPSTREAM_SIZES,
   HashTable,
   defaultCacheDir,
   downloadFile,
   ensureFashionMnist,
   findProjectRoot,
 } from "../../src/data/files";
-import { realDataDir, tmpDir } from "./helpers";
+import { realDataDir, removeTmpDirs, tmpDir } from "./helpers";
 
 // Two small made-up "data files" and a hash table for them.
 const A = "a-images.gz";
@@ -74,6 +78,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
+afterAll(removeTmpDirs);
 afterAll(async () => {
   server.closeAllConnections();
   await new Promise((r) => server.close(r));
@@ -177,12 +182,62 @@ describe("ensureFashionMnist: order of sources", () => {
   });
 });
 
-describe.skipIf(!realDataDir())("real checksum table", () => {
+/**
+ * The zalando-mirror version of a Debian .gz file: Debian's build dropped the FNAME field and
+ * reset MTIME; restore them (the deflate stream is unchanged). Only valid for Debian-variant input.
+ */
+function upstreamVariant(debian: Buffer, name: string): Buffer {
+  expect(debian[3]).toBe(0); // FLG: no FNAME
+  const mtime = name.startsWith("train") ? 1504176606 : 1504176627; // 2017-08-31 10:50:06 / 10:50:27 UTC
+  const head = Buffer.from([0x1f, 0x8b, 0x08, 0x08, 0, 0, 0, 0]);
+  head.writeUInt32LE(mtime, 4);
+  return Buffer.concat([head, debian.subarray(8, 10), Buffer.from(name.replace(/\.gz$/, "") + "\0"), debian.subarray(10)]);
+}
+
+const realDir = realDataDir();
+describe.skipIf(!realDir)("real checksum table", () => {
   it("accepts the installed Fashion-MNIST files (Debian dir or FASHION_MNIST_DIR)", async () => {
-    const d = realDataDir()!;
-    const r = await ensureFashionMnist({ env: {}, cacheDir: tmpDir(), debianDir: d, download: false });
-    expect(r).toEqual({ dir: d, source: "debian" });
+    const r = await ensureFashionMnist({ env: {}, cacheDir: tmpDir(), debianDir: realDir!, download: false });
+    expect(r).toEqual({ dir: realDir, source: "debian" });
     expect(FASHION_MNIST_FILES.length).toBe(4);
+  });
+
+  it("also accepts the zalando-mirror files (different gzip header), also when downloaded", async () => {
+    const up = tmpDir();
+    for (const f of FASHION_MNIST_FILES) {
+      const deb = fs.readFileSync(path.join(realDir!, f));
+      const u = upstreamVariant(deb, f);
+      if (deb[3] === 0) {
+        // Debian variant installed: the rebuilt file must be the one upstream's README describes
+        expect(md5(u)).toBe(FASHION_MNIST_UPSTREAM_MD5[f]);
+        expect(sha(u)).toBe(FASHION_MNIST_UPSTREAM_SHA256[f]);
+        expect(u.length).toBe(FASHION_MNIST_UPSTREAM_SIZES[f]);
+        expect(sha(deb)).toBe(FASHION_MNIST_SHA256[f]);
+        fs.writeFileSync(path.join(up, f), u);
+      } else {
+        fs.writeFileSync(path.join(up, f), deb); // FASHION_MNIST_DIR holds upstream files already
+      }
+    }
+    expect(await ensureFashionMnist({ env: {}, dir: up })).toEqual({ dir: up, source: "flag" });
+    // serve them as a mirror and download with the real table
+    const mirror = http.createServer((req, res) => {
+      const f = path.join(up, path.basename(req.url!));
+      if (!fs.existsSync(f)) return void res.writeHead(404).end();
+      res.writeHead(200, { "content-length": fs.statSync(f).size });
+      fs.createReadStream(f).pipe(res);
+    });
+    await new Promise<void>((r) => mirror.listen(0, "127.0.0.1", r));
+    try {
+      const cache = tmpDir();
+      const r = await ensureFashionMnist({
+        env: {}, cacheDir: cache, debianDir: null, mirror: `http://127.0.0.1:${(mirror.address() as AddressInfo).port}/`,
+      });
+      expect(r).toEqual({ dir: cache, source: "download" });
+      expect(ls(cache)).toEqual([...FASHION_MNIST_FILES].sort());
+    } finally {
+      mirror.closeAllConnections();
+      await new Promise((r) => mirror.close(r));
+    }
   });
 });
 

@@ -5,8 +5,18 @@ import * as zlib from "zlib";
 import { DEBIAN_DIR, FASHION_MNIST_FILES } from "../../src/data/files";
 import { encodeIdx } from "../../src/data/idx";
 
+const created: string[] = [];
+
+/** A fresh temporary directory, removed by {@link removeTmpDirs}. */
 export function tmpDir(prefix = "fmnist-test-"): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  created.push(d);
+  return d;
+}
+
+/** Removes every directory made by {@link tmpDir} (call from afterAll). */
+export function removeTmpDirs(): void {
+  for (const d of created.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 }
 
 /** Writes an IDX file (gzipped when the name ends in .gz). */

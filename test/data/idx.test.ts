@@ -1,11 +1,13 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS } from "../../src/data/files";
 import { loadFashionMnistArrays } from "../../src/data/fashion_mnist";
 import { IDX_MAGIC_IMAGES, IDX_MAGIC_LABELS, IdxError, encodeIdx, parseIdx, readIdx } from "../../src/data/idx";
-import { realDataDir, tmpDir, writeIdx } from "./helpers";
+import { realDataDir, removeTmpDirs, tmpDir, writeIdx } from "./helpers";
+
+afterAll(removeTmpDirs);
 
 const IMG = { magic: IDX_MAGIC_IMAGES, dims: [null, 28, 28] as (number | null)[] };
 
