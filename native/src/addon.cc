@@ -1,0 +1,36 @@
+// Module entry: registers every kernel family and a few introspection helpers.
+#include "common.h"
+
+namespace rn {
+
+static Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  const dnnl_version_t* v = dnnl_version();
+  o.Set("onednn", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
+  o.Set("threads", omp_get_max_threads());
+  o.Set("isa", static_cast<int>(dnnl::get_effective_cpu_isa()));
+  return o;
+}
+
+static Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  omp_set_num_threads(static_cast<int>(i64(info[0])));
+  return info.Env().Undefined();
+}
+
+}  // namespace rn
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("info", Napi::Function::New(env, rn::Info));
+  exports.Set("setThreads", Napi::Function::New(env, rn::SetThreads));
+  rn::initConv(env, exports);
+  rn::initBatchNorm(env, exports);
+  rn::initPooling(env, exports);
+  rn::initEltwise(env, exports);
+  rn::initReduce(env, exports);
+  rn::initMatmul(env, exports);
+  rn::initResize(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(resnet_onednn, Init)

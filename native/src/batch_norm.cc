@@ -1,0 +1,179 @@
+// Training-mode batch normalisation over every axis but the last (x viewed as [M, C]):
+//   batchNormTrain(x, scale, offset, y, mean, variance, C, eps)
+//   batchNormTrainGrad(dy, x, scale, mean, variance, dx, dScale, dOffset, C, eps)
+// Statistics: one pass (sums shifted by the first row against cancellation, float partials per block of rows
+// flushed into double per-thread totals); output: one pass. Backward: one pass for the two sums, one for dx.
+#include <cmath>
+#include <vector>
+
+#include "common.h"
+
+namespace rn {
+namespace {
+
+constexpr int64_t kBlock = 64;  // rows accumulated in float before flushing to double
+
+RN_SIMD void statsBlock(const float* __restrict x, const float* __restrict k, int64_t rows, int64_t c,
+                        float* __restrict s1, float* __restrict s2) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * c;
+    for (int64_t j = 0; j < c; j++) {
+      float v = xr[j] - k[j];
+      s1[j] += v;
+      s2[j] += v * v;
+    }
+  }
+}
+
+RN_SIMD void gradSumsBlock(const float* __restrict dy, const float* __restrict x, const float* __restrict mean,
+                           int64_t rows, int64_t c, float* __restrict s1, float* __restrict s2) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * c;
+    const float* gr = dy + r * c;
+    for (int64_t j = 0; j < c; j++) {
+      float g = gr[j];
+      s1[j] += g;
+      s2[j] += g * (xr[j] - mean[j]);
+    }
+  }
+}
+
+RN_SIMD void affineRows(const float* __restrict x, const float* __restrict a, const float* __restrict b, int64_t rows,
+                        int64_t c, float* __restrict y) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * c;
+    float* yr = y + r * c;
+    for (int64_t j = 0; j < c; j++) yr[j] = xr[j] * a[j] + b[j];
+  }
+}
+
+RN_SIMD void gradRows(const float* __restrict dy, const float* __restrict x, const float* __restrict k1,
+                      const float* __restrict k2, const float* __restrict k3, int64_t rows, int64_t c,
+                      float* __restrict dx) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * c;
+    const float* gr = dy + r * c;
+    float* dr = dx + r * c;
+    for (int64_t j = 0; j < c; j++) dr[j] = k1[j] * gr[j] + k2[j] * xr[j] + k3[j];
+  }
+}
+
+/** Per-channel sums of f(block) over all rows, reduced across threads in double. */
+template <typename F>
+void channelSums(int64_t m, int64_t c, std::vector<double>& t1, std::vector<double>& t2, F block) {
+  int nt = threadsFor(m * c);
+  std::vector<double> part(static_cast<size_t>(nt) * 2 * c, 0.0);
+#pragma omp parallel num_threads(nt)
+  {
+    int t = omp_get_thread_num(), T = omp_get_num_threads();
+    int64_t r0 = m * t / T, r1 = m * (t + 1) / T;
+    std::vector<float> s1(c), s2(c);
+    double* d1 = &part[static_cast<size_t>(t) * 2 * c];
+    double* d2 = d1 + c;
+    for (int64_t r = r0; r < r1; r += kBlock) {
+      int64_t rows = std::min(kBlock, r1 - r);
+      std::fill(s1.begin(), s1.end(), 0.f);
+      std::fill(s2.begin(), s2.end(), 0.f);
+      block(r, rows, s1.data(), s2.data());
+      for (int64_t j = 0; j < c; j++) {
+        d1[j] += s1[j];
+        d2[j] += s2[j];
+      }
+    }
+  }
+  t1.assign(c, 0.0);
+  t2.assign(c, 0.0);
+  for (int t = 0; t < nt; t++)
+    for (int64_t j = 0; j < c; j++) {
+      t1[j] += part[static_cast<size_t>(t) * 2 * c + j];
+      t2[j] += part[static_cast<size_t>(t) * 2 * c + c + j];
+    }
+}
+
+template <typename F>
+void parallelRows(int64_t m, int64_t c, F f) {
+  int nt = threadsFor(m * c);
+#pragma omp parallel num_threads(nt)
+  {
+    int t = omp_get_thread_num(), T = omp_get_num_threads();
+    int64_t r0 = m * t / T, r1 = m * (t + 1) / T;
+    if (r1 > r0) f(r0, r1 - r0);
+  }
+}
+
+Napi::Value Forward(const Napi::CallbackInfo& info) {
+  const float* x = f32(info[0]);
+  const float* scale = f32(info[1]);
+  const float* offset = f32(info[2]);
+  float* y = f32(info[3]);
+  float* mean = f32(info[4]);
+  float* var = f32(info[5]);
+  int64_t c = i64(info[6]);
+  double eps = f64(info[7]);
+  int64_t m = static_cast<int64_t>(f32len(info[0])) / c;
+  require(c > 0 && m > 0, info.Env(), "batchNormTrain: empty input");
+  std::vector<float> k(x, x + c);  // shift: the first row
+  std::vector<double> t1, t2;
+  channelSums(m, c, t1, t2, [&](int64_t r, int64_t rows, float* s1, float* s2) {
+    statsBlock(x + r * c, k.data(), rows, c, s1, s2);
+  });
+  std::vector<float> a(c), b(c);
+  for (int64_t j = 0; j < c; j++) {
+    double d = t1[j] / m;
+    double mu = k[j] + d;
+    double v = std::max(t2[j] / m - d * d, 0.0);
+    mean[j] = static_cast<float>(mu);
+    var[j] = static_cast<float>(v);
+    double aj = scale[j] / std::sqrt(v + eps);
+    a[j] = static_cast<float>(aj);
+    b[j] = static_cast<float>(offset[j] - mu * aj);
+  }
+  parallelRows(m, c, [&](int64_t r, int64_t rows) { affineRows(x + r * c, a.data(), b.data(), rows, c, y + r * c); });
+  return info.Env().Undefined();
+}
+
+Napi::Value Backward(const Napi::CallbackInfo& info) {
+  const float* dy = f32(info[0]);
+  const float* x = f32(info[1]);
+  const float* scale = f32(info[2]);
+  const float* mean = f32(info[3]);
+  const float* var = f32(info[4]);
+  float* dx = f32(info[5]);
+  float* dScale = f32(info[6]);
+  float* dOffset = f32(info[7]);
+  int64_t c = i64(info[8]);
+  double eps = f64(info[9]);
+  int64_t m = static_cast<int64_t>(f32len(info[1])) / c;
+  require(c > 0 && m > 0, info.Env(), "batchNormTrainGrad: empty input");
+  std::vector<double> t1, t2;
+  channelSums(m, c, t1, t2, [&](int64_t r, int64_t rows, float* s1, float* s2) {
+    gradSumsBlock(dy + r * c, x + r * c, mean, rows, c, s1, s2);
+  });
+  std::vector<float> k1(c), k2(c), k3(c);
+  for (int64_t j = 0; j < c; j++) {
+    double inv = 1.0 / std::sqrt(static_cast<double>(var[j]) + eps);
+    double dOff = t1[j];
+    double dSc = t2[j] * inv;
+    dOffset[j] = static_cast<float>(dOff);
+    dScale[j] = static_cast<float>(dSc);
+    // dx = scale*inv/m * (m*dy - dOff - xhat*dSc), xhat = (x-mean)*inv
+    double g = scale[j] * inv;
+    double kk2 = -g * inv * dSc / m;
+    k1[j] = static_cast<float>(g);
+    k2[j] = static_cast<float>(kk2);
+    k3[j] = static_cast<float>(-g * dOff / m - kk2 * mean[j]);
+  }
+  parallelRows(m, c, [&](int64_t r, int64_t rows) {
+    gradRows(dy + r * c, x + r * c, k1.data(), k2.data(), k3.data(), rows, c, dx + r * c);
+  });
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void initBatchNorm(Napi::Env env, Napi::Object exports) {
+  exports.Set("batchNormTrain", Napi::Function::New(env, Forward));
+  exports.Set("batchNormTrainGrad", Napi::Function::New(env, Backward));
+}
+
+}  // namespace rn

@@ -1,0 +1,106 @@
+// Shared helpers: one oneDNN engine/stream, a user-managed scratchpad, a primitive cache,
+// and small argument-unpacking helpers for the N-API entry points.
+#pragma once
+#include <napi.h>
+#include <omp.h>
+
+#include <cstdint>
+#include <dnnl.hpp>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+namespace rn {
+
+using dnnl::memory;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+dnnl::engine& engine();
+dnnl::stream& stream();
+
+/** One growing scratchpad shared by every primitive (execution is serial on the JS thread). */
+memory scratchpad(const memory::desc& md);
+
+/** Primitive attributes every cached primitive uses (user scratchpad). */
+inline dnnl::primitive_attr baseAttr() {
+  dnnl::primitive_attr a;
+  a.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return a;
+}
+
+/** String key from integers, for the primitive caches. */
+template <typename... A>
+std::string key(A... a) {
+  std::ostringstream s;
+  ((s << a << ','), ...);
+  return s.str();
+}
+
+/** Bounded LRU-free cache: cleared when it grows past `cap` entries (shapes in training repeat). */
+template <typename T>
+class Cache {
+ public:
+  explicit Cache(size_t cap = 512) : cap_(cap) {}
+  template <typename F>
+  T& get(const std::string& k, F make) {
+    auto it = m_.find(k);
+    if (it != m_.end()) return *it->second;
+    if (m_.size() >= cap_) m_.clear();
+    auto p = std::make_unique<T>(make());
+    T& r = *p;
+    m_.emplace(k, std::move(p));
+    return r;
+  }
+  void clear() { m_.clear(); }
+
+ private:
+  size_t cap_;
+  std::unordered_map<std::string, std::unique_ptr<T>> m_;
+};
+
+inline float* f32(const Napi::Value& v) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw Napi::TypeError::New(v.Env(), "expected Float32Array");
+  return v.As<Napi::Float32Array>().Data();
+}
+inline size_t f32len(const Napi::Value& v) { return v.As<Napi::Float32Array>().ElementLength(); }
+inline float* f32OrNull(const Napi::Value& v) { return (v.IsNull() || v.IsUndefined()) ? nullptr : f32(v); }
+inline int64_t i64(const Napi::Value& v) { return v.As<Napi::Number>().Int64Value(); }
+inline double f64(const Napi::Value& v) { return v.As<Napi::Number>().DoubleValue(); }
+inline bool boolean(const Napi::Value& v) { return v.ToBoolean().Value(); }
+
+inline void require(bool cond, Napi::Env env, const char* msg) {
+  if (!cond) throw Napi::Error::New(env, msg);
+}
+
+/** Elements below which our own loops stay single-threaded (fork/join costs more). */
+constexpr int64_t kParallelMin = 1 << 15;
+inline int threadsFor(int64_t work) { return work < kParallelMin ? 1 : omp_get_max_threads(); }
+
+/** Runs f and converts oneDNN errors into JS exceptions. */
+template <typename F>
+Napi::Value guarded(const Napi::CallbackInfo& info, F f) {
+  try {
+    return f();
+  } catch (const dnnl::error& e) {
+    throw Napi::Error::New(info.Env(), std::string("oneDNN: ") + e.what());
+  }
+}
+
+void initConv(Napi::Env env, Napi::Object exports);
+void initBatchNorm(Napi::Env env, Napi::Object exports);
+void initPooling(Napi::Env env, Napi::Object exports);
+void initEltwise(Napi::Env env, Napi::Object exports);
+void initReduce(Napi::Env env, Napi::Object exports);
+void initMatmul(Napi::Env env, Napi::Object exports);
+void initResize(Napi::Env env, Napi::Object exports);
+
+}  // namespace rn
+
+// Hot loops are compiled for several ISAs and dispatched at load time (portable, unlike -march=native).
+#define RN_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))

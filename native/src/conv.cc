@@ -1,0 +1,226 @@
+// 2-D convolution, NHWC data and HWIO filters, on oneDNN:
+//   conv2dForward(x, w, bias|null, y, p)           y = act(conv(x, w) + bias)
+//   conv2dBackwardData(dy, w, dx, p)               dx = conv^T(dy, w)
+//   conv2dBackwardWeights(x, dy, dw, p)            dw = corr(x, dy)
+// p = [N, IH, IW, IC, OH, OW, OC, KH, KW, SH, SW, DH, DW, padTop, padLeft, padBottom, padRight, relu]
+// Filters go to whatever blocked layout oneDNN prefers ('any') through a cached reorder.
+#include "common.h"
+
+namespace rn {
+namespace {
+
+using namespace dnnl;
+
+struct ConvP {
+  int64_t n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, relu;
+};
+
+ConvP readP(const Napi::Value& v) {
+  Napi::Array a = v.As<Napi::Array>();
+  int64_t r[18];
+  for (uint32_t i = 0; i < 18; i++) r[i] = a.Get(i).As<Napi::Number>().Int64Value();
+  return ConvP{r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
+               r[9], r[10], r[11], r[12], r[13], r[14], r[15], r[16], r[17]};
+}
+
+std::string keyOf(const ConvP& p, int kind, bool bias) {
+  return key(kind, bias, p.n, p.ih, p.iw, p.ic, p.oh, p.ow, p.oc, p.kh, p.kw, p.sh, p.sw, p.dh, p.dw, p.pt, p.pl,
+             p.pb, p.pr, p.relu);
+}
+
+struct Descs {
+  memory::desc src, dst, wAny, wUser, bias;
+  memory::dims strides, dil, padL, padR;
+};
+
+Descs descs(const ConvP& p) {
+  return Descs{memory::desc({p.n, p.ic, p.ih, p.iw}, dt::f32, tag::nhwc),
+               memory::desc({p.n, p.oc, p.oh, p.ow}, dt::f32, tag::nhwc),
+               memory::desc({p.oc, p.ic, p.kh, p.kw}, dt::f32, tag::any),
+               memory::desc({p.oc, p.ic, p.kh, p.kw}, dt::f32, tag::hwio),
+               memory::desc({p.oc}, dt::f32, tag::x),
+               {p.sh, p.sw},
+               {p.dh - 1, p.dw - 1},
+               {p.pt, p.pl},
+               {p.pb, p.pr}};
+}
+
+convolution_forward::primitive_desc fwdPd(const ConvP& p, const Descs& d, bool bias, const primitive_attr& attr) {
+  auto desc = bias ? convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, d.src,
+                                               d.wAny, d.bias, d.dst, d.strides, d.dil, d.padL, d.padR)
+                   : convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, d.src,
+                                               d.wAny, d.dst, d.strides, d.dil, d.padL, d.padR);
+  return convolution_forward::primitive_desc(desc, attr, engine());
+}
+
+/** Cached primitive plus the reorder between the user's HWIO filter and the primitive's layout. */
+struct Entry {
+  primitive prim;
+  memory::desc scratch;
+  memory::desc wPrim;  // the primitive's filter layout
+  bool needReorder = false;
+  reorder wReorder;
+  memory wBuf;  // filter in the primitive's layout (owned)
+};
+
+Cache<Entry> fwdCache, bwdDataCache, bwdWeightsCache;
+
+Entry makeFwd(const ConvP& p, bool bias) {
+  Descs d = descs(p);
+  primitive_attr attr = baseAttr();
+  if (p.relu) {
+    post_ops po;
+    po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+    attr.set_post_ops(po);
+  }
+  auto pd = fwdPd(p, d, bias, attr);
+  Entry e;
+  e.prim = convolution_forward(pd);
+  e.scratch = pd.scratchpad_desc();
+  e.wPrim = pd.weights_desc();
+  e.needReorder = e.wPrim != d.wUser;
+  if (e.needReorder) {
+    e.wBuf = memory(e.wPrim, engine());
+    e.wReorder = reorder(reorder::primitive_desc(engine(), d.wUser, engine(), e.wPrim));
+  }
+  return e;
+}
+
+Entry makeBwdData(const ConvP& p) {
+  Descs d = descs(p);
+  auto hint = fwdPd(p, d, false, primitive_attr());
+  auto desc = convolution_backward_data::desc(algorithm::convolution_direct, d.src, d.wAny, d.dst, d.strides, d.dil,
+                                              d.padL, d.padR);
+  auto pd = convolution_backward_data::primitive_desc(desc, baseAttr(), engine(), hint);
+  Entry e;
+  e.prim = convolution_backward_data(pd);
+  e.scratch = pd.scratchpad_desc();
+  e.wPrim = pd.weights_desc();
+  e.needReorder = e.wPrim != d.wUser;
+  if (e.needReorder) {
+    e.wBuf = memory(e.wPrim, engine());
+    e.wReorder = reorder(reorder::primitive_desc(engine(), d.wUser, engine(), e.wPrim));
+  }
+  return e;
+}
+
+Entry makeBwdWeights(const ConvP& p) {
+  Descs d = descs(p);
+  auto hint = fwdPd(p, d, false, primitive_attr());
+  auto desc = convolution_backward_weights::desc(algorithm::convolution_direct, d.src, d.wAny, d.dst, d.strides,
+                                                 d.dil, d.padL, d.padR);
+  auto pd = convolution_backward_weights::primitive_desc(desc, baseAttr(), engine(), hint);
+  Entry e;
+  e.prim = convolution_backward_weights(pd);
+  e.scratch = pd.scratchpad_desc();
+  e.wPrim = pd.diff_weights_desc();
+  e.needReorder = e.wPrim != d.wUser;
+  if (e.needReorder) {
+    e.wBuf = memory(e.wPrim, engine());
+    e.wReorder = reorder(reorder::primitive_desc(engine(), e.wPrim, engine(), d.wUser));
+  }
+  return e;
+}
+
+Napi::Value Forward(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    float* x = f32(info[0]);
+    float* w = f32(info[1]);
+    float* b = f32OrNull(info[2]);
+    float* y = f32(info[3]);
+    ConvP p = readP(info[4]);
+    Entry& e = fwdCache.get(keyOf(p, 0, b != nullptr), [&] { return makeFwd(p, b != nullptr); });
+    Descs d = descs(p);
+    auto& s = stream();
+    memory wUser(d.wUser, engine(), w);
+    memory wArg = wUser;
+    if (e.needReorder) {
+      e.wReorder.execute(s, wUser, e.wBuf);
+      wArg = e.wBuf;
+    }
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(d.src, engine(), x)},
+                                         {DNNL_ARG_WEIGHTS, wArg},
+                                         {DNNL_ARG_DST, memory(d.dst, engine(), y)},
+                                         {DNNL_ARG_SCRATCHPAD, scratchpad(e.scratch)}};
+    if (b) args.emplace(DNNL_ARG_BIAS, memory(d.bias, engine(), b));
+    e.prim.execute(s, args);
+    s.wait();
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value BackwardData(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    float* dy = f32(info[0]);
+    float* w = f32(info[1]);
+    float* dx = f32(info[2]);
+    ConvP p = readP(info[3]);
+    Entry& e = bwdDataCache.get(keyOf(p, 1, false), [&] { return makeBwdData(p); });
+    Descs d = descs(p);
+    auto& s = stream();
+    memory wUser(d.wUser, engine(), w);
+    memory wArg = wUser;
+    if (e.needReorder) {
+      e.wReorder.execute(s, wUser, e.wBuf);
+      wArg = e.wBuf;
+    }
+    e.prim.execute(s, {{DNNL_ARG_DIFF_DST, memory(d.dst, engine(), dy)},
+                       {DNNL_ARG_WEIGHTS, wArg},
+                       {DNNL_ARG_DIFF_SRC, memory(d.src, engine(), dx)},
+                       {DNNL_ARG_SCRATCHPAD, scratchpad(e.scratch)}});
+    s.wait();
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value BackwardWeights(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    float* x = f32(info[0]);
+    float* dy = f32(info[1]);
+    float* dw = f32(info[2]);
+    ConvP p = readP(info[3]);
+    Entry& e = bwdWeightsCache.get(keyOf(p, 2, false), [&] { return makeBwdWeights(p); });
+    Descs d = descs(p);
+    auto& s = stream();
+    memory wUser(d.wUser, engine(), dw);
+    memory wArg = e.needReorder ? e.wBuf : wUser;
+    e.prim.execute(s, {{DNNL_ARG_SRC, memory(d.src, engine(), x)},
+                       {DNNL_ARG_DIFF_DST, memory(d.dst, engine(), dy)},
+                       {DNNL_ARG_DIFF_WEIGHTS, wArg},
+                       {DNNL_ARG_SCRATCHPAD, scratchpad(e.scratch)}});
+    if (e.needReorder) e.wReorder.execute(s, e.wBuf, wUser);
+    s.wait();
+    return info.Env().Undefined();
+  });
+}
+
+/** Which oneDNN implementation a configuration uses (for benchmarks / debugging). */
+Napi::Value ImplInfo(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    ConvP p = readP(info[0]);
+    Descs d = descs(p);
+    auto fwd = fwdPd(p, d, false, primitive_attr());
+    auto bdd = convolution_backward_data::desc(algorithm::convolution_direct, d.src, d.wAny, d.dst, d.strides, d.dil,
+                                               d.padL, d.padR);
+    auto bd = convolution_backward_data::primitive_desc(bdd, engine(), fwd);
+    auto bwd = convolution_backward_weights::desc(algorithm::convolution_direct, d.src, d.wAny, d.dst, d.strides,
+                                                  d.dil, d.padL, d.padR);
+    auto bw = convolution_backward_weights::primitive_desc(bwd, engine(), fwd);
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("forward", fwd.impl_info_str());
+    o.Set("backwardData", bd.impl_info_str());
+    o.Set("backwardWeights", bw.impl_info_str());
+    return o;
+  });
+}
+
+}  // namespace
+
+void initConv(Napi::Env env, Napi::Object exports) {
+  exports.Set("conv2dForward", Napi::Function::New(env, Forward));
+  exports.Set("conv2dBackwardData", Napi::Function::New(env, BackwardData));
+  exports.Set("conv2dBackwardWeights", Napi::Function::New(env, BackwardWeights));
+  exports.Set("conv2dImplInfo", Napi::Function::New(env, ImplInfo));
+}
+
+}  // namespace rn

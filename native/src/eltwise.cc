@@ -1,0 +1,182 @@
+// Element-wise float32 kernels, OpenMP + multi-ISA loops.
+//   binary(op, a, b, out)   out[i] = a[i % |a|] (op) b[i % |b|]; |a|, |b| divide |out| (same shape, scalar, or
+//                           a trailing-axes operand such as a [C] bias over [..., C]); the caller checks shapes.
+//   unary(op, x, out, alpha)
+//   reluGrad(dy, x, out)    out = x > 0 ? dy : 0
+#include <cmath>
+
+#include "common.h"
+
+namespace rn {
+namespace {
+
+enum Bin { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kMax = 4, kMin = 5, kSqDiff = 6 };
+enum Un { kRelu = 0, kStep = 1, kNeg = 2, kSquare = 3, kSqrt = 4, kRsqrt = 5, kExp = 6, kLog = 7, kAbs = 8 };
+
+template <int OP>
+inline float apply(float a, float b) {
+  if constexpr (OP == kAdd) return a + b;
+  if constexpr (OP == kSub) return a - b;
+  if constexpr (OP == kMul) return a * b;
+  if constexpr (OP == kDiv) return a / b;
+  if constexpr (OP == kMax) return a > b ? a : b;
+  if constexpr (OP == kMin) return a < b ? a : b;
+  if constexpr (OP == kSqDiff) return (a - b) * (a - b);
+  return 0;
+}
+
+// Same-length operands, a scalar operand, or a periodic (trailing-broadcast) operand.
+template <int OP>
+RN_SIMD void full(const float* __restrict a, const float* __restrict b, float* __restrict o, int64_t n) {
+  for (int64_t i = 0; i < n; i++) o[i] = apply<OP>(a[i], b[i]);
+}
+template <int OP>
+RN_SIMD void scalarB(const float* __restrict a, float b, float* __restrict o, int64_t n) {
+  for (int64_t i = 0; i < n; i++) o[i] = apply<OP>(a[i], b);
+}
+template <int OP>
+RN_SIMD void scalarA(float a, const float* __restrict b, float* __restrict o, int64_t n) {
+  for (int64_t i = 0; i < n; i++) o[i] = apply<OP>(a, b[i]);
+}
+
+template <int OP>
+void run(const float* a, int64_t na, const float* b, int64_t nb, float* o, int64_t n) {
+  if (na == n && nb == n) {
+    int nt = threadsFor(n);
+#pragma omp parallel num_threads(nt)
+    {
+      int t = omp_get_thread_num(), T = omp_get_num_threads();
+      int64_t i0 = n * t / T, i1 = n * (t + 1) / T;
+      full<OP>(a + i0, b + i0, o + i0, i1 - i0);
+    }
+  } else if (nb == 1 && na == n) {
+    float bv = b[0];
+    int nt = threadsFor(n);
+#pragma omp parallel num_threads(nt)
+    {
+      int t = omp_get_thread_num(), T = omp_get_num_threads();
+      int64_t i0 = n * t / T, i1 = n * (t + 1) / T;
+      scalarB<OP>(a + i0, bv, o + i0, i1 - i0);
+    }
+  } else if (na == 1 && nb == n) {
+    float av = a[0];
+    int nt = threadsFor(n);
+#pragma omp parallel num_threads(nt)
+    {
+      int t = omp_get_thread_num(), T = omp_get_num_threads();
+      int64_t i0 = n * t / T, i1 = n * (t + 1) / T;
+      scalarA<OP>(av, b + i0, o + i0, i1 - i0);
+    }
+  } else {
+    // periodic: one operand repeats every p elements; rows of length p
+    bool bPer = na == n;
+    int64_t p = bPer ? nb : na;
+    int64_t rows = n / p;
+#pragma omp parallel for num_threads(threadsFor(n)) schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+      if (bPer)
+        full<OP>(a + r * p, b, o + r * p, p);
+      else
+        full<OP>(a, b + r * p, o + r * p, p);
+    }
+  }
+}
+
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  int op = static_cast<int>(i64(info[0]));
+  const float* a = f32(info[1]);
+  const float* b = f32(info[2]);
+  float* o = f32(info[3]);
+  int64_t na = f32len(info[1]), nb = f32len(info[2]), n = f32len(info[3]);
+  require(na > 0 && nb > 0 && n % na == 0 && n % nb == 0 && (na == n || nb == n), info.Env(),
+          "binary: unsupported broadcast");
+  switch (op) {
+    case kAdd: run<kAdd>(a, na, b, nb, o, n); break;
+    case kSub: run<kSub>(a, na, b, nb, o, n); break;
+    case kMul: run<kMul>(a, na, b, nb, o, n); break;
+    case kDiv: run<kDiv>(a, na, b, nb, o, n); break;
+    case kMax: run<kMax>(a, na, b, nb, o, n); break;
+    case kMin: run<kMin>(a, na, b, nb, o, n); break;
+    case kSqDiff: run<kSqDiff>(a, na, b, nb, o, n); break;
+    default: throw Napi::Error::New(info.Env(), "binary: unknown op");
+  }
+  return info.Env().Undefined();
+}
+
+template <int OP>
+RN_SIMD void unaryLoop(const float* __restrict x, float* __restrict o, int64_t n, float alpha) {
+  for (int64_t i = 0; i < n; i++) {
+    float v = x[i];
+    if constexpr (OP == kRelu) o[i] = v > 0.f ? v : (v != v ? v : 0.f);  // NaN stays NaN, like tfjs
+    if constexpr (OP == kStep) o[i] = v > 0.f ? 1.f : (v != v ? v : alpha);
+    if constexpr (OP == kNeg) o[i] = -v;
+    if constexpr (OP == kSquare) o[i] = v * v;
+    if constexpr (OP == kSqrt) o[i] = std::sqrt(v);
+    if constexpr (OP == kRsqrt) o[i] = 1.f / std::sqrt(v);
+    if constexpr (OP == kExp) o[i] = std::exp(v);
+    if constexpr (OP == kLog) o[i] = std::log(v);
+    if constexpr (OP == kAbs) o[i] = std::fabs(v);
+  }
+}
+
+template <int OP>
+void runUnary(const float* x, float* o, int64_t n, float alpha) {
+  int nt = threadsFor(n);
+#pragma omp parallel num_threads(nt)
+  {
+    int t = omp_get_thread_num(), T = omp_get_num_threads();
+    int64_t i0 = n * t / T, i1 = n * (t + 1) / T;
+    unaryLoop<OP>(x + i0, o + i0, i1 - i0, alpha);
+  }
+}
+
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  int op = static_cast<int>(i64(info[0]));
+  const float* x = f32(info[1]);
+  float* o = f32(info[2]);
+  float alpha = info.Length() > 3 ? static_cast<float>(f64(info[3])) : 0.f;
+  int64_t n = f32len(info[1]);
+  require(static_cast<int64_t>(f32len(info[2])) == n, info.Env(), "unary: length mismatch");
+  switch (op) {
+    case kRelu: runUnary<kRelu>(x, o, n, alpha); break;
+    case kStep: runUnary<kStep>(x, o, n, alpha); break;
+    case kNeg: runUnary<kNeg>(x, o, n, alpha); break;
+    case kSquare: runUnary<kSquare>(x, o, n, alpha); break;
+    case kSqrt: runUnary<kSqrt>(x, o, n, alpha); break;
+    case kRsqrt: runUnary<kRsqrt>(x, o, n, alpha); break;
+    case kExp: runUnary<kExp>(x, o, n, alpha); break;
+    case kLog: runUnary<kLog>(x, o, n, alpha); break;
+    case kAbs: runUnary<kAbs>(x, o, n, alpha); break;
+    default: throw Napi::Error::New(info.Env(), "unary: unknown op");
+  }
+  return info.Env().Undefined();
+}
+
+RN_SIMD void reluGradLoop(const float* __restrict dy, const float* __restrict x, float* __restrict o, int64_t n) {
+  for (int64_t i = 0; i < n; i++) o[i] = x[i] > 0.f ? dy[i] : 0.f;
+}
+
+Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
+  const float* dy = f32(info[0]);
+  const float* x = f32(info[1]);
+  float* o = f32(info[2]);
+  int64_t n = f32len(info[0]);
+  int nt = threadsFor(n);
+#pragma omp parallel num_threads(nt)
+  {
+    int t = omp_get_thread_num(), T = omp_get_num_threads();
+    int64_t i0 = n * t / T, i1 = n * (t + 1) / T;
+    reluGradLoop(dy + i0, x + i0, o + i0, i1 - i0);
+  }
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void initEltwise(Napi::Env env, Napi::Object exports) {
+  exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("reluGrad", Napi::Function::New(env, ReluGrad));
+}
+
+}  // namespace rn

@@ -1,0 +1,164 @@
+// 2-D pooling, NHWC, own OpenMP loops with the semantics of tfjs's cpu kernels:
+//   maxPool(x, y, p)            window max (strict '>' so the first maximum wins; -inf for empty windows)
+//   maxPoolGrad(dy, x, dx, p)   dy scattered to the first maximum of each window
+//   avgPool(x, y, p)            mean over the in-bounds part of the window
+//   avgPoolGrad(dy, dx, p)      dy / (KH*KW) spread over the in-bounds part (as tfjs cpu does)
+// p = [N, IH, IW, C, OH, OW, KH, KW, SH, SW, padTop, padLeft]
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "common.h"
+
+namespace rn {
+namespace {
+
+struct PoolP {
+  int64_t n, ih, iw, c, oh, ow, kh, kw, sh, sw, pt, pl;
+};
+
+PoolP readP(const Napi::Value& v) {
+  Napi::Array a = v.As<Napi::Array>();
+  int64_t r[12];
+  for (uint32_t i = 0; i < 12; i++) r[i] = a.Get(i).As<Napi::Number>().Int64Value();
+  return PoolP{r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11]};
+}
+
+inline void window(const PoolP& p, int64_t oy, int64_t ox, int64_t& y0, int64_t& y1, int64_t& x0, int64_t& x1) {
+  int64_t ys = oy * p.sh - p.pt, xs = ox * p.sw - p.pl;
+  y0 = std::max<int64_t>(ys, 0);
+  y1 = std::min<int64_t>(ys + p.kh, p.ih);
+  x0 = std::max<int64_t>(xs, 0);
+  x1 = std::min<int64_t>(xs + p.kw, p.iw);
+}
+
+RN_SIMD void maxInto(const float* __restrict x, float* __restrict y, int64_t c) {
+  for (int64_t j = 0; j < c; j++) y[j] = x[j] > y[j] ? x[j] : y[j];
+}
+RN_SIMD void addInto(const float* __restrict x, float* __restrict y, int64_t c) {
+  for (int64_t j = 0; j < c; j++) y[j] += x[j];
+}
+RN_SIMD void scaleInto(const float* __restrict x, float s, float* __restrict y, int64_t c) {
+  for (int64_t j = 0; j < c; j++) y[j] += x[j] * s;
+}
+
+Napi::Value MaxPool(const Napi::CallbackInfo& info) {
+  const float* x = f32(info[0]);
+  float* y = f32(info[1]);
+  PoolP p = readP(info[2]);
+  int64_t rows = p.n * p.oh;
+#pragma omp parallel for num_threads(threadsFor(rows * p.ow * p.c * p.kh * p.kw)) schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t b = r / p.oh, oy = r % p.oh;
+    for (int64_t ox = 0; ox < p.ow; ox++) {
+      float* out = y + ((r * p.ow) + ox) * p.c;
+      std::fill(out, out + p.c, -std::numeric_limits<float>::infinity());
+      int64_t y0, y1, x0, x1;
+      window(p, oy, ox, y0, y1, x0, x1);
+      for (int64_t iy = y0; iy < y1; iy++)
+        for (int64_t ix = x0; ix < x1; ix++) maxInto(x + ((b * p.ih + iy) * p.iw + ix) * p.c, out, p.c);
+    }
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
+  const float* dy = f32(info[0]);
+  const float* x = f32(info[1]);
+  float* dx = f32(info[2]);
+  PoolP p = readP(info[3]);
+  const int64_t imgIn = p.ih * p.iw * p.c;
+  // Parallel over (image, channel block): scatters never cross images or channels.
+  const int64_t cb = 16;
+  const int64_t nCb = (p.c + cb - 1) / cb;
+  const int64_t tasks = p.n * nCb;
+#pragma omp parallel for num_threads(threadsFor(p.n * imgIn)) schedule(static)
+  for (int64_t t = 0; t < tasks; t++) {
+    int64_t b = t / nCb, c0 = (t % nCb) * cb, c1 = std::min(p.c, c0 + cb);
+    float* dxb = dx + b * imgIn;
+    const float* xb = x + b * imgIn;
+    for (int64_t i = 0; i < p.ih * p.iw; i++) std::memset(dxb + i * p.c + c0, 0, (c1 - c0) * sizeof(float));
+    float best[cb];
+    int64_t arg[cb];
+    for (int64_t oy = 0; oy < p.oh; oy++)
+      for (int64_t ox = 0; ox < p.ow; ox++) {
+        int64_t y0, y1, x0, x1;
+        window(p, oy, ox, y0, y1, x0, x1);
+        for (int64_t j = c0; j < c1; j++) {
+          best[j - c0] = -std::numeric_limits<float>::infinity();
+          arg[j - c0] = -1;
+        }
+        for (int64_t iy = y0; iy < y1; iy++)
+          for (int64_t ix = x0; ix < x1; ix++) {
+            int64_t off = (iy * p.iw + ix) * p.c;
+            for (int64_t j = c0; j < c1; j++) {
+              float v = xb[off + j];
+              if (v > best[j - c0]) {
+                best[j - c0] = v;
+                arg[j - c0] = off;
+              }
+            }
+          }
+        const float* g = dy + ((b * p.oh + oy) * p.ow + ox) * p.c;
+        for (int64_t j = c0; j < c1; j++)
+          if (arg[j - c0] >= 0) dxb[arg[j - c0] + j] += g[j];
+      }
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value AvgPool(const Napi::CallbackInfo& info) {
+  const float* x = f32(info[0]);
+  float* y = f32(info[1]);
+  PoolP p = readP(info[2]);
+  int64_t rows = p.n * p.oh;
+#pragma omp parallel for num_threads(threadsFor(rows * p.ow * p.c * p.kh * p.kw)) schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t b = r / p.oh, oy = r % p.oh;
+    for (int64_t ox = 0; ox < p.ow; ox++) {
+      float* out = y + ((r * p.ow) + ox) * p.c;
+      std::fill(out, out + p.c, 0.f);
+      int64_t y0, y1, x0, x1;
+      window(p, oy, ox, y0, y1, x0, x1);
+      for (int64_t iy = y0; iy < y1; iy++)
+        for (int64_t ix = x0; ix < x1; ix++) addInto(x + ((b * p.ih + iy) * p.iw + ix) * p.c, out, p.c);
+      int64_t count = (y1 - y0) * (x1 - x0);
+      float inv = count > 0 ? 1.f / static_cast<float>(count) : std::numeric_limits<float>::quiet_NaN();
+      for (int64_t j = 0; j < p.c; j++) out[j] *= inv;
+    }
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value AvgPoolGrad(const Napi::CallbackInfo& info) {
+  const float* dy = f32(info[0]);
+  float* dx = f32(info[1]);
+  PoolP p = readP(info[2]);
+  const int64_t imgIn = p.ih * p.iw * p.c;
+  const float mult = 1.f / static_cast<float>(p.kh * p.kw);
+#pragma omp parallel for num_threads(threadsFor(p.n * imgIn)) schedule(static)
+  for (int64_t b = 0; b < p.n; b++) {
+    float* dxb = dx + b * imgIn;
+    std::memset(dxb, 0, imgIn * sizeof(float));
+    for (int64_t oy = 0; oy < p.oh; oy++)
+      for (int64_t ox = 0; ox < p.ow; ox++) {
+        int64_t y0, y1, x0, x1;
+        window(p, oy, ox, y0, y1, x0, x1);
+        const float* g = dy + ((b * p.oh + oy) * p.ow + ox) * p.c;
+        for (int64_t iy = y0; iy < y1; iy++)
+          for (int64_t ix = x0; ix < x1; ix++) scaleInto(g, mult, dxb + (iy * p.iw + ix) * p.c, p.c);
+      }
+  }
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void initPooling(Napi::Env env, Napi::Object exports) {
+  exports.Set("maxPool", Napi::Function::New(env, MaxPool));
+  exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
+  exports.Set("avgPool", Napi::Function::New(env, AvgPool));
+  exports.Set("avgPoolGrad", Napi::Function::New(env, AvgPoolGrad));
+}
+
+}  // namespace rn

@@ -1,0 +1,88 @@
+/**
+ * Loads the native oneDNN addon (native/build/Release/resnet_onednn.node) and describes its interface.
+ * Everything here works on float32 typed arrays that the caller owns; outputs are written in place.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+/** [N, IH, IW, IC, OH, OW, OC, KH, KW, SH, SW, DH, DW, padTop, padLeft, padBottom, padRight, relu(0|1)] */
+export type ConvParams = number[];
+/** [N, IH, IW, C, OH, OW, KH, KW, SH, SW, padTop, padLeft] */
+export type PoolParams = number[];
+/** [batchA, batchB, M, K, N, transposeA, transposeB, relu] */
+export type MatMulParams = number[];
+
+export const enum BinaryOp { Add = 0, Sub = 1, Mul = 2, Div = 3, Max = 4, Min = 5, SquaredDifference = 6 }
+export const enum UnaryOp { Relu = 0, Step = 1, Neg = 2, Square = 3, Sqrt = 4, Rsqrt = 5, Exp = 6, Log = 7, Abs = 8 }
+
+export interface OneDnnAddon {
+  info(): { onednn: string; threads: number; isa: number };
+  setThreads(n: number): void;
+  conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: ConvParams): void;
+  conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, p: ConvParams): void;
+  conv2dBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, p: ConvParams): void;
+  conv2dImplInfo(p: ConvParams): { forward: string; backwardData: string; backwardWeights: string };
+  batchNormTrain(x: Float32Array, scale: Float32Array, offset: Float32Array, y: Float32Array, mean: Float32Array,
+    variance: Float32Array, channels: number, eps: number): void;
+  batchNormTrainGrad(dy: Float32Array, x: Float32Array, scale: Float32Array, mean: Float32Array, variance: Float32Array,
+    dx: Float32Array, dScale: Float32Array, dOffset: Float32Array, channels: number, eps: number): void;
+  maxPool(x: Float32Array, y: Float32Array, p: PoolParams): void;
+  maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, p: PoolParams): void;
+  avgPool(x: Float32Array, y: Float32Array, p: PoolParams): void;
+  avgPoolGrad(dy: Float32Array, dx: Float32Array, p: PoolParams): void;
+  /** out[i] = a[i % a.length] op b[i % b.length]; each length equals out.length or divides it (caller checks shapes). */
+  binary(op: BinaryOp, a: Float32Array, b: Float32Array, out: Float32Array): void;
+  unary(op: UnaryOp, x: Float32Array, out: Float32Array, alpha?: number): void;
+  reluGrad(dy: Float32Array, x: Float32Array, out: Float32Array): void;
+  sumLeading(x: Float32Array, out: Float32Array, inner: number): void;
+  sumTrailing(x: Float32Array, out: Float32Array, inner: number): void;
+  matMul(a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array, p: MatMulParams): void;
+  resizeBilinear(x: Float32Array, y: Float32Array, p: number[]): void;
+}
+
+export interface AddonLoad {
+  addon: OneDnnAddon | null;
+  /** Why the addon is absent ('' when loaded). */
+  reason: string;
+  path: string;
+}
+
+/** The repository root: this file is src/backend/onednn/addon.ts, or dist/src/backend/onednn/addon.js. */
+function packageRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'native'))) return dir;
+    dir = path.dirname(dir);
+  }
+  return path.resolve(__dirname, '..', '..', '..');
+}
+
+export const ADDON_PATH = process.env.RESNET_ONEDNN_ADDON ??
+  path.join(packageRoot(), 'native', 'build', 'Release', 'resnet_onednn.node');
+
+let cached: AddonLoad | undefined;
+
+/** Loads the addon once; never throws. */
+export function loadAddon(): AddonLoad {
+  if (cached) return cached;
+  if (!fs.existsSync(ADDON_PATH)) {
+    cached = { addon: null, path: ADDON_PATH,
+      reason: `native addon not built (${ADDON_PATH} missing): apt-get install libdnnl-dev g++ && npm run build:native` };
+    return cached;
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const addon = require(ADDON_PATH) as OneDnnAddon;
+    cached = { addon, reason: '', path: ADDON_PATH };
+  } catch (e) {
+    cached = { addon: null, path: ADDON_PATH, reason: `native addon failed to load: ${(e as Error).message}` };
+  }
+  return cached;
+}
+
+/** Uninitialised float32 storage (no zero fill): the kernels overwrite every element. */
+export function allocF32(n: number): Float32Array {
+  if (n === 0) return new Float32Array(0);
+  const b = Buffer.allocUnsafeSlow(n * 4);
+  return new Float32Array(b.buffer, b.byteOffset, n);
+}

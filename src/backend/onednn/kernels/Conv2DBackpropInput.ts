@@ -1,0 +1,18 @@
+import { backend_util, Conv2DBackpropInput, Conv2DBackpropInputAttrs } from '@tensorflow/tfjs-core';
+
+import { addon, allocF32, f32, nativeKernel, output, sizeOf } from './_util';
+import { convParams } from './_conv';
+
+export const conv2DBackpropInputConfig = nativeKernel(Conv2DBackpropInput, ({ inputs, backend, attrs }) => {
+  const { dy, filter } = inputs;
+  const { inputShape, strides, pad, dataFormat, dimRoundingMode } = attrs as unknown as Conv2DBackpropInputAttrs;
+  const gv = f32(backend, dy), wv = f32(backend, filter);
+  if (!gv || !wv || inputShape.length !== 4) return null;
+  const ci = backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides,
+    1, pad, dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
+  const p = convParams(ci);
+  if (!p || sizeOf(dy.shape) !== sizeOf(ci.outShape)) return null;
+  const dx = allocF32(sizeOf(inputShape));
+  addon().conv2dBackwardData(gv, wv, dx, p);
+  return output(backend, [...inputShape], dx);
+});

@@ -1,0 +1,28 @@
+import { backend_util, FusedConv2D, FusedConv2DAttrs } from '@tensorflow/tfjs-core';
+
+import { addon, allocF32, f32, nativeKernel, output, sizeOf } from './_util';
+import { convParams } from './_conv';
+
+/** conv + optional per-channel bias + optional relu in one oneDNN primitive (post-op). */
+export const fusedConv2DConfig = nativeKernel(FusedConv2D, ({ inputs, backend, attrs }) => {
+  const { x, filter, bias, preluActivationWeights } = inputs;
+  const { strides, pad, dataFormat, dilations, dimRoundingMode, activation } = attrs as unknown as FusedConv2DAttrs;
+  if (preluActivationWeights != null) return null;
+  if (activation !== 'linear' && activation !== 'relu' && activation != null) return null;
+  const xv = f32(backend, x), wv = f32(backend, filter);
+  if (!xv || !wv || x.shape.length !== 4) return null;
+  const ci = backend_util.computeConv2DInfo(x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number], strides, dilations, pad, dimRoundingMode, false,
+    backend_util.convertConv2DDataFormat(dataFormat));
+  let bv: Float32Array | null = null;
+  if (bias != null) {
+    bv = f32(backend, bias);
+    // only a per-output-channel bias ([C], [1, C], [1, 1, 1, C], ...)
+    if (!bv || bv.length !== ci.outChannels || bias.shape[bias.shape.length - 1] !== ci.outChannels) return null;
+  }
+  const p = convParams(ci, activation === 'relu');
+  if (!p) return null;
+  const y = allocF32(sizeOf(ci.outShape));
+  addon().conv2dForward(xv, wv, bv, y, p);
+  return output(backend, ci.outShape, y);
+});

@@ -1,0 +1,17 @@
+import { ResizeBilinear, ResizeBilinearAttrs } from '@tensorflow/tfjs-core';
+
+import { addon, allocF32, f32, nativeKernel, output } from './_util';
+
+/** Same arithmetic as tfjs cpu (double source coordinates), alignCorners / halfPixelCenters. */
+export const resizeBilinearConfig = nativeKernel(ResizeBilinear, ({ inputs, backend, attrs }) => {
+  const { images } = inputs;
+  const { alignCorners, halfPixelCenters, size } = attrs as unknown as ResizeBilinearAttrs;
+  const xv = f32(backend, images);
+  if (!xv || images.shape.length !== 4) return null;
+  const [n, h, w, c] = images.shape;
+  const [nh, nw] = size;
+  if (n * h * w * c === 0 || nh * nw === 0) return null;
+  const y = allocF32(n * nh * nw * c);
+  addon().resizeBilinear(xv, y, [n, h, w, c, nh, nw, alignCorners ? 1 : 0, halfPixelCenters ? 1 : 0]);
+  return output(backend, [n, nh, nw, c], y);
+});

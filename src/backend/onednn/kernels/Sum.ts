@@ -1,0 +1,24 @@
+import { backend_util, Sum, SumAttrs, util } from '@tensorflow/tfjs-core';
+
+import { addon, allocF32, f32, nativeKernel, output, sizeOf } from './_util';
+
+/** float32 sums over a leading block of axes (bias gradients: N,H,W of NHWC) or a trailing block. */
+export const sumConfig = nativeKernel(Sum, ({ inputs, backend, attrs }) => {
+  const { x } = inputs;
+  const { axis, keepDims } = attrs as unknown as SumAttrs;
+  const xv = f32(backend, x);
+  if (!xv || xv.length === 0) return null;
+  const rank = x.shape.length;
+  const axes = [...new Set(util.parseAxisParam(axis, x.shape))].sort((p, q) => p - q);
+  if (axes.length === 0) return null;
+  const contiguous = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
+  if (!contiguous) return null;
+  const leading = axes[0] === 0, trailing = axes[axes.length - 1] === rank - 1;
+  if (!leading && !trailing) return null;
+  let [outShape] = backend_util.computeOutAndReduceShapes(x.shape, axes);
+  if (keepDims) outShape = backend_util.expandShapeToKeepDim(outShape, axes);
+  const out = allocF32(sizeOf(outShape));
+  if (leading) addon().sumLeading(xv, out, sizeOf(x.shape.slice(axes.length)));
+  else addon().sumTrailing(xv, out, sizeOf(x.shape.slice(axes[0])));
+  return output(backend, outShape, out);
+});

@@ -1,0 +1,12 @@
+import { _FusedMatMul, _FusedMatMulAttrs } from '@tensorflow/tfjs-core';
+
+import { nativeKernel } from './_util';
+import { nativeMatMul } from './_matmul';
+
+export const fusedMatMulConfig = nativeKernel(_FusedMatMul, ({ inputs, backend, attrs }) => {
+  const { a, b, bias, preluActivationWeights } = inputs;
+  const { transposeA, transposeB, activation } = attrs as unknown as _FusedMatMulAttrs;
+  if (preluActivationWeights != null) return null;
+  if (activation !== 'linear' && activation !== 'relu' && activation != null) return null;
+  return nativeMatMul(backend, a, b, transposeA, transposeB, bias ?? null, activation === 'relu');
+});

@@ -1,0 +1,88 @@
+/**
+ * Shared helpers of the native back-end tests: registration, seeded random data and a
+ * "same op on 'cpu' and on 'onednn'" comparison.
+ *
+ * Error measure: max |native - cpu| / max(max |cpu|, 1e-6) over all elements (relative to the output's scale,
+ * so that sums with cancellation are judged fairly). Tolerances are stated per test.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '../../src/tf'; // gradients, the cpu back end, the colleague's JS BN kernels
+
+import { loadAddon } from '../../src/backend/onednn/addon';
+import { registerOneDnnBackend } from '../../src/backend/onednn/register';
+
+const load = loadAddon();
+export const addonAvailable = load.addon != null && registerOneDnnBackend().ok;
+export const skipReason = addonAvailable ? '' : load.reason || registerOneDnnBackend().reason;
+if (!addonAvailable) {
+  // eslint-disable-next-line no-console
+  console.warn(`[native tests skipped] ${skipReason}`);
+}
+
+/** Deterministic uniform [-1, 1) (mulberry32). */
+export function rand(n: number, seed: number): Float32Array {
+  let a = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+export function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  if (actual.length !== expected.length) return Infinity;
+  let maxDiff = 0, maxRef = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const e = expected[i], a = actual[i];
+    if (Number.isNaN(e) !== Number.isNaN(a)) return Infinity;
+    if (Number.isNaN(e)) continue;
+    if (!Number.isFinite(e) || !Number.isFinite(a)) {
+      if (e !== a) return Infinity;
+      continue;
+    }
+    maxDiff = Math.max(maxDiff, Math.abs(a - e));
+    maxRef = Math.max(maxRef, Math.abs(e));
+  }
+  return maxDiff / Math.max(maxRef, 1e-6);
+}
+
+export interface Spec { shape: number[]; seed: number; dtype?: 'float32' | 'int32'; values?: ArrayLike<number> }
+
+/**
+ * Runs `f` on fresh tensors built from `specs` under `backend`; returns every output's values and shape.
+ * Inputs are created inside the back end, outputs read back and everything disposed.
+ */
+export function runOn(backend: string, specs: Spec[], f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]) {
+  tf.setBackend(backend);
+  if (tf.getBackend() !== backend) throw new Error(`could not select ${backend}`);
+  return tf.tidy(() => {
+    const xs = specs.map((s) => {
+      const size = s.shape.reduce((p, q) => p * q, 1);
+      const v = s.values ?? rand(size, s.seed);
+      return s.dtype === 'int32' ? tf.tensor(Int32Array.from(v, (q) => Math.round(q * 10)), s.shape, 'int32')
+        : tf.tensor(v as Float32Array, s.shape, 'float32');
+    });
+    const r = f(...xs);
+    const outs = Array.isArray(r) ? r : [r];
+    return outs.map((o) => ({ shape: o.shape, values: o.dataSync().slice(), dtype: o.dtype }));
+  });
+}
+
+/** Max relative error between native and JS cpu over all outputs; shapes and dtypes must agree. */
+export function compare(specs: Spec[], f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]): number {
+  const ref = runOn('cpu', specs, f);
+  const got = runOn('onednn', specs, f);
+  let err = 0;
+  ref.forEach((r, i) => {
+    const g = got[i];
+    if (JSON.stringify(g.shape) !== JSON.stringify(r.shape) || g.dtype !== r.dtype) {
+      throw new Error(`output ${i}: shape/dtype ${JSON.stringify(g.shape)} ${g.dtype} vs ${JSON.stringify(r.shape)} ${r.dtype}`);
+    }
+    err = Math.max(err, relErr(g.values as ArrayLike<number>, r.values as ArrayLike<number>));
+  });
+  return err;
+}
