@@ -79,7 +79,7 @@ inline void require(bool cond, Napi::Env env, const char* msg) {
 }
 
 /** Elements below which our own loops stay single-threaded (fork/join costs more). */
-constexpr int64_t kParallelMin = 1 << 15;
+constexpr int64_t kParallelMin = 1 << 17;
 inline int threadsFor(int64_t work) { return work < kParallelMin ? 1 : omp_get_max_threads(); }
 
 /** Runs f and converts oneDNN errors into JS exceptions. */

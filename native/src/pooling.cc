@@ -62,47 +62,49 @@ Napi::Value MaxPool(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+RN_SIMD void argmaxStep(const float* __restrict x, int64_t off, float* __restrict best, int64_t* __restrict arg,
+                       int64_t c) {
+  for (int64_t j = 0; j < c; j++) {
+    float v = x[j];
+    bool gt = v > best[j];
+    best[j] = gt ? v : best[j];
+    arg[j] = gt ? off : arg[j];
+  }
+}
+
 Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
   const float* dy = f32(info[0]);
   const float* x = f32(info[1]);
   float* dx = f32(info[2]);
   PoolP p = readP(info[3]);
   const int64_t imgIn = p.ih * p.iw * p.c;
-  // Parallel over (image, channel block): scatters never cross images or channels.
-  const int64_t cb = 16;
-  const int64_t nCb = (p.c + cb - 1) / cb;
-  const int64_t tasks = p.n * nCb;
-#pragma omp parallel for num_threads(threadsFor(p.n * imgIn)) schedule(static)
-  for (int64_t t = 0; t < tasks; t++) {
-    int64_t b = t / nCb, c0 = (t % nCb) * cb, c1 = std::min(p.c, c0 + cb);
-    float* dxb = dx + b * imgIn;
-    const float* xb = x + b * imgIn;
-    for (int64_t i = 0; i < p.ih * p.iw; i++) std::memset(dxb + i * p.c + c0, 0, (c1 - c0) * sizeof(float));
-    float best[cb];
-    int64_t arg[cb];
-    for (int64_t oy = 0; oy < p.oh; oy++)
-      for (int64_t ox = 0; ox < p.ow; ox++) {
-        int64_t y0, y1, x0, x1;
-        window(p, oy, ox, y0, y1, x0, x1);
-        for (int64_t j = c0; j < c1; j++) {
-          best[j - c0] = -std::numeric_limits<float>::infinity();
-          arg[j - c0] = -1;
-        }
-        for (int64_t iy = y0; iy < y1; iy++)
-          for (int64_t ix = x0; ix < x1; ix++) {
-            int64_t off = (iy * p.iw + ix) * p.c;
-            for (int64_t j = c0; j < c1; j++) {
-              float v = xb[off + j];
-              if (v > best[j - c0]) {
-                best[j - c0] = v;
-                arg[j - c0] = off;
-              }
+  // One image per task: scatters never cross images. Per output pixel, the first maximum of every channel
+  // (strict '>' in window order), then dy added at that position.
+#pragma omp parallel num_threads(threadsFor(p.n * imgIn))
+  {
+    std::vector<float> best(p.c);
+    std::vector<int64_t> arg(p.c);
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < p.n; b++) {
+      float* dxb = dx + b * imgIn;
+      const float* xb = x + b * imgIn;
+      std::memset(dxb, 0, imgIn * sizeof(float));
+      for (int64_t oy = 0; oy < p.oh; oy++)
+        for (int64_t ox = 0; ox < p.ow; ox++) {
+          int64_t y0, y1, x0, x1;
+          window(p, oy, ox, y0, y1, x0, x1);
+          std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
+          std::fill(arg.begin(), arg.end(), int64_t(-1));
+          for (int64_t iy = y0; iy < y1; iy++)
+            for (int64_t ix = x0; ix < x1; ix++) {
+              int64_t off = (iy * p.iw + ix) * p.c;
+              argmaxStep(xb + off, off, best.data(), arg.data(), p.c);
             }
-          }
-        const float* g = dy + ((b * p.oh + oy) * p.ow + ox) * p.c;
-        for (int64_t j = c0; j < c1; j++)
-          if (arg[j - c0] >= 0) dxb[arg[j - c0] + j] += g[j];
-      }
+          const float* g = dy + ((b * p.oh + oy) * p.ow + ox) * p.c;
+          for (int64_t j = 0; j < p.c; j++)
+            if (arg[j] >= 0) dxb[arg[j] + j] += g[j];
+        }
+    }
   }
   return info.Env().Undefined();
 }

@@ -80,9 +80,4 @@ export function loadAddon(): AddonLoad {
   return cached;
 }
 
-/** Uninitialised float32 storage (no zero fill): the kernels overwrite every element. */
-export function allocF32(n: number): Float32Array {
-  if (n === 0) return new Float32Array(0);
-  const b = Buffer.allocUnsafeSlow(n * 4);
-  return new Float32Array(b.buffer, b.byteOffset, n);
-}
+export { allocF32 } from './pool';

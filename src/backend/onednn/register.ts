@@ -5,11 +5,12 @@
  * back to the JS cpu kernel. Does NOT select the back end; src/backend/select.ts does.
  */
 import {
-  getKernel, getKernelsForBackend, KernelConfig, registerBackend, registerKernel, unregisterKernel,
+  BackendValues, DataType, getKernel, getKernelsForBackend, KernelConfig, registerBackend, registerKernel, unregisterKernel,
 } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 import { loadAddon } from './addon';
+import { isPooled, release, retain } from './pool';
 import { addConfig } from './kernels/Add';
 import { avgPoolConfig } from './kernels/AvgPool';
 import { avgPoolGradConfig } from './kernels/AvgPoolGrad';
@@ -40,6 +41,8 @@ import { rsqrtConfig } from './kernels/Rsqrt';
 import { expConfig } from './kernels/Exp';
 import { logConfig } from './kernels/Log';
 import { absConfig } from './kernels/Abs';
+import { reluGradConfig } from './kernels/ResnetReluGrad';
+import { registerReluGradient } from './relu_grad';
 
 export const ONEDNN_BACKEND = 'onednn';
 /** Above 'cpu' (1), below tfjs-node (which registers higher). Selection is explicit anyway. */
@@ -52,15 +55,45 @@ export const nativeKernelConfigs: KernelConfig[] = [
   addConfig, subConfig, multiplyConfig, realDivConfig, maximumConfig, minimumConfig, squaredDifferenceConfig,
   reluConfig, stepConfig, negConfig, squareConfig, sqrtConfig, rsqrtConfig, expConfig, logConfig, absConfig,
   sumConfig, maxPoolConfig, maxPoolGradConfig, avgPoolConfig, avgPoolGradConfig,
-  batchMatMulConfig, fusedMatMulConfig, resizeBilinearConfig,
+  batchMatMulConfig, fusedMatMulConfig, resizeBilinearConfig, reluGradConfig,
 ];
 
-/** MathBackendCPU whose data live in the same JS typed arrays; only the kernels differ. */
+type DataId = object;
+type Values = Parameters<MathBackendCPU['write']>[0];
+
+/**
+ * MathBackendCPU whose data live in the same JS typed arrays; only the kernels differ. Native kernel
+ * outputs come from a buffer pool (see pool.ts): write/move count references, disposeData recycles,
+ * readSync copies pooled data so user-visible arrays are never recycled.
+ */
 export class OneDnnBackend extends MathBackendCPU {
   constructor() {
     super();
     // MathBackendCPU prints "install tfjs-node" on first use; this back end is the native one.
     (this as unknown as { firstUse: boolean }).firstUse = false;
+  }
+
+  override write(values: Values, shape: number[], dtype: DataType): DataId {
+    const id = super.write(values, shape, dtype);
+    retain(values);
+    return id;
+  }
+
+  override move(dataId: DataId, values: Values, shape: number[], dtype: DataType, refCount: number): void {
+    super.move(dataId, values, shape, dtype, refCount);
+    retain(values);
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const entry = this.data.get(dataId);
+    const deleted = super.disposeData(dataId, force);
+    if (entry && !this.data.has(dataId)) release(entry.values);
+    return deleted;
+  }
+
+  override readSync(dataId: DataId): BackendValues {
+    const v = super.readSync(dataId);
+    return ArrayBuffer.isView(v) && isPooled(v.buffer) ? (v as Float32Array).slice() : v;
   }
 }
 
@@ -87,6 +120,8 @@ export function registerOneDnnBackend(): { ok: boolean; reason: string } {
     if (getKernel(k.kernelName, ONEDNN_BACKEND) != null) unregisterKernel(k.kernelName, ONEDNN_BACKEND);
     registerKernel(k);
   }
+  // Relu's gradient through the fused kernel on this back end (unchanged maths elsewhere).
+  registerReluGradient();
   const info = addon.info();
   return (state = { ok: true, reason: `oneDNN ${info.onednn}, ${info.threads} threads` });
 }

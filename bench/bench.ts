@@ -1,0 +1,197 @@
+/**
+ * `npm run bench`: training throughput of the seed ResNet (96x96x1, SGD lr 0.05) on the native 'onednn'
+ * back end vs PyTorch (bench/torch_bench.py via /usr/bin/python3, 2 threads), side by side, plus the JS
+ * 'cpu' back end for one small step as context.
+ *
+ *   npm run bench                          batches 64 and 128, 8 timed steps after 2 warm-up steps
+ *   npm run bench -- --batch 64 --steps 5  one batch size
+ *   npm run bench -- --profile             per-kernel time of one training step (tf.profile)
+ *   npm run bench -- --leak 1000           RSS / tensor count over many small steps
+ *   --no-torch, --no-cpu, --backend cpu|onednn, --python /path/to/python3
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+
+import * as tf from '@tensorflow/tfjs-core';
+
+import '../src/tf';
+import { registerOneDnnBackend } from '../src/backend/onednn/register';
+import { callStats } from '../src/backend/onednn/kernels/_util';
+import { ResNet } from '../src/models/resnet';
+import { softmaxCrossEntropy } from '../src/train/metrics';
+
+interface Args {
+  batches: number[]; steps: number; warmup: number; profile: boolean; torch: boolean; cpu: boolean;
+  backend: string; leak: number; python: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { batches: [64, 128], steps: 8, warmup: 2, profile: false, torch: true, cpu: true, backend: 'onednn',
+    leak: 0, python: '/usr/bin/python3' };
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i], next = () => argv[++i];
+    if (v === '--batch') a.batches = next().split(',').map(Number);
+    else if (v === '--steps') a.steps = Number(next());
+    else if (v === '--warmup') a.warmup = Number(next());
+    else if (v === '--profile') a.profile = true;
+    else if (v === '--no-torch') a.torch = false;
+    else if (v === '--no-cpu') a.cpu = false;
+    else if (v === '--backend') a.backend = next();
+    else if (v === '--leak') a.leak = Number(next());
+    else if (v === '--python') a.python = next();
+    else throw new Error(`unknown argument ${v}`);
+  }
+  return a;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((p, q) => p - q);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function makeData(batch: number, size = 96) {
+  const x = tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', 1);
+  const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'float32');
+  return { x, y };
+}
+
+/** One SGD step exactly as src/train/train.ts does it. */
+function trainStep(net: ResNet, opt: tf.Optimizer, x: tf.Tensor, y: tf.Tensor1D): number {
+  const { value, grads } = tf.variableGrads(() => softmaxCrossEntropy(net.apply(x, { training: true }), y),
+    net.trainableVariables());
+  opt.applyGradients(grads);
+  const loss = value.dataSync()[0];
+  tf.dispose([value]);
+  tf.dispose(grads);
+  return loss;
+}
+
+function buildNet(batch: number): ResNet {
+  const net = new ResNet({});
+  net.build([96, 96, 1]);
+  void batch;
+  return net;
+}
+
+function benchTfjs(backend: string, batch: number, steps: number, warmup: number) {
+  tf.setBackend(backend);
+  const net = buildNet(batch);
+  const opt = tf.train.sgd(0.05);
+  const { x, y } = makeData(batch);
+  const times: number[] = [];
+  let loss = NaN;
+  for (let i = 0; i < warmup + steps; i++) {
+    const t = performance.now();
+    loss = trainStep(net, opt, x, y as tf.Tensor1D);
+    const dt = (performance.now() - t) / 1000;
+    if (i >= warmup) times.push(dt);
+  }
+  tf.dispose([x, y]);
+  net.dispose();
+  opt.dispose();
+  return { times, imgPerSec: batch / median(times), loss };
+}
+
+function benchTorch(python: string, batch: number, steps: number, warmup: number) {
+  const probe = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  if (probe.status !== 0) return { skipped: `PyTorch not importable with ${python}: ${(probe.stderr || '').trim().split('\n').pop()}` };
+  const script = [path.join(__dirname, 'torch_bench.py'), path.join(__dirname, '..', '..', 'bench', 'torch_bench.py')]
+    .find((p) => fs.existsSync(p));
+  if (!script) return { skipped: 'bench/torch_bench.py not found' };
+  const r = spawnSync(python, [script, '--batch',
+    String(batch), '--steps', String(steps), '--warmup', String(warmup), '--threads', '2'], { encoding: 'utf8' });
+  if (r.status !== 0) return { skipped: `torch_bench.py failed: ${r.stderr}` };
+  const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  return { imgPerSec: j.median_img_s as number, channelsLast: j.channels_last as boolean, version: j.torch as string };
+}
+
+async function profile(backend: string, batch: number) {
+  tf.setBackend(backend);
+  const net = buildNet(batch);
+  const opt = tf.train.sgd(0.05);
+  const { x, y } = makeData(batch);
+  trainStep(net, opt, x, y as tf.Tensor1D); // warm-up (primitive creation, first allocation)
+  callStats.clear();
+  const t0 = performance.now();
+  const info = await tf.profile(() => { trainStep(net, opt, x, y as tf.Tensor1D); });
+  const wall = performance.now() - t0;
+  const byName = new Map<string, { ms: number; calls: number }>();
+  for (const k of info.kernels) {
+    const ms = Number(await k.kernelTimeMs);
+    const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += ms; e.calls++;
+    byName.set(k.name, e);
+  }
+  const rows = [...byName.entries()].sort((p, q) => q[1].ms - p[1].ms);
+  const total = rows.reduce((s, [, e]) => s + e.ms, 0);
+  console.log(`\nprofile: one training step, backend ${backend}, batch ${batch}: wall ${wall.toFixed(0)} ms ` +
+    `(under tf.profile), kernels ${total.toFixed(0)} ms`);
+  console.log('kernel'.padEnd(28) + 'ms'.padStart(9) + '%'.padStart(7) + 'calls'.padStart(7) + '  native/fallback');
+  for (const [name, e] of rows) {
+    const s = callStats.get(name);
+    console.log(name.padEnd(28) + e.ms.toFixed(1).padStart(9) + (100 * e.ms / total).toFixed(1).padStart(7) +
+      String(e.calls).padStart(7) + (s ? `  ${s.native}/${s.fallback}` : '  js'));
+  }
+  tf.dispose([x, y]);
+  net.dispose();
+  opt.dispose();
+}
+
+function leakCheck(backend: string, steps: number) {
+  tf.setBackend(backend);
+  const net = new ResNet({ widths: [16, 32, 64, 128] });
+  net.build([96, 96, 1]);
+  const opt = tf.train.sgd(0.05);
+  const { x, y } = makeData(8);
+  const rss: number[] = [];
+  let tensors0 = 0;
+  for (let i = 0; i < steps; i++) {
+    trainStep(net, opt, x, y as tf.Tensor1D);
+    if (i === 9) tensors0 = tf.memory().numTensors;
+    if (i % Math.max(1, Math.floor(steps / 10)) === 0 || i === steps - 1) {
+      rss.push(process.memoryUsage().rss / 2 ** 20);
+      console.log(`step ${i + 1}: rss ${rss[rss.length - 1].toFixed(0)} MiB, tensors ${tf.memory().numTensors}`);
+    }
+  }
+  console.log(`tensors after 10 steps ${tensors0}, after ${steps}: ${tf.memory().numTensors}`);
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const reg = registerOneDnnBackend();
+  console.log(`onednn back end: ${reg.ok ? 'ok' : 'UNAVAILABLE'} (${reg.reason})`);
+  if (!reg.ok && args.backend === 'onednn') args.backend = 'cpu';
+  if (args.leak > 0) { leakCheck(args.backend, args.leak); return; }
+  if (args.profile) {
+    for (const b of args.batches) await profile(args.backend, b);
+    return;
+  }
+  const results: string[] = [];
+  for (const batch of args.batches) {
+    const r = benchTfjs(args.backend, batch, args.steps, args.warmup);
+    const line = `${args.backend} batch ${batch}: median ${r.imgPerSec.toFixed(1)} img/s ` +
+      `(step ${median(r.times).toFixed(3)} s; steps ${r.times.map((t) => t.toFixed(2)).join(' ')}; loss ${r.loss.toFixed(3)})`;
+    console.log(line);
+    let tline = 'torch: skipped (--no-torch)';
+    if (args.torch) {
+      const t = benchTorch(args.python, batch, args.steps, args.warmup);
+      if ('skipped' in t) tline = `torch: skipped: ${t.skipped}`;
+      else {
+        tline = `torch ${t.version} batch ${batch} (channels_last=${t.channelsLast}, 2 threads): median ` +
+          `${t.imgPerSec.toFixed(1)} img/s -> ${args.backend}/torch = ${(r.imgPerSec / t.imgPerSec).toFixed(2)}x`;
+      }
+    }
+    console.log(tline);
+    results.push(line, tline);
+  }
+  if (args.cpu && args.backend !== 'cpu') {
+    const r = benchTfjs('cpu', 2, 1, 0);
+    const line = `JS cpu back end, batch 2, one step: ${r.times[0].toFixed(1)} s (${r.imgPerSec.toFixed(3)} img/s)`;
+    console.log(line);
+    results.push(line);
+  }
+  if (process.env.BENCH_OUT) fs.writeFileSync(process.env.BENCH_OUT, results.join('\n') + '\n');
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

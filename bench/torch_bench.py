@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""PyTorch reference for `npm run bench`: training throughput of the seed ResNet (same architecture as
+src/models/resnet.ts) at 96x96x1, SGD lr 0.05, torch.set_num_threads(THREADS).
+
+Prints one JSON line: {"batch", "threads", "channels_last", "step_s": [...], "median_img_s"}.
+"""
+import argparse
+import json
+import statistics
+import time
+
+import torch
+from torch import nn
+
+
+class Residual(nn.Module):
+    def __init__(self, cin, c, same_shape=True):
+        super().__init__()
+        s = 1 if same_shape else 2
+        self.conv1 = nn.Conv2d(cin, c, 3, padding=1, stride=s)
+        self.bn1 = nn.BatchNorm2d(c, eps=1e-5)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1)
+        self.bn2 = nn.BatchNorm2d(c, eps=1e-5)
+        self.conv3 = None if same_shape else nn.Conv2d(cin, c, 1, stride=s)
+
+    def forward(self, x):
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return torch.relu(out + (self.conv3(x) if self.conv3 is not None else x))
+
+
+def seed_resnet(num_classes=10):
+    def stage(cin, c, downsample):
+        return [Residual(cin, c, not downsample), Residual(c, c)]
+    return nn.Sequential(
+        nn.Conv2d(1, 64, 7, stride=2),                       # b1: 7x7/2, no padding
+        nn.MaxPool2d(3, 2), *stage(64, 64, False),          # b2
+        *stage(64, 128, True), *stage(128, 256, True), *stage(256, 512, True),  # b3..b5
+        nn.AvgPool2d(3), nn.Flatten(), nn.Linear(512, num_classes),  # b6
+    )
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('--batch', type=int, default=64)
+    p.add_argument('--steps', type=int, default=8)
+    p.add_argument('--warmup', type=int, default=2)
+    p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--channels-last', type=int, default=-1, help='1/0, or -1: try both, report the faster')
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+
+    def run(channels_last):
+        net = seed_resnet()
+        x = torch.randn(a.batch, 1, 96, 96)
+        y = torch.randint(0, 10, (a.batch,))
+        if channels_last:
+            net = net.to(memory_format=torch.channels_last)
+            x = x.to(memory_format=torch.channels_last)
+        opt = torch.optim.SGD(net.parameters(), lr=0.05)
+        loss_fn = nn.CrossEntropyLoss()
+        net.train()
+        times = []
+        for i in range(a.warmup + a.steps):
+            t = time.perf_counter()
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net(x), y)
+            loss.backward()
+            opt.step()
+            loss.item()
+            if i >= a.warmup:
+                times.append(time.perf_counter() - t)
+        return times
+
+    modes = [True, False] if a.channels_last < 0 else [bool(a.channels_last)]
+    best = None
+    for cl in modes:
+        times = run(cl)
+        med = a.batch / statistics.median(times)
+        if best is None or med > best['median_img_s']:
+            best = {'batch': a.batch, 'threads': a.threads, 'channels_last': cl, 'step_s': times,
+                    'median_img_s': med, 'torch': torch.__version__}
+    print(json.dumps(best))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,83 @@
+/**
+ * Memory behaviour of the onednn back end: tensor counts stay flat over training steps, recycled output
+ * buffers never change data a user already holds (dataSync results, slices aliasing a recycled buffer),
+ * and Relu's fused gradient matches tfjs's.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+
+import { poolStats } from '../../src/backend/onednn/pool';
+import { ResNet } from '../../src/models/resnet';
+import { softmaxCrossEntropy } from '../../src/train/metrics';
+import { addonAvailable, compare, rand, skipReason } from './_helpers';
+
+describe.skipIf(!addonAvailable)(`onednn memory ${skipReason}`, () => {
+  it('numTensors and pooled memory are stable over training steps', async () => {
+    await tf.setBackend('onednn');
+    const net = new ResNet({ widths: [8, 16, 16, 32], depths: [1, 1, 1, 1], headPool: 'global' });
+    net.build([40, 40, 1]);
+    const opt = tf.train.sgd(0.05);
+    const x = tf.tensor4d(rand(4 * 40 * 40, 1), [4, 40, 40, 1]);
+    const y = tf.tensor1d([1, 2, 3, 4]);
+    const counts: number[] = [];
+    const misses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const { value, grads } = tf.variableGrads(() =>
+        softmaxCrossEntropy(net.apply(x, { training: true }), y as tf.Tensor1D), net.trainableVariables());
+      opt.applyGradients(grads);
+      expect(Number.isFinite(value.dataSync()[0])).toBe(true);
+      tf.dispose([value]);
+      tf.dispose(grads);
+      counts.push(tf.memory().numTensors);
+      misses.push(poolStats.misses);
+    }
+    expect(new Set(counts.slice(2)).size, `numTensors per step: ${counts}`).toBe(1);
+    // after warm-up every native output comes from the pool: no new buffers
+    expect(misses[11] - misses[3], `pool misses per step: ${misses}`).toBe(0);
+    tf.dispose([x, y]);
+    net.dispose();
+    opt.dispose();
+  });
+
+  it('dataSync results stay valid after the tensor is disposed and its buffer reused', async () => {
+    await tf.setBackend('onednn');
+    const x = tf.tensor1d(rand(1000, 2));
+    const a = tf.relu(x);
+    const held = a.dataSync();
+    const expected = Float32Array.from(held);
+    a.dispose();
+    const b = tf.relu(tf.neg(x)); // same size: takes the recycled buffer
+    b.dataSync();
+    expect(Array.from(held)).toEqual(Array.from(expected));
+    tf.dispose([x, b]);
+  });
+
+  it('a slice aliasing a pooled buffer keeps it alive', async () => {
+    await tf.setBackend('onednn');
+    const x = tf.tensor1d(rand(1000, 3));
+    const a = tf.relu(x);
+    const s = tf.slice(a, [10], [100]); // cpu Slice: a subarray view of a's buffer
+    const expected = Float32Array.from(a.dataSync().subarray(10, 110));
+    a.dispose();
+    const b = tf.neg(tf.abs(x)); // same-size outputs must not land on s's storage
+    const c = tf.neg(x);
+    expect(Array.from(s.dataSync())).toEqual(Array.from(expected));
+    tf.dispose([x, s, b, c]);
+  });
+
+  it('moving tensors between onednn and cpu keeps values', async () => {
+    await tf.setBackend('onednn');
+    const a = tf.relu(tf.tensor1d(rand(500, 4)));
+    const expected = Float32Array.from(a.dataSync());
+    await tf.setBackend('cpu');
+    const b = tf.add(a, 0); // moves a to cpu
+    expect(Array.from(b.dataSync())).toEqual(Array.from(expected));
+    tf.dispose([a, b]);
+  });
+
+  it('relu gradient (fused ResnetReluGrad) matches tfjs', () => {
+    const values = Float32Array.from(rand(3 * 5 * 7 * 9, 5), (v, i) => (i % 11 === 0 ? 0 : v));
+    expect(compare([{ shape: [3, 5, 7, 9], seed: 0, values }, { shape: [3, 5, 7, 9], seed: 6 }],
+      (x, dy) => tf.grads((a: tf.Tensor) => tf.relu(a))([x], dy))).toBe(0);
+  });
+});

@@ -1,0 +1,76 @@
+/**
+ * Native pooling, matrix products and bilinear resizing vs tfjs cpu; gradients through pooling and dense.
+ * Tolerances: pooling 1e-6 (same arithmetic), matmul 1e-5 (summation order), resize 1e-6.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+
+import { addonAvailable, compare, skipReason } from './_helpers';
+
+type PoolCase = [number[], number, number, 'valid' | 'same' | number];
+const pools: PoolCase[] = [
+  [[2, 45, 45, 64], 3, 2, 'valid'], // the seed's b2
+  [[2, 3, 3, 40], 3, 3, 'valid'], // the seed's b6 average pool
+  [[1, 9, 8, 5], 3, 2, 'same'],
+  [[3, 7, 7, 17], 2, 2, 'valid'],
+  [[1, 10, 11, 3], 3, 1, 1],
+  [[2, 6, 6, 20], 1, 1, 'valid'],
+];
+
+describe.skipIf(!addonAvailable)(`native pooling, matmul, resize ${skipReason}`, () => {
+  it.each(pools)('maxPool %j k%i s%i %s (+ grad)', (shape, k, s, pad) => {
+    const specs = [{ shape, seed: 1 }];
+    expect(compare(specs, (x) => tf.maxPool(x as tf.Tensor4D, k, s, pad))).toBeLessThan(1e-6);
+    expect(compare(specs, (x) => tf.grads((a: tf.Tensor) =>
+      tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, k, s, pad), 3)))([x]))).toBeLessThan(1e-6);
+  });
+
+  it('maxPool gradient picks the first maximum on ties', () => {
+    const values = Float32Array.from({ length: 2 * 6 * 6 * 3 }, (_, i) => (i % 4 === 0 ? 1 : 0));
+    expect(compare([{ shape: [2, 6, 6, 3], seed: 0, values }], (x) => tf.grads((a: tf.Tensor) =>
+      tf.sum(tf.maxPool(a as tf.Tensor4D, 3, 1, 'same')))([x]))).toBe(0);
+  });
+
+  it.each(pools)('avgPool %j k%i s%i %s (+ grad)', (shape, k, s, pad) => {
+    const specs = [{ shape, seed: 2 }];
+    expect(compare(specs, (x) => tf.avgPool(x as tf.Tensor4D, k, s, pad))).toBeLessThan(1e-6);
+    expect(compare(specs, (x) => tf.grads((a: tf.Tensor) =>
+      tf.sum(tf.mul(tf.avgPool(a as tf.Tensor4D, k, s, pad), tf.sin(a.size > 0 ? 1 : 0))))([x]))).toBeLessThan(1e-6);
+  });
+
+  const mms: [number[], number[], boolean, boolean][] = [
+    [[64, 512], [512, 10], false, false],
+    [[7, 13], [13, 5], false, false],
+    [[13, 7], [13, 5], true, false],
+    [[7, 13], [5, 13], false, true],
+    [[13, 7], [5, 13], true, true],
+    [[3, 4, 6], [3, 6, 2], false, false],
+    [[3, 4, 6], [6, 2], false, false],
+    [[1, 4, 6], [5, 6, 2], false, false],
+  ];
+  it.each(mms)('matMul %j %j tA=%s tB=%s', (sa, sb, ta, tb) => {
+    expect(compare([{ shape: sa, seed: 3 }, { shape: sb, seed: 4 }], (a, b) => tf.matMul(a, b, ta, tb)))
+      .toBeLessThan(1e-5);
+  });
+
+  it('fused matMul (bias, relu) and dense gradients', () => {
+    const specs = [{ shape: [16, 40], seed: 5 }, { shape: [40, 10], seed: 6 }, { shape: [10], seed: 7 }];
+    expect(compare(specs, (a, b, c) => [
+      tf.fused.matMul({ a, b, bias: c, activation: 'relu' }), tf.fused.matMul({ a, b, bias: c }),
+    ])).toBeLessThan(1e-5);
+    expect(compare(specs, (a, b, c) => tf.grads((x: tf.Tensor, w: tf.Tensor, bb: tf.Tensor) =>
+      tf.sum(tf.square(tf.add(tf.matMul(x, w), bb))))([a, b, c]))).toBeLessThan(1e-5);
+  });
+
+  const resizes: [number[], [number, number], boolean, boolean][] = [
+    [[2, 28, 28, 1], [96, 96], false, false],
+    [[2, 28, 28, 1], [96, 96], false, true],
+    [[1, 5, 7, 3], [11, 4], true, false],
+    [[1, 5, 7, 3], [1, 1], true, false],
+    [[3, 9, 9, 2], [4, 17], false, true],
+  ];
+  it.each(resizes)('resizeBilinear %j -> %j align=%s half=%s', (shape, size, align, half) => {
+    expect(compare([{ shape, seed: 8 }], (x) => tf.image.resizeBilinear(x as tf.Tensor4D, size, align, half)))
+      .toBeLessThan(1e-6);
+  });
+});
