@@ -10,3 +10,16 @@ export { Residual, Bottleneck, PreActResidual, makeBlock } from './models/residu
 export type { BlockKind } from './models/residual';
 export { ResNet, SEED_RESNET, resnetPreset } from './models/resnet';
 export type { ResNetConfig, ResNetOptions } from './models/resnet';
+export { tryGpu, currentDevice } from './backend/select';
+export type { Device, BackendName } from './backend/select';
+export {
+  loadDataFashionMnist, loadFashionMnistArrays, DataIter, FashionMnistDataset, TEXT_LABELS, getTextLabels,
+} from './data/fashion_mnist';
+export { ensureFashionMnist } from './data/files';
+export { train, formatEpoch } from './train/train';
+export type { TrainOptions, TrainResult, BatchEvent } from './train/train';
+export { evaluateAccuracy } from './train/evaluate';
+export { softmaxCrossEntropy, countCorrect } from './train/metrics';
+export { saveCheckpoint, restoreCheckpoint, readCheckpoint, CheckpointError } from './train/checkpoint';
+export type { EpochRecord } from './train/checkpoint';
+export type { Batch, BatchSource } from './train/batches';
