@@ -73,7 +73,9 @@ export function batchNormTrain(
         `scale ${JSON.stringify(scale.shape)}, offset ${JSON.stringify(offset.shape)}`);
   }
   let stats: { mean: tf.Tensor1D; variance: tf.Tensor1D } | undefined;
-  const op = tf.customGrad((xIn: tf.Tensor, s: tf.Tensor, o: tf.Tensor, save: tf.GradSaveFunc) => {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xIn, s, o] = args as tf.Tensor[];
+    const save = args[3] as tf.GradSaveFunc;
     const fused = hasKernel(BATCH_NORM_TRAIN);
     const attrs = { varianceEpsilon };
     let y: tf.Tensor, mean: tf.Tensor1D, variance: tf.Tensor1D;
@@ -98,7 +100,7 @@ export function batchNormTrain(
       },
     };
   });
-  const y = op(x, scale, offset);
+  const y = (op as (...inputs: tf.Tensor[]) => tf.Tensor)(x, scale, offset);
   return { y, ...stats! };
 }
 
