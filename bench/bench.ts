@@ -123,15 +123,30 @@ async function profile(backend: string, batch: number) {
     e.ms += ms; e.calls++;
     byName.set(k.name, e);
   }
+  // customGrad scopes (fusedConv2d__op, 'unnamed scope', ...) contain kernels: not counted in the total
+  const isKernel = (name: string) => tf.getKernel(name, backend) != null;
   const rows = [...byName.entries()].sort((p, q) => q[1].ms - p[1].ms);
-  const total = rows.reduce((s, [, e]) => s + e.ms, 0);
+  const total = rows.filter(([n]) => isKernel(n)).reduce((s, [, e]) => s + e.ms, 0);
+  const byShape = new Map<string, { ms: number; calls: number }>();
+  for (const k of info.kernels) {
+    if (!k.name.startsWith('Conv2D') && k.name !== 'FusedConv2D') continue;
+    const key = `${k.name} ${JSON.stringify(k.inputShapes)}`;
+    const e = byShape.get(key) ?? { ms: 0, calls: 0 };
+    e.ms += Number(await k.kernelTimeMs); e.calls++;
+    byShape.set(key, e);
+  }
   console.log(`\nprofile: one training step, backend ${backend}, batch ${batch}: wall ${wall.toFixed(0)} ms ` +
     `(under tf.profile), kernels ${total.toFixed(0)} ms`);
   console.log('kernel'.padEnd(28) + 'ms'.padStart(9) + '%'.padStart(7) + 'calls'.padStart(7) + '  native/fallback');
   for (const [name, e] of rows) {
     const s = callStats.get(name);
     console.log(name.padEnd(28) + e.ms.toFixed(1).padStart(9) + (100 * e.ms / total).toFixed(1).padStart(7) +
-      String(e.calls).padStart(7) + (s ? `  ${s.native}/${s.fallback}` : '  js'));
+      String(e.calls).padStart(7) + (isKernel(name) ? (s ? `  ${s.native}/${s.fallback}` : '  js') : '  (scope)'));
+  }
+  if (process.env.BENCH_CONV_DETAIL) {
+    for (const [k, e] of [...byShape.entries()].sort((p, q) => q[1].ms - p[1].ms)) {
+      console.log(`${e.ms.toFixed(1).padStart(8)} ms ${String(e.calls).padStart(3)}x  ${k}`);
+    }
   }
   tf.dispose([x, y]);
   net.dispose();

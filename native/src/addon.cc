@@ -24,6 +24,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, rn::Info));
   exports.Set("setThreads", Napi::Function::New(env, rn::SetThreads));
   rn::initConv(env, exports);
+  rn::initConvGemm(env, exports);
   rn::initBatchNorm(env, exports);
   rn::initPooling(env, exports);
   rn::initEltwise(env, exports);

@@ -3,8 +3,9 @@
  * forward/backward convolutions (different summation orders over up to 7*7*C terms).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { ConvAlgorithm, setConvAlgorithm } from '../../src/backend/onednn/kernels/_conv';
 import { callStats } from '../../src/backend/onednn/kernels/_util';
 import { addonAvailable, compare, skipReason } from './_helpers';
 
@@ -29,7 +30,10 @@ const cases: Case[] = [
 
 const name = (c: Case) => `N${c.n} ${c.h}x${c.w}x${c.cin}->${c.cout} k${c.k} s${c.s} pad ${JSON.stringify(c.pad)}`;
 
-describe.skipIf(!addonAvailable)(`native conv2d ${skipReason}`, () => {
+for (const algo of ['auto', 'direct', 'gemm'] as ConvAlgorithm[]) describe.skipIf(!addonAvailable)(`native conv2d (${algo}) ${skipReason}`, () => {
+  beforeAll(() => { setConvAlgorithm(algo); });
+  afterAll(() => { setConvAlgorithm('auto'); });
+
   it.each(cases)('forward $n $h $w $cin $cout k$k s$s', (c) => {
     const specs = [{ shape: [c.n, c.h, c.w, c.cin], seed: 1 }, { shape: [c.k, c.k, c.cin, c.cout], seed: 2 }];
     const err = compare(specs, (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad as 'same'));

@@ -21,6 +21,9 @@ export interface OneDnnAddon {
   conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: ConvParams): void;
   conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, p: ConvParams): void;
   conv2dBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, p: ConvParams): void;
+  conv2dForwardGemm(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: ConvParams): void;
+  conv2dBackwardDataGemm(dy: Float32Array, w: Float32Array, dx: Float32Array, p: ConvParams): void;
+  conv2dBackwardWeightsGemm(x: Float32Array, dy: Float32Array, dw: Float32Array, p: ConvParams): void;
   conv2dImplInfo(p: ConvParams): { forward: string; backwardData: string; backwardWeights: string };
   batchNormTrain(x: Float32Array, scale: Float32Array, offset: Float32Array, y: Float32Array, mean: Float32Array,
     variance: Float32Array, channels: number, eps: number): void;

@@ -1,7 +1,7 @@
 import { backend_util, Conv2D, Conv2DAttrs } from '@tensorflow/tfjs-core';
 
 import { addon, allocF32, f32, nativeKernel, output, sizeOf } from './_util';
-import { convParams } from './_conv';
+import { convParams, useGemm } from './_conv';
 
 export const conv2DConfig = nativeKernel(Conv2D, ({ inputs, backend, attrs }) => {
   const { x, filter } = inputs;
@@ -14,6 +14,7 @@ export const conv2DConfig = nativeKernel(Conv2D, ({ inputs, backend, attrs }) =>
   const p = convParams(ci);
   if (!p) return null;
   const y = allocF32(sizeOf(ci.outShape));
-  addon().conv2dForward(xv, wv, null, y, p);
+  if (useGemm(p, 'forward')) addon().conv2dForwardGemm(xv, wv, null, y, p);
+  else addon().conv2dForward(xv, wv, null, y, p);
   return output(backend, ci.outShape, y);
 });

@@ -1,7 +1,7 @@
 import { backend_util, Conv2DBackpropFilter, Conv2DBackpropFilterAttrs } from '@tensorflow/tfjs-core';
 
 import { addon, allocF32, f32, nativeKernel, output, sizeOf } from './_util';
-import { convParams } from './_conv';
+import { convParams, useGemm } from './_conv';
 
 export const conv2DBackpropFilterConfig = nativeKernel(Conv2DBackpropFilter, ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs;
@@ -13,6 +13,7 @@ export const conv2DBackpropFilterConfig = nativeKernel(Conv2DBackpropFilter, ({ 
   const p = convParams(ci);
   if (!p || sizeOf(dy.shape) !== sizeOf(ci.outShape)) return null;
   const dw = allocF32(sizeOf(filterShape));
-  addon().conv2dBackwardWeights(xv, gv, dw, p);
+  if (useGemm(p, 'backwardWeights')) addon().conv2dBackwardWeightsGemm(xv, gv, dw, p);
+  else addon().conv2dBackwardWeights(xv, gv, dw, p);
   return output(backend, [...filterShape], dw);
 });

@@ -1,7 +1,7 @@
 import { backend_util, Conv2DBackpropInput, Conv2DBackpropInputAttrs } from '@tensorflow/tfjs-core';
 
 import { addon, allocF32, f32, nativeKernel, output, sizeOf } from './_util';
-import { convParams } from './_conv';
+import { convParams, useGemm } from './_conv';
 
 export const conv2DBackpropInputConfig = nativeKernel(Conv2DBackpropInput, ({ inputs, backend, attrs }) => {
   const { dy, filter } = inputs;
@@ -13,6 +13,7 @@ export const conv2DBackpropInputConfig = nativeKernel(Conv2DBackpropInput, ({ in
   const p = convParams(ci);
   if (!p || sizeOf(dy.shape) !== sizeOf(ci.outShape)) return null;
   const dx = allocF32(sizeOf(inputShape));
-  addon().conv2dBackwardData(gv, wv, dx, p);
+  if (useGemm(p, 'backwardData')) addon().conv2dBackwardDataGemm(gv, wv, dx, p);
+  else addon().conv2dBackwardData(gv, wv, dx, p);
   return output(backend, [...inputShape], dx);
 });

@@ -1,7 +1,7 @@
 import { backend_util, FusedConv2D, FusedConv2DAttrs } from '@tensorflow/tfjs-core';
 
 import { addon, allocF32, f32, nativeKernel, output, sizeOf } from './_util';
-import { convParams } from './_conv';
+import { convParams, useGemm } from './_conv';
 
 /** conv + optional per-channel bias + optional relu in one oneDNN primitive (post-op). */
 export const fusedConv2DConfig = nativeKernel(FusedConv2D, ({ inputs, backend, attrs }) => {
@@ -23,6 +23,7 @@ export const fusedConv2DConfig = nativeKernel(FusedConv2D, ({ inputs, backend, a
   const p = convParams(ci, activation === 'relu');
   if (!p) return null;
   const y = allocF32(sizeOf(ci.outShape));
-  addon().conv2dForward(xv, wv, bv, y, p);
+  if (useGemm(p, 'forward')) addon().conv2dForwardGemm(xv, wv, bv, y, p);
+  else addon().conv2dForward(xv, wv, bv, y, p);
   return output(backend, ci.outShape, y);
 });
