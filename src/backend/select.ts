@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '../tf';
+import { registerOneDnnBackend } from './onednn/register';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'onednn' | 'cpu';
 
@@ -54,17 +55,8 @@ function prepare(name: BackendName): { ok: boolean; reason: string; tfName: stri
       }
       return { ok: tf.findBackendFactory('tensorflow') != null, reason: `${pkg} loaded`, tfName: 'tensorflow' };
     }
-    case 'onednn': {
-      let register: () => { ok: boolean; reason: string };
-      try {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        register = require('./onednn/register').registerOneDnnBackend;
-      } catch (e) {
-        return { ok: false, reason: `onednn back end module missing: ${errorText(e)}`, tfName: 'onednn' };
-      }
-      const r = register();
-      return { ...r, tfName: 'onednn' };
-    }
+    case 'onednn':
+      return { ...registerOneDnnBackend(), tfName: 'onednn' };
     case 'cpu':
       return { ok: true, reason: "tfjs's pure-JS kernels (slow: one core, no vectorised convolutions)", tfName: 'cpu' };
   }
