@@ -21,6 +21,9 @@ import { callStats } from '../src/backend/onednn/kernels/_util';
 import { ResNet } from '../src/models/resnet';
 import { softmaxCrossEntropy } from '../src/train/metrics';
 
+/** The environment before the addon adds its OpenMP defaults: PyTorch runs with the user's settings. */
+const originalEnv = { ...process.env };
+
 interface Args {
   batches: number[]; steps: number; warmup: number; profile: boolean; torch: boolean; cpu: boolean;
   backend: string; leak: number; python: string;
@@ -100,7 +103,8 @@ function benchTorch(python: string, batch: number, steps: number, warmup: number
     .find((p) => fs.existsSync(p));
   if (!script) return { skipped: 'bench/torch_bench.py not found' };
   const r = spawnSync(python, [script, '--batch',
-    String(batch), '--steps', String(steps), '--warmup', String(warmup), '--threads', '2'], { encoding: 'utf8' });
+    String(batch), '--steps', String(steps), '--warmup', String(warmup), '--threads', '2'],
+  { encoding: 'utf8', env: originalEnv });
   if (r.status !== 0) return { skipped: `torch_bench.py failed: ${r.stderr}` };
   const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
   return { imgPerSec: j.median_img_s as number, channelsLast: j.channels_last as boolean, version: j.torch as string };
