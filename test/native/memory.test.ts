@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 
+import { OneDnnBackend } from '../../src/backend/onednn/backend';
 import { poolStats } from '../../src/backend/onednn/pool';
 import { ResNet } from '../../src/models/resnet';
 import { softmaxCrossEntropy } from '../../src/train/metrics';
@@ -32,6 +33,10 @@ describe.skipIf(!addonAvailable)(`onednn memory ${skipReason}`, () => {
       misses.push(poolStats.misses);
     }
     expect(new Set(counts.slice(2)).size, `numTensors per step: ${counts}`).toBe(1);
+    // the stem's input gradient (images are not trainable) is never computed
+    const lazy = (tf.backend() as OneDnnBackend).lazyStats;
+    expect(lazy.dropped).toBeGreaterThanOrEqual(12);
+    expect(lazy.materialised).toBe(0);
     // after warm-up every native output comes from the pool: no new buffers
     expect(misses[11] - misses[3], `pool misses per step: ${misses}`).toBe(0);
     tf.dispose([x, y]);
@@ -73,6 +78,24 @@ describe.skipIf(!addonAvailable)(`onednn memory ${skipReason}`, () => {
     const b = tf.add(a, 0); // moves a to cpu
     expect(Array.from(b.dataSync())).toEqual(Array.from(expected));
     tf.dispose([a, b]);
+  });
+
+  it('a lazily computed input gradient is computed when read, also after its inputs are disposed', async () => {
+    await tf.setBackend('onednn');
+    const x = tf.tensor4d(rand(2 * 15 * 15 * 1, 7), [2, 15, 15, 1]);
+    const w = tf.variable(tf.tensor4d(rand(7 * 7 * 8, 8), [7, 7, 1, 8]));
+    const f = (a: tf.Tensor) => tf.sum(tf.square(tf.fused.conv2d({ x: a as tf.Tensor4D, filter: w, strides: 2, pad: 'valid' })));
+    const dx = tf.grad(f)(x);
+    w.assign(tf.zerosLike(w)); // the old filter buffer is released by the variable, still held by the lazy dx
+    tf.relu(tf.neg(tf.abs(tf.tensor1d(rand(7 * 7 * 8, 9))))).dispose();
+    const got = dx.dataSync();
+    await tf.setBackend('cpu');
+    const w2 = tf.tensor4d(rand(7 * 7 * 8, 8), [7, 7, 1, 8]);
+    const want = tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, w2, 2, 'valid'))))(x).dataSync();
+    let maxDiff = 0, maxRef = 0;
+    want.forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(v - got[i])); maxRef = Math.max(maxRef, Math.abs(v)); });
+    expect(maxDiff / maxRef).toBeLessThan(1e-4);
+    tf.dispose([x, w, dx, w2]);
   });
 
   it('relu gradient (fused ResnetReluGrad) matches tfjs', () => {

@@ -5,12 +5,11 @@
  * back to the JS cpu kernel. Does NOT select the back end; src/backend/select.ts does.
  */
 import {
-  BackendValues, DataType, getKernel, getKernelsForBackend, KernelConfig, registerBackend, registerKernel, unregisterKernel,
+  getKernel, getKernelsForBackend, KernelConfig, registerBackend, registerKernel, unregisterKernel,
 } from '@tensorflow/tfjs-core';
-import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 import { loadAddon } from './addon';
-import { isPooled, release, retain } from './pool';
+import { OneDnnBackend } from './backend';
 import { addConfig } from './kernels/Add';
 import { avgPoolConfig } from './kernels/AvgPool';
 import { avgPoolGradConfig } from './kernels/AvgPoolGrad';
@@ -44,6 +43,7 @@ import { absConfig } from './kernels/Abs';
 import { reluGradConfig } from './kernels/ResnetReluGrad';
 import { registerReluGradient } from './relu_grad';
 
+export { OneDnnBackend };
 export const ONEDNN_BACKEND = 'onednn';
 /** Above 'cpu' (1), below tfjs-node (which registers higher). Selection is explicit anyway. */
 export const ONEDNN_PRIORITY = 3;
@@ -57,45 +57,6 @@ export const nativeKernelConfigs: KernelConfig[] = [
   sumConfig, maxPoolConfig, maxPoolGradConfig, avgPoolConfig, avgPoolGradConfig,
   batchMatMulConfig, fusedMatMulConfig, resizeBilinearConfig, reluGradConfig,
 ];
-
-type DataId = object;
-type Values = Parameters<MathBackendCPU['write']>[0];
-
-/**
- * MathBackendCPU whose data live in the same JS typed arrays; only the kernels differ. Native kernel
- * outputs come from a buffer pool (see pool.ts): write/move count references, disposeData recycles,
- * readSync copies pooled data so user-visible arrays are never recycled.
- */
-export class OneDnnBackend extends MathBackendCPU {
-  constructor() {
-    super();
-    // MathBackendCPU prints "install tfjs-node" on first use; this back end is the native one.
-    (this as unknown as { firstUse: boolean }).firstUse = false;
-  }
-
-  override write(values: Values, shape: number[], dtype: DataType): DataId {
-    const id = super.write(values, shape, dtype);
-    retain(values);
-    return id;
-  }
-
-  override move(dataId: DataId, values: Values, shape: number[], dtype: DataType, refCount: number): void {
-    super.move(dataId, values, shape, dtype, refCount);
-    retain(values);
-  }
-
-  override disposeData(dataId: DataId, force = false): boolean {
-    const entry = this.data.get(dataId);
-    const deleted = super.disposeData(dataId, force);
-    if (entry && !this.data.has(dataId)) release(entry.values);
-    return deleted;
-  }
-
-  override readSync(dataId: DataId): BackendValues {
-    const v = super.readSync(dataId);
-    return ArrayBuffer.isView(v) && isPooled(v.buffer) ? (v as Float32Array).slice() : v;
-  }
-}
 
 let state: { ok: boolean; reason: string } | undefined;
 

@@ -2,6 +2,10 @@ import { backend_util, Conv2DBackpropInput, Conv2DBackpropInputAttrs } from '@te
 
 import { addon, allocF32, f32, nativeKernel, output, sizeOf } from './_util';
 import { convParams, useGemm } from './_conv';
+import { OneDnnBackend } from '../backend';
+
+/** Inputs with at most this many channels get a lazily computed gradient. */
+export const LAZY_MAX_CHANNELS = 4;
 
 export const conv2DBackpropInputConfig = nativeKernel(Conv2DBackpropInput, ({ inputs, backend, attrs }) => {
   const { dy, filter } = inputs;
@@ -12,8 +16,16 @@ export const conv2DBackpropInputConfig = nativeKernel(Conv2DBackpropInput, ({ in
     1, pad, dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
   const p = convParams(ci);
   if (!p || sizeOf(dy.shape) !== sizeOf(ci.outShape)) return null;
-  const dx = allocF32(sizeOf(inputShape));
-  if (useGemm(p, 'backwardData')) addon().conv2dBackwardDataGemm(gv, wv, dx, p);
-  else addon().conv2dBackwardData(gv, wv, dx, p);
-  return output(backend, [...inputShape], dx);
+  const compute = () => {
+    const dx = allocF32(sizeOf(inputShape));
+    if (useGemm(p, 'backwardData')) addon().conv2dBackwardDataGemm(gv, wv, dx, p);
+    else addon().conv2dBackwardData(gv, wv, dx, p);
+    return dx;
+  };
+  // Few input channels means a network input (images), whose gradient tfjs's fused conv computes eagerly
+  // and then drops: compute it only if something reads it.
+  if (p[3] <= LAZY_MAX_CHANNELS && backend instanceof OneDnnBackend) {
+    return backend.makeLazyTensorInfo([...inputShape], compute, [gv, wv]);
+  }
+  return output(backend, [...inputShape], compute());
 });

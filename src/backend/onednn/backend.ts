@@ -1,0 +1,121 @@
+/**
+ * The 'onednn' back end object: MathBackendCPU (data live in JS typed arrays, so every JS cpu kernel works on
+ * them) plus two things the native kernels need:
+ *
+ *  - pooled outputs (pool.ts): write/move count references to pooled buffers, disposeData recycles them,
+ *    readSync copies pooled data so arrays handed to users are never recycled;
+ *  - lazy outputs: a kernel may return a tensor whose values are computed on first access. Used for the
+ *    input gradient of convolutions on network inputs: tfjs's fused conv2d gradient computes dx eagerly even
+ *    when nothing needs it (the image batch is not trainable), and for the 7x7 stem that is ~4% of a step.
+ *    Every read of tensor data goes through `data.get`, which materialises; disposal does not.
+ */
+import { BackendValues, DataType } from '@tensorflow/tfjs-core';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+
+import { isPooled, release, retain } from './pool';
+
+type DataId = object;
+type Values = Parameters<MathBackendCPU['write']>[0];
+
+interface Pending {
+  compute: () => Float32Array;
+  /** Input arrays the computation reads: kept alive (and out of the pool) until it runs or is dropped. */
+  inputs: Float32Array[];
+}
+
+interface Entry {
+  values: BackendValues;
+  dtype: DataType;
+  refCount: number;
+  complexTensorInfos?: { real: { dataId: DataId }; imag: { dataId: DataId } };
+  pending?: Pending;
+}
+
+export class OneDnnBackend extends MathBackendCPU {
+  private readonly rawGet: (id: DataId) => Entry | undefined;
+  /** Lazy outputs materialised / dropped unread (tests, profiling). */
+  readonly lazyStats = { materialised: 0, dropped: 0 };
+
+  constructor() {
+    super();
+    // MathBackendCPU prints "install tfjs-node" on first use; this back end is the native one.
+    (this as unknown as { firstUse: boolean }).firstUse = false;
+    const data = this.data as unknown as { get(id: DataId): Entry | undefined };
+    const rawGet = data.get.bind(data);
+    this.rawGet = rawGet;
+    data.get = (id: DataId) => {
+      const e = rawGet(id);
+      if (e?.pending) this.materialise(e);
+      return e;
+    };
+  }
+
+  private materialise(e: Entry): void {
+    const p = e.pending!;
+    e.pending = undefined;
+    e.values = p.compute();
+    retain(e.values);
+    for (const v of p.inputs) release(v);
+    this.lazyStats.materialised++;
+  }
+
+  /** A float32 tensor computed on first access of its values. */
+  makeLazyTensorInfo(shape: number[], compute: () => Float32Array, inputs: Float32Array[]) {
+    const dataId = super.write(null as unknown as Values, shape, 'float32');
+    const e = this.rawGet(dataId)!;
+    for (const v of inputs) retain(v);
+    e.pending = { compute, inputs };
+    return { dataId, shape, dtype: 'float32' as const };
+  }
+
+  override write(values: Values, shape: number[], dtype: DataType): DataId {
+    const id = super.write(values, shape, dtype);
+    retain(values);
+    return id;
+  }
+
+  override move(dataId: DataId, values: Values, shape: number[], dtype: DataType, refCount: number): void {
+    super.move(dataId, values, shape, dtype, refCount);
+    retain(values);
+  }
+
+  // Reference counting without materialising (MathBackendCPU's versions read through data.get).
+  override refCount(dataId: DataId): number {
+    return this.rawGet(dataId)?.refCount ?? 0;
+  }
+
+  override incRef(dataId: DataId): void {
+    const e = this.rawGet(dataId);
+    if (e) e.refCount++;
+  }
+
+  override decRef(dataId: DataId): void {
+    const e = this.rawGet(dataId);
+    if (e) e.refCount--;
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const e = this.rawGet(dataId);
+    if (e == null) return true;
+    e.refCount--;
+    if (!force && e.refCount > 0) return false;
+    if (e.complexTensorInfos != null) {
+      this.disposeData(e.complexTensorInfos.real.dataId, true);
+      this.disposeData(e.complexTensorInfos.imag.dataId, true);
+    }
+    this.data.delete(dataId);
+    if (e.pending) {
+      for (const v of e.pending.inputs) release(v);
+      e.pending = undefined;
+      this.lazyStats.dropped++;
+    } else {
+      release(e.values);
+    }
+    return true;
+  }
+
+  override readSync(dataId: DataId): BackendValues {
+    const v = super.readSync(dataId);
+    return ArrayBuffer.isView(v) && isPooled(v.buffer) ? (v as Float32Array).slice() : v;
+  }
+}
