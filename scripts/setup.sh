@@ -10,6 +10,8 @@ APT_PACKAGES=(
   g++ make python3            # node-gyp's toolchain for the native back end
   libdnnl-dev                 # oneDNN 2.6: the native CPU kernels
   dataset-fashion-mnist       # the real data set, /usr/share/datasets/fashion-mnist
+  jupyter-client jupyter-notebook   # notebooks: kernelspecs, classic Notebook server (browser test)
+  chromium                    # headless browser for the notebook front-end test
 )
 
 missing=()
@@ -35,3 +37,6 @@ fi
 
 echo "setup: making Fashion-MNIST available and verified"
 npm run --silent data
+
+echo "setup: notebooks (package link for cells, tslab kernelspec 'resnet-ts')"
+node scripts/setup-notebooks.js

@@ -23,3 +23,18 @@ export { softmaxCrossEntropy, countCorrect } from './train/metrics';
 export { saveCheckpoint, restoreCheckpoint, readCheckpoint, CheckpointError } from './train/checkpoint';
 export type { EpochRecord } from './train/checkpoint';
 export type { Batch, BatchSource } from './train/batches';
+export { trainingRecipe, describeRecipe, isFastMode } from './recipe';
+export type { TrainingRecipe } from './recipe';
+export { trainingCurvesSpec, historyPoints, imageGridSpec, VEGA_LITE_SCHEMA } from './plot/specs';
+export type { VegaLiteSpec, CurvePoint, GridImage, CurvesOptions, GridOptions } from './plot/specs';
+export { renderSvg, renderSvgAsync } from './plot/render';
+export {
+  showVegaLite, vegaLiteBundle, displayBundle, showHtml, LiveDisplay, inNotebook, setDisplayWriter, VEGA_LITE_MIME,
+} from './plot/display';
+export type { DisplayWriter, MimeBundle } from './plot/display';
+export { TrainingMonitor, firstBatches } from './plot/monitor';
+export type { TrainingMonitorOptions } from './plot/monitor';
+export { samplePredictions } from './plot/samples';
+export { encodeGrayPng } from './plot/png';
+export { expectShape, showShapeChecks, shapeChecksText, nchwToNhwc, nhwcToNchw, ShapeMismatchError } from './notebook/shapes';
+export type { ShapeCheck } from './notebook/shapes';

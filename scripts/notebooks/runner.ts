@@ -1,0 +1,258 @@
+/**
+ * Executes a notebook's code cells in order on a real Jupyter kernel and records the outputs in
+ * nbformat 4 -- what `jupyter nbconvert --execute` does, without nbconvert.
+ *
+ * A cell fails when the kernel's execute_reply says 'error' (tslab then has written the message
+ * on stderr; it sends no `error` message and no traceback), when the kernel process dies, or
+ * when the cell runs longer than the timeout (the kernel then gets SIGINT, then is killed).
+ * Execution stops at the first failing cell; the executed copy is written either way.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Kernel, KernelSpec, Message } from './kernel';
+
+export interface NotebookCell {
+  cell_type: 'code' | 'markdown' | 'raw';
+  source: string | string[];
+  metadata: Record<string, unknown>;
+  outputs?: Output[];
+  execution_count?: number | null;
+  id?: string;
+}
+
+export interface Notebook {
+  nbformat: number;
+  nbformat_minor: number;
+  metadata: Record<string, unknown>;
+  cells: NotebookCell[];
+}
+
+export type Output = Record<string, unknown> & { output_type: string };
+
+export interface CellFailure {
+  notebook: string;
+  /** 1-based index among all the notebook's cells (markdown included), as seen on screen. */
+  cell: number;
+  kind: 'error' | 'timeout' | 'died' | 'start';
+  message: string;
+  /** The first line of the cell's source. */
+  firstLine: string;
+}
+
+export interface NotebookResult {
+  notebook: string;
+  ok: boolean;
+  seconds: number;
+  failure?: CellFailure;
+  /** Where the executed copy was written. */
+  outPath: string;
+  executed: Notebook;
+  /** Wall time per executed code cell (1-based cell index -> seconds). */
+  cellSeconds: Record<number, number>;
+}
+
+export interface RunNotebookOptions {
+  spec: KernelSpec;
+  /** Per-cell timeout. */
+  timeoutMs: number;
+  /** Directory for the executed copy (created). */
+  outDir: string;
+  /** Extra environment for the kernel process. */
+  env?: NodeJS.ProcessEnv;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+  startTimeoutMs?: number;
+}
+
+export const sourceText = (s: string | string[]): string => (Array.isArray(s) ? s.join('') : s);
+
+/** Splits text into nbformat's list-of-lines form (each line keeps its newline). */
+function lines(text: string): string[] {
+  const parts = text.split(/(?<=\n)/);
+  return parts.length === 1 && parts[0] === '' ? [] : parts;
+}
+
+export function readNotebook(file: string): Notebook {
+  const nb = JSON.parse(fs.readFileSync(file, 'utf8')) as Notebook;
+  if (nb.nbformat !== 4 || !Array.isArray(nb.cells)) throw new Error(`${file}: not an nbformat 4 notebook`);
+  return nb;
+}
+
+/** Turns iopub messages into a cell's outputs, as Jupyter front ends do. */
+class OutputCollector {
+  /** display_id -> the display_data outputs (anywhere in the notebook) it may update. */
+  private readonly displays = new Map<string, Output[]>();
+  private clearPending = false;
+  stderr = '';
+
+  constructor(private outputs: Output[], private readonly executionCount: () => number | null) {}
+
+  setCell(outputs: Output[]): void {
+    this.outputs = outputs;
+    this.clearPending = false;
+    this.stderr = '';
+  }
+
+  add(m: Message): void {
+    const c = m.content as Record<string, any>;
+    const type = m.header.msg_type;
+    if (type === 'clear_output') {
+      if (c.wait) this.clearPending = true; else this.outputs.length = 0;
+      return;
+    }
+    if (type === 'update_display_data') {
+      for (const o of this.displays.get(c.transient?.display_id) ?? []) {
+        o.data = c.data;
+        o.metadata = c.metadata ?? {};
+      }
+      return;
+    }
+    if (!['stream', 'display_data', 'execute_result', 'error'].includes(type)) return;
+    if (this.clearPending) {
+      this.outputs.length = 0;
+      this.clearPending = false;
+    }
+    if (type === 'stream') {
+      if (c.name === 'stderr') this.stderr += c.text;
+      const last = this.outputs[this.outputs.length - 1];
+      if (last && last.output_type === 'stream' && last.name === c.name) {
+        last.text = lines(sourceText(last.text as string[]) + c.text);
+      } else {
+        this.outputs.push({ output_type: 'stream', name: c.name, text: lines(c.text) });
+      }
+    } else if (type === 'error') {
+      this.outputs.push({ output_type: 'error', ename: c.ename, evalue: c.evalue, traceback: c.traceback ?? [] });
+    } else {
+      const o: Output = type === 'execute_result'
+        ? { output_type: type, execution_count: this.executionCount(), data: c.data, metadata: c.metadata ?? {} }
+        : { output_type: type, data: c.data, metadata: c.metadata ?? {} };
+      this.outputs.push(o);
+      const id = c.transient?.display_id;
+      if (id) this.displays.set(id, [...(this.displays.get(id) ?? []), o]);
+    }
+  }
+}
+
+const firstLine = (src: string) => src.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+
+/** Executes every code cell of `file` in order; never throws for cell failures (see `failure`). */
+export async function runNotebook(file: string, opts: RunNotebookOptions): Promise<NotebookResult> {
+  const log = opts.log ?? (() => {});
+  const started = performance.now();
+  const nb = readNotebook(file);
+  const executed: Notebook = JSON.parse(JSON.stringify(nb));
+  const outPath = path.join(opts.outDir, path.basename(file));
+  const cellSeconds: Record<number, number> = {};
+  const rel = path.relative(process.cwd(), file) || file;
+  let failure: CellFailure | undefined;
+  const finish = (): NotebookResult => {
+    fs.mkdirSync(opts.outDir, { recursive: true });
+    fs.writeFileSync(`${outPath}.tmp`, `${JSON.stringify(executed, null, 1)}\n`);
+    fs.renameSync(`${outPath}.tmp`, outPath);
+    return { notebook: rel, ok: !failure, seconds: (performance.now() - started) / 1000, failure, outPath, executed, cellSeconds };
+  };
+
+  for (const cell of executed.cells) {
+    if (cell.cell_type === 'code') { cell.outputs = []; cell.execution_count = null; }
+  }
+
+  let kernel: Kernel;
+  try {
+    kernel = await Kernel.start(opts.spec, { cwd: path.dirname(path.resolve(file)), env: opts.env, startTimeoutMs: opts.startTimeoutMs });
+  } catch (e) {
+    failure = { notebook: rel, cell: 0, kind: 'start', message: `kernel did not start: ${(e as Error).message}`, firstLine: '' };
+    return finish();
+  }
+  let count = 0;
+  const collector = new OutputCollector([], () => count);
+  try {
+    for (const [i, cell] of executed.cells.entries()) {
+      if (cell.cell_type !== 'code') continue;
+      const src = sourceText(cell.source);
+      if (src.trim() === '') continue;
+      const outputs: Output[] = [];
+      cell.outputs = outputs;
+      collector.setCell(outputs);
+      const t0 = performance.now();
+      const outcome = await kernel.execute(src, opts.timeoutMs, (m) => collector.add(m));
+      const secs = (performance.now() - t0) / 1000;
+      cellSeconds[i + 1] = secs;
+      const reportedCount = outcome.reply?.execution_count;
+      count = typeof reportedCount === 'number' ? reportedCount : count + 1;
+      cell.execution_count = count;
+      for (const o of outputs) if (o.output_type === 'execute_result') o.execution_count = count;
+      const where = { notebook: rel, cell: i + 1, firstLine: firstLine(src) };
+      if (outcome.status === 'ok') {
+        log(`${rel}: cell ${i + 1} ok (${secs.toFixed(1)} s)`);
+        continue;
+      }
+      let message: string;
+      if (outcome.status === 'timeout') {
+        message = `timed out after ${opts.timeoutMs / 1000} s (kernel interrupted, then stopped)`;
+      } else if (outcome.status === 'died') {
+        const tail = kernel.processOutput.trim().split('\n').slice(-15).join('\n');
+        message = `the kernel died (${outcome.detail})${tail ? `; its last output:\n${tail}` : ''}`;
+      } else {
+        const reply = outcome.reply ?? {};
+        const parts = [reply.ename, reply.evalue].filter((s) => typeof s === 'string' && s !== '');
+        message = collector.stderr.trim() || parts.join(': ') || `execute_reply status ${outcome.status}`;
+      }
+      // Record the failure in the executed copy as an nbformat error output.
+      outputs.push({ output_type: 'error', ename: outcome.status, evalue: message, traceback: [] });
+      failure = { ...where, kind: outcome.status === 'timeout' ? 'timeout' : outcome.status === 'died' ? 'died' : 'error', message };
+      log(`${rel}: cell ${i + 1} FAILED (${secs.toFixed(1)} s)`);
+      break;
+    }
+  } finally {
+    await kernel.shutdown();
+  }
+  return finish();
+}
+
+export function formatFailure(f: CellFailure): string {
+  const head = f.kind === 'start' ? `${f.notebook}: ${f.message}` : `${f.notebook}: cell ${f.cell} (${f.firstLine}) ${f.kind === 'error' ? 'failed' : f.kind === 'timeout' ? 'timed out' : 'killed the kernel'}:`;
+  return f.kind === 'start' ? head : `${head}\n${f.message.replace(/^/gm, '    ')}`;
+}
+
+/** Jupyter's data directories, in its search order (JUPYTER_PATH, user, system). */
+export function jupyterDataDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  const dirs = (env.JUPYTER_PATH ?? '').split(path.delimiter).filter(Boolean);
+  dirs.push(env.JUPYTER_DATA_DIR ?? path.join(env.XDG_DATA_HOME ?? path.join(os.homedir(), '.local', 'share'), 'jupyter'));
+  dirs.push('/usr/local/share/jupyter', '/usr/share/jupyter');
+  return dirs;
+}
+
+/**
+ * The kernelspec a Jupyter server would start for `name`; if none is installed, the one that
+ * scripts/setup-notebooks.js wrote into build/kernelspec/ of `projectRoot`.
+ */
+export function findKernelSpec(name: string, projectRoot: string): { spec: KernelSpec; file: string } {
+  const candidates = [
+    ...jupyterDataDirs().map((d) => path.join(d, 'kernels', name, 'kernel.json')),
+    path.join(projectRoot, 'build', 'kernelspec', name, 'kernel.json'),
+  ];
+  for (const file of candidates) {
+    if (fs.existsSync(file)) {
+      const spec = JSON.parse(fs.readFileSync(file, 'utf8')) as KernelSpec;
+      if (!Array.isArray(spec.argv) || spec.argv.length === 0) throw new Error(`${file}: kernelspec without argv`);
+      return { spec, file };
+    }
+  }
+  throw new Error(`no kernelspec '${name}' (looked in ${candidates.join(', ')}); run scripts/setup.sh ` +
+    'or node scripts/setup-notebooks.js');
+}
+
+/**
+ * notebooks/node_modules/resnet-ts -> ../.. (what scripts/setup-notebooks.js makes): tslab
+ * type-checks `import ... from 'resnet-ts'` with node10 resolution, which needs it.
+ */
+export function ensurePackageLink(notebookDir: string, root: string): void {
+  const link = path.join(notebookDir, 'node_modules', 'resnet-ts');
+  try {
+    if (fs.realpathSync(link) === fs.realpathSync(root)) return;
+  } catch { /* absent or dangling */ }
+  fs.mkdirSync(path.dirname(link), { recursive: true });
+  fs.rmSync(link, { recursive: true, force: true });
+  fs.symlinkSync(path.relative(path.dirname(link), root), link, 'dir');
+}

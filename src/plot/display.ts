@@ -1,0 +1,103 @@
+/**
+ * Showing figures in a notebook. In a tslab kernel, a figure is sent as one display_data bundle:
+ *
+ *   application/vnd.vegalite.v5+json   the spec (JupyterLab, VS Code render it interactively)
+ *   image/svg+xml                      a static SVG rendered by vega in Node (classic Notebook,
+ *                                      GitHub, nbviewer, any front end without a Vega renderer)
+ *   text/plain                         a one-line description
+ *
+ * tslab's public API (`display.raw(mime, data)`) sends one MIME type per message; a bundle needs
+ * the function tslab installs for the running cell (`lastWriteDisplayData` in tslab's jupyter
+ * module), which takes the whole display_data content. It is found in the module cache, so the
+ * instance of the running kernel is used. When it is missing (plain Node, tests), nothing is
+ * displayed and the functions only return what they would have sent.
+ *
+ * `LiveDisplay` keeps one display id: its first show() creates the output, later ones replace it
+ * in place (update_display_data), which is how the training plot redraws during training.
+ */
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { renderSvg } from './render';
+import type { VegaLiteSpec } from './specs';
+
+export const VEGA_LITE_MIME = 'application/vnd.vegalite.v5+json';
+
+export type MimeBundle = Record<string, unknown>;
+export interface DisplayContent {
+  data: MimeBundle;
+  metadata: Record<string, unknown>;
+  transient?: { display_id?: string };
+}
+export type DisplayWriter = (content: DisplayContent, update: boolean) => void;
+
+let injected: DisplayWriter | null | undefined;
+
+/** Replaces the tslab lookup (tests; other kernels). `undefined` restores it, `null` disables display. */
+export function setDisplayWriter(w: DisplayWriter | null | undefined): void {
+  injected = w;
+}
+
+/** The running tslab kernel's display function, or null outside tslab. */
+export function tslabWriter(): DisplayWriter | null {
+  if (injected !== undefined) return injected;
+  const suffix = path.join('tslab', 'dist', 'jupyter.js');
+  for (const [file, mod] of Object.entries(require.cache)) {
+    const w = file.endsWith(suffix) ? (mod?.exports as { lastWriteDisplayData?: DisplayWriter | null })?.lastWriteDisplayData : null;
+    if (typeof w === 'function') return w;
+  }
+  return null;
+}
+
+/** True inside a tslab kernel (or with an injected writer). */
+export const inNotebook = (): boolean => tslabWriter() !== null;
+
+/** Sends a MIME bundle as display_data (or update_display_data for an existing `displayId`). */
+export function displayBundle(data: MimeBundle, opts: { displayId?: string; update?: boolean } = {}): boolean {
+  const w = tslabWriter();
+  if (!w) return false;
+  w({ data, metadata: {}, transient: opts.displayId ? { display_id: opts.displayId } : {} }, opts.update ?? false);
+  return true;
+}
+
+/** The bundle for a Vega-Lite spec: the spec, a static SVG, and a text line. */
+export function vegaLiteBundle(spec: VegaLiteSpec, text?: string): MimeBundle {
+  const title = typeof spec.title === 'string' ? spec.title : 'chart';
+  return {
+    [VEGA_LITE_MIME]: spec,
+    'image/svg+xml': renderSvg(spec),
+    'text/plain': text ?? `<Vega-Lite ${title}>`,
+  };
+}
+
+/** Shows a Vega-Lite spec once; returns the bundle (also outside a notebook). */
+export function showVegaLite(spec: VegaLiteSpec, text?: string): MimeBundle {
+  const bundle = vegaLiteBundle(spec, text);
+  displayBundle(bundle);
+  return bundle;
+}
+
+/** Shows HTML with a plain-text fallback. */
+export function showHtml(html: string, text: string): void {
+  displayBundle({ 'text/html': html, 'text/plain': text });
+}
+
+/** One output that is redrawn in place. */
+export class LiveDisplay {
+  readonly id = randomBytes(8).toString('hex');
+  private shown = false;
+  /** How many times the output was drawn (first display + updates). */
+  draws = 0;
+  last: MimeBundle | null = null;
+
+  show(bundle: MimeBundle): void {
+    this.last = bundle;
+    if (displayBundle(bundle, { displayId: this.id, update: this.shown })) {
+      this.shown = true;
+      this.draws++;
+    }
+  }
+
+  showVegaLite(spec: VegaLiteSpec, text?: string): void {
+    this.show(vegaLiteBundle(spec, text));
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Vega-Lite (v5) specs for the chapter's figures: training curves and a grid of test images with
+ * their true and predicted labels. Pure data -> JSON; rendering is in render.ts / display.ts.
+ */
+import type { EpochRecord } from '../train/checkpoint';
+import { encodeGrayPng, pngDataUrl } from './png';
+
+export type VegaLiteSpec = Record<string, unknown>;
+export const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
+
+/** One value of one curve at a (fractional) epoch: 0.5 is halfway through the first epoch. */
+export interface CurvePoint {
+  epoch: number;
+  metric: string;
+  value: number;
+}
+
+/** The points of a training history: loss, train acc and test acc at the end of each epoch. */
+export function historyPoints(history: EpochRecord[]): CurvePoint[] {
+  return history.flatMap((r) => [
+    { epoch: r.epoch + 1, metric: 'loss', value: r.loss },
+    { epoch: r.epoch + 1, metric: 'train acc', value: r.trainAcc },
+    { epoch: r.epoch + 1, metric: 'test acc', value: r.testAcc },
+  ]);
+}
+
+export interface CurvesOptions {
+  title?: string;
+  /** Fix the x axis to [0, epochs] so a live plot grows into it. */
+  epochs?: number;
+  width?: number;
+  height?: number;
+}
+
+const METRIC_ORDER = ['loss', 'train acc', 'test acc'];
+
+/**
+ * Loss, train accuracy and test accuracy against epochs, one line each, on one axis (as d2l's
+ * plots do); accepts a training history (EpochRecord[]) or curve points.
+ */
+export function trainingCurvesSpec(data: EpochRecord[] | CurvePoint[], opts: CurvesOptions = {}): VegaLiteSpec {
+  const points: CurvePoint[] = data.length > 0 && 'trainAcc' in data[0]
+    ? historyPoints(data as EpochRecord[]) : (data as CurvePoint[]);
+  const metrics = [...METRIC_ORDER, ...new Set(points.map((p) => p.metric).filter((m) => !METRIC_ORDER.includes(m)))];
+  const x: Record<string, unknown> = { field: 'epoch', type: 'quantitative', title: 'epoch' };
+  if (opts.epochs) x.scale = { domain: [0, opts.epochs], nice: false };
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    ...(opts.title ? { title: opts.title } : {}),
+    width: opts.width ?? 420,
+    height: opts.height ?? 260,
+    data: { values: points },
+    encoding: {
+      x,
+      y: { field: 'value', type: 'quantitative', title: null },
+      color: { field: 'metric', type: 'nominal', title: null, sort: metrics, scale: { domain: metrics } },
+    },
+    layer: [
+      { mark: { type: 'line', strokeWidth: 2 } },
+      // Points make single values (one epoch's test accuracy) visible.
+      { mark: { type: 'point', filled: true, size: 30 }, transform: [{ filter: "datum.metric !== 'loss' && datum.metric !== 'train acc'" }] },
+    ],
+    config: { legend: { orient: 'right' } },
+  };
+}
+
+export interface GridImage {
+  /** height*width pixels, row-major: 0..255 (Uint8Array) or floats in [0, 1]. */
+  pixels: ArrayLike<number>;
+  height: number;
+  width: number;
+  /** Shown under the image, e.g. the true label. */
+  label: string;
+  /** Second line, e.g. the prediction; with `correct`, coloured green or red. */
+  sublabel?: string;
+  correct?: boolean;
+}
+
+export interface GridOptions {
+  columns?: number;
+  /** Displayed size of each image in pixels. */
+  size?: number;
+  title?: string;
+}
+
+/** A grid of grayscale images (PNG data URLs) with one or two lines of text under each. */
+export function imageGridSpec(images: GridImage[], opts: GridOptions = {}): VegaLiteSpec {
+  const size = opts.size ?? 72;
+  const values = images.map((im, i) => {
+    const scale = Math.max(1, Math.round(size / Math.max(im.height, im.width)));
+    return {
+      i,
+      url: pngDataUrl(encodeGrayPng(im.pixels, im.height, im.width, scale)),
+      label: im.label,
+      sublabel: im.sublabel ?? '',
+      verdict: im.correct === undefined ? 'none' : im.correct ? 'right' : 'wrong',
+    };
+  });
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    ...(opts.title ? { title: opts.title } : {}),
+    data: { values },
+    columns: opts.columns ?? 8,
+    facet: { field: 'i', type: 'ordinal', header: { title: null, labels: false } },
+    spec: {
+      width: size,
+      height: size + 30,
+      view: { stroke: null },
+      layer: [
+        {
+          mark: { type: 'image', width: size, height: size, align: 'left', baseline: 'top' },
+          encoding: { url: { field: 'url', type: 'nominal' }, x: { value: 0 }, y: { value: 0 } },
+        },
+        {
+          mark: { type: 'text', align: 'center', baseline: 'top', fontSize: 11 },
+          encoding: { text: { field: 'label' }, x: { value: size / 2 }, y: { value: size + 3 } },
+        },
+        {
+          mark: { type: 'text', align: 'center', baseline: 'top', fontSize: 11, fontWeight: 'bold' },
+          encoding: {
+            text: { field: 'sublabel' }, x: { value: size / 2 }, y: { value: size + 16 },
+            color: {
+              field: 'verdict', type: 'nominal', legend: null,
+              scale: { domain: ['right', 'wrong', 'none'], range: ['#1a7f37', '#cf222e', '#333333'] },
+            },
+          },
+        },
+      ],
+    },
+    spacing: 8,
+  };
+}
