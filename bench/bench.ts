@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '../src/tf';
 import { registerOneDnnBackend } from '../src/backend/onednn/register';
 import { callStats } from '../src/backend/onednn/kernels/_util';
+import { pooledIdleBytes } from '../src/backend/onednn/pool';
 import { ResNet } from '../src/models/resnet';
 import { softmaxCrossEntropy } from '../src/train/metrics';
 
@@ -169,8 +170,13 @@ function leakCheck(backend: string, steps: number) {
     trainStep(net, opt, x, y as tf.Tensor1D);
     if (i === 9) tensors0 = tf.memory().numTensors;
     if (i % Math.max(1, Math.floor(steps / 10)) === 0 || i === steps - 1) {
-      rss.push(process.memoryUsage().rss / 2 ** 20);
-      console.log(`step ${i + 1}: rss ${rss[rss.length - 1].toFixed(0)} MiB, tensors ${tf.memory().numTensors}`);
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (gc) gc(); // NODE_OPTIONS=--expose-gc: measure live memory, not GC timing
+      const m = process.memoryUsage();
+      rss.push(m.rss / 2 ** 20);
+      console.log(`step ${i + 1}: rss ${rss[rss.length - 1].toFixed(0)} MiB, heap ${(m.heapUsed / 2 ** 20).toFixed(0)} MiB, ` +
+        `array buffers ${(m.arrayBuffers / 2 ** 20).toFixed(0)} MiB, pool idle ${(pooledIdleBytes() / 2 ** 20).toFixed(0)} MiB, ` +
+        `tensors ${tf.memory().numTensors}`);
     }
   }
   console.log(`tensors after 10 steps ${tensors0}, after ${steps}: ${tf.memory().numTensors}`);
