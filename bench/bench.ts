@@ -3,7 +3,7 @@
  * back end vs PyTorch (bench/torch_bench.py via /usr/bin/python3, 2 threads), side by side, plus the JS
  * 'cpu' back end for one small step as context.
  *
- *   npm run bench                          batches 64 and 128, 8 timed steps after 2 warm-up steps
+ *   npm run bench                          batches 64 and 128, 10 timed steps after 2 warm-up steps
  *   npm run bench -- --batch 64 --steps 5  one batch size
  *   npm run bench -- --profile             per-kernel time of one training step (tf.profile)
  *   npm run bench -- --leak 1000           RSS / tensor count over many small steps
@@ -31,7 +31,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { batches: [64, 128], steps: 8, warmup: 2, profile: false, torch: true, cpu: true, backend: 'onednn',
+  const a: Args = { batches: [64, 128], steps: 10, warmup: 2, profile: false, torch: true, cpu: true, backend: 'onednn',
     leak: 0, python: '/usr/bin/python3' };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i], next = () => argv[++i];
@@ -94,7 +94,7 @@ function benchTfjs(backend: string, batch: number, steps: number, warmup: number
   tf.dispose([x, y]);
   net.dispose();
   opt.dispose();
-  return { times, imgPerSec: batch / median(times), loss };
+  return { times, imgPerSec: batch / median(times), bestImgPerSec: batch / Math.min(...times), loss };
 }
 
 function benchTorch(python: string, batch: number, steps: number, warmup: number) {
@@ -108,7 +108,8 @@ function benchTorch(python: string, batch: number, steps: number, warmup: number
   { encoding: 'utf8', env: originalEnv });
   if (r.status !== 0) return { skipped: `torch_bench.py failed: ${r.stderr}` };
   const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
-  return { imgPerSec: j.median_img_s as number, channelsLast: j.channels_last as boolean, version: j.torch as string };
+  return { imgPerSec: j.median_img_s as number, bestImgPerSec: j.best_img_s as number, channelsLast: j.channels_last as boolean,
+    version: j.torch as string };
 }
 
 async function profile(backend: string, batch: number) {
@@ -195,7 +196,7 @@ async function main() {
   const results: string[] = [];
   for (const batch of args.batches) {
     const r = benchTfjs(args.backend, batch, args.steps, args.warmup);
-    const line = `${args.backend} batch ${batch}: median ${r.imgPerSec.toFixed(1)} img/s ` +
+    const line = `${args.backend} batch ${batch}: median ${r.imgPerSec.toFixed(1)} img/s, best ${r.bestImgPerSec.toFixed(1)} ` +
       `(step ${median(r.times).toFixed(3)} s; steps ${r.times.map((t) => t.toFixed(2)).join(' ')}; loss ${r.loss.toFixed(3)})`;
     console.log(line);
     let tline = 'torch: skipped (--no-torch)';
@@ -204,7 +205,8 @@ async function main() {
       if ('skipped' in t) tline = `torch: skipped: ${t.skipped}`;
       else {
         tline = `torch ${t.version} batch ${batch} (channels_last=${t.channelsLast}, 2 threads): median ` +
-          `${t.imgPerSec.toFixed(1)} img/s -> ${args.backend}/torch = ${(r.imgPerSec / t.imgPerSec).toFixed(2)}x`;
+          `${t.imgPerSec.toFixed(1)} img/s, best ${t.bestImgPerSec.toFixed(1)} -> ${args.backend}/torch = ` +
+          `${(r.imgPerSec / t.imgPerSec).toFixed(2)}x median, ${(r.bestImgPerSec / t.bestImgPerSec).toFixed(2)}x best`;
       }
     }
     console.log(tline);
