@@ -21,10 +21,13 @@ export const POOL_LIMIT_BYTES = Number(process.env.RESNET_ONEDNN_POOL_MB ?? 2048
 
 export const poolStats = { hits: 0, misses: 0, recycled: 0, dropped: 0 };
 
+/** RESNET_ONEDNN_POOL=0 disables recycling (fresh, zero-filled buffers: for measurements). */
+const POOL_ENABLED = process.env.RESNET_ONEDNN_POOL !== '0';
+
 /** Float32 storage for a kernel output; contents are arbitrary (kernels overwrite every element). */
 export function allocF32(n: number): Float32Array {
   const bytes = n * 4;
-  if (bytes === 0) return new Float32Array(0);
+  if (bytes === 0 || !POOL_ENABLED) return new Float32Array(n);
   const list = free.get(bytes);
   let ab = list?.pop();
   if (ab) {

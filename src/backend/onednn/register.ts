@@ -82,7 +82,7 @@ export function registerOneDnnBackend(): { ok: boolean; reason: string } {
     registerKernel(k);
   }
   // Relu's gradient through the fused kernel on this back end (unchanged maths elsewhere).
-  registerReluGradient();
+  if (process.env.RESNET_ONEDNN_FUSED_RELU_GRAD !== '0') registerReluGradient();
   const info = addon.info();
   return (state = { ok: true, reason: `oneDNN ${info.onednn}, ${info.threads} threads` });
 }

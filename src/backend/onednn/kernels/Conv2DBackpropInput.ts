@@ -5,7 +5,7 @@ import { convParams, useGemm } from './_conv';
 import { OneDnnBackend } from '../backend';
 
 /** Inputs with at most this many channels get a lazily computed gradient. */
-export const LAZY_MAX_CHANNELS = 4;
+export const LAZY_MAX_CHANNELS = process.env.RESNET_ONEDNN_LAZY === '0' ? 0 : 4;
 
 export const conv2DBackpropInputConfig = nativeKernel(Conv2DBackpropInput, ({ inputs, backend, attrs }) => {
   const { dy, filter } = inputs;
