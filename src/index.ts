@@ -29,7 +29,7 @@ export { trainingCurvesSpec, historyPoints, imageGridSpec, VEGA_LITE_SCHEMA } fr
 export type { VegaLiteSpec, CurvePoint, GridImage, CurvesOptions, GridOptions } from './plot/specs';
 export { renderSvg, renderSvgAsync } from './plot/render';
 export {
-  showVegaLite, vegaLiteBundle, displayBundle, showHtml, LiveDisplay, inNotebook, setDisplayWriter, VEGA_LITE_MIME,
+  showVegaLite, vegaLiteBundle, vegaLiteBundleAsync, displayBundle, showHtml, LiveDisplay, inNotebook, setDisplayWriter, VEGA_LITE_MIME,
 } from './plot/display';
 export type { DisplayWriter, MimeBundle } from './plot/display';
 export { TrainingMonitor, firstBatches } from './plot/monitor';

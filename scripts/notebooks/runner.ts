@@ -175,9 +175,16 @@ export async function runNotebook(file: string, opts: RunNotebookOptions): Promi
       cell.outputs = outputs;
       collector.setCell(outputs);
       const t0 = performance.now();
-      const outcome = await kernel.execute(src, opts.timeoutMs, (m) => collector.add(m));
+      const updateTimes: number[] = [];
+      const outcome = await kernel.execute(src, opts.timeoutMs, (m) => {
+        if (m.header.msg_type === 'update_display_data') updateTimes.push(+((performance.now() - t0) / 1000).toFixed(2));
+        collector.add(m);
+      });
       const secs = (performance.now() - t0) / 1000;
       cellSeconds[i + 1] = secs;
+      // How long it took and how often a display was redrawn in place (live plots).
+      cell.metadata = { ...cell.metadata, execution: { seconds: +secs.toFixed(3),
+        display_updates_at: updateTimes } };
       const reportedCount = outcome.reply?.execution_count;
       count = typeof reportedCount === 'number' ? reportedCount : count + 1;
       cell.execution_count = count;

@@ -17,7 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { renderSvg } from './render';
+import { renderSvg, renderSvgAsync } from './render';
 import type { VegaLiteSpec } from './specs';
 
 export const VEGA_LITE_MIME = 'application/vnd.vegalite.v5+json';
@@ -59,19 +59,28 @@ export function displayBundle(data: MimeBundle, opts: { displayId?: string; upda
   return true;
 }
 
-/** The bundle for a Vega-Lite spec: the spec, a static SVG, and a text line. */
-export function vegaLiteBundle(spec: VegaLiteSpec, text?: string): MimeBundle {
+function bundleOf(spec: VegaLiteSpec, svg: string, text?: string): MimeBundle {
   const title = typeof spec.title === 'string' ? spec.title : 'chart';
-  return {
-    [VEGA_LITE_MIME]: spec,
-    'image/svg+xml': renderSvg(spec),
-    'text/plain': text ?? `<Vega-Lite ${title}>`,
-  };
+  return { [VEGA_LITE_MIME]: spec, 'image/svg+xml': svg, 'text/plain': text ?? `<Vega-Lite ${title}>` };
 }
 
-/** Shows a Vega-Lite spec once; returns the bundle (also outside a notebook). */
-export function showVegaLite(spec: VegaLiteSpec, text?: string): MimeBundle {
-  const bundle = vegaLiteBundle(spec, text);
+/**
+ * The bundle for a Vega-Lite spec: the spec, a static SVG, and a text line. Rendered
+ * synchronously, so specs with image marks come out without their images: use
+ * `vegaLiteBundleAsync` / `showVegaLite` for those.
+ */
+export function vegaLiteBundle(spec: VegaLiteSpec, text?: string): MimeBundle {
+  return bundleOf(spec, renderSvg(spec), text);
+}
+
+/** The bundle, rendered by vega's asynchronous path (loads the images of image marks). */
+export async function vegaLiteBundleAsync(spec: VegaLiteSpec, text?: string): Promise<MimeBundle> {
+  return bundleOf(spec, await renderSvgAsync(spec), text);
+}
+
+/** Shows a Vega-Lite spec once (`await` it); returns the bundle (also outside a notebook). */
+export async function showVegaLite(spec: VegaLiteSpec, text?: string): Promise<MimeBundle> {
+  const bundle = await vegaLiteBundleAsync(spec, text);
   displayBundle(bundle);
   return bundle;
 }
@@ -97,6 +106,7 @@ export class LiveDisplay {
     }
   }
 
+  /** Synchronous (works inside a loop that never yields); no image marks. */
   showVegaLite(spec: VegaLiteSpec, text?: string): void {
     this.show(vegaLiteBundle(spec, text));
   }

@@ -7,7 +7,10 @@ import * as vega from 'vega';
 import { compile } from 'vega-lite';
 import type { VegaLiteSpec } from './specs';
 
-/** SVG of a Vega-Lite spec, rendered synchronously (inline data only; no external URLs). */
+/**
+ * SVG of a Vega-Lite spec, rendered synchronously (inline data only). Image marks come out
+ * empty (vega loads images asynchronously): use renderSvgAsync for those.
+ */
 export function renderSvg(spec: VegaLiteSpec): string {
   const view = new vega.View(vega.parse(compile(spec as never).spec), { renderer: 'none' });
   try {
@@ -30,7 +33,7 @@ export function renderSvg(spec: VegaLiteSpec): string {
   }
 }
 
-/** The same through vega's own asynchronous toSVG (for comparison and tests). */
+/** The same through vega's own asynchronous toSVG (loads images of image marks). */
 export async function renderSvgAsync(spec: VegaLiteSpec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec as never).spec), { renderer: 'none' });
   try {

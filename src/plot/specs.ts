@@ -101,7 +101,8 @@ export function imageGridSpec(images: GridImage[], opts: GridOptions = {}): Vega
     ...(opts.title ? { title: opts.title } : {}),
     data: { values },
     columns: opts.columns ?? 8,
-    facet: { field: 'i', type: 'ordinal', header: { title: null, labels: false } },
+    // Empty header labels (`labels: false` still draws the facet values).
+    facet: { field: 'i', type: 'ordinal', header: { title: null, labelExpr: "''", labelPadding: 0 } },
     spec: {
       width: size,
       height: size + 30,

@@ -1,0 +1,152 @@
+/**
+ * The headless notebook runner (scripts/run-notebooks.ts) against the real tslab kernel:
+ * every chapter notebook in fast mode, and broken notebooks that must fail naming the cell.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '../..');
+const RUNNER = path.join(ROOT, 'dist', 'scripts', 'run-notebooks.js');
+const NOTEBOOKS = fs.readdirSync(path.join(ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb')).sort();
+
+type Cell = { cell_type: string; source: string[] | string; outputs?: Record<string, any>[]; execution_count?: number | null; metadata: Record<string, any> };
+type Nb = { cells: Cell[] };
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 240_000) {
+  const r = spawnSync(process.execPath, [RUNNER, ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: timeoutMs });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, out: r.stdout + r.stderr };
+}
+
+const text = (v: unknown) => (Array.isArray(v) ? v.join('') : String(v ?? ''));
+const outputsText = (c: Cell) => (c.outputs ?? [])
+  .map((o) => [text(o.text), text(o.data?.['text/plain']), text(o.data?.['text/html'])].join('\n')).join('\n');
+
+function notebook(cells: [string, string][]): Nb {
+  return {
+    cells: cells.map(([cell_type, source]) => ({ cell_type, source, metadata: {}, ...(cell_type === 'code' ? { outputs: [], execution_count: null } : {}) })),
+    nbformat: 4, nbformat_minor: 5, metadata: { kernelspec: { name: 'resnet-ts', display_name: 'TypeScript (resnet-ts)', language: 'typescript' } },
+  } as Nb;
+}
+
+beforeAll(() => {
+  // The notebooks import the built package (dist/); build it from the current sources.
+  // (tsc's exit status is ignored: type errors elsewhere still emit JavaScript.)
+  spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
+  expect(fs.existsSync(RUNNER)).toBe(true);
+}, 120_000);
+
+describe('notebook sources', () => {
+  it('are committed without outputs, on the resnet-ts kernel', () => {
+    expect(NOTEBOOKS).toEqual(['01-residual-block.ipynb', '02-resnet.ipynb', '03-training.ipynb']);
+    for (const f of NOTEBOOKS) {
+      const nb = JSON.parse(fs.readFileSync(path.join(ROOT, 'notebooks', f), 'utf8'));
+      expect(nb.metadata.kernelspec.name).toBe('resnet-ts');
+      for (const c of nb.cells.filter((c: Cell) => c.cell_type === 'code')) {
+        expect(c.outputs, f).toEqual([]);
+        expect(c.execution_count, f).toBeNull();
+        expect(text(c.source)).not.toMatch(/from '\.\.?\//); // the library by package name only
+      }
+    }
+  });
+});
+
+describe('run-notebooks, fast mode', () => {
+  it('executes every chapter notebook and records the outputs', () => {
+    const out = path.join(ROOT, 'build', 'test-notebooks', 'executed');
+    fs.rmSync(out, { recursive: true, force: true });
+    const t0 = Date.now();
+    const r = run(['--fast', '--out', out]);
+    const seconds = (Date.now() - t0) / 1000;
+    expect(r.code, r.out).toBe(0);
+    expect(r.stdout).toContain('3/3 notebooks passed');
+    console.log(`all notebooks, fast mode: ${seconds.toFixed(1)} s`);
+
+    const load = (f: string): Nb => JSON.parse(fs.readFileSync(path.join(out, f), 'utf8'));
+    const all = (nb: Nb) => nb.cells.filter((c) => c.cell_type === 'code');
+    for (const f of NOTEBOOKS) {
+      for (const c of all(load(f))) expect(typeof c.execution_count, `${f}: every code cell ran`).toBe('number');
+    }
+
+    const nb1 = all(load('01-residual-block.ipynb')).map(outputsText).join('\n');
+    expect(nb1).toMatch(/Residual\(3\)\(x\)\s+\(4, 3, 6, 6\)\s+\[4, 6, 6, 3\]\s+\[4, 6, 6, 3\]\s+ok/);
+    expect(nb1).toMatch(/Residual\(8, \{sameShape: false\}\)\(x\)\s+\(4, 8, 3, 3\)\s+\[4, 3, 3, 8\]\s+\[4, 3, 3, 8\]\s+ok/);
+    expect(nb1).toContain('class="shape-checks"');
+
+    const nb2 = all(load('02-resnet.ipynb')).map(outputsText).join('\n');
+    for (const line of ['block 1 output: [4,45,45,64]', 'block 2 output: [4,22,22,64]', 'block 3 output: [4,11,11,128]',
+      'block 4 output: [4,6,6,256]', 'block 5 output: [4,3,3,512]', 'block 6 output: [4,10]']) expect(nb2).toContain(line);
+    expect(nb2.match(/ ok$/gm)).toHaveLength(6);
+
+    const cells3 = all(load('03-training.ipynb'));
+    const nb3 = cells3.map(outputsText).join('\n');
+    expect(nb3).toContain('FAST MODE');
+    expect(nb3).toMatch(/Epoch 0\. Loss: \d+\.\d+, Train acc \d\.\d+, Test acc \d\.\d+/);
+    const displays = cells3.flatMap((c) => (c.outputs ?? []).filter((o) => o.output_type === 'display_data'));
+    expect(displays).toHaveLength(2); // the live training plot (one output, redrawn) and the image grid
+    for (const d of displays) {
+      expect(d.data['application/vnd.vegalite.v5+json'].$schema).toContain('vega-lite/v5');
+      expect(text(d.data['image/svg+xml'])).toMatch(/^<svg/);
+    }
+    expect(text(displays[0].data['image/svg+xml'])).toContain('test acc');
+    expect(text(displays[1].data['image/svg+xml']).match(/xlink:href="data:image\/png;base64/g)).toHaveLength(16);
+    // The live plot was redrawn in place while training ran, not only at the end.
+    const trainCell = cells3.find((c) => text(c.source).includes('new TrainingMonitor'))!;
+    const updates: number[] = trainCell.metadata.execution.display_updates_at;
+    expect(updates.length).toBeGreaterThanOrEqual(4);
+    expect(updates[0]).toBeLessThan(trainCell.metadata.execution.seconds * 0.8);
+  });
+});
+
+describe('run-notebooks, broken notebooks', () => {
+  it('fail with a non-zero exit naming the notebook, the cell and the error', () => {
+    // Inside the project, so cells can import 'resnet-ts' (the runner links it for the folder).
+    const dir = path.join(ROOT, 'build', 'test-notebooks', 'broken');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    const write = (name: string, nb: Nb) => fs.writeFileSync(path.join(dir, name), JSON.stringify(nb));
+    write('wrong-shape.ipynb', notebook([
+      ['code', "import { Residual, tf, expectShape } from 'resnet-ts';"],
+      ['markdown', 'A wrong expectation:'],
+      ['code', "expectShape('Residual(3)', new Residual(3).apply(tf.zeros([4, 6, 6, 3])).shape, [4, 6, 6, 8]);"],
+      ['code', "console.log('never runs');"],
+    ]));
+    write('throws.ipynb', notebook([
+      ['code', 'const a = 1;'],
+      ['code', "if (a === 1) throw new Error('deliberate failure 42');"],
+    ]));
+    write('endless.ipynb', notebook([
+      ['markdown', 'Runs forever:'],
+      ['code', 'while (true) {}'],
+    ]));
+    write('kernel-dies.ipynb', notebook([
+      ['code', 'process.exit(3);'],
+    ]));
+    write('type-error.ipynb', notebook([
+      ['code', "const n: number = 'not a number';"],
+    ]));
+    const t0 = Date.now();
+    const r = run(['--timeout', '4', '--out', path.join(dir, 'out'),
+      ...['wrong-shape', 'throws', 'endless', 'kernel-dies', 'type-error'].map((n) => path.join(dir, `${n}.ipynb`))], {}, 120_000);
+    expect(r.code, r.out).toBe(1);
+    expect(r.stdout).toContain('0/5 notebooks passed');
+    const err = r.stderr;
+    expect(err).toMatch(/wrong-shape\.ipynb: cell 3 \(expectShape\(.*\) failed:\n[\s\S]*shape check failed: Residual\(3\): expected \[4, 6, 6, 8\], got \[4, 6, 6, 3\]/);
+    expect(err).not.toContain('never runs');
+    expect(err).toMatch(/throws\.ipynb: cell 2 \(if \(a === 1\).*\) failed:\n[\s\S]*deliberate failure 42/);
+    expect(err).toMatch(/endless\.ipynb: cell 2 \(while \(true\) \{\}\) timed out:\n.*timed out after 4 s/);
+    expect(err).toMatch(/kernel-dies\.ipynb: cell 1 \(process\.exit\(3\);\) killed the kernel:\n.*the kernel died \(exit code 3\)/);
+    expect(err).toMatch(/type-error\.ipynb: cell 1 .* failed:\n.*Type 'string' is not assignable to type 'number'/);
+    // The endless cell was stopped: the whole run did not wait much longer than its timeout.
+    expect((Date.now() - t0) / 1000).toBeLessThan(90);
+    // The executed copy records the failure as an error output.
+    const executed: Nb = JSON.parse(fs.readFileSync(path.join(dir, 'out', 'throws.ipynb'), 'utf8'));
+    expect(executed.cells[1].outputs!.some((o) => o.output_type === 'error' && /deliberate failure 42/.test(o.evalue))).toBe(true);
+  });
+
+  it('exits 2 on bad usage', () => {
+    expect(run(['--timeout', 'soon']).code).toBe(2);
+    expect(run(['no/such/notebook.ipynb']).code).toBe(2);
+  });
+});
