@@ -1,0 +1,154 @@
+/**
+ * The notebooks in a real front end: the classic Jupyter Notebook server (Debian's
+ * jupyter-notebook) on 127.0.0.1 with a token, headless Debian chromium driven by
+ * playwright-core, every cell run on the tslab kernel in fast mode. Checks that the shape-check
+ * tables and rendered plots appear, and keeps a screenshot of each notebook in build/screenshots/.
+ *
+ * The server works on copies in build/browser-notebooks/ (autosave off as well), so the
+ * committed notebooks never get outputs.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { chromium, Browser } from 'playwright-core';
+import { ensurePackageLink } from '../../scripts/notebooks/runner';
+
+const ROOT = path.resolve(__dirname, '../..');
+const WORK = path.join(ROOT, 'build', 'browser-notebooks');
+const SHOTS = path.join(ROOT, 'build', 'screenshots');
+const CHROMIUM = '/usr/bin/chromium';
+const JUPYTER = fs.existsSync('/usr/bin/jupyter-notebook') ? '/usr/bin/jupyter-notebook' : 'jupyter-notebook';
+
+let server: ChildProcess | undefined;
+let browser: Browser | undefined;
+let base = '';
+const token = randomBytes(16).toString('hex');
+let serverLog = '';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    }).on('error', reject);
+  });
+}
+
+beforeAll(async () => {
+  spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
+  fs.rmSync(WORK, { recursive: true, force: true });
+  fs.mkdirSync(WORK, { recursive: true });
+  for (const f of fs.readdirSync(path.join(ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb'))) {
+    fs.copyFileSync(path.join(ROOT, 'notebooks', f), path.join(WORK, f));
+  }
+  ensurePackageLink(WORK, ROOT);
+  fs.mkdirSync(SHOTS, { recursive: true });
+
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  server = spawn(JUPYTER, [
+    '--no-browser', '--ip=127.0.0.1', `--port=${port}`, '--port-retries=0', `--notebook-dir=${WORK}`,
+    `--NotebookApp.token=${token}`, '--NotebookApp.password=', '--allow-root',
+    '--NotebookApp.disable_check_xsrf=False', '--MappingKernelManager.cull_idle_timeout=0',
+  ], { cwd: WORK, env: { ...process.env, RESNET_TS_FAST: '1', BROWSER: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  server.stdout!.on('data', (d) => { serverLog += d; });
+  server.stderr!.on('data', (d) => { serverLog += d; });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const r = await fetch(`${base}/api/status?token=${token}`);
+      if (r.ok) break;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline || server.exitCode !== null) throw new Error(`notebook server did not start:\n${serverLog}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run'],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (server && server.exitCode === null) {
+    server.kill('SIGTERM');
+    await new Promise((r) => { const t = setTimeout(() => { server!.kill('SIGKILL'); r(null); }, 5000); server!.once('exit', () => { clearTimeout(t); r(null); }); });
+  }
+});
+
+/** Opens a notebook, runs all cells, waits until every code cell has run; returns the page. */
+async function runInBrowser(name: string) {
+  const page = await browser!.newPage({ viewport: { width: 1200, height: 900 } });
+  const consoleErrors: string[] = [];
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  await page.goto(`${base}/notebooks/${name}?token=${token}`);
+  await page.waitForFunction(() => {
+    const J = (globalThis as any).Jupyter;
+    return J?.notebook?.kernel?.is_connected?.() && J.notebook.kernel.info_reply?.protocol_version;
+  }, null, { timeout: 60_000 });
+  await page.evaluate(() => {
+    const nb = (globalThis as any).Jupyter.notebook;
+    nb.set_autosave_interval(0); // never write outputs back
+    nb.execute_all_cells();
+  });
+  // Done when every code cell shows an execution number; a cell with an error stops the wait early.
+  const state = await page.waitForFunction(() => {
+    const cells = (globalThis as any).Jupyter.notebook.get_cells().filter((c: any) => c.cell_type === 'code');
+    const failed = cells.findIndex((c: any) => c.output_area.outputs.some((o: any) =>
+      o.output_type === 'error' || (o.name === 'stderr' && /Error|error TS|\d+:\d+ - /.test(o.text))));
+    if (failed >= 0) return { failed, text: cells[failed].element.text() };
+    const done = cells.every((c: any) => typeof c.input_prompt_number === 'number');
+    return done ? { failed: -1, text: '' } : null;
+  }, null, { timeout: 180_000, polling: 250 });
+  const result = await state.jsonValue() as { failed: number; text: string };
+  expect(result.failed, `${name}: code cell ${result.failed + 1} failed in the browser:\n${result.text}`).toBe(-1);
+  expect(consoleErrors, `${name}: page errors`).toEqual([]);
+  // The notebook scrolls inside #site, so make the viewport as tall as the notebook for one picture.
+  const height = await page.evaluate(() => (globalThis as any).document.querySelector('#notebook')?.scrollHeight ?? 900);
+  await page.setViewportSize({ width: 1200, height: Math.min(Math.max(900, height + 160), 10_000) });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(SHOTS, name.replace('.ipynb', '.png')), fullPage: true });
+  return page;
+}
+
+describe('notebooks in the classic Jupyter Notebook, headless chromium', () => {
+  it('01-residual-block: both shape-check tables render, all ok', async () => {
+    const page = await runInBrowser('01-residual-block.ipynb');
+    const tables = page.locator('.output_html table.shape-checks');
+    expect(await tables.count()).toBe(2);
+    const all = (await tables.allInnerTexts()).join('\n');
+    expect(all).toContain('[4, 6, 6, 3]');
+    expect(all).toContain('(4, 8, 3, 3)');
+    expect(all).toContain('[4, 3, 3, 8]');
+    expect(all).not.toContain('mismatch');
+    await page.close();
+  });
+
+  it('02-resnet: verbose block shapes and six checked rows', async () => {
+    const page = await runInBrowser('02-resnet.ipynb');
+    expect(await page.locator('.output_text', { hasText: 'block 6 output: [4,10]' }).count()).toBe(1);
+    expect(await page.locator('.output_html table.shape-checks tbody tr').count()).toBe(6);
+    expect(await page.locator('.output_html table.shape-checks', { hasText: 'mismatch' }).count()).toBe(0);
+    await page.close();
+  });
+
+  it('03-training: the live plot and the image grid render as SVG', async () => {
+    const page = await runInBrowser('03-training.ipynb');
+    const svgs = page.locator('.output_svg svg');
+    expect(await svgs.count()).toBe(2);
+    // The training curves: three line paths in the plot and the legend entries.
+    const curves = svgs.nth(0);
+    expect(await curves.locator('.mark-line path').count()).toBe(3);
+    expect(await curves.textContent()).toContain('test acc');
+    const box = await curves.boundingBox();
+    expect(box!.width).toBeGreaterThan(300);
+    // The grid: 16 images with labels.
+    expect(await svgs.nth(1).locator('image').count()).toBe(16);
+    expect(await page.locator('.output_text', { hasText: /Epoch 0\. Loss/ }).count()).toBeGreaterThan(0);
+    await page.close();
+  });
+});
