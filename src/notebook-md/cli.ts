@@ -1,0 +1,123 @@
+/**
+ * Notebook tools (no nbconvert, no Python):
+ *
+ *   md:sync        write notebooks/<name>.md, the markdown mirror of each notebooks/<name>.ipynb
+ *   md:check       fail (naming the notebook and the first difference) when a mirror is out of date
+ *   md:to-ipynb F  convert a markdown form back: F.md -> F.ipynb (or --out FILE)
+ *   nb:policy      fail when a committed notebook has outputs or execution counts (naming notebook and cell)
+ *   nb:strip       remove outputs, execution counts and execution metadata from notebooks/*.ipynb in place
+ *   nb:typecheck   type-check every notebook's code cells against src/ (tslab semantics)
+ *   site           build the course site in build/site/ (see src/notebook-md/site.ts)
+ *
+ * Run as `npm run <command>`; options: --dir DIR (notebook folder, default notebooks/).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { checkMirrors, listNotebooks, syncMirrors } from './mirror';
+import { checkOutputPolicy } from './policy';
+import { markdownToNotebook } from './markdown';
+import { readNotebook, stringifyNotebook } from './ipynb';
+
+const ROOT = (() => {
+  let d = __dirname;
+  while (!fs.existsSync(path.join(d, 'package.json')) || path.basename(d) === 'dist') d = path.dirname(d);
+  return d;
+})();
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values: v, positionals } = parseArgs({
+    args: rest,
+    options: {
+      dir: { type: 'string' }, out: { type: 'string' }, in: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'require-executed': { type: 'boolean' },
+    },
+    allowPositionals: true,
+  });
+  const dir = path.resolve((v.dir as string | undefined) ?? path.join(ROOT, 'notebooks'));
+  switch (command) {
+    case 'sync': {
+      const written = syncMirrors(dir);
+      for (const f of written) console.log(`md:sync: wrote ${path.relative(process.cwd(), f)}`);
+      console.log(`md:sync: ${listNotebooks(dir).length} notebook(s), ${written.length} mirror(s) updated`);
+      return 0;
+    }
+    case 'check': {
+      const problems = checkMirrors(dir);
+      for (const p of problems) console.error(`md:check: ${p.message}`);
+      if (problems.length === 0) console.log(`md:check: ${listNotebooks(dir).length} notebook mirror(s) up to date`);
+      return problems.length ? 1 : 0;
+    }
+    case 'to-ipynb': {
+      if (positionals.length !== 1) {
+        console.error('md:to-ipynb: give one markdown file');
+        return 2;
+      }
+      const src = positionals[0];
+      const out = (v.out as string | undefined) ?? src.replace(/\.md$/, '') + '.ipynb';
+      fs.writeFileSync(out, stringifyNotebook(markdownToNotebook(fs.readFileSync(src, 'utf8'), { name: src })));
+      console.log(`md:to-ipynb: wrote ${out}`);
+      return 0;
+    }
+    case 'policy': {
+      const violations = checkOutputPolicy(dir);
+      for (const p of violations) console.error(`nb:policy: ${p.message} (committed notebooks carry no outputs: npm run nb:strip)`);
+      if (violations.length === 0) console.log(`nb:policy: ${listNotebooks(dir).length} notebook(s) without outputs`);
+      return violations.length ? 1 : 0;
+    }
+    case 'strip': {
+      for (const f of listNotebooks(dir)) {
+        const nb = readNotebook(f);
+        let changed = false;
+        for (const c of nb.cells) {
+          if (c.cell_type === 'code' && ((c.outputs ?? []).length || c.execution_count != null)) {
+            c.outputs = [];
+            c.execution_count = null;
+            changed = true;
+          }
+          if (c.metadata && 'execution' in c.metadata) {
+            delete c.metadata.execution;
+            changed = true;
+          }
+        }
+        if (changed) {
+          fs.writeFileSync(f, stringifyNotebook(nb));
+          console.log(`nb:strip: ${path.relative(process.cwd(), f)}`);
+        }
+      }
+      return 0;
+    }
+    case 'typecheck': {
+      const { typecheckNotebooks, formatTypeErrors } = await import('./typecheck');
+      const files = positionals.length ? positionals.map((p) => path.resolve(p)) : listNotebooks(dir);
+      const errors = typecheckNotebooks(files, { root: ROOT });
+      if (errors.length) console.error(formatTypeErrors(errors, process.cwd()));
+      else console.log(`nb:typecheck: ${files.length} notebook(s), no type errors`);
+      return errors.length ? 1 : 0;
+    }
+    case 'site': {
+      const { buildSite } = await import('./site');
+      const r = await buildSite({
+        root: ROOT,
+        sourceDir: dir,
+        executedDir: path.resolve((v.in as string | undefined) ?? path.join(ROOT, 'build', 'notebooks')),
+        outDir: path.resolve((v.out as string | undefined) ?? path.join(ROOT, 'build', 'site')),
+        requireExecuted: !!v['require-executed'],
+        log: (l) => console.log(`site: ${l}`),
+      });
+      console.log(`site: ${r.pages.length} page(s) + index in ${path.relative(process.cwd(), r.outDir) || '.'}: ${r.pages.map((p) => p.file).join(', ')}`);
+      return 0;
+    }
+    default:
+      console.log(fs.readFileSync(__filename, 'utf8').match(/\/\*\*([\s\S]*?)\*\//)?.[1].replace(/^ \* ?/gm, '') ?? '');
+      return command === undefined || command === 'help' || v.help ? 0 : 2;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+}, (e) => {
+  console.error(`notebook-md: ${(e as Error).message}`);
+  process.exitCode = 1;
+});
