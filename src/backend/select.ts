@@ -38,23 +38,44 @@ function errorText(e: unknown): string {
   return msg.split('\n')[0];
 }
 
+const tfjsNodeLoads = new Map<string, { ok: boolean; reason: string }>();
+
+/**
+ * Loads @tensorflow/tfjs-node(-gpu) once per process. A copy installed without its native
+ * library registers its kernels and then throws; requiring it again would re-register them with
+ * a screenful of warnings, so the outcome is cached and tfjs's warnings during the attempt are
+ * held back (the reason says what went wrong).
+ */
+function loadTfjsNode(pkg: string): { ok: boolean; reason: string } {
+  const cached = tfjsNodeLoads.get(pkg);
+  if (cached) return cached;
+  const warn = console.warn;
+  let result: { ok: boolean; reason: string };
+  console.warn = () => {};
+  try {
+    require(pkg);
+    result = { ok: tf.findBackendFactory('tensorflow') != null, reason: `${pkg} loaded` };
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    result = {
+      ok: false,
+      reason: code === 'MODULE_NOT_FOUND' && errorText(e).includes(pkg)
+        ? `${pkg} is not installed (optional dependency)`
+        : `${pkg} did not load (its install step downloads libtensorflow; where that works: npm rebuild ${pkg}): ${errorText(e)}`,
+    };
+  } finally {
+    console.warn = warn;
+  }
+  tfjsNodeLoads.set(pkg, result);
+  return result;
+}
+
 /** Makes one candidate available to tfjs; returns why not when it cannot. */
 function prepare(name: BackendName): { ok: boolean; reason: string; tfName: string } {
   switch (name) {
     case 'tensorflow-gpu':
-    case 'tensorflow': {
-      const pkg = name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
-      try {
-        require(pkg);
-      } catch (e) {
-        const code = (e as { code?: string }).code;
-        const reason = code === 'MODULE_NOT_FOUND' && errorText(e).includes(pkg)
-          ? `${pkg} is not installed (optional dependency)`
-          : `${pkg} did not load: ${errorText(e)}`;
-        return { ok: false, reason, tfName: 'tensorflow' };
-      }
-      return { ok: tf.findBackendFactory('tensorflow') != null, reason: `${pkg} loaded`, tfName: 'tensorflow' };
-    }
+    case 'tensorflow':
+      return { ...loadTfjsNode(name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node'), tfName: 'tensorflow' };
     case 'onednn':
       return { ...registerOneDnnBackend(), tfName: 'onednn' };
     case 'cpu':

@@ -294,7 +294,7 @@ function get(url: URL, timeoutMs: number): Promise<{ req: http.ClientRequest; re
       reject(new Error(`unsupported protocol ${url.protocol}`));
       return;
     }
-    const req = mod.get(url, { headers: { "user-agent": "resnet-ts", "accept-encoding": "identity" } }, (res) =>
+    const req: http.ClientRequest = mod.get(url, { headers: { "user-agent": "resnet-ts", "accept-encoding": "identity" } }, (res) =>
       resolve({ req, res }),
     );
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`timeout: no data for ${timeoutMs} ms`)));
