@@ -9,7 +9,7 @@
  *    when nothing needs it (the image batch is not trainable), and for the 7x7 stem that is ~4% of a step.
  *    Every read of tensor data goes through `data.get`, which materialises; disposal does not.
  */
-import { BackendValues, DataType } from '@tensorflow/tfjs-core';
+import { BackendValues, DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 import { isPooled, release, retain } from './pool';
@@ -60,7 +60,7 @@ export class OneDnnBackend extends MathBackendCPU {
   }
 
   /** A float32 tensor computed on first access of its values. */
-  makeLazyTensorInfo(shape: number[], compute: () => Float32Array, inputs: Float32Array[]) {
+  makeLazyTensorInfo(shape: number[], compute: () => Float32Array, inputs: Float32Array[]): TensorInfo {
     const dataId = super.write(null as unknown as Values, shape, 'float32');
     const e = this.rawGet(dataId)!;
     for (const v of inputs) retain(v);
