@@ -1,6 +1,7 @@
 // Training-mode batch normalisation over every axis but the last (x viewed as [M, C]):
 //   batchNormTrain(x, scale, offset, y, mean, variance, C, eps)
 //   batchNormTrainGrad(dy, x, scale, mean, variance, dx, dScale, dOffset, C, eps)
+//   channelAffine(x, a, b, y, C)   y = x * a + b per channel (inference batch norm, statistics folded into a, b)
 // Statistics: one pass (sums shifted by the first row against cancellation, float partials per block of rows
 // flushed into double per-thread totals); output: one pass. Backward: one pass for the two sums, one for dx.
 #include <cmath>
@@ -169,11 +170,27 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+/** y = x * a[c] + b[c] over rows of C channels (inference batch norm with folded statistics). */
+Napi::Value ChannelAffine(const Napi::CallbackInfo& info) {
+  const float* x = f32(info[0]);
+  const float* a = f32(info[1]);
+  const float* b = f32(info[2]);
+  float* y = f32(info[3]);
+  int64_t c = i64(info[4]);
+  int64_t n = f32len(info[0]);
+  require(c > 0 && n % c == 0 && static_cast<int64_t>(f32len(info[1])) == c &&
+              static_cast<int64_t>(f32len(info[2])) == c && static_cast<int64_t>(f32len(info[3])) == n,
+          info.Env(), "channelAffine: bad shapes");
+  parallelRows(n / c, c, [&](int64_t r, int64_t rows) { affineRows(x + r * c, a, b, rows, c, y + r * c); });
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void initBatchNorm(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNormTrain", Napi::Function::New(env, Forward));
   exports.Set("batchNormTrainGrad", Napi::Function::New(env, Backward));
+  exports.Set("channelAffine", Napi::Function::New(env, ChannelAffine));
 }
 
 }  // namespace rn

@@ -1,7 +1,8 @@
 /**
  * Native training-mode batch norm (ResnetBatchNormTrain / ResnetBatchNormTrainGrad) vs the JS cpu kernels
  * of src/ops/batch_norm_train.ts, and the gradient of the op through tf.grads.
- * Tolerance: relative error <= 1e-4 (float statistics vs the JS reference's double sums).
+ * Tolerance: relative error <= 1e-4 (float statistics vs the JS reference's double sums); inference
+ * batch norm 1e-5 (folded per-channel coefficients vs per-element arithmetic).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
@@ -38,6 +39,15 @@ describe.skipIf(!addonAvailable)(`native batch norm ${skipReason}`, () => {
     const err = compare(specs, (dy, x, s, m, v) => tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD,
       { dy, x, scale: s, mean: m, variance: v }, { varianceEpsilon: 1e-5 }) as tf.Tensor[]);
     expect(err).toBeLessThan(TOL);
+  });
+
+  it.each(shapes)('inference tf.batchNorm (FusedBatchNorm) %j', (...shape) => {
+    const c = shape[shape.length - 1];
+    const variance = Float32Array.from({ length: c }, (_, i) => 0.2 + (i % 5));
+    const specs = [{ shape, seed: 12 }, { shape: [c], seed: 13 }, { shape: [c], seed: 14, values: variance },
+      { shape: [c], seed: 15 }, { shape: [c], seed: 16 }];
+    expect(compare(specs, (x, m, v, o, s) => [tf.batchNorm(x, m, v, o, s, 1e-5), tf.batchNorm(x, m, v, undefined,
+      undefined, 1e-3)])).toBeLessThan(1e-5);
   });
 
   it('gradients through batchNormTrain (x, scale, offset) match cpu and run natively', () => {

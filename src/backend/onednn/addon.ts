@@ -29,6 +29,7 @@ export interface OneDnnAddon {
     variance: Float32Array, channels: number, eps: number): void;
   batchNormTrainGrad(dy: Float32Array, x: Float32Array, scale: Float32Array, mean: Float32Array, variance: Float32Array,
     dx: Float32Array, dScale: Float32Array, dOffset: Float32Array, channels: number, eps: number): void;
+  channelAffine(x: Float32Array, a: Float32Array, b: Float32Array, y: Float32Array, channels: number): void;
   maxPool(x: Float32Array, y: Float32Array, p: PoolParams): void;
   maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, p: PoolParams): void;
   avgPool(x: Float32Array, y: Float32Array, p: PoolParams): void;

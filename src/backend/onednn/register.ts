@@ -40,6 +40,7 @@ import { rsqrtConfig } from './kernels/Rsqrt';
 import { expConfig } from './kernels/Exp';
 import { logConfig } from './kernels/Log';
 import { absConfig } from './kernels/Abs';
+import { fusedBatchNormConfig } from './kernels/FusedBatchNorm';
 import { reluGradConfig } from './kernels/ResnetReluGrad';
 import { registerReluGradient } from './relu_grad';
 
@@ -51,7 +52,7 @@ export const ONEDNN_PRIORITY = 3;
 /** The native kernels, in registration order. */
 export const nativeKernelConfigs: KernelConfig[] = [
   conv2DConfig, fusedConv2DConfig, conv2DBackpropInputConfig, conv2DBackpropFilterConfig,
-  batchNormTrainConfig, batchNormTrainGradConfig,
+  batchNormTrainConfig, batchNormTrainGradConfig, fusedBatchNormConfig,
   addConfig, subConfig, multiplyConfig, realDivConfig, maximumConfig, minimumConfig, squaredDifferenceConfig,
   reluConfig, stepConfig, negConfig, squareConfig, sqrtConfig, rsqrtConfig, expConfig, logConfig, absConfig,
   sumConfig, maxPoolConfig, maxPoolGradConfig, avgPoolConfig, avgPoolGradConfig,
