@@ -6,7 +6,7 @@
  *   npm run bench                          batches 64 and 128, 10 timed steps after 2 warm-up steps
  *   npm run bench -- --batch 64 --steps 5  one batch size
  *   npm run bench -- --profile             per-kernel time of one training step (tf.profile)
- *   npm run bench -- --leak 1000           RSS / tensor count over many small steps
+ *   npm run bench -- --leak 1000           RSS / tensor count over many small steps (--leak-seed: seed model)
  *   --no-torch, --no-cpu, --backend cpu|onednn, --python /path/to/python3
  */
 import { spawnSync } from 'child_process';
@@ -27,12 +27,12 @@ const originalEnv = { ...process.env };
 
 interface Args {
   batches: number[]; steps: number; warmup: number; profile: boolean; torch: boolean; cpu: boolean;
-  backend: string; leak: number; python: string;
+  backend: string; leak: number; leakSeed: boolean; python: string;
 }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { batches: [64, 128], steps: 10, warmup: 2, profile: false, torch: true, cpu: true, backend: 'onednn',
-    leak: 0, python: '/usr/bin/python3' };
+    leak: 0, leakSeed: false, python: '/usr/bin/python3' };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i], next = () => argv[++i];
     if (v === '--batch') a.batches = next().split(',').map(Number);
@@ -43,6 +43,7 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--no-cpu') a.cpu = false;
     else if (v === '--backend') a.backend = next();
     else if (v === '--leak') a.leak = Number(next());
+    else if (v === '--leak-seed') a.leakSeed = true;
     else if (v === '--python') a.python = next();
     else throw new Error(`unknown argument ${v}`);
   }
@@ -159,12 +160,13 @@ async function profile(backend: string, batch: number) {
   opt.dispose();
 }
 
-function leakCheck(backend: string, steps: number) {
+function leakCheck(backend: string, steps: number, seedModel: boolean) {
   tf.setBackend(backend);
-  const net = new ResNet({ widths: [16, 32, 64, 128] });
+  const net = new ResNet(seedModel ? {} : { widths: [16, 32, 64, 128] });
   net.build([96, 96, 1]);
   const opt = tf.train.sgd(0.05);
-  const { x, y } = makeData(8);
+  const { x, y } = makeData(seedModel ? 32 : 8);
+  console.log(`leak check: ${seedModel ? 'seed ResNet, batch 32' : 'ResNet widths 16..128, batch 8'}, ${steps} steps`);
   const rss: number[] = [];
   let tensors0 = 0;
   for (let i = 0; i < steps; i++) {
@@ -188,7 +190,7 @@ async function main() {
   const reg = registerOneDnnBackend();
   console.log(`onednn back end: ${reg.ok ? 'ok' : 'UNAVAILABLE'} (${reg.reason})`);
   if (!reg.ok && args.backend === 'onednn') args.backend = 'cpu';
-  if (args.leak > 0) { leakCheck(args.backend, args.leak); return; }
+  if (args.leak > 0) { leakCheck(args.backend, args.leak, args.leakSeed); return; }
   if (args.profile) {
     for (const b of args.batches) await profile(args.backend, b);
     return;
