@@ -1,0 +1,186 @@
+/**
+ * The course site in a real browser: builds it from the fixture notebooks (with outputs of every
+ * kind) and from the chapter's notebooks (their executed copies in build/notebooks/ when present,
+ * else the sources), serves both on 127.0.0.1 (ephemeral port, node http), and opens every page
+ * in headless Debian chromium through playwright-core: no console errors, no failed requests,
+ * math rendered by KaTeX, plots present as SVG (interactive through the local vega-embed), and
+ * next/prev navigation that works by clicking. Screenshots: build/screenshots/site-*.png.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { chromium, Browser, Page } from 'playwright-core';
+import { buildSite, SitePage } from '../../src/notebook-md/site';
+import { listNotebooks } from '../../src/notebook-md/mirror';
+
+const ROOT = path.resolve(__dirname, '../..');
+const FIX = path.join(ROOT, 'test', 'fixtures', 'notebook-md');
+const WORK = path.join(ROOT, 'build', 'test-notebook-md');
+const SHOTS = path.join(ROOT, 'build', 'screenshots');
+const CHROMIUM = '/usr/bin/chromium';
+
+const sites: Record<string, { dir: string; pages: SitePage[] }> = {};
+let server: http.Server | undefined;
+let browser: Browser | undefined;
+let base = '';
+let realExecuted = false;
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript', '.woff2': 'font/woff2',
+  '.woff': 'font/woff', '.ttf': 'font/ttf', '.png': 'image/png', '.svg': 'image/svg+xml',
+};
+
+function serve(): Promise<string> {
+  server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const [, site, ...rest] = decodeURIComponent(url.pathname).split('/');
+    const dir = sites[site]?.dir;
+    const file = dir ? path.resolve(dir, rest.join('/') || 'index.html') : '';
+    if (!dir || !file.startsWith(dir + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': MIME[path.extname(file)] ?? 'application/octet-stream' });
+    fs.createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => server!.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server!.address() as AddressInfo).port}`)));
+}
+
+beforeAll(async () => {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const fixtures = await buildSite({ root: ROOT, sourceDir: path.join(FIX, 'source'), executedDir: path.join(FIX, 'executed'), outDir: path.join(WORK, 'site-fixtures'), requireExecuted: true });
+  sites.fixtures = { dir: fixtures.outDir, pages: fixtures.pages };
+  const executedDir = path.join(ROOT, 'build', 'notebooks');
+  realExecuted = listNotebooks(path.join(ROOT, 'notebooks')).every((f) => fs.existsSync(path.join(executedDir, path.basename(f))));
+  const real = await buildSite({ root: ROOT, sourceDir: path.join(ROOT, 'notebooks'), executedDir, outDir: path.join(WORK, 'site-real') });
+  sites.real = { dir: real.outDir, pages: real.pages };
+  base = await serve();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run'],
+    // playwright's launch() gives chromium a fresh temporary --user-data-dir of its own.
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+});
+
+/** Opens a page, collecting console errors, uncaught exceptions and failed requests. */
+async function open(url: string): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser!.newPage({ viewport: { width: 1100, height: 900 } });
+  const problems: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+  page.on('request', (r) => { if (!r.url().startsWith(base) && !r.url().startsWith('data:')) problems.push(`off-site request: ${r.url()}`); });
+  await page.goto(url, { waitUntil: 'load' });
+  return { page, problems };
+}
+
+async function checkPage(site: string, p: SitePage | null) {
+  const file = p ? p.file : 'index.html';
+  const { page, problems } = await open(`${base}/${site}/${file}`);
+  try {
+    if (p && p.figures > 0 && (await page.locator('figure.vega-figure').count()) > 0) {
+      // vega-embed replaces every static figure by an interactive one.
+      await page.waitForFunction(() => document.querySelectorAll('figure.vega-figure:not(.vega-interactive)').length === 0, null, { timeout: 15_000 });
+    }
+    await page.waitForLoadState('networkidle');
+    const fonts = await page.evaluate(async () => {
+      await document.fonts.ready;
+      const loaded: string[] = [];
+      document.fonts.forEach((f) => { if (f.status === 'loaded') loaded.push(f.family); });
+      return loaded;
+    });
+    const info = await page.evaluate(() => ({
+      katex: document.querySelectorAll('.katex').length,
+      katexErrors: document.querySelectorAll('.katex-error').length,
+      svgs: document.querySelectorAll('.outputs svg').length,
+      interactive: document.querySelectorAll('figure.vega-interactive svg').length,
+      highlighted: document.querySelectorAll('pre code.hljs .hljs-keyword').length,
+      title: document.title,
+    }));
+    await page.screenshot({ path: path.join(SHOTS, `site-${site === 'real' ? '' : 'fixture-'}${file.replace(/\.html$/, '')}.png`), fullPage: true });
+    expect(problems, `${site}/${file}`).toEqual([]);
+    return { page, info, fonts };
+  } catch (e) {
+    await page.close();
+    throw e;
+  }
+}
+
+describe('course site in headless chromium', () => {
+  it('fixture site: every page loads cleanly; math, highlighting, plots, images, errors', async () => {
+    const pages = sites.fixtures.pages;
+    expect(pages.map((p) => p.file)).toEqual(['01-basics.html', '02-figures.html', '03-errors.html']);
+    const index = await checkPage('fixtures', null);
+    expect(await index.page.locator('ol.toc a').count()).toBe(3);
+    await index.page.close();
+
+    const basics = await checkPage('fixtures', pages[0]);
+    expect(basics.info.katex).toBeGreaterThanOrEqual(2);
+    expect(basics.info.katexErrors).toBe(0);
+    expect(basics.fonts.some((f) => f.startsWith('KaTeX'))).toBe(true);
+    expect(basics.info.highlighted).toBeGreaterThan(0);
+    expect(await basics.page.locator('.output.html table.t').count()).toBe(1);
+    expect(await basics.page.locator('pre.output.stderr').count()).toBe(1);
+    await basics.page.close();
+
+    const figures = await checkPage('fixtures', pages[1]);
+    // Two vega-lite plots (one with its own SVG, one rendered at build time), interactive; a PNG; an SVG.
+    expect(figures.info.interactive).toBe(2);
+    expect(await figures.page.locator('.output.image img[src^="data:image/png"]').count()).toBe(1);
+    expect(await figures.page.locator('.output.image.svg svg text').textContent()).toBe('svg output');
+    expect(await figures.page.locator('pre.output.text').textContent()).toBe('2');
+    await figures.page.close();
+
+    const errors = await checkPage('fixtures', pages[2]);
+    expect(await errors.page.locator('pre.output.error').textContent()).toContain('Error: boom');
+    expect(await errors.page.locator('pre.output.error').textContent()).not.toContain('\u001b');
+    expect(await errors.page.locator('pre.raw').textContent()).toBe('raw cell text <not html>');
+    // The notebook link in the prose points at the page.
+    expect(await errors.page.locator('article a[href="01-basics.html"]').count()).toBe(1);
+    await errors.page.close();
+  });
+
+  it('navigation: next, next, prev and contents by clicking', async () => {
+    const { page, problems } = await open(`${base}/fixtures/index.html`);
+    await page.click('ol.toc a >> nth=0');
+    await page.waitForURL(/01-basics\.html$/);
+    await page.click('nav.site-nav-top a.nav-next');
+    await page.waitForURL(/02-figures\.html$/);
+    await page.click('nav.site-nav-bottom a.nav-next');
+    await page.waitForURL(/03-errors\.html$/);
+    expect(await page.locator('a.nav-next').count()).toBe(0);
+    await page.click('nav.site-nav-top a.nav-prev');
+    await page.waitForURL(/02-figures\.html$/);
+    await page.click('nav.site-nav-top a.nav-index');
+    await page.waitForURL(/index\.html$/);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('chapter site (build/notebooks when executed): every page loads, math renders, training page has plots', async () => {
+    const pages = sites.real.pages;
+    expect(pages.length).toBeGreaterThanOrEqual(3);
+    (await checkPage('real', null)).page.close();
+    for (const p of pages) {
+      const { page, info } = await checkPage('real', p);
+      expect(info.katex, p.file).toBeGreaterThan(0);
+      expect(info.katexErrors, p.file).toBe(0);
+      if (realExecuted && /training/.test(p.name)) expect(info.svgs, p.file).toBeGreaterThanOrEqual(2);
+      await page.close();
+    }
+    // Next from the first page of the chapter leads to the second.
+    const { page } = await open(`${base}/real/${pages[0].file}`);
+    await page.click('nav.site-nav-top a.nav-next');
+    await page.waitForURL(new RegExp(`${pages[1].file.replace('.', '\\.')}$`));
+    await page.close();
+  });
+});
