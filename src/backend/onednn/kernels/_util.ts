@@ -48,9 +48,11 @@ export function fallback(name: string, args: KernelArgs): TensorInfo | TensorInf
   return (k.kernelFunc as KernelFunc)(args as never);
 }
 
+const warned = new Set<string>();
+
 /**
  * Wraps a native implementation: `impl` returns null when the inputs are outside what it handles,
- * and the JS cpu kernel runs instead.
+ * and the JS cpu kernel runs instead (also, with a one-time warning, when the native call throws).
  */
 export function nativeKernel(
   kernelName: string, impl: (args: KernelArgs) => TensorInfo | TensorInfo[] | null,
@@ -59,7 +61,17 @@ export function nativeKernel(
     kernelName,
     backendName: 'onednn',
     kernelFunc: ((args: KernelArgs) => {
-      const r = impl(args);
+      let r: TensorInfo | TensorInfo[] | null;
+      try {
+        r = impl(args);
+      } catch (e) {
+        // e.g. a configuration oneDNN rejects: correct results from JS rather than an error
+        if (!warned.has(kernelName)) {
+          warned.add(kernelName);
+          console.warn(`onednn: ${kernelName} fell back to the JS kernel: ${(e as Error).message}`);
+        }
+        r = null;
+      }
       if (r == null) return fallback(kernelName, args);
       bump(kernelName, true);
       return r;
