@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { chromium, Browser, Page } from 'playwright-core';
 import { buildSite, SitePage } from '../../src/notebook-md/site';
 import { listNotebooks } from '../../src/notebook-md/mirror';
+import { readNotebook } from '../../src/notebook-md/ipynb';
 
 const ROOT = path.resolve(__dirname, '../..');
 const FIX = path.join(ROOT, 'test', 'fixtures', 'notebook-md');
@@ -170,17 +171,45 @@ describe('course site in headless chromium', () => {
     const pages = sites.real.pages;
     expect(pages.length).toBeGreaterThanOrEqual(3);
     (await checkPage('real', null)).page.close();
+    let math = 0;
     for (const p of pages) {
       const { page, info } = await checkPage('real', p);
-      expect(info.katex, p.file).toBeGreaterThan(0);
+      // Every page whose prose has $...$ shows it typeset.
+      const prose = readNotebook(path.join(ROOT, 'notebooks', `${p.name}.ipynb`)).cells.filter((c) => c.cell_type === 'markdown').map((c) => c.source).join('\n');
+      if (/\$[^$\n]+\$/.test(prose)) expect(info.katex, p.file).toBeGreaterThan(0);
+      math += info.katex;
       expect(info.katexErrors, p.file).toBe(0);
       if (realExecuted && /training/.test(p.name)) expect(info.svgs, p.file).toBeGreaterThanOrEqual(2);
       await page.close();
     }
+    expect(math).toBeGreaterThan(0);
     // Next from the first page of the chapter leads to the second.
     const { page } = await open(`${base}/real/${pages[0].file}`);
     await page.click('nav.site-nav-top a.nav-next');
     await page.waitForURL(new RegExp(`${pages[1].file.replace('.', '\\.')}$`));
     await page.close();
+  });
+});
+
+describe('site inputs', () => {
+  it('without executed copies: pages without outputs and a message, or an error with --require-executed', async () => {
+    const lines: string[] = [];
+    const none = path.join(WORK, 'no-executed');
+    const out = path.join(WORK, 'site-sources');
+    const r = await buildSite({ root: ROOT, sourceDir: path.join(FIX, 'source'), executedDir: none, outDir: out, log: (l) => lines.push(l) });
+    expect(r.pages.every((p) => !p.executed)).toBe(true);
+    expect(lines[0]).toMatch(/no executed copy of 01-basics, 02-figures, 03-errors in .*: run `npm run notebooks` first; building every page from the source notebooks, without outputs/);
+    expect(fs.readFileSync(path.join(out, '02-figures.html'), 'utf8')).not.toContain('vega-figure');
+    await expect(buildSite({ root: ROOT, sourceDir: path.join(FIX, 'source'), executedDir: none, outDir: out, requireExecuted: true }))
+      .rejects.toThrow(/run `npm run notebooks` first/);
+  });
+
+  it('refuses to empty a folder it did not make', async () => {
+    const dir = path.join(WORK, 'not-a-site');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'precious.txt'), 'keep');
+    await expect(buildSite({ root: ROOT, sourceDir: path.join(FIX, 'source'), executedDir: path.join(FIX, 'executed'), outDir: dir }))
+      .rejects.toThrow(/not empty and was not made by npm run site/);
+    expect(fs.existsSync(path.join(dir, 'precious.txt'))).toBe(true);
   });
 });
