@@ -17,7 +17,7 @@ const nativeDir = path.join(root, 'native');
 const force = process.argv.includes('--force');
 const HOW = 'apt-get install libdnnl-dev g++ && npm run build:native';
 
-function give_up(why, log) {
+function giveUp(why, log) {
   if (force) {
     if (log) process.stderr.write(log);
     console.error(`build-native: ${why}\n  to enable the native back end: ${HOW}`);
@@ -29,28 +29,28 @@ function give_up(why, log) {
 }
 
 if (process.env.RESNET_SKIP_NATIVE === '1' && !force) process.exit(0);
-if (!fs.existsSync(path.join(nativeDir, 'binding.gyp'))) give_up('native/binding.gyp missing');
+if (!fs.existsSync(path.join(nativeDir, 'binding.gyp'))) giveUp('native/binding.gyp missing');
 
 // 1. a C++ compiler
 const cxx = process.env.CXX || 'g++';
 const cc = spawnSync(cxx, ['--version'], { encoding: 'utf8' });
-if (cc.error || cc.status !== 0) give_up(`no C++ compiler (${cxx})`);
+if (cc.error || cc.status !== 0) giveUp(`no C++ compiler (${cxx})`);
 
 // 2. oneDNN headers and library
 const incDirs = ['/usr/include', '/usr/local/include', '/opt/homebrew/include'];
-if (!incDirs.some((d) => fs.existsSync(path.join(d, 'dnnl.hpp')))) give_up('oneDNN headers (dnnl.hpp) not found');
+if (!incDirs.some((d) => fs.existsSync(path.join(d, 'dnnl.hpp')))) giveUp('oneDNN headers (dnnl.hpp) not found');
 const probe = spawnSync(cxx, ['-x', 'c++', '-', '-o', '/dev/null', '-ldnnl'], {
   input: '#include <dnnl.hpp>\nint main(){ dnnl::engine e(dnnl::engine::kind::cpu, 0); return 0; }\n',
   encoding: 'utf8',
 });
-if (probe.error || probe.status !== 0) give_up('cannot link against oneDNN (-ldnnl)', probe.stderr);
+if (probe.error || probe.status !== 0) giveUp('cannot link against oneDNN (-ldnnl)', probe.stderr);
 
 // 3. node-gyp (a dependency, so it works offline) and node headers
 let gyp;
 try {
   gyp = require.resolve('node-gyp/bin/node-gyp.js', { paths: [root] });
 } catch {
-  give_up('node-gyp not installed');
+  giveUp('node-gyp not installed');
 }
 const args = [gyp, 'rebuild'];
 // Prefer the headers installed next to this node binary (no download needed).
@@ -63,7 +63,7 @@ const build = spawnSync(process.execPath, args, { cwd: nativeDir, encoding: 'utf
 if (build.error || build.status !== 0) {
   const log = path.join(nativeDir, 'build-native.log');
   try { fs.writeFileSync(log, `${build.stdout || ''}\n${build.stderr || ''}`); } catch { /* ignore */ }
-  give_up(`compilation failed, see ${path.relative(root, log)}`, force ? `${build.stdout}\n${build.stderr}` : '');
+  giveUp(`compilation failed, see ${path.relative(root, log)}`, force ? `${build.stdout}\n${build.stderr}` : '');
 }
 
 // 4. smoke test: the addon loads and runs
@@ -72,5 +72,5 @@ try {
   const info = require(addonPath).info();
   console.log(`resnet-ts: native oneDNN back end built (oneDNN ${info.onednn}, ${info.threads} threads)`);
 } catch (e) {
-  give_up(`built addon does not load: ${e.message}`);
+  giveUp(`built addon does not load: ${e.message}`);
 }
