@@ -83,7 +83,7 @@ function frontMatter(nb: Notebook): string {
   for (const k of ['nbformat', 'nbformat_minor']) {
     if (k in nb.metadata) throw new Error(`notebook metadata has a key '${k}', which the markdown form reserves`);
   }
-  return YAML.stringify({ jupyter: { ...nb.metadata, nbformat: nb.nbformat, nbformat_minor: nb.nbformat_minor } }).replace(/\n$/, '');
+  return YAML.stringify({ jupyter: { ...nb.metadata, nbformat: nb.nbformat, nbformat_minor: nb.nbformat_minor } }, { lineWidth: 0 }).replace(/\n$/, '');
 }
 
 function cellNode(cell: Cell, fallback: boolean): RootContent {

@@ -95,6 +95,13 @@ describe('notebook <-> markdown', () => {
     roundTrip(nbOf(cells, { kernelspec: { name: 'tslab', display_name: 'TypeScript', language: 'typescript' }, 'non ascii': 'é' }));
   });
 
+  it('notebook metadata of any JSON shape survives the YAML front matter', () => {
+    roundTrip(nbOf([mdCell('x')], {
+      long: 'a long string '.repeat(20), multiline: 'line 1\nline 2\n', numbers: [0, -1.5, 1e21, 3], strings: ['true', 'null', '1.0', '', ' padded ', '#hash', '- dash', 'ü'],
+      nested: { empty: {}, list: [], nil: null, yes: true }, 'key: with colon': 'v',
+    }));
+  });
+
   it('keeps every cell in order when all edge cases share one notebook', () => {
     roundTrip(nbOf(edge.flatMap(([, cells]) => cells)));
   });
