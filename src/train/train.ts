@@ -80,6 +80,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     let index = 0;
     // Wall time per step includes loading and resizing the batch, as the seed's epoch time did.
     let tLast = performance.now();
+    let lastYield = tLast;
     for (const { x, y } of opts.trainData.epoch(pos.epoch)) {
       if (index >= numBatches) { tf.dispose([x, y]); break; }
       if (index++ < pos.batch) { tf.dispose([x, y]); tLast = performance.now(); continue; } // resumed mid-epoch
@@ -115,6 +116,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         tLast = performance.now(); // saving is not training time
       }
       opts.onBatch?.({ epoch: pos.epoch, batch: pos.batch, numBatches, loss: lossValue, imagesPerSecond: ips });
+      // Training steps are synchronous on CPU back ends: let timers, I/O and displays run now and then.
+      if (now - lastYield > 250) {
+        await new Promise((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+        tLast += lastYield - now;
+      }
     }
     bar.stop();
     const testAcc = evaluateAccuracy(opts.testData, net);
