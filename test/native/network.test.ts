@@ -1,8 +1,9 @@
 /**
  * End to end: loss and the gradient of every trainable variable of a small ResNet (conv stem, max pool,
  * residual blocks with BN and 1x1 shortcuts, average pool, dense) on 'onednn' vs the JS 'cpu' back end,
- * same weights, same batch. Tolerance per variable: max |diff| < 1e-3 * max |grad| + 1e-5 (float differences
- * compound through ~20 layers and batch statistics; the absolute term covers gradients that are exactly 0).
+ * same weights, same batch. Tolerance per variable: max |diff| < 1e-3 * max |grad| + 5e-5 (float differences
+ * compound through ~20 layers and batch statistics; the absolute term covers gradients that are exactly 0
+ * in theory, such as conv biases right before batch norm, where both back ends return rounding noise ~1e-5).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
@@ -39,7 +40,7 @@ describe.skipIf(!addonAvailable)(`small ResNet gradients, onednn vs cpu ${skipRe
       let maxDiff = 0, maxRef = 0;
       g.forEach((v, k) => { maxDiff = Math.max(maxDiff, Math.abs(v - a[k])); maxRef = Math.max(maxRef, Math.abs(v)); });
       if (process.env.SHOW_ERR) console.log(name, g.length, maxRef.toExponential(2), (maxDiff / maxRef).toExponential(2));
-      expect(maxDiff, `variable ${name} (${g.length} values, max |grad| ${maxRef})`).toBeLessThan(1e-3 * maxRef + 1e-5);
+      expect(maxDiff, `variable ${name} (${g.length} values, max |grad| ${maxRef})`).toBeLessThan(1e-3 * maxRef + 5e-5);
     }
     await tf.setBackend('cpu');
     tf.dispose([x, y]);
