@@ -65,6 +65,17 @@ struct Entry {
 
 Cache<Entry> fwdCache, bwdDataCache, bwdWeightsCache;
 
+// The primitive may want weights in a blocked layout: keep a buffer in that layout and the reorder
+// between it and the user's HWIO array (into it for forward/backward-data, out of it for weight gradients).
+void attachWeightsReorder(Entry& e, const memory::desc& wPrim, const memory::desc& wUser, bool toPrimitive) {
+  e.wPrim = wPrim;
+  e.needReorder = wPrim != wUser;
+  if (!e.needReorder) return;
+  e.wBuf = memory(wPrim, engine());
+  e.wReorder = toPrimitive ? reorder(reorder::primitive_desc(engine(), wUser, engine(), wPrim))
+                           : reorder(reorder::primitive_desc(engine(), wPrim, engine(), wUser));
+}
+
 Entry makeFwd(const ConvP& p, bool bias) {
   Descs d = descs(p);
   primitive_attr attr = baseAttr();
@@ -77,12 +88,7 @@ Entry makeFwd(const ConvP& p, bool bias) {
   Entry e;
   e.prim = convolution_forward(pd);
   e.scratch = pd.scratchpad_desc();
-  e.wPrim = pd.weights_desc();
-  e.needReorder = e.wPrim != d.wUser;
-  if (e.needReorder) {
-    e.wBuf = memory(e.wPrim, engine());
-    e.wReorder = reorder(reorder::primitive_desc(engine(), d.wUser, engine(), e.wPrim));
-  }
+  attachWeightsReorder(e, pd.weights_desc(), d.wUser, /*toPrimitive=*/true);
   return e;
 }
 
@@ -95,12 +101,7 @@ Entry makeBwdData(const ConvP& p) {
   Entry e;
   e.prim = convolution_backward_data(pd);
   e.scratch = pd.scratchpad_desc();
-  e.wPrim = pd.weights_desc();
-  e.needReorder = e.wPrim != d.wUser;
-  if (e.needReorder) {
-    e.wBuf = memory(e.wPrim, engine());
-    e.wReorder = reorder(reorder::primitive_desc(engine(), d.wUser, engine(), e.wPrim));
-  }
+  attachWeightsReorder(e, pd.weights_desc(), d.wUser, /*toPrimitive=*/true);
   return e;
 }
 
@@ -113,12 +114,7 @@ Entry makeBwdWeights(const ConvP& p) {
   Entry e;
   e.prim = convolution_backward_weights(pd);
   e.scratch = pd.scratchpad_desc();
-  e.wPrim = pd.diff_weights_desc();
-  e.needReorder = e.wPrim != d.wUser;
-  if (e.needReorder) {
-    e.wBuf = memory(e.wPrim, engine());
-    e.wReorder = reorder(reorder::primitive_desc(engine(), e.wPrim, engine(), d.wUser));
-  }
+  attachWeightsReorder(e, pd.diff_weights_desc(), d.wUser, /*toPrimitive=*/false);
   return e;
 }
 
