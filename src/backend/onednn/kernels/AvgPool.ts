@@ -1,18 +1,6 @@
-import { AvgPool, AvgPoolAttrs, backend_util } from '@tensorflow/tfjs-core';
+import { AvgPool } from '@tensorflow/tfjs-core';
 
-import { addon, allocF32, f32, nativeKernel, output, sizeOf } from './_util';
-import { poolParams } from './_pool';
+import { addon } from './_util';
+import { pool2dKernel } from './_pool';
 
-export const avgPoolConfig = nativeKernel(AvgPool, ({ inputs, backend, attrs }) => {
-  const { x } = inputs;
-  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as AvgPoolAttrs;
-  const xv = f32(backend, x);
-  if (!xv || x.shape.length !== 4) return null;
-  const ci = backend_util.computePool2DInfo(x.shape as [number, number, number, number], filterSize, strides, 1, pad,
-    dimRoundingMode);
-  const p = poolParams(ci);
-  if (!p) return null;
-  const y = allocF32(sizeOf(ci.outShape));
-  addon().avgPool(xv, y, p);
-  return output(backend, ci.outShape, y);
-});
+export const avgPoolConfig = pool2dKernel(AvgPool, (x, y, p) => addon().avgPool(x, y, p));

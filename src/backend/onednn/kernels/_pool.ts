@@ -1,6 +1,7 @@
-import { backend_util } from '@tensorflow/tfjs-core';
+import { backend_util, MaxPoolAttrs } from '@tensorflow/tfjs-core';
 
 import type { PoolParams } from '../addon';
+import { allocF32, f32, nativeKernel, output, sizeOf } from './_util';
 
 /** Null for dilated or channels-first pooling. */
 export function poolParams(ci: backend_util.Conv2DInfo): PoolParams | null {
@@ -8,4 +9,21 @@ export function poolParams(ci: backend_util.Conv2DInfo): PoolParams | null {
   if (ci.outHeight <= 0 || ci.outWidth <= 0 || ci.batchSize <= 0 || ci.inChannels <= 0) return null;
   return [ci.batchSize, ci.inHeight, ci.inWidth, ci.inChannels, ci.outHeight, ci.outWidth, ci.filterHeight,
     ci.filterWidth, ci.strideHeight, ci.strideWidth, ci.padInfo.top, ci.padInfo.left];
+}
+
+/** MaxPool and AvgPool share everything but the native call. */
+export function pool2dKernel(kernelName: string, run: (x: Float32Array, y: Float32Array, p: PoolParams) => void) {
+  return nativeKernel(kernelName, ({ inputs, backend, attrs }) => {
+    const { x } = inputs;
+    const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as MaxPoolAttrs;
+    const xv = f32(backend, x);
+    if (!xv || x.shape.length !== 4) return null;
+    const ci = backend_util.computePool2DInfo(x.shape as [number, number, number, number], filterSize, strides, 1, pad,
+      dimRoundingMode);
+    const p = poolParams(ci);
+    if (!p) return null;
+    const y = allocF32(sizeOf(ci.outShape));
+    run(xv, y, p);
+    return output(backend, ci.outShape, y);
+  });
 }
