@@ -118,6 +118,14 @@ Entry makeBwdWeights(const ConvP& p) {
   return e;
 }
 
+// The user's HWIO weights as the primitive wants them (reordered into the entry's buffer if needed).
+memory weightsIn(Entry& e, const Descs& d, float* w, dnnl::stream& s) {
+  memory wUser(d.wUser, engine(), w);
+  if (!e.needReorder) return wUser;
+  e.wReorder.execute(s, wUser, e.wBuf);
+  return e.wBuf;
+}
+
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     float* x = f32(info[0]);
@@ -128,12 +136,7 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
     Entry& e = fwdCache.get(keyOf(p, 0, b != nullptr), [&] { return makeFwd(p, b != nullptr); });
     Descs d = descs(p);
     auto& s = stream();
-    memory wUser(d.wUser, engine(), w);
-    memory wArg = wUser;
-    if (e.needReorder) {
-      e.wReorder.execute(s, wUser, e.wBuf);
-      wArg = e.wBuf;
-    }
+    memory wArg = weightsIn(e, d, w, s);
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(d.src, engine(), x)},
                                          {DNNL_ARG_WEIGHTS, wArg},
                                          {DNNL_ARG_DST, memory(d.dst, engine(), y)},
@@ -154,12 +157,7 @@ Napi::Value BackwardData(const Napi::CallbackInfo& info) {
     Entry& e = bwdDataCache.get(keyOf(p, 1, false), [&] { return makeBwdData(p); });
     Descs d = descs(p);
     auto& s = stream();
-    memory wUser(d.wUser, engine(), w);
-    memory wArg = wUser;
-    if (e.needReorder) {
-      e.wReorder.execute(s, wUser, e.wBuf);
-      wArg = e.wBuf;
-    }
+    memory wArg = weightsIn(e, d, w, s);
     e.prim.execute(s, {{DNNL_ARG_DIFF_DST, memory(d.dst, engine(), dy)},
                        {DNNL_ARG_WEIGHTS, wArg},
                        {DNNL_ARG_DIFF_SRC, memory(d.src, engine(), dx)},
