@@ -46,9 +46,10 @@ def main():
     p.add_argument('--resize', type=int, default=96)
     p.add_argument('--lr', type=float, default=0.05)
     p.add_argument('--train-limit', type=int, default=0)
+    p.add_argument('--seed', type=int, default=0, help='weights and shuffling')
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
+    torch.manual_seed(a.seed)
     d = a.data_dir
     xtr, ytr = read_idx(f'{d}/train-images-idx3-ubyte.gz'), read_idx(f'{d}/train-labels-idx1-ubyte.gz')
     xte, yte = read_idx(f'{d}/t10k-images-idx3-ubyte.gz'), read_idx(f'{d}/t10k-labels-idx1-ubyte.gz')
@@ -64,7 +65,7 @@ def main():
     t0 = time.perf_counter()
     net.train()
     loss_sum, correct, n = 0.0, 0, 0
-    order = np.random.default_rng(0).permutation(len(ytr))
+    order = np.random.default_rng(a.seed).permutation(len(ytr))
     for x, y in batches(xtr, ytr, a.batch, a.resize, order):
         opt.zero_grad(set_to_none=True)
         out = net(x)
@@ -81,7 +82,7 @@ def main():
         for x, y in batches(xte, yte, a.batch, a.resize, np.arange(len(yte))):
             test_correct += (net(x).argmax(1) == y).sum().item()
     print(json.dumps({
-        'torch': torch.__version__, 'threads': a.threads, 'train_images': n,
+        'torch': torch.__version__, 'seed': a.seed, 'threads': a.threads, 'train_images': n,
         'loss': loss_sum / n, 'train_acc': correct / n, 'test_acc': test_correct / len(yte),
         'train_seconds': train_s, 'wall_seconds': time.perf_counter() - t0, 'img_s': n / train_s,
     }))
