@@ -118,9 +118,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       opts.onBatch?.({ epoch: pos.epoch, batch: pos.batch, numBatches, loss: lossValue, imagesPerSecond: ips });
       // Training steps are synchronous on CPU back ends: let timers, I/O and displays run now and then.
       if (now - lastYield > 250) {
+        const before = performance.now();
         await new Promise((resolve) => setImmediate(resolve));
         lastYield = performance.now();
-        tLast += lastYield - now;
+        tLast += lastYield - before; // whatever ran meanwhile is not training time
       }
     }
     bar.stop();
