@@ -42,23 +42,32 @@ RN_SIMD void scaleInto(const float* __restrict x, float s, float* __restrict y, 
   for (int64_t j = 0; j < c; j++) y[j] += x[j] * s;
 }
 
-Napi::Value MaxPool(const Napi::CallbackInfo& info) {
-  const float* x = f32(info[0]);
-  float* y = f32(info[1]);
-  PoolP p = readP(info[2]);
+// The window loop both forward pools share: `init` prepares an output pixel, `accumulate` folds one
+// input pixel into it, `finish` completes it given how many input pixels the window covered.
+template <typename Init, typename Accumulate, typename Finish>
+void poolForward(const float* x, float* y, const PoolP& p, Init init, Accumulate accumulate, Finish finish) {
   int64_t rows = p.n * p.oh;
 #pragma omp parallel for num_threads(threadsFor(rows * p.ow * p.c * p.kh * p.kw)) schedule(static)
   for (int64_t r = 0; r < rows; r++) {
     int64_t b = r / p.oh, oy = r % p.oh;
     for (int64_t ox = 0; ox < p.ow; ox++) {
       float* out = y + ((r * p.ow) + ox) * p.c;
-      std::fill(out, out + p.c, -std::numeric_limits<float>::infinity());
+      init(out);
       int64_t y0, y1, x0, x1;
       window(p, oy, ox, y0, y1, x0, x1);
       for (int64_t iy = y0; iy < y1; iy++)
-        for (int64_t ix = x0; ix < x1; ix++) maxInto(x + ((b * p.ih + iy) * p.iw + ix) * p.c, out, p.c);
+        for (int64_t ix = x0; ix < x1; ix++) accumulate(x + ((b * p.ih + iy) * p.iw + ix) * p.c, out);
+      finish(out, (y1 - y0) * (x1 - x0));
     }
   }
+}
+
+Napi::Value MaxPool(const Napi::CallbackInfo& info) {
+  PoolP p = readP(info[2]);
+  poolForward(
+      f32(info[0]), f32(info[1]), p,
+      [&](float* out) { std::fill(out, out + p.c, -std::numeric_limits<float>::infinity()); },
+      [&](const float* in, float* out) { maxInto(in, out, p.c); }, [](float*, int64_t) {});
   return info.Env().Undefined();
 }
 
@@ -110,25 +119,14 @@ Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value AvgPool(const Napi::CallbackInfo& info) {
-  const float* x = f32(info[0]);
-  float* y = f32(info[1]);
   PoolP p = readP(info[2]);
-  int64_t rows = p.n * p.oh;
-#pragma omp parallel for num_threads(threadsFor(rows * p.ow * p.c * p.kh * p.kw)) schedule(static)
-  for (int64_t r = 0; r < rows; r++) {
-    int64_t b = r / p.oh, oy = r % p.oh;
-    for (int64_t ox = 0; ox < p.ow; ox++) {
-      float* out = y + ((r * p.ow) + ox) * p.c;
-      std::fill(out, out + p.c, 0.f);
-      int64_t y0, y1, x0, x1;
-      window(p, oy, ox, y0, y1, x0, x1);
-      for (int64_t iy = y0; iy < y1; iy++)
-        for (int64_t ix = x0; ix < x1; ix++) addInto(x + ((b * p.ih + iy) * p.iw + ix) * p.c, out, p.c);
-      int64_t count = (y1 - y0) * (x1 - x0);
-      float inv = count > 0 ? 1.f / static_cast<float>(count) : std::numeric_limits<float>::quiet_NaN();
-      for (int64_t j = 0; j < p.c; j++) out[j] *= inv;
-    }
-  }
+  poolForward(
+      f32(info[0]), f32(info[1]), p, [&](float* out) { std::fill(out, out + p.c, 0.f); },
+      [&](const float* in, float* out) { addInto(in, out, p.c); },
+      [&](float* out, int64_t count) {
+        float inv = count > 0 ? 1.f / static_cast<float>(count) : std::numeric_limits<float>::quiet_NaN();
+        for (int64_t j = 0; j < p.c; j++) out[j] *= inv;
+      });
   return info.Env().Undefined();
 }
 
