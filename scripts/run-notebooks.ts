@@ -55,7 +55,15 @@ async function main(): Promise<number> {
       return 2;
     }
   }
-  const { spec, file: specFile } = findKernelSpec((v.kernel as string | undefined) ?? 'resnet-ts', ROOT);
+  let found: ReturnType<typeof findKernelSpec>;
+  try {
+    found = findKernelSpec((v.kernel as string | undefined) ?? 'resnet-ts', ROOT);
+  } catch (e) {
+    console.error(`run-notebooks: ${(e as Error).message}`);
+    return 2;
+  }
+  const { spec, file: specFile } = found;
+  if (found.note) console.error(`run-notebooks: note: ${found.note}`);
   const outDir = path.resolve((v.out as string | undefined) ?? path.join(ROOT, 'build', 'notebooks'));
   console.log(`run-notebooks: ${files.length} notebook(s), ${fast ? 'fast' : 'full'} mode, kernel ${specFile}, ` +
     `timeout ${timeoutS} s per cell, output in ${path.relative(process.cwd(), outDir) || '.'}`);

@@ -65,11 +65,19 @@ async function freePorts(n: number): Promise<number[]> {
 
 export class KernelError extends Error {}
 
+/** The kernel process did not become ready; carries what it printed (often the reason). */
+export class KernelStartError extends KernelError {
+  constructor(message: string, readonly processOutput: string) {
+    super(message);
+  }
+}
+
 export class Kernel {
   private readonly session = randomUUID();
-  private readonly shell = new zmq.Dealer();
-  private readonly control = new zmq.Dealer();
-  private readonly iopub = new zmq.Subscriber();
+  // linger 0: requests still queued for a kernel that died must not keep the runner alive at exit.
+  private readonly shell = new zmq.Dealer({ linger: 0 });
+  private readonly control = new zmq.Dealer({ linger: 0 });
+  private readonly iopub = new zmq.Subscriber({ linger: 0 });
   private readonly replies = new Map<string, (m: Message) => void>();
   private readonly iopubListeners = new Map<string, (m: Message) => void>();
   private exitInfo: string | null = null;
@@ -121,7 +129,7 @@ export class Kernel {
       await k.waitReady(opts.startTimeoutMs ?? 60_000);
     } catch (e) {
       await k.shutdown();
-      throw e;
+      throw new KernelStartError((e as Error).message, k.processOutput);
     }
     return k;
   }

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Kernel, KernelSpec, Message } from './kernel';
+import { Kernel, KernelSpec, KernelStartError, Message } from './kernel';
 
 export interface NotebookCell {
   cell_type: 'code' | 'markdown' | 'raw';
@@ -161,7 +161,9 @@ export async function runNotebook(file: string, opts: RunNotebookOptions): Promi
   try {
     kernel = await Kernel.start(opts.spec, { cwd: path.dirname(path.resolve(file)), env: opts.env, startTimeoutMs: opts.startTimeoutMs });
   } catch (e) {
-    failure = { notebook: rel, cell: 0, kind: 'start', message: `kernel did not start: ${(e as Error).message}`, firstLine: '' };
+    const said = e instanceof KernelStartError ? e.processOutput.trim().split('\n').slice(-15).join('\n') : '';
+    failure = { notebook: rel, cell: 0, kind: 'start', firstLine: '',
+      message: `kernel did not start: ${(e as Error).message}${said ? `; the kernel printed:\n${said}` : ''}` };
     return finish();
   }
   let count = 0;
@@ -231,23 +233,41 @@ export function jupyterDataDirs(env: NodeJS.ProcessEnv = process.env): string[] 
 }
 
 /**
- * The kernelspec a Jupyter server would start for `name`; if none is installed, the one that
- * scripts/setup-notebooks.js wrote into build/kernelspec/ of `projectRoot`.
+ * The kernelspec to run `name` with. Several clones of the project can exist, and the per-user
+ * kernelspec belongs to whichever ran scripts/setup-notebooks.js last (its metadata.project says
+ * which), so: an installed spec made for `projectRoot`, else the one setup-notebooks wrote into
+ * build/kernelspec/ of `projectRoot`, else any installed spec whose program still exists.
  */
-export function findKernelSpec(name: string, projectRoot: string): { spec: KernelSpec; file: string } {
-  const candidates = [
-    ...jupyterDataDirs().map((d) => path.join(d, 'kernels', name, 'kernel.json')),
-    path.join(projectRoot, 'build', 'kernelspec', name, 'kernel.json'),
-  ];
-  for (const file of candidates) {
-    if (fs.existsSync(file)) {
-      const spec = JSON.parse(fs.readFileSync(file, 'utf8')) as KernelSpec;
-      if (!Array.isArray(spec.argv) || spec.argv.length === 0) throw new Error(`${file}: kernelspec without argv`);
-      return { spec, file };
-    }
+export function findKernelSpec(name: string, projectRoot: string, env: NodeJS.ProcessEnv = process.env): { spec: KernelSpec; file: string; note?: string } {
+  const installed = jupyterDataDirs(env).map((d) => path.join(d, 'kernels', name, 'kernel.json'));
+  const own = path.join(projectRoot, 'build', 'kernelspec', name, 'kernel.json');
+  const read = (file: string) => {
+    const spec = JSON.parse(fs.readFileSync(file, 'utf8')) as KernelSpec & { metadata?: { project?: string } };
+    if (!Array.isArray(spec.argv) || spec.argv.length === 0) throw new Error(`${file}: kernelspec without argv`);
+    return spec;
+  };
+  const sameDir = (a: string | undefined, b: string) => {
+    try { return !!a && fs.realpathSync(a) === fs.realpathSync(b); } catch { return false; }
+  };
+  const existing = installed.filter((f) => fs.existsSync(f));
+  for (const file of existing) {
+    const spec = read(file);
+    if (sameDir(spec.metadata?.project, projectRoot)) return { spec, file };
   }
-  throw new Error(`no kernelspec '${name}' (looked in ${candidates.join(', ')}); run scripts/setup.sh ` +
-    'or node scripts/setup-notebooks.js');
+  if (fs.existsSync(own)) return { spec: read(own), file: own };
+  const broken: string[] = [];
+  for (const file of existing) {
+    const spec = read(file);
+    // argv[1] is the kernel program (tslab's bin) for the kernelspecs setup-notebooks writes.
+    const program = spec.argv.length > 1 && path.isAbsolute(spec.argv[1]) ? spec.argv[1] : undefined;
+    if (program && !fs.existsSync(program)) {
+      broken.push(`${file} starts ${program}, which does not exist`);
+      continue;
+    }
+    return { spec, file, note: `kernelspec ${file} was made for ${spec.metadata?.project ?? 'another project'}, not ${projectRoot}` };
+  }
+  throw new Error(`no usable kernelspec '${name}' (${[...broken, `nothing at ${[...installed, own].filter((f) => !existing.includes(f)).join(', ')}`].join('; ')}); ` +
+    'run scripts/setup.sh or node scripts/setup-notebooks.js');
 }
 
 /**

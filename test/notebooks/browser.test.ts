@@ -8,13 +8,14 @@
  * committed notebooks never get outputs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { chromium, Browser } from 'playwright-core';
 import { ensurePackageLink } from '../../scripts/notebooks/runner';
+import { buildDist } from '../helpers/process';
 
 const ROOT = path.resolve(__dirname, '../..');
 const WORK = path.join(ROOT, 'build', 'browser-notebooks');
@@ -38,7 +39,7 @@ async function freePort(): Promise<number> {
 }
 
 beforeAll(async () => {
-  spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
+  await buildDist(); // the notebooks import the built package
   fs.rmSync(WORK, { recursive: true, force: true });
   fs.mkdirSync(WORK, { recursive: true });
   for (const f of fs.readdirSync(path.join(ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb'))) {

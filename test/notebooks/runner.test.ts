@@ -3,9 +3,11 @@
  * every chapter notebook in fast mode, and broken notebooks that must fail naming the cell.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { buildDist, runProcess } from '../helpers/process';
+import { findKernelSpec } from '../../scripts/notebooks/runner';
+import * as os from 'node:os';
 
 const ROOT = path.resolve(__dirname, '../..');
 const RUNNER = path.join(ROOT, 'dist', 'scripts', 'run-notebooks.js');
@@ -15,8 +17,7 @@ type Cell = { cell_type: string; source: string[] | string; outputs?: Record<str
 type Nb = { cells: Cell[] };
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 240_000) {
-  const r = spawnSync(process.execPath, [RUNNER, ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: timeoutMs });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, out: r.stdout + r.stderr };
+  return runProcess(process.execPath, [RUNNER, ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeoutMs });
 }
 
 const text = (v: unknown) => (Array.isArray(v) ? v.join('') : String(v ?? ''));
@@ -30,10 +31,8 @@ function notebook(cells: [string, string][]): Nb {
   } as Nb;
 }
 
-beforeAll(() => {
-  // The notebooks import the built package (dist/); build it from the current sources.
-  // (tsc's exit status is ignored: type errors elsewhere still emit JavaScript.)
-  spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
+beforeAll(async () => {
+  await buildDist(); // the notebooks import the built package
   expect(fs.existsSync(RUNNER)).toBe(true);
 }, 120_000);
 
@@ -52,12 +51,40 @@ describe('notebook sources', () => {
   });
 });
 
+describe('kernelspec choice', () => {
+  // Two clones, A and B; the per-user kernelspec was last installed by A.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kspec-'));
+  const data = path.join(tmp, 'data');
+  const env = { JUPYTER_DATA_DIR: data, JUPYTER_PATH: '' };
+  const spec = (project: string, program: string) => ({ argv: ['/usr/bin/node', program, 'kernel', '{connection_file}'], metadata: { project } });
+  const put = (file: string, s: object) => { fs.mkdirSync(path.dirname(file), { recursive: true }); fs.writeFileSync(file, JSON.stringify(s)); };
+  const a = path.join(tmp, 'a');
+  const b = path.join(tmp, 'b');
+  const tslab = (root: string) => path.join(root, 'node_modules', 'tslab', 'bin', 'tslab');
+  for (const r of [a, b]) put(tslab(r), {});
+  put(path.join(data, 'kernels', 'k', 'kernel.json'), spec(a, tslab(a)));
+
+  it("uses the installed spec when it is this project's", () => {
+    expect(findKernelSpec('k', a, env).file).toBe(path.join(data, 'kernels', 'k', 'kernel.json'));
+  });
+  it("prefers the project's own build/kernelspec over another clone's", () => {
+    put(path.join(b, 'build', 'kernelspec', 'k', 'kernel.json'), spec(b, tslab(b)));
+    expect(findKernelSpec('k', b, env).file).toBe(path.join(b, 'build', 'kernelspec', 'k', 'kernel.json'));
+  });
+  it("falls back to another clone's spec with a note, and refuses one whose program is gone", () => {
+    const c = path.join(tmp, 'c');
+    expect(findKernelSpec('k', c, env).note).toMatch(/was made for .*\/a, not .*\/c/);
+    fs.rmSync(a, { recursive: true });
+    expect(() => findKernelSpec('k', c, env)).toThrow(/no usable kernelspec 'k' \(.*kernel\.json starts .*\/a\/node_modules\/tslab\/bin\/tslab, which does not exist.*run scripts\/setup\.sh/);
+  });
+});
+
 describe('run-notebooks, fast mode', () => {
-  it('executes every chapter notebook and records the outputs', () => {
+  it('executes every chapter notebook and records the outputs', async () => {
     const out = path.join(ROOT, 'build', 'test-notebooks', 'executed');
     fs.rmSync(out, { recursive: true, force: true });
     const t0 = Date.now();
-    const r = run(['--fast', '--out', out]);
+    const r = await run(['--fast', '--out', out]);
     const seconds = (Date.now() - t0) / 1000;
     expect(r.code, r.out).toBe(0);
     expect(r.stdout).toContain('3/3 notebooks passed');
@@ -100,7 +127,7 @@ describe('run-notebooks, fast mode', () => {
 });
 
 describe('run-notebooks, broken notebooks', () => {
-  it('fail with a non-zero exit naming the notebook, the cell and the error', () => {
+  it('fail with a non-zero exit naming the notebook, the cell and the error', async () => {
     // Inside the project, so cells can import 'resnet-ts' (the runner links it for the folder).
     const dir = path.join(ROOT, 'build', 'test-notebooks', 'broken');
     fs.rmSync(dir, { recursive: true, force: true });
@@ -127,7 +154,7 @@ describe('run-notebooks, broken notebooks', () => {
       ['code', "const n: number = 'not a number';"],
     ]));
     const t0 = Date.now();
-    const r = run(['--timeout', '4', '--out', path.join(dir, 'out'),
+    const r = await run(['--timeout', '4', '--out', path.join(dir, 'out'),
       ...['wrong-shape', 'throws', 'endless', 'kernel-dies', 'type-error'].map((n) => path.join(dir, `${n}.ipynb`))], {}, 120_000);
     expect(r.code, r.out).toBe(1);
     expect(r.stdout).toContain('0/5 notebooks passed');
@@ -145,8 +172,22 @@ describe('run-notebooks, broken notebooks', () => {
     expect(executed.cells[1].outputs!.some((o) => o.output_type === 'error' && /deliberate failure 42/.test(o.evalue))).toBe(true);
   });
 
-  it('exits 2 on bad usage', () => {
-    expect(run(['--timeout', 'soon']).code).toBe(2);
-    expect(run(['no/such/notebook.ipynb']).code).toBe(2);
+  it('a kernel that dies while starting fails at once, with what the kernel printed', async () => {
+    const data = fs.mkdtempSync(path.join(os.tmpdir(), 'kdead-'));
+    fs.mkdirSync(path.join(data, 'kernels', 'dead'), { recursive: true });
+    fs.writeFileSync(path.join(data, 'kernels', 'dead', 'kernel.json'), JSON.stringify({
+      argv: [process.execPath, '-e', "console.error('cannot load tslab'); process.exit(1)", '{connection_file}'] }));
+    const t0 = Date.now();
+    const r = await run(['--kernel', 'dead', '--out', path.join(data, 'out'), path.join(ROOT, 'notebooks', NOTEBOOKS[0])],
+      { JUPYTER_DATA_DIR: data }, 60_000);
+    expect(r.timedOut).toBe(false);
+    expect(r.code, r.out).toBe(1);
+    expect(r.stderr).toMatch(/kernel did not start: kernel died \(exit code 1\); the kernel printed:\ncannot load tslab/);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+  });
+
+  it('exits 2 on bad usage', async () => {
+    expect((await run(['--timeout', 'soon'])).code).toBe(2);
+    expect((await run(['no/such/notebook.ipynb'])).code).toBe(2);
   });
 });
