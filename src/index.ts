@@ -19,6 +19,7 @@ export { ensureFashionMnist } from './data/files';
 export { train, formatEpoch } from './train/train';
 export type { TrainOptions, TrainResult, BatchEvent } from './train/train';
 export { evaluateAccuracy } from './train/evaluate';
+export { recalibrateBatchNorm } from './train/recalibrate';
 export { softmaxCrossEntropy, countCorrect } from './train/metrics';
 export { saveCheckpoint, restoreCheckpoint, readCheckpoint, CheckpointError } from './train/checkpoint';
 export type { EpochRecord } from './train/checkpoint';

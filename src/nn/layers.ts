@@ -51,7 +51,8 @@ export interface BatchNormOptions {
 
 /** Batch normalisation over the last (channel) axis, with running averages for inference. */
 export class BatchNorm extends Module {
-  readonly momentum: number;
+  /** Mutable so that recalibrateBatchNorm can average exactly over its batches. */
+  momentum: number;
   readonly epsilon: number;
 
   constructor(opts: BatchNormOptions = {}) {
