@@ -5,6 +5,7 @@
  *
  *   npm run bench                          batches 64 and 128, 10 timed steps after 2 warm-up steps
  *   npm run bench -- --batch 64 --steps 5  one batch size
+ *   npm run bench -- --rounds 3 --no-cpu   three rounds (ours, then torch) per batch size; median ratio
  *   npm run bench -- --profile             per-kernel time of one training step (tf.profile)
  *   npm run bench -- --leak 1000           RSS / tensor count over many small steps (--leak-seed: seed model)
  *   --no-torch, --no-cpu, --backend cpu|onednn, --python /path/to/python3
@@ -26,18 +27,19 @@ import { softmaxCrossEntropy } from '../src/train/metrics';
 const originalEnv = { ...process.env };
 
 interface Args {
-  batches: number[]; steps: number; warmup: number; profile: boolean; torch: boolean; cpu: boolean;
+  batches: number[]; steps: number; warmup: number; rounds: number; profile: boolean; torch: boolean; cpu: boolean;
   backend: string; leak: number; leakSeed: boolean; python: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { batches: [64, 128], steps: 10, warmup: 2, profile: false, torch: true, cpu: true, backend: 'onednn',
+  const a: Args = { batches: [64, 128], steps: 10, warmup: 2, rounds: 1, profile: false, torch: true, cpu: true, backend: 'onednn',
     leak: 0, leakSeed: false, python: '/usr/bin/python3' };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i], next = () => argv[++i];
     if (v === '--batch') a.batches = next().split(',').map(Number);
     else if (v === '--steps') a.steps = Number(next());
     else if (v === '--warmup') a.warmup = Number(next());
+    else if (v === '--rounds') a.rounds = Number(next());
     else if (v === '--profile') a.profile = true;
     else if (v === '--no-torch') a.torch = false;
     else if (v === '--no-cpu') a.cpu = false;
@@ -185,6 +187,28 @@ function leakCheck(backend: string, steps: number, seedModel: boolean) {
   console.log(`tensors after 10 steps ${tensors0}, after ${steps}: ${tf.memory().numTensors}`);
 }
 
+/** One round at one batch size: this back end, then PyTorch right after it; prints both lines. */
+function sideBySide(args: Args, batch: number): { lines: string[]; ratio?: number } {
+  const r = benchTfjs(args.backend, batch, args.steps, args.warmup);
+  const line = `${args.backend} batch ${batch}: median ${r.imgPerSec.toFixed(1)} img/s, best ${r.bestImgPerSec.toFixed(1)} ` +
+    `(step ${median(r.times).toFixed(3)} s; steps ${r.times.map((t) => t.toFixed(2)).join(' ')}; loss ${r.loss.toFixed(3)})`;
+  console.log(line);
+  let tline = 'torch: skipped (--no-torch)';
+  let ratio: number | undefined;
+  if (args.torch) {
+    const t = benchTorch(args.python, batch, args.steps, args.warmup);
+    if ('skipped' in t) tline = `torch: skipped: ${t.skipped}`;
+    else {
+      ratio = r.imgPerSec / t.imgPerSec;
+      tline = `torch ${t.version} batch ${batch} (channels_last=${t.channelsLast}, 2 threads): median ` +
+        `${t.imgPerSec.toFixed(1)} img/s, best ${t.bestImgPerSec.toFixed(1)} -> ${args.backend}/torch = ` +
+        `${ratio.toFixed(2)}x median, ${(r.bestImgPerSec / t.bestImgPerSec).toFixed(2)}x best`;
+    }
+  }
+  console.log(tline);
+  return { lines: [line, tline], ratio };
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const reg = registerOneDnnBackend();
@@ -196,23 +220,21 @@ async function main() {
     return;
   }
   const results: string[] = [];
+  if (!(Number.isInteger(args.rounds) && args.rounds >= 1)) throw new Error(`--rounds must be an integer >= 1, got ${args.rounds}`);
   for (const batch of args.batches) {
-    const r = benchTfjs(args.backend, batch, args.steps, args.warmup);
-    const line = `${args.backend} batch ${batch}: median ${r.imgPerSec.toFixed(1)} img/s, best ${r.bestImgPerSec.toFixed(1)} ` +
-      `(step ${median(r.times).toFixed(3)} s; steps ${r.times.map((t) => t.toFixed(2)).join(' ')}; loss ${r.loss.toFixed(3)})`;
-    console.log(line);
-    let tline = 'torch: skipped (--no-torch)';
-    if (args.torch) {
-      const t = benchTorch(args.python, batch, args.steps, args.warmup);
-      if ('skipped' in t) tline = `torch: skipped: ${t.skipped}`;
-      else {
-        tline = `torch ${t.version} batch ${batch} (channels_last=${t.channelsLast}, 2 threads): median ` +
-          `${t.imgPerSec.toFixed(1)} img/s, best ${t.bestImgPerSec.toFixed(1)} -> ${args.backend}/torch = ` +
-          `${(r.imgPerSec / t.imgPerSec).toFixed(2)}x median, ${(r.bestImgPerSec / t.bestImgPerSec).toFixed(2)}x best`;
-      }
+    const ratios: number[] = [];
+    for (let round = 0; round < args.rounds; round++) {
+      const { lines, ratio } = sideBySide(args, batch);
+      results.push(...lines);
+      if (ratio !== undefined) ratios.push(ratio);
     }
-    console.log(tline);
-    results.push(line, tline);
+    if (ratios.length > 1) {
+      // The host's speed drifts between runs; a ratio per round, then their median, is steadier.
+      const line = `batch ${batch}, ${ratios.length} rounds: ${args.backend}/torch ratio median ${median(ratios).toFixed(2)}x ` +
+        `(rounds: ${ratios.map((x) => x.toFixed(2)).join(' ')})`;
+      console.log(line);
+      results.push(line);
+    }
   }
   if (args.cpu && args.backend !== 'cpu') {
     const r = benchTfjs('cpu', 2, 1, 0);
