@@ -250,14 +250,12 @@ export function findKernelSpec(name: string, projectRoot: string, env: NodeJS.Pr
     try { return !!a && fs.realpathSync(a) === fs.realpathSync(b); } catch { return false; }
   };
   const existing = installed.filter((f) => fs.existsSync(f));
-  for (const file of existing) {
-    const spec = read(file);
-    if (sameDir(spec.metadata?.project, projectRoot)) return { spec, file };
-  }
+  const specs = existing.map((file) => ({ file, spec: read(file) }));
+  const mine = specs.find(({ spec }) => sameDir(spec.metadata?.project, projectRoot));
+  if (mine) return mine;
   if (fs.existsSync(own)) return { spec: read(own), file: own };
   const broken: string[] = [];
-  for (const file of existing) {
-    const spec = read(file);
+  for (const { file, spec } of specs) {
     // argv[1] is the kernel program (tslab's bin) for the kernelspecs setup-notebooks writes.
     const program = spec.argv.length > 1 && path.isAbsolute(spec.argv[1]) ? spec.argv[1] : undefined;
     if (program && !fs.existsSync(program)) {
