@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { tryGpu } from '../src/backend/select';
 import { DataIter, loadFashionMnistArrays } from '../src/data/fashion_mnist';
-import { ensureFashionMnist } from '../src/data/files';
+import { ensureFashionMnist } from '../src/data/ensure';
 import { ResNet, ResNetConfig } from '../src/models/resnet';
 import { readCheckpoint, restoreCheckpoint } from '../src/train/checkpoint';
 import { evaluateAccuracy } from '../src/train/evaluate';

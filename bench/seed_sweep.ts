@@ -38,7 +38,7 @@ function run(cmd: string, args: string[], logFile: string): Promise<string> {
 
 async function ours(seed: number, out: string): Promise<Result> {
   const dir = path.join(out, `ours-s${seed}`);
-  await run(process.execPath, [path.join(ROOT, 'dist', 'src', 'cli', 'train.js'), '--seed', String(seed), '--out', dir, '--progress', 'lines'],
+  await run(process.execPath, [path.join(ROOT, 'dist', 'tools', 'train.js'), '--seed', String(seed), '--out', dir, '--progress', 'lines'],
     path.join(out, `ours-s${seed}.log`));
   const m = JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8'));
   const f = m.final;
@@ -82,7 +82,7 @@ async function main(): Promise<number> {
   for (const i of impls) if (i !== 'ours' && i !== 'torch') throw new Error(`--impl: unknown '${i}' (ours, torch)`);
   const out = path.resolve(ROOT, v.out!);
   fs.mkdirSync(out, { recursive: true });
-  if (impls.includes('ours') && !fs.existsSync(path.join(ROOT, 'dist', 'src', 'cli', 'train.js'))) throw new Error('dist/ is missing: npm run build');
+  if (impls.includes('ours') && !fs.existsSync(path.join(ROOT, 'dist', 'tools', 'train.js'))) throw new Error('dist/ is missing: npm run build');
   const results: Result[] = [];
   for (const seed of seeds) {
     for (const impl of impls) {

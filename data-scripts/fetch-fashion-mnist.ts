@@ -9,15 +9,9 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
-import {
-  FASHION_MNIST_FILES,
-  FASHION_MNIST_HASHES,
-  FASHION_MNIST_IDX_SHA256,
-  TEST_IMAGES,
-  TRAIN_IMAGES,
-  ensureFashionMnist,
-  inspectDir,
-} from "../src/data/files";
+import { FASHION_MNIST_FILES, FASHION_MNIST_HASHES, FASHION_MNIST_IDX_SHA256, TEST_IMAGES, TRAIN_IMAGES } from "../src/data/checksums";
+import { ensureFashionMnist } from "../src/data/ensure";
+import { inspectDir } from "../src/data/verify";
 import { loadFashionMnistArrays } from "../src/data/fashion_mnist";
 
 interface Args {

@@ -15,7 +15,7 @@ export type { Device, BackendName } from './backend/select';
 export {
   loadDataFashionMnist, loadFashionMnistArrays, DataIter, FashionMnistDataset, TEXT_LABELS, getTextLabels,
 } from './data/fashion_mnist';
-export { ensureFashionMnist } from './data/files';
+export { ensureFashionMnist } from './data/ensure';
 export { train, formatEpoch } from './train/train';
 export type { TrainOptions, TrainResult, BatchEvent } from './train/train';
 export { evaluateAccuracy } from './train/evaluate';
@@ -37,5 +37,5 @@ export { TrainingMonitor, firstBatches } from './plot/monitor';
 export type { TrainingMonitorOptions } from './plot/monitor';
 export { samplePredictions } from './plot/samples';
 export { encodeGrayPng } from './plot/png';
-export { expectShape, showShapeChecks, shapeChecksText, nchwToNhwc, nhwcToNchw, ShapeMismatchError } from './notebook/shapes';
-export type { ShapeCheck } from './notebook/shapes';
+export { expectShape, showShapeChecks, shapeChecksText, nchwToNhwc, nhwcToNchw, ShapeMismatchError } from './shapes';
+export type { ShapeCheck } from './shapes';

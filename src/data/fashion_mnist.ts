@@ -15,15 +15,8 @@
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs-core";
 import { IDX_MAGIC_IMAGES, IDX_MAGIC_LABELS, IdxError, readIdx } from "./idx";
-import {
-  EnsureOptions,
-  FashionMnistSource,
-  TEST_IMAGES,
-  TEST_LABELS,
-  TRAIN_IMAGES,
-  TRAIN_LABELS,
-  ensureFashionMnist,
-} from "./files";
+import { EnsureOptions, FashionMnistSource, ensureFashionMnist } from "./ensure";
+import { TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS } from "./checksums";
 
 export const TEXT_LABELS = [
   "t-shirt",

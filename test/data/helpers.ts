@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
-import { DEBIAN_DIR, FASHION_MNIST_FILES } from "../../src/data/files";
+import { DEBIAN_DIR, FASHION_MNIST_FILES } from "../../src/data/checksums";
 import { encodeIdx } from "../../src/data/idx";
 
 const created: string[] = [];

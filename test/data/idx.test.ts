@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 import { afterAll, describe, expect, it } from "vitest";
-import { TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS } from "../../src/data/files";
+import { TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS } from "../../src/data/checksums";
 import { loadFashionMnistArrays } from "../../src/data/fashion_mnist";
 import { IDX_MAGIC_IMAGES, IDX_MAGIC_LABELS, IdxError, encodeIdx, parseIdx, readIdx } from "../../src/data/idx";
 import { realDataDir, removeTmpDirs, tmpDir, writeIdx } from "./helpers";

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { chromium, Browser } from 'playwright-core';
-import { ensurePackageLink } from '../../scripts/notebooks/runner';
+import { ensurePackageLink } from '../../tools/notebook-runner/runner';
 import { buildDist } from '../helpers/process';
 
 const ROOT = path.resolve(__dirname, '../..');

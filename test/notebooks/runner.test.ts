@@ -1,16 +1,16 @@
 /**
- * The headless notebook runner (scripts/run-notebooks.ts) against the real tslab kernel:
+ * The headless notebook runner (tools/notebook-runner/cli.ts) against the real tslab kernel:
  * every chapter notebook in fast mode, and broken notebooks that must fail naming the cell.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildDist, runProcess } from '../helpers/process';
-import { findKernelSpec } from '../../scripts/notebooks/runner';
+import { findKernelSpec } from '../../tools/notebook-runner/runner';
 import * as os from 'node:os';
 
 const ROOT = path.resolve(__dirname, '../..');
-const RUNNER = path.join(ROOT, 'dist', 'scripts', 'run-notebooks.js');
+const RUNNER = path.join(ROOT, 'dist', 'tools', 'notebook-runner', 'cli.js');
 const NOTEBOOKS = fs.readdirSync(path.join(ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb')).sort();
 
 type Cell = { cell_type: string; source: string[] | string; outputs?: Record<string, any>[]; execution_count?: number | null; metadata: Record<string, any> };

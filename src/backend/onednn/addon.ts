@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { findProjectRoot } from '../../project_root';
 
 /** [N, IH, IW, IC, OH, OW, OC, KH, KW, SH, SW, DH, DW, padTop, padLeft, padBottom, padRight, relu(0|1)] */
 export type ConvParams = number[];
@@ -51,18 +52,8 @@ export interface AddonLoad {
   path: string;
 }
 
-/** The repository root: this file is src/backend/onednn/addon.ts, or dist/src/backend/onednn/addon.js. */
-function packageRoot(): string {
-  let dir = __dirname;
-  for (let i = 0; i < 6; i++) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'native'))) return dir;
-    dir = path.dirname(dir);
-  }
-  return path.resolve(__dirname, '..', '..', '..');
-}
-
 export const ADDON_PATH = process.env.RESNET_ONEDNN_ADDON ??
-  path.join(packageRoot(), 'native', 'build', 'Release', 'resnet_onednn.node');
+  path.join(findProjectRoot(__dirname), 'native', 'build', 'Release', 'resnet_onednn.node');
 
 let cached: AddonLoad | undefined;
 

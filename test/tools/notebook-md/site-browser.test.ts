@@ -12,11 +12,11 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { chromium, Browser, Page } from 'playwright-core';
-import { buildSite, SitePage } from '../../src/notebook-md/site';
-import { listNotebooks } from '../../src/notebook-md/mirror';
-import { readNotebook } from '../../src/notebook-md/ipynb';
+import { buildSite, SitePage } from '../../../tools/notebook-md/site';
+import { listNotebooks } from '../../../tools/notebook-md/mirror';
+import { readNotebook } from '../../../tools/notebook-md/ipynb';
 
-const ROOT = path.resolve(__dirname, '../..');
+const ROOT = path.resolve(__dirname, '../../..');
 const FIX = path.join(ROOT, 'test', 'fixtures', 'notebook-md');
 const WORK = path.join(ROOT, 'build', 'test-notebook-md');
 const SHOTS = path.join(ROOT, 'build', 'screenshots');

@@ -5,11 +5,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Cell, stringifyNotebook } from '../../src/notebook-md/ipynb';
-import { listNotebooks } from '../../src/notebook-md/mirror';
-import { formatTypeErrors, typecheckNotebooks } from '../../src/notebook-md/typecheck';
+import { Cell, stringifyNotebook } from '../../../tools/notebook-md/ipynb';
+import { listNotebooks } from '../../../tools/notebook-md/mirror';
+import { formatTypeErrors, typecheckNotebooks } from '../../../tools/notebook-md/typecheck';
 
-const ROOT = path.resolve(__dirname, '../..');
+const ROOT = path.resolve(__dirname, '../../..');
 const FIX = path.join(ROOT, 'test', 'fixtures', 'notebook-md');
 const TMP = path.join(ROOT, 'build', 'test-notebook-md', 'typecheck');
 afterAll(() => fs.rmSync(TMP, { recursive: true, force: true }));

@@ -6,11 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Cell, Notebook, parseNotebook, readNotebook, stringifyNotebook } from '../../src/notebook-md/ipynb';
-import { markdownToNotebook, notebookToMarkdown } from '../../src/notebook-md/markdown';
-import { listNotebooks } from '../../src/notebook-md/mirror';
+import { Cell, Notebook, parseNotebook, readNotebook, stringifyNotebook } from '../../../tools/notebook-md/ipynb';
+import { markdownToNotebook, notebookToMarkdown } from '../../../tools/notebook-md/markdown';
+import { listNotebooks } from '../../../tools/notebook-md/mirror';
 
-const ROOT = path.resolve(__dirname, '../..');
+const ROOT = path.resolve(__dirname, '../../..');
 const FIX = path.join(ROOT, 'test', 'fixtures', 'notebook-md');
 
 /** What the markdown form keeps: order, types, ids, sources, metadata (no outputs). */

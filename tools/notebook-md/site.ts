@@ -300,7 +300,7 @@ export async function buildSite(opts: SiteOptions): Promise<{ outDir: string; pa
     const ctx: PageContext = {
       figures: 0, usesVega: false,
       renderVegaLite: async (spec) => {
-        renderVegaLite ??= (await import('../plot/render')).renderSvgAsync as (spec: unknown) => Promise<string>;
+        renderVegaLite ??= (await import('../../src/plot/render')).renderSvgAsync as (spec: unknown) => Promise<string>;
         return renderVegaLite(spec);
       },
     };

@@ -11,12 +11,12 @@
  *    this project's own node_modules, started with the node binary that runs this script
  *    (absolute paths, whatever is on the PATH of the Jupyter server).
  *
- *   node scripts/setup-notebooks.js            # link + build/kernelspec/resnet-ts +
+ *   node tools/setup-notebooks.js            # link + build/kernelspec/resnet-ts +
  *                                              # `jupyter kernelspec install --user --replace`
- *   node scripts/setup-notebooks.js --print    # prints the kernel.json only
+ *   node tools/setup-notebooks.js --print    # prints the kernel.json only
  *
  * Plain JavaScript so that setup can run it before (or without) the TypeScript build.
- * The notebook runner (scripts/run-notebooks.ts) reads the installed spec's argv and re-creates
+ * The notebook runner (tools/notebook-runner/cli.ts) reads the installed spec's argv and re-creates
  * the link when it is missing.
  */
 'use strict';

@@ -4,21 +4,11 @@ import * as http from "http";
 import { AddressInfo } from "net";
 import * as path from "path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  DataFileError,
-  DownloadProgress,
-  EnsureOptions,
-  FASHION_MNIST_FILES,
-  FASHION_MNIST_SHA256,
-  FASHION_MNIST_UPSTREAM_MD5,
-  FASHION_MNIST_UPSTREAM_SHA256,
-  FASHION_MNIST_UPSTREAM_SIZES,
-  HashTable,
-  defaultCacheDir,
-  downloadFile,
-  ensureFashionMnist,
-  findProjectRoot,
-} from "../../src/data/files";
+import { DataFileError } from "../../src/data/verify";
+import { DownloadProgress, downloadFile } from "../../src/data/download";
+import { EnsureOptions, defaultCacheDir, ensureFashionMnist } from "../../src/data/ensure";
+import { FASHION_MNIST_FILES, FASHION_MNIST_SHA256, FASHION_MNIST_UPSTREAM_MD5, FASHION_MNIST_UPSTREAM_SHA256, FASHION_MNIST_UPSTREAM_SIZES, HashTable } from "../../src/data/checksums";
+import { findProjectRoot } from "../../src/project_root";
 import { realDataDir, removeTmpDirs, tmpDir } from "./helpers";
 
 // Two small made-up "data files" and a hash table for them.

@@ -7,10 +7,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { checkMirrors, firstDifference, syncMirrors } from '../../src/notebook-md/mirror';
-import { checkOutputPolicy } from '../../src/notebook-md/policy';
+import { checkMirrors, firstDifference, syncMirrors } from '../../../tools/notebook-md/mirror';
+import { checkOutputPolicy } from '../../../tools/notebook-md/policy';
 
-const ROOT = path.resolve(__dirname, '../..');
+const ROOT = path.resolve(__dirname, '../../..');
 const FIX = path.join(ROOT, 'test', 'fixtures', 'notebook-md');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nbmd-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

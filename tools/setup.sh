@@ -39,4 +39,4 @@ echo "setup: making Fashion-MNIST available and verified"
 npm run --silent data
 
 echo "setup: notebooks (package link for cells, tslab kernelspec 'resnet-ts')"
-node scripts/setup-notebooks.js
+node tools/setup-notebooks.js

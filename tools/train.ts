@@ -8,13 +8,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { tryGpu, BackendName } from '../backend/select';
-import { loadDataFashionMnist } from '../data/fashion_mnist';
-import { ResNet, ResNetConfig, resnetPreset } from '../models/resnet';
-import { seedInitializers } from '../nn/init';
-import { train } from '../train/train';
-import { hasCheckpoint, readCheckpoint } from '../train/checkpoint';
-import type { ProgressMode } from '../train/progress';
+import { tryGpu, BackendName } from '../src/backend/select';
+import { loadDataFashionMnist } from '../src/data/fashion_mnist';
+import { ResNet, ResNetConfig, resnetPreset } from '../src/models/resnet';
+import { seedInitializers } from '../src/nn/init';
+import { train } from '../src/train/train';
+import { hasCheckpoint, readCheckpoint } from '../src/train/checkpoint';
+import type { ProgressMode } from '../src/train/progress';
 
 const HELP = `Usage: npm start -- [options]
 

@@ -15,9 +15,10 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ensurePackageLink, findKernelSpec, formatFailure, runNotebook } from './notebooks/runner';
+import { findProjectRoot } from '../../src/project_root';
+import { ensurePackageLink, findKernelSpec, formatFailure, runNotebook } from './runner';
 
-const ROOT = path.resolve(__dirname, path.basename(path.dirname(__dirname)) === 'dist' ? '../..' : '..');
+const ROOT = findProjectRoot(__dirname);
 
 async function main(): Promise<number> {
   let v: Record<string, string | boolean | undefined>;

@@ -234,7 +234,7 @@ export function jupyterDataDirs(env: NodeJS.ProcessEnv = process.env): string[] 
 
 /**
  * The kernelspec to run `name` with. Several clones of the project can exist, and the per-user
- * kernelspec belongs to whichever ran scripts/setup-notebooks.js last (its metadata.project says
+ * kernelspec belongs to whichever ran tools/setup-notebooks.js last (its metadata.project says
  * which), so: an installed spec made for `projectRoot`, else the one setup-notebooks wrote into
  * build/kernelspec/ of `projectRoot`, else any installed spec whose program still exists.
  */
@@ -265,11 +265,11 @@ export function findKernelSpec(name: string, projectRoot: string, env: NodeJS.Pr
     return { spec, file, note: `kernelspec ${file} was made for ${spec.metadata?.project ?? 'another project'}, not ${projectRoot}` };
   }
   throw new Error(`no usable kernelspec '${name}' (${[...broken, `nothing at ${[...installed, own].filter((f) => !existing.includes(f)).join(', ')}`].join('; ')}); ` +
-    'run scripts/setup.sh or node scripts/setup-notebooks.js');
+    'run tools/setup.sh or node tools/setup-notebooks.js');
 }
 
 /**
- * notebooks/node_modules/resnet-ts -> ../.. (what scripts/setup-notebooks.js makes): tslab
+ * notebooks/node_modules/resnet-ts -> ../.. (what tools/setup-notebooks.js makes): tslab
  * type-checks `import ... from 'resnet-ts'` with node10 resolution, which needs it.
  */
 export function ensurePackageLink(notebookDir: string, root: string): void {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseRunOptions, run } from '../../src/cli/train';
+import { parseRunOptions, run } from '../../tools/train';
 
 describe('npm start options', () => {
   it('defaults to the seed recipe', () => {

@@ -1,22 +1,22 @@
 /**
- * The command line as npm runs it (vite-node src/notebook-md/cli.ts -- <command>): exit codes and
+ * The command line as npm runs it (vite-node tools/notebook-md/cli.ts -- <command>): exit codes and
  * messages of md:check, nb:policy and md:to-ipynb on temporary folders.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { readNotebook } from '../../src/notebook-md/ipynb';
-import { runProcess } from '../helpers/process';
+import { readNotebook } from '../../../tools/notebook-md/ipynb';
+import { runProcess } from '../../helpers/process';
 
-const ROOT = path.resolve(__dirname, '../..');
+const ROOT = path.resolve(__dirname, '../../..');
 const FIX = path.join(ROOT, 'test', 'fixtures', 'notebook-md');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nbmd-cli-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** One command, through vite-node as the npm scripts run it. */
 async function cli(...args: string[]) {
-  const r = await runProcess(process.execPath, [path.join(ROOT, 'node_modules', 'vite-node', 'vite-node.mjs'), path.join(ROOT, 'src', 'notebook-md', 'cli.ts'), '--', ...args],
+  const r = await runProcess(process.execPath, [path.join(ROOT, 'node_modules', 'vite-node', 'vite-node.mjs'), path.join(ROOT, 'tools', 'notebook-md', 'cli.ts'), '--', ...args],
     { cwd: ROOT, timeoutMs: 60_000 });
   return { code: r.code, out: r.stdout, err: r.stderr };
 }

@@ -7,7 +7,7 @@
  *   nb:policy      fail when a committed notebook has outputs or execution counts (naming notebook and cell)
  *   nb:strip       remove outputs, execution counts and execution metadata from notebooks/*.ipynb in place
  *   nb:typecheck   type-check every notebook's code cells against src/ (tslab semantics)
- *   site           build the course site in build/site/ (see src/notebook-md/site.ts)
+ *   site           build the course site in build/site/ (see tools/notebook-md/site.ts)
  *
  * Run as `npm run <command>`; options: --dir DIR (notebook folder, default notebooks/).
  */
@@ -18,12 +18,9 @@ import { checkMirrors, listNotebooks, syncMirrors } from './mirror';
 import { checkOutputPolicy } from './policy';
 import { markdownToNotebook } from './markdown';
 import { readNotebook, stringifyNotebook } from './ipynb';
+import { findProjectRoot } from '../../src/project_root';
 
-const ROOT = (() => {
-  let d = __dirname;
-  while (!fs.existsSync(path.join(d, 'package.json')) || path.basename(d) === 'dist') d = path.dirname(d);
-  return d;
-})();
+const ROOT = findProjectRoot(__dirname);
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
