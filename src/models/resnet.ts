@@ -69,7 +69,8 @@ export class ResNet extends Module {
 
     const b1 = new Conv2d(stemWidth, { kernelSize: 7, strides: 2 });
     const stage = (i: number, downsample: boolean, s = new Sequential()) => {
-      for (let j = 0; j < depths[i]; j++) s.add(makeBlock(block, widths[i], !(downsample && j === 0)));
+      const inChannels = i === 0 ? stemWidth : widths[i - 1];
+      for (let j = 0; j < depths[i]; j++) s.add(makeBlock(block, widths[i], !(downsample && j === 0), j === 0 ? inChannels : widths[i]));
       return s;
     };
     const b2 = stage(0, false, new Sequential(new MaxPool2d(3, 2)));
