@@ -64,6 +64,8 @@ class OutputCollector {
   }
 
   add(m: Message): void {
+    // Message contents are untyped JSON whose shape depends on msg_type.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const c = m.content as Record<string, any>;
     const type = m.header.msg_type;
     if (type === 'clear_output') {
