@@ -8,6 +8,8 @@ import type { Module } from '../nn/module';
 import type { BatchSource } from './batches';
 import { countCorrect, softmaxCrossEntropy } from './metrics';
 import { evaluateAccuracy } from './evaluate';
+import { recalibrateBatchNorm } from './recalibrate';
+import type { LearningRateSchedule } from './schedule';
 import { EpochProgress, ProgressMode, epochProgress } from './progress';
 import { EpochRecord, TrainPosition, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 
@@ -27,6 +29,16 @@ export interface TrainOptions {
   optimizer?: tf.Optimizer;
   /** Defaults to mean softmax cross-entropy on integer labels. */
   loss?: (logits: tf.Tensor, labels: tf.Tensor1D) => tf.Scalar;
+  /** Learning rate per optimizer step (0-based, counted across epochs); default: the optimizer's own. */
+  schedule?: LearningRateSchedule;
+  /**
+   * L2 weight decay added to the gradients of convolution and dense weights (the variables named
+   * `*.weight`; batch-norm scales and shifts and biases are not decayed), as PyTorch's SGD
+   * `weight_decay` on such a parameter group.
+   */
+  weightDecay?: number;
+  /** Before each evaluation, recalibrate batch norm on this many training batches (see recalibrateBatchNorm). */
+  recalibrateBatches?: number;
   epochs: number;
   /** For the "Start training on ..." line, e.g. tryGpu()'s description. */
   deviceDescription?: string;
@@ -58,6 +70,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const net = opts.net;
   const optimizer = opts.optimizer ?? tf.train.sgd(0.05);
   const lossFn = opts.loss ?? softmaxCrossEntropy;
+  const setLr = opts.schedule ? learningRateSetter(optimizer) : undefined;
   let history: EpochRecord[] = [];
   let pos = freshPosition(0, 0);
 
@@ -91,6 +104,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         correctT = tf.keep(countCorrect(logits, y));
         return lossFn(logits, y);
       }, vars);
+      if (opts.weightDecay) addWeightDecay(grads, net, opts.weightDecay);
+      setLr?.(opts.schedule!(pos.step));
       optimizer.applyGradients(grads);
       const lossValue = value.dataSync()[0];
       const correct = correctT!.dataSync()[0];
@@ -125,6 +140,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
     }
     bar.stop();
+    if (opts.recalibrateBatches) recalibrateBatchNorm(net, opts.trainData, opts.recalibrateBatches, pos.epoch);
     const testAcc = evaluateAccuracy(opts.testData, net);
     const record: EpochRecord = {
       epoch: pos.epoch,
@@ -144,6 +160,26 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
   }
   return { history, steps: pos.step };
+}
+
+/** The optimizer's learning-rate setter (tfjs's SGD and momentum optimizers have one). */
+function learningRateSetter(optimizer: tf.Optimizer): (lr: number) => void {
+  const o = optimizer as tf.Optimizer & { setLearningRate?: (lr: number) => void };
+  if (typeof o.setLearningRate !== 'function') {
+    throw new Error(`train: a learning-rate schedule needs an optimizer with setLearningRate (SGD, momentum); got ${optimizer.getClassName()}`);
+  }
+  return (lr) => o.setLearningRate!(lr);
+}
+
+/** grads[w] += decay * w for the weights of convolutions and dense layers (replacing the gradient tensors). */
+function addWeightDecay(grads: tf.NamedTensorMap, net: Module, decay: number): void {
+  for (const [name, v] of net.namedVariables()) {
+    if (!v.trainable || !(name.endsWith('.weight') || name === 'weight')) continue;
+    const g = grads[v.name];
+    if (!g) continue;
+    grads[v.name] = tf.tidy(() => tf.add(g, tf.mul(v, decay)));
+    g.dispose();
+  }
 }
 
 /** The seed's per-epoch line, plus throughput. */
