@@ -24,6 +24,8 @@ export interface BatchEvent {
 export interface TrainOptions {
   trainData: BatchSource;
   testData: BatchSource;
+  /** Held-out training images, evaluated after every epoch beside the test set (`validAcc`). */
+  validData?: BatchSource;
   net: Module;
   /** Defaults to SGD with learning rate 0.05, the seed's trainer. */
   optimizer?: tf.Optimizer;
@@ -147,6 +149,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       loss: pos.lossSum / pos.seen,
       trainAcc: pos.correct / pos.seen,
       testAcc,
+      ...(opts.validData ? { validAcc: evaluateAccuracy(opts.validData, net) } : {}),
       seconds: pos.seconds,
       imagesPerSecond: pos.seen / pos.seconds,
     };
@@ -185,5 +188,6 @@ function addWeightDecay(grads: tf.NamedTensorMap, net: Module, decay: number): v
 /** The seed's per-epoch line, plus throughput. */
 export function formatEpoch(r: EpochRecord): string {
   return `Epoch ${r.epoch}. Loss: ${r.loss.toFixed(3)}, Train acc ${r.trainAcc.toFixed(2)}, ` +
+    (r.validAcc === undefined ? '' : `Valid acc ${r.validAcc.toFixed(3)}, `) +
     `Test acc ${r.testAcc.toFixed(2)}, Time ${r.seconds.toFixed(1)} sec, ${r.imagesPerSecond.toFixed(1)} img/s`;
 }
