@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 
 import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, batchNormTrain } from '../../src/ops/batch_norm_train';
-import { callStats } from '../../src/backend/onednn/kernels/_util';
+import { callStats } from '../../src/backend/onednn/kernel_helpers/native_kernel';
 import { addonAvailable, compare, skipReason } from './_helpers';
 
 const TOL = 1e-4;

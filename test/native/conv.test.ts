@@ -5,8 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ConvAlgorithm, setConvAlgorithm } from '../../src/backend/onednn/kernels/_conv';
-import { callStats } from '../../src/backend/onednn/kernels/_util';
+import { ConvAlgorithm, setConvAlgorithm } from '../../src/backend/onednn/kernel_helpers/conv_common';
+import { callStats } from '../../src/backend/onednn/kernel_helpers/native_kernel';
 import { addonAvailable, compare, skipReason } from './_helpers';
 
 const TOL = 1e-4;

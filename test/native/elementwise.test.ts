@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 
-import { callStats } from '../../src/backend/onednn/kernels/_util';
+import { callStats } from '../../src/backend/onednn/kernel_helpers/native_kernel';
 import { addonAvailable, compare, skipReason } from './_helpers';
 
 const binaryOps: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 
 import { OneDnnBackend } from '../../src/backend/onednn/backend';
-import { poolStats } from '../../src/backend/onednn/pool';
+import { poolStats } from '../../src/backend/onednn/buffer_pool';
 import { ResNet } from '../../src/models/resnet';
 import { softmaxCrossEntropy } from '../../src/train/metrics';
 import { addonAvailable, compare, rand, skipReason } from './_helpers';

@@ -3,8 +3,8 @@
  * Everything here works on float32 typed arrays that the caller owns; outputs are written in place.
  */
 import * as fs from 'fs';
-import * as path from 'path';
-import { findProjectRoot } from '../../project_root';
+
+import { config } from './config';
 
 /** [N, IH, IW, IC, OH, OW, OC, KH, KW, SH, SW, DH, DW, padTop, padLeft, padBottom, padRight, relu(0|1)] */
 export type ConvParams = number[];
@@ -52,8 +52,7 @@ export interface AddonLoad {
   path: string;
 }
 
-export const ADDON_PATH = process.env.RESNET_ONEDNN_ADDON ??
-  path.join(findProjectRoot(__dirname), 'native', 'build', 'Release', 'resnet_onednn.node');
+export const ADDON_PATH = config.addonPath;
 
 let cached: AddonLoad | undefined;
 
@@ -81,4 +80,4 @@ export function loadAddon(): AddonLoad {
   return cached;
 }
 
-export { allocF32 } from './pool';
+export { allocF32 } from './buffer_pool';

@@ -1,6 +1,6 @@
 import { ResizeBilinear, ResizeBilinearAttrs } from '@tensorflow/tfjs-core';
 
-import { addon, allocF32, f32, nativeKernel, output } from './_util';
+import { addon, allocF32, f32, nativeKernel, output } from '../kernel_helpers/native_kernel';
 
 /** Same arithmetic as tfjs cpu (double source coordinates), alignCorners / halfPixelCenters. */
 export const resizeBilinearConfig = nativeKernel(ResizeBilinear, ({ inputs, backend, attrs }) => {

@@ -1,6 +1,6 @@
 import { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 
-import { addon, allocF32, f32, KernelArgs, output } from './_util';
+import { addon, allocF32, f32, KernelArgs, output } from '../kernel_helpers/native_kernel';
 
 /** dx = x > 0 ? dy : 0 in one pass (tfjs's own Relu gradient is Step + Cast + Multiply: two full passes). */
 export const RELU_GRAD = 'ResnetReluGrad';

@@ -2,6 +2,7 @@
 import { backend_util } from '@tensorflow/tfjs-core';
 
 import type { ConvParams } from '../addon';
+import { ConvAlgorithm, config } from '../config';
 
 /**
  * Null when the configuration is outside the native path: NCHW data, grouped/depthwise filters, or
@@ -22,8 +23,8 @@ export function convParams(ci: backend_util.Conv2DInfo, relu = false): ConvParam
 
 export type ConvPass = 'forward' | 'backwardData' | 'backwardWeights';
 
-export type ConvAlgorithm = 'auto' | 'direct' | 'gemm';
-let mode: ConvAlgorithm = (process.env.RESNET_ONEDNN_CONV ?? 'auto').toLowerCase() as ConvAlgorithm;
+export type { ConvAlgorithm };
+let mode: ConvAlgorithm = config.convAlgorithm;
 
 /** Forces an algorithm (tests, benchmarks); returns the previous setting. */
 export function setConvAlgorithm(m: ConvAlgorithm): ConvAlgorithm {

@@ -1,7 +1,7 @@
 import { backend_util, MaxPoolAttrs } from '@tensorflow/tfjs-core';
 
 import type { PoolParams } from '../addon';
-import { allocF32, f32, nativeKernel, output, sizeOf } from './_util';
+import { allocF32, f32, nativeKernel, output, sizeOf } from './native_kernel';
 
 /** Null for dilated or channels-first pooling. */
 export function poolParams(ci: backend_util.Conv2DInfo): PoolParams | null {
