@@ -5,9 +5,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ConvAlgorithm, setConvAlgorithm } from '../../src/backend/onednn/kernel_helpers/conv_common';
+import type { ConvParams } from '../../src/backend/onednn/addon';
+import { loadAddon } from '../../src/backend/onednn/addon';
+import { ConvAlgorithm, convParams, setConvAlgorithm } from '../../src/backend/onednn/kernel_helpers/conv_common';
 import { callStats } from '../../src/backend/onednn/kernel_helpers/native_kernel';
-import { addonAvailable, compare, skipReason } from './_helpers';
+import { addonAvailable, compare, rand, skipReason } from './_helpers';
 
 const TOL = 1e-4;
 
@@ -90,5 +92,34 @@ for (const algo of ['auto', 'direct', 'gemm'] as ConvAlgorithm[]) describe.skipI
       { fallbackExpected: 'depthwise convolution has no native kernel' })).toBeLessThan(TOL);
     expect(compare([{ shape: [1, 9, 9, 4], seed: 11 }, { shape: [3, 3, 4, 5], seed: 12 }],
       (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NHWC', 2), ['Conv2D'])).toBeLessThan(TOL);
+  });
+});
+
+describe.skipIf(!addonAvailable)(`native conv parameters ${skipReason}`, () => {
+  const p = convParams(tf.backend_util.computeConv2DInfo([2, 5, 5, 3], [3, 3, 3, 4], 1, 1, 'same'))!;
+  const x = rand(2 * 5 * 5 * 3, 1), w = rand(3 * 3 * 3 * 4, 2);
+  const forwards = ['conv2dForward', 'conv2dForwardGemm'] as const;
+
+  it('are read by name: a missing or mistyped field is an error naming it', () => {
+    const a = loadAddon().addon!;
+    const y = new Float32Array(2 * 5 * 5 * 4);
+    for (const f of forwards) {
+      expect(() => a[f](x, w, null, y, p)).not.toThrow();
+      const { strideWidth: _, ...noStride } = p;
+      expect(() => a[f](x, w, null, y, noStride as ConvParams), f).toThrow(/'strideWidth' must be a number/);
+      expect(() => a[f](x, w, null, y, { ...p, relu: 1 } as unknown as ConvParams), f).toThrow(/'relu' must be a boolean/);
+      expect(() => a[f](x, w, null, y, Object.values(p) as unknown as ConvParams), f).toThrow(/expected an object/);
+    }
+  });
+
+  it('relu: true fuses a relu into the forward pass', () => {
+    const a = loadAddon().addon!;
+    for (const f of forwards) {
+      const plain = new Float32Array(2 * 5 * 5 * 4), fused = new Float32Array(plain.length);
+      a[f](x, w, null, plain, { ...p, relu: false });
+      a[f](x, w, null, fused, { ...p, relu: true });
+      expect(plain.some((v) => v < 0), f).toBe(true);
+      expect(Array.from(fused), f).toEqual(Array.from(plain, (v) => Math.max(v, 0)));
+    }
   });
 });

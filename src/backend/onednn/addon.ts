@@ -6,8 +6,32 @@ import * as fs from 'fs';
 
 import { config } from './config';
 
-/** [N, IH, IW, IC, OH, OW, OC, KH, KW, SH, SW, DH, DW, padTop, padLeft, padBottom, padRight, relu(0|1)] */
-export type ConvParams = number[];
+/**
+ * One 2-D convolution, NHWC data and HWIO filters (names as in tfjs's Conv2DInfo). Read by name in
+ * native/src/conv_params.cc (struct ConvParams); a missing field is a TypeError naming it.
+ */
+export interface ConvParams {
+  batch: number;
+  inHeight: number;
+  inWidth: number;
+  inChannels: number;
+  outHeight: number;
+  outWidth: number;
+  outChannels: number;
+  filterHeight: number;
+  filterWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  /** 1 = no dilation */
+  dilationHeight: number;
+  dilationWidth: number;
+  padTop: number;
+  padLeft: number;
+  padBottom: number;
+  padRight: number;
+  /** Fused relu after the (biased) forward convolution; ignored by the backward passes. */
+  relu: boolean;
+}
 /** [N, IH, IW, C, OH, OW, KH, KW, SH, SW, padTop, padLeft] */
 export type PoolParams = number[];
 /** [batchA, batchB, M, K, N, transposeA, transposeB, relu] */
@@ -18,14 +42,12 @@ export const enum UnaryOp { Relu = 0, Step = 1, Neg = 2, Square = 3, Sqrt = 4, R
 
 export interface OneDnnAddon {
   info(): { onednn: string; threads: number; isa: number };
-  setThreads(n: number): void;
   conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: ConvParams): void;
   conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, p: ConvParams): void;
   conv2dBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, p: ConvParams): void;
   conv2dForwardGemm(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: ConvParams): void;
   conv2dBackwardDataGemm(dy: Float32Array, w: Float32Array, dx: Float32Array, p: ConvParams): void;
   conv2dBackwardWeightsGemm(x: Float32Array, dy: Float32Array, dw: Float32Array, p: ConvParams): void;
-  conv2dImplInfo(p: ConvParams): { forward: string; backwardData: string; backwardWeights: string };
   batchNormTrain(x: Float32Array, scale: Float32Array, offset: Float32Array, y: Float32Array, mean: Float32Array,
     variance: Float32Array, channels: number, eps: number): void;
   batchNormTrainGrad(dy: Float32Array, x: Float32Array, scale: Float32Array, mean: Float32Array, variance: Float32Array,

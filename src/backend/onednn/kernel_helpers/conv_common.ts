@@ -16,9 +16,13 @@ export function convParams(ci: backend_util.Conv2DInfo, relu = false): ConvParam
   const okH = Math.floor((ci.inHeight + top + bottom - ci.effectiveFilterHeight) / ci.strideHeight) + 1 === ci.outHeight;
   const okW = Math.floor((ci.inWidth + left + right - ci.effectiveFilterWidth) / ci.strideWidth) + 1 === ci.outWidth;
   if (!okH || !okW || ci.outHeight <= 0 || ci.outWidth <= 0 || ci.batchSize <= 0) return null;
-  return [ci.batchSize, ci.inHeight, ci.inWidth, ci.inChannels, ci.outHeight, ci.outWidth, ci.outChannels,
-    ci.filterHeight, ci.filterWidth, ci.strideHeight, ci.strideWidth, ci.dilationHeight, ci.dilationWidth,
-    top, left, bottom, right, relu ? 1 : 0];
+  return {
+    batch: ci.batchSize, inHeight: ci.inHeight, inWidth: ci.inWidth, inChannels: ci.inChannels,
+    outHeight: ci.outHeight, outWidth: ci.outWidth, outChannels: ci.outChannels,
+    filterHeight: ci.filterHeight, filterWidth: ci.filterWidth, strideHeight: ci.strideHeight,
+    strideWidth: ci.strideWidth, dilationHeight: ci.dilationHeight, dilationWidth: ci.dilationWidth,
+    padTop: top, padLeft: left, padBottom: bottom, padRight: right, relu,
+  };
 }
 
 export type ConvPass = 'forward' | 'backwardData' | 'backwardWeights';
@@ -43,8 +47,6 @@ export function setConvAlgorithm(m: ConvAlgorithm): ConvAlgorithm {
 export function useGemm(p: ConvParams, pass: ConvPass): boolean {
   if (mode === 'direct') return false;
   if (mode === 'gemm') return true;
-  const outPixels = p[4] * p[5];
-  const inChannels = p[3];
-  if (outPixels <= 16) return true;
-  return pass === 'backwardData' && inChannels <= 4;
+  if (p.outHeight * p.outWidth <= 16) return true;
+  return pass === 'backwardData' && p.inChannels <= 4;
 }

@@ -25,7 +25,7 @@ export const conv2DBackpropInputConfig = nativeKernel(Conv2DBackpropInput, ({ in
   };
   // Few input channels means a network input (images), whose gradient tfjs's fused conv computes eagerly
   // and then drops: compute it only if something reads it.
-  if (p[3] <= LAZY_MAX_CHANNELS && backend instanceof OneDnnBackend) {
+  if (p.inChannels <= LAZY_MAX_CHANNELS && backend instanceof OneDnnBackend) {
     return backend.makeLazyTensorInfo([...inputShape], compute, [gv, wv]);
   }
   return output(backend, [...inputShape], compute());
