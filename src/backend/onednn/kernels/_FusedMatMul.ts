@@ -1,3 +1,4 @@
+// Named, like every file in kernels/, after the tfjs kernel it implements (tfjs spells this one with an underscore).
 import { _FusedMatMul, _FusedMatMulAttrs } from '@tensorflow/tfjs-core';
 
 import { nativeKernel } from '../kernel_helpers/native_kernel';
