@@ -38,6 +38,10 @@ describe.skipIf(!addonAvailable)(`native pooling, matmul, resize ${skipReason}`,
 
   it('maxPool gradient picks the first maximum on ties', () => {
     const values = Float32Array.from({ length: 2 * 6 * 6 * 3 }, (_, i) => (i % 4 === 0 ? 1 : 0));
+    // unit upstream gradient: integer sums, so any difference is a different choice of maximum
+    expect(compare([{ shape: [2, 6, 6, 3], seed: 0, values }], (x) => tf.grads((a: tf.Tensor) =>
+      tf.sum(tf.maxPool(a as tf.Tensor4D, 3, 1, 'same')))([x]), ['MaxPool', 'MaxPoolGrad'])).toBe(0);
+    // varying upstream gradient: also which window's gradient lands where (summation order differs: 1e-6)
     expect(compare([{ shape: [2, 6, 6, 3], seed: 0, values }, { shape: [2, 6, 6, 3], seed: 22 }], (x, dy) =>
       poolGrad((a) => tf.maxPool(a, 3, 1, 'same'), x, dy), ['MaxPool', 'MaxPoolGrad'])).toBeLessThan(1e-6);
   });
