@@ -7,7 +7,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 
-import { addonAvailable, compare, skipReason } from './_helpers';
+import type { PoolParams } from '../../src/backend/onednn/addon';
+import { loadAddon } from '../../src/backend/onednn/addon';
+import { poolParams } from '../../src/backend/onednn/kernel_helpers/pooling_common';
+import { addonAvailable, compare, rand, skipReason } from './_helpers';
 
 type PoolCase = [number[], number, number, 'valid' | 'same' | number];
 
@@ -88,5 +91,19 @@ describe.skipIf(!addonAvailable)(`native pooling, matmul, resize ${skipReason}`,
     expect(compare([{ shape, seed: 8 }], (x) => tf.image.resizeBilinear(x as tf.Tensor4D, size, align, half),
       ['ResizeBilinear']))
       .toBeLessThan(1e-6);
+  });
+});
+
+describe.skipIf(!addonAvailable)(`native pooling parameters ${skipReason}`, () => {
+  it('are read by name: a missing field or a positional array is an error naming it', () => {
+    const a = loadAddon().addon!;
+    const p = poolParams(tf.backend_util.computePool2DInfo([1, 6, 6, 2], 3, 2, 1, 'same'))!;
+    const x = rand(72, 1), y = new Float32Array(1 * 3 * 3 * 2).fill(NaN);
+    a.maxPool(x, y, p);
+    tf.setBackend('cpu');
+    expect(Array.from(y)).toEqual(Array.from(tf.tidy(() => tf.maxPool(tf.tensor4d(x, [1, 6, 6, 2]), 3, 2, 'same').dataSync())));
+    const { padLeft: _, ...noPad } = p;
+    expect(() => a.maxPool(x, y, noPad as PoolParams)).toThrow(/pool params: 'padLeft' must be a number/);
+    expect(() => a.avgPool(x, y, Object.values(p) as unknown as PoolParams)).toThrow(/pool params: expected an object/);
   });
 });

@@ -32,8 +32,21 @@ export interface ConvParams {
   /** Fused relu after the (biased) forward convolution; ignored by the backward passes. */
   relu: boolean;
 }
-/** [N, IH, IW, C, OH, OW, KH, KW, SH, SW, padTop, padLeft] */
-export type PoolParams = number[];
+/** One 2-D pooling window geometry, NHWC; read by name in native/src/pooling.cc. */
+export interface PoolParams {
+  batch: number;
+  inHeight: number;
+  inWidth: number;
+  channels: number;
+  outHeight: number;
+  outWidth: number;
+  filterHeight: number;
+  filterWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  padTop: number;
+  padLeft: number;
+}
 /** [batchA, batchB, M, K, N, transposeA, transposeB, relu] */
 export type MatMulParams = number[];
 
