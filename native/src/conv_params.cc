@@ -5,14 +5,12 @@ namespace rn {
 ConvParams readConvParams(const Napi::Value& v) {
   const char* what = "conv params";
   Napi::Object o = paramObject(v, what);
-  Napi::Value relu = o.Get("relu");
-  if (!relu.IsBoolean()) throw Napi::TypeError::New(v.Env(), "conv params: 'relu' must be a boolean");
   auto f = [&](const char* name) { return intField(o, what, name); };
   return ConvParams{f("batch"),         f("inHeight"),     f("inWidth"),        f("inChannels"),
                     f("outHeight"),     f("outWidth"),     f("outChannels"),    f("filterHeight"),
                     f("filterWidth"),   f("strideHeight"), f("strideWidth"),    f("dilationHeight"),
                     f("dilationWidth"), f("padTop"),       f("padLeft"),        f("padBottom"),
-                    f("padRight"),      relu.As<Napi::Boolean>().Value()};
+                    f("padRight"),      boolField(o, what, "relu")};
 }
 
 }  // namespace rn

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 
-import type { PoolParams } from '../../src/backend/onednn/addon';
+import type { MatMulParams, PoolParams, ResizeParams } from '../../src/backend/onednn/addon';
 import { loadAddon } from '../../src/backend/onednn/addon';
 import { poolParams } from '../../src/backend/onednn/kernel_helpers/pooling_common';
 import { addonAvailable, compare, rand, skipReason } from './_helpers';
@@ -94,7 +94,7 @@ describe.skipIf(!addonAvailable)(`native pooling, matmul, resize ${skipReason}`,
   });
 });
 
-describe.skipIf(!addonAvailable)(`native pooling parameters ${skipReason}`, () => {
+describe.skipIf(!addonAvailable)(`native pooling, matmul and resize parameters ${skipReason}`, () => {
   it('are read by name: a missing field or a positional array is an error naming it', () => {
     const a = loadAddon().addon!;
     const p = poolParams(tf.backend_util.computePool2DInfo([1, 6, 6, 2], 3, 2, 1, 'same'))!;
@@ -105,5 +105,23 @@ describe.skipIf(!addonAvailable)(`native pooling parameters ${skipReason}`, () =
     const { padLeft: _, ...noPad } = p;
     expect(() => a.maxPool(x, y, noPad as PoolParams)).toThrow(/pool params: 'padLeft' must be a number/);
     expect(() => a.avgPool(x, y, Object.values(p) as unknown as PoolParams)).toThrow(/pool params: expected an object/);
+  });
+
+  it('matMul and resizeBilinear read their parameters by name too', () => {
+    const a = loadAddon().addon!;
+    const mm: MatMulParams = { batchA: 1, batchB: 1, m: 2, k: 3, n: 2, transposeA: false, transposeB: false, relu: false };
+    const out = new Float32Array(4).fill(NaN);
+    a.matMul(Float32Array.of(1, 2, 3, 4, 5, 6), Float32Array.of(1, 0, 0, 1, 1, 1), null, out, mm);
+    expect(Array.from(out)).toEqual([4, 5, 10, 11]);
+    expect(() => a.matMul(out, out, null, out, { ...mm, transposeB: 0 } as unknown as MatMulParams))
+      .toThrow(/matmul params: 'transposeB' must be a boolean/);
+    const rp: ResizeParams = { batch: 1, inHeight: 1, inWidth: 2, channels: 1, outHeight: 1, outWidth: 4,
+      alignCorners: true, halfPixelCenters: false };
+    const y = new Float32Array(4).fill(NaN);
+    a.resizeBilinear(Float32Array.of(0, 3), y, rp);
+    expect(Array.from(y)).toEqual([0, 1, 2, 3]);
+    const { outWidth: _, ...noWidth } = rp;
+    expect(() => a.resizeBilinear(Float32Array.of(0, 3), y, noWidth as ResizeParams))
+      .toThrow(/resize params: 'outWidth' must be a number/);
   });
 });

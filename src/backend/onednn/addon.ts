@@ -47,8 +47,29 @@ export interface PoolParams {
   padTop: number;
   padLeft: number;
 }
-/** [batchA, batchB, M, K, N, transposeA, transposeB, relu] */
-export type MatMulParams = number[];
+/** a [batchA, m, k] (or [batchA, k, m] transposed) times b [batchB, k, n] (or [batchB, n, k]); read by name in matmul.cc. */
+export interface MatMulParams {
+  batchA: number;
+  batchB: number;
+  m: number;
+  k: number;
+  n: number;
+  transposeA: boolean;
+  transposeB: boolean;
+  relu: boolean;
+}
+
+/** Bilinear resize of NHWC images (tfjs's ResizeBilinear attributes); read by name in resize.cc. */
+export interface ResizeParams {
+  batch: number;
+  inHeight: number;
+  inWidth: number;
+  channels: number;
+  outHeight: number;
+  outWidth: number;
+  alignCorners: boolean;
+  halfPixelCenters: boolean;
+}
 
 export const enum BinaryOp { Add = 0, Sub = 1, Mul = 2, Div = 3, Max = 4, Min = 5, SquaredDifference = 6 }
 export const enum UnaryOp { Relu = 0, Step = 1, Neg = 2, Square = 3, Sqrt = 4, Rsqrt = 5, Exp = 6, Log = 7, Abs = 8 }
@@ -77,7 +98,7 @@ export interface OneDnnAddon {
   sumLeading(x: Float32Array, out: Float32Array, inner: number): void;
   sumTrailing(x: Float32Array, out: Float32Array, inner: number): void;
   matMul(a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array, p: MatMulParams): void;
-  resizeBilinear(x: Float32Array, y: Float32Array, p: number[]): void;
+  resizeBilinear(x: Float32Array, y: Float32Array, p: ResizeParams): void;
 }
 
 export interface AddonLoad {

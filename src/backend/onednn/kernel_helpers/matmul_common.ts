@@ -24,6 +24,6 @@ export function nativeMatMul(backend: MathBackendCPU, a: TensorInfo, b: TensorIn
   }
   const outShape = [...batchShape, m, n];
   const out = allocF32(sizeOf(outShape));
-  addon().matMul(av, bv, biasV, out, [ba, bb, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0, relu ? 1 : 0]);
+  addon().matMul(av, bv, biasV, out, { batchA: ba, batchB: bb, m, k, n, transposeA, transposeB, relu });
   return output(backend, outShape, out);
 }
