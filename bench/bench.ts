@@ -18,8 +18,8 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import '../src/tf';
 import { registerOneDnnBackend } from '../src/backend/onednn/register';
-import { callStats } from '../src/backend/onednn/kernels/_util';
-import { pooledIdleBytes } from '../src/backend/onednn/pool';
+import { callStats } from '../src/backend/onednn/kernel_helpers/native_kernel';
+import { pooledIdleBytes } from '../src/backend/onednn/buffer_pool';
 import { ResNet } from '../src/models/resnet';
 import { softmaxCrossEntropy } from '../src/train/metrics';
 
