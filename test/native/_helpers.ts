@@ -19,7 +19,6 @@ export const skipReason = addonAvailable ? '' : load.reason || registerOneDnnBac
 /** CI (env CI non-empty) builds the addon: there its absence fails the run (addon.test.ts), elsewhere it skips. */
 export const nativeRequired = !!process.env.CI;
 if (!addonAvailable) {
-  // eslint-disable-next-line no-console
   console.warn(`[native tests ${nativeRequired ? 'FAIL (CI set)' : 'skipped'}] ${skipReason}`);
 }
 

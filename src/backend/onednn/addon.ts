@@ -127,7 +127,7 @@ export function loadAddon(): AddonLoad {
     process.env.GOMP_SPINCOUNT = '10000';
   }
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native addon loads only through require
     const addon = require(ADDON_PATH) as OneDnnAddon;
     cached = { addon, reason: '', path: ADDON_PATH };
   } catch (e) {
