@@ -10,31 +10,12 @@
  * sweep continues where it stopped. Throughput is printed too, but it is only comparable between
  * runs made on an idle machine.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-
-const ROOT = path.resolve(__dirname, '..');
-const TORCH_PYTHON = '/usr/bin/python3';
+import { ROOT, TORCH_PYTHON, runLogged as run } from './run_logged';
 
 interface Result { impl: 'ours' | 'torch'; seed: number; testAcc: number; trainAcc: number; loss: number; imgPerSec: number }
-
-function run(cmd: string, args: string[], logFile: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const log = fs.createWriteStream(logFile);
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d; log.write(d); });
-    child.stderr.on('data', (d: Buffer) => log.write(d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      log.end();
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}; see ${logFile}`));
-    });
-  });
-}
 
 async function ours(seed: number, out: string): Promise<Result> {
   const dir = path.join(out, `ours-s${seed}`);

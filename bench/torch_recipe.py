@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""PyTorch reference for a resnet-ts training recipe (src/recipe.ts), for side-by-side runs:
+the same network family, optimizer, schedule, loss, augmentation, batch-norm recalibration and
+validation split, evaluated at the same points (after every epoch). The recipe comes in as the
+JSON that `trainingRecipe(name)` returns, so both sides start from one definition.
+
+Prints one JSON line per epoch: {"epoch", "wall_seconds" (training + evaluations since the
+first step), "train_seconds", "loss", "train_acc", "valid_acc", "test_acc"}, then a summary line.
+
+    /usr/bin/python3 bench/torch_recipe.py --recipe-json '<json>' [--seed 0] [--threads 2]
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_epoch import read_idx  # noqa: E402
+
+VALIDATION_SPLIT_SEED = 20171025  # src/data/fashion_mnist.ts
+
+
+def mulberry32(seed):
+    a = seed & 0xFFFFFFFF
+
+    def rand():
+        nonlocal a
+        a = (a + 0x6D2B79F5) & 0xFFFFFFFF
+        t = a
+        t = ((t ^ (t >> 15)) * (t | 1)) & 0xFFFFFFFF
+        t ^= (t + (((t ^ (t >> 7)) * (t | 61)) & 0xFFFFFFFF)) & 0xFFFFFFFF
+        return ((t ^ (t >> 14)) & 0xFFFFFFFF) / 4294967296
+    return rand
+
+
+def epoch_seed(seed, epoch):
+    h = (seed & 0xFFFFFFFF) ^ (((epoch + 1) * 0x9E3779B1) & 0xFFFFFFFF)
+    h = ((h ^ (h >> 16)) * 0x85EBCA6B) & 0xFFFFFFFF
+    h = ((h ^ (h >> 13)) * 0xC2B2AE35) & 0xFFFFFFFF
+    return (h ^ (h >> 16)) & 0xFFFFFFFF
+
+
+def permutation(n, seed, epoch):
+    """The same permutation as src/data/fashion_mnist.ts permutation()."""
+    p = list(range(n))
+    rand = mulberry32(epoch_seed(seed, epoch))
+    for i in range(n - 1, 0, -1):
+        j = int(rand() * (i + 1))
+        p[i], p[j] = p[j], p[i]
+    return np.array(p)
+
+
+class Residual(nn.Module):
+    def __init__(self, cin, c, same_shape=True):
+        super().__init__()
+        s = 1 if same_shape else 2
+        self.conv1 = nn.Conv2d(cin, c, 3, padding=1, stride=s)
+        self.bn1 = nn.BatchNorm2d(c)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1)
+        self.bn2 = nn.BatchNorm2d(c)
+        self.shortcut = nn.Conv2d(cin, c, 1, stride=s) if (not same_shape or cin != c) else None
+
+    def forward(self, x):
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return torch.relu(out + (self.shortcut(x) if self.shortcut is not None else x))
+
+
+def resnet(model, num_classes=10):
+    widths = model.get('widths', [64, 128, 256, 512])
+    depths = model.get('depths', [2, 2, 2, 2])
+    stem_width = model.get('stemWidth', widths[0])
+    if model.get('block', 'basic') != 'basic':
+        raise SystemExit('torch_recipe.py: only basic blocks')
+    if model.get('stem', 'seed') == 'seed':
+        layers = [nn.Conv2d(1, stem_width, 7, stride=2), nn.MaxPool2d(3, 2)]
+    else:
+        layers = [nn.Conv2d(1, stem_width, 3, padding=1), nn.BatchNorm2d(stem_width), nn.ReLU()]
+    cin = stem_width
+    for i, (c, d) in enumerate(zip(widths, depths)):
+        for j in range(d):
+            layers.append(Residual(cin, c, same_shape=not (i > 0 and j == 0)))
+            cin = c
+    pool = nn.AvgPool2d(3) if model.get('headPool', 'avg3') == 'avg3' else nn.AdaptiveAvgPool2d(1)
+    layers += [pool, nn.Flatten(), nn.Linear(cin, num_classes)]
+    return nn.Sequential(*layers)
+
+
+def augment(images, rng, padding, flip):
+    """Random shift by up to `padding` pixels (zero fill) and horizontal flip, on uint8 28x28."""
+    n, h, w = images.shape
+    padded = np.pad(images, ((0, 0), (padding, padding), (padding, padding)))
+    dy = rng.integers(-padding, padding + 1, n)
+    dx = rng.integers(-padding, padding + 1, n)
+    out = np.empty_like(images)
+    for k in range(n):
+        out[k] = padded[k, padding + dy[k]:padding + dy[k] + h, padding + dx[k]:padding + dx[k] + w]
+    if flip:
+        m = rng.random(n) < 0.5
+        out[m] = out[m, :, ::-1]
+    return out
+
+
+def to_tensor(images, resize):
+    x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
+    if resize != images.shape[1]:
+        x = F.interpolate(x, size=(resize, resize), mode='bilinear', align_corners=False)
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+def batches(images, labels, r, order, rng=None):
+    aug = r.get('augment')
+    for i in range(0, len(order), r['batchSize']):
+        idx = order[i:i + r['batchSize']]
+        imgs = images[idx]
+        if rng is not None and aug:
+            imgs = augment(imgs, rng, aug['padding'], aug['flip'])
+        yield to_tensor(imgs, r['resize']), torch.from_numpy(labels[idx].astype(np.int64))
+
+
+def accuracy(net, images, labels, r):
+    net.eval()
+    correct = 0
+    with torch.no_grad():
+        for x, y in batches(images, labels, r, np.arange(len(labels))):
+            correct += (net(x).argmax(1) == y).sum().item()
+    net.train()
+    return correct / len(labels)
+
+
+def recalibrate(net, images, labels, r, order, rng, count):
+    """Precise BN: running statistics := the plain mean of `count` batches' statistics."""
+    bns = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    for b in bns:
+        b.reset_running_stats()
+        b.momentum = None  # cumulative average
+    with torch.no_grad():
+        for k, (x, _) in enumerate(batches(images, labels, r, order, rng)):
+            if k == count:
+                break
+            net(x)
+    for b in bns:
+        b.momentum = 0.1
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('--recipe-json', required=True)
+    p.add_argument('--data-dir', default='/usr/share/datasets/fashion-mnist')
+    p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--seed', type=int, default=None, help='overrides the recipe seed')
+    a = p.parse_args()
+    r = json.loads(a.recipe_json)
+    seed = r['seed'] if a.seed is None else a.seed
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(seed)
+    d = a.data_dir
+    xtr, ytr = read_idx(f'{d}/train-images-idx3-ubyte.gz'), read_idx(f'{d}/train-labels-idx1-ubyte.gz')
+    xte, yte = read_idx(f'{d}/t10k-images-idx3-ubyte.gz'), read_idx(f'{d}/t10k-labels-idx1-ubyte.gz')
+    xva = yva = None
+    if r.get('validation'):
+        held = np.sort(permutation(len(ytr), VALIDATION_SPLIT_SEED, 0)[len(ytr) - r['validation']:])
+        keep = np.ones(len(ytr), bool)
+        keep[held] = False
+        xva, yva = xtr[held], ytr[held]
+        xtr, ytr = xtr[keep], ytr[keep]
+    if r.get('trainLimit'):
+        xtr, ytr = xtr[:r['trainLimit']], ytr[:r['trainLimit']]
+    if r.get('testLimit'):
+        xte, yte = xte[:r['testLimit']], yte[:r['testLimit']]
+
+    net = resnet(r['model']).to(memory_format=torch.channels_last)
+    for m in net.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+        if isinstance(m, nn.BatchNorm2d):
+            m.momentum = 0.1  # Gluon's and resnet-ts's 0.9 in PyTorch's convention
+    decay = [m.weight for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    rest = [q for q in net.parameters() if all(q is not w for w in decay)]
+    opt = torch.optim.SGD([{'params': decay, 'weight_decay': r['weightDecay']}, {'params': rest, 'weight_decay': 0}],
+                          lr=r['learningRate'], momentum=r['momentum'], nesterov=r['nesterov'])
+    steps = -(-len(ytr) // r['batchSize'])
+    if r.get('maxBatchesPerEpoch'):
+        steps = min(steps, r['maxBatchesPerEpoch'])
+    sched = None
+    if r['schedule'] == 'one-cycle':
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=r['learningRate'], total_steps=r['epochs'] * steps,
+                                                    pct_start=r['warmupFraction'], anneal_strategy='cos',
+                                                    cycle_momentum=False, div_factor=25, final_div_factor=1e4)
+    t0 = time.perf_counter()
+    train_s = 0.0
+    history = []
+    for epoch in range(r['epochs']):
+        order = permutation(len(ytr), seed, epoch)
+        rng = np.random.default_rng([seed, epoch])
+        loss_sum, correct, n = 0.0, 0, 0
+        te = time.perf_counter()
+        for k, (x, y) in enumerate(batches(xtr, ytr, r, order, rng)):
+            if k == steps:
+                break
+            opt.zero_grad(set_to_none=True)
+            out = net(x)
+            loss = F.cross_entropy(out, y, label_smoothing=r['labelSmoothing'])
+            loss.backward()
+            opt.step()
+            if sched:
+                sched.step()
+            loss_sum += loss.item() * len(y)
+            correct += (out.argmax(1) == y).sum().item()
+            n += len(y)
+        train_s += time.perf_counter() - te
+        if r.get('recalibrateBatches'):
+            recalibrate(net, xtr, ytr, r, order, np.random.default_rng([seed, epoch, 1]), r['recalibrateBatches'])
+        rec = {'epoch': epoch, 'loss': loss_sum / n, 'train_acc': correct / n,
+               'valid_acc': accuracy(net, xva, yva, r) if xva is not None else None,
+               'test_acc': accuracy(net, xte, yte, r)}
+        rec['wall_seconds'] = time.perf_counter() - t0
+        rec['train_seconds'] = train_s
+        history.append(rec)
+        print(json.dumps(rec), flush=True)
+    print(json.dumps({'torch': torch.__version__, 'seed': seed, 'threads': a.threads, 'summary': True,
+                      'final': history[-1], 'img_s': n * r['epochs'] / train_s}))
+
+
+if __name__ == '__main__':
+    main()
