@@ -28,7 +28,7 @@ const dirs: string[] = [];
 const tmp = () => { const d = fs.mkdtempSync(path.join(os.tmpdir(), 'loop-')); dirs.push(d); return d; };
 afterAll(() => { for (const d of dirs) fs.rmSync(d, { recursive: true, force: true }); });
 
-const INPUT = [6, 6, 2];
+const INPUT: [number, number, number] = [6, 6, 2];
 const quiet = () => {};
 
 function net(seed = 1): Sequential {
