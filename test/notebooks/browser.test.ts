@@ -71,7 +71,7 @@ beforeAll(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
       '--disable-sync', '--no-first-run'],
   });
-}, 120_000);
+}, 300_000); // buildDist (up to 170 s) and the server start
 
 afterAll(async () => {
   await browser?.close();
