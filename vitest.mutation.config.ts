@@ -13,7 +13,9 @@ export default defineConfig({
     ],
     // learning: minutes of training; train.test.ts: a real ResNet per test (tens of seconds per
     // mutant). The loop and checkpoints are covered by train_loop.test.ts on a tiny net instead.
-    exclude: ['test/train/learning.test.ts', 'test/train/train.test.ts'],
+    // shapes.test.ts builds the seed's 11M-parameter net (~10 s per mutant); nn_values.test.ts and
+    // residual_values.test.ts check the same code by value on small nets.
+    exclude: ['test/train/learning.test.ts', 'test/train/train.test.ts', 'test/model/shapes.test.ts'],
     testTimeout: 180_000,
     hookTimeout: 180_000,
     fileParallelism: false,
