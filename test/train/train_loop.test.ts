@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../src/tf';
 import { BatchNorm, Conv2d, Dense, GlobalAvgPool2d, ReLU } from '../../src/nn/layers';
@@ -143,6 +143,49 @@ describe('epochProgress', () => {
   });
 });
 
+/** Runs fn with stderr posing as a terminal; returns what was written to it. */
+async function onTerminal(fn: () => Promise<void>): Promise<string[]> {
+  const out: string[] = [];
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { out.push(String(s)); return true; });
+  const tty = process.stderr.isTTY;
+  (process.stderr as { isTTY?: boolean }).isTTY = true;
+  try {
+    await fn();
+  } finally {
+    (process.stderr as { isTTY?: boolean }).isTTY = tty;
+    spy.mockRestore();
+  }
+  return out;
+}
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('epochProgress on a terminal', () => {
+  it("'bar' draws epoch, batches, rate and ETA, hides the cursor and clears the line at the end", async () => {
+    const out = await onTerminal(async () => {
+      const p = epochProgress('bar', 3, 10, 2, 5);
+      await pause(150); // cli-progress redraws at most every 100 ms
+      p.update(5, 10);
+      await pause(150);
+      p.stop();
+    });
+    const text = out.join('');
+    expect(text).toContain('epoch 3 |████████░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░| 2/10 batches | - img/s | ETA ?');
+    expect(text).toContain('| 5/10 batches | 10.0 img/s | ETA 3s'); // (10 - 5) * 5 / 10 = 2.5 s
+    expect(out[1]).toBe('\u001b[?25l'); // cursor hidden ...
+    expect(text).toContain('\u001b[?25h'); // ... and shown again
+    expect(out.at(-1)).toBe('\u001b[2K'); // the bar is cleared on completion
+  });
+
+  it("'auto' on a terminal draws the bar", async () => {
+    const out = await onTerminal(async () => {
+      const p = epochProgress('auto', 0, 4, 0, 1, () => { throw new Error('no plain lines on a terminal'); });
+      p.update(4, 2);
+      p.stop();
+    });
+    expect(out.join('')).toContain('epoch 0 |');
+  });
+});
+
 describe('train (tiny net)', () => {
   it('prints the seed line, records exact epoch metrics, counts steps, leaks nothing', async () => {
     const data = source();
@@ -228,6 +271,24 @@ describe('train (tiny net)', () => {
       loss: (logits) => tf.div(tf.sum(logits), 0) as tf.Scalar,
       onBatch: () => { throw new Error('onBatch must not run for a diverged step'); },
     })).rejects.toThrow(/training diverged: loss is (NaN|-?Infinity) at epoch 0, batch 0/);
+  });
+
+  it("progress 'bar': one bar per epoch over the epoch's batch count; a resumed epoch starts at its batch", async () => {
+    const dir = tmp();
+    const out = await onTerminal(async () => {
+      await train({ trainData: source(), testData: source(1, 2), net: net(), epochs: 2, log: quiet, progress: 'bar', maxBatchesPerEpoch: 3,
+        checkpointDir: dir, checkpointEvery: 1, onBatch: (e) => { if (e.epoch === 1 && e.batch === 2) throw new Error('killed'); } })
+        .catch((e) => { if ((e as Error).message !== 'killed') throw e; });
+      await train({ trainData: source(), testData: source(1, 2), net: net(), epochs: 2, log: quiet, progress: 'bar', maxBatchesPerEpoch: 3,
+        checkpointDir: dir, resume: { inputShape: INPUT } });
+    });
+    const frames = out.filter((f) => f.startsWith('epoch '));
+    expect(frames[0]).toMatch(/^epoch 0 \|.*\| 0\/3 batches \| - img\/s \| ETA \?$/);
+    expect(frames.some((f) => /^epoch 1 \|.*\| 0\/3 batches/.test(f))).toBe(true);
+    // The resumed run (checkpoint at epoch 1, batch 2) starts its bar at 2 of 3.
+    expect(frames.some((f) => /^epoch 1 \|.*\| 2\/3 batches \| - img\/s/.test(f))).toBe(true);
+    // ETA uses the batch size (20 examples / 4 batches = 5): never more than 3 batches * 5 / rate.
+    expect(frames.every((f) => !/ETA \d+m/.test(f))).toBe(true);
   });
 
   it('resume without a checkpoint directory is refused', async () => {
