@@ -190,17 +190,18 @@ export async function restoreCheckpoint(
   if (missing.length || extra.length) {
     throw new CheckpointError(dir, `model does not match: missing in model [${missing.slice(0, 5)}], not in checkpoint [${extra.slice(0, 5)}]`);
   }
+  // Check everything before assigning anything: a refused restore leaves the model as it was.
   for (const e of manifest.variables) {
     const v = mine.get(e.name)!;
     if (JSON.stringify(v.shape) !== JSON.stringify(e.shape)) {
       throw new CheckpointError(dir, `${e.name} has shape ${JSON.stringify(e.shape)} in the checkpoint, ${JSON.stringify(v.shape)} in the model`);
     }
-    tf.tidy(() => v.assign(slice(values, e)));
   }
+  if (optimizer && optimizer.getClassName() !== manifest.optimizer.className) {
+    throw new CheckpointError(dir, `optimizer is ${optimizer.getClassName()}, checkpoint has ${manifest.optimizer.className}`);
+  }
+  for (const e of manifest.variables) tf.tidy(() => mine.get(e.name)!.assign(slice(values, e)));
   if (optimizer) {
-    if (optimizer.getClassName() !== manifest.optimizer.className) {
-      throw new CheckpointError(dir, `optimizer is ${optimizer.getClassName()}, checkpoint has ${manifest.optimizer.className}`);
-    }
     const weights = manifest.optimizer.weights.map((e) => ({ name: e.name, tensor: slice(values, e) }));
     await optimizer.setWeights(weights);
   }

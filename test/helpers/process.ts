@@ -46,10 +46,13 @@ export function runProcess(cmd: string, args: string[], opts: RunProcessOptions 
 export const ROOT = path.resolve(__dirname, '../..');
 
 /**
- * Builds dist/ from the current sources (the notebooks import the built package). tsc's exit
- * status is ignored on purpose: type errors elsewhere still emit JavaScript, and the type check
- * has its own test.
+ * Builds dist/ from the current sources (the notebooks and the runner run the built package).
+ * Throws with tsc's output when tsc fails or times out, so no test runs against a stale build.
  */
-export async function buildDist(): Promise<void> {
-  await runProcess(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, timeoutMs: 170_000 });
+export async function buildDist(opts: { cwd?: string; project?: string; timeoutMs?: number } = {}): Promise<void> {
+  const { cwd = ROOT, project = 'tsconfig.build.json', timeoutMs = 170_000 } = opts;
+  const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = await runProcess(process.execPath, [tsc, '-p', project], { cwd, timeoutMs });
+  if (r.timedOut) throw new Error(`buildDist: tsc -p ${project} did not finish within ${timeoutMs / 1000} s:\n${r.out}`);
+  if (r.code !== 0) throw new Error(`buildDist: tsc -p ${project} exited with ${r.code ?? r.signal}:\n${r.out}`);
 }

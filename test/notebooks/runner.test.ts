@@ -34,7 +34,7 @@ function notebook(cells: [string, string][]): Nb {
 beforeAll(async () => {
   await buildDist(); // the notebooks import the built package
   expect(fs.existsSync(RUNNER)).toBe(true);
-}, 120_000);
+}, 200_000); // buildDist may take up to 170 s on a loaded machine
 
 describe('notebook sources', () => {
   it('are committed without outputs, on the resnet-ts kernel', () => {
@@ -75,7 +75,7 @@ describe('kernelspec choice', () => {
     const c = path.join(tmp, 'c');
     expect(findKernelSpec('k', c, env).note).toMatch(/was made for .*\/a, not .*\/c/);
     fs.rmSync(a, { recursive: true });
-    expect(() => findKernelSpec('k', c, env)).toThrow(/no usable kernelspec 'k' \(.*kernel\.json starts .*\/a\/node_modules\/tslab\/bin\/tslab, which does not exist.*run scripts\/setup\.sh/);
+    expect(() => findKernelSpec('k', c, env)).toThrow(/no usable kernelspec 'k' \(.*kernel\.json starts .*\/a\/node_modules\/tslab\/bin\/tslab, which does not exist.*run tools\/setup\.sh/);
   });
 });
 
@@ -123,7 +123,7 @@ describe('run-notebooks, fast mode', () => {
     const updates: number[] = trainCell.metadata.execution.display_updates_at;
     expect(updates.length).toBeGreaterThanOrEqual(4);
     expect(updates[0]).toBeLessThan(trainCell.metadata.execution.seconds * 0.8);
-  });
+  }, 300_000); // the run itself may take up to 240 s on a loaded machine
 });
 
 describe('run-notebooks, broken notebooks', () => {
@@ -153,24 +153,28 @@ describe('run-notebooks, broken notebooks', () => {
     write('type-error.ipynb', notebook([
       ['code', "const n: number = 'not a number';"],
     ]));
-    const t0 = Date.now();
-    const r = await run(['--timeout', '4', '--out', path.join(dir, 'out'),
-      ...['wrong-shape', 'throws', 'endless', 'kernel-dies', 'type-error'].map((n) => path.join(dir, `${n}.ipynb`))], {}, 120_000);
+    // A short cell timeout only for the notebook whose case is the timeout: on a loaded machine
+    // an import cell alone can take longer than 4 s.
+    const nb = (n: string) => path.join(dir, `${n}.ipynb`);
+    const r = await run(['--timeout', '120', '--out', path.join(dir, 'out'), ...['wrong-shape', 'throws', 'kernel-dies', 'type-error'].map(nb)], {}, 200_000);
+    // Without the cell timeout this run never ends and is killed here (timedOut).
+    const endless = await run(['--timeout', '4', '--out', path.join(dir, 'out'), nb('endless')], {}, 90_000);
+    expect(r.timedOut, r.out).toBe(false);
     expect(r.code, r.out).toBe(1);
-    expect(r.stdout).toContain('0/5 notebooks passed');
+    expect(r.stdout).toContain('0/4 notebooks passed');
     const err = r.stderr;
     expect(err).toMatch(/wrong-shape\.ipynb: cell 3 \(expectShape\(.*\) failed:\n[\s\S]*shape check failed: Residual\(3\): expected \[4, 6, 6, 8\], got \[4, 6, 6, 3\]/);
     expect(err).not.toContain('never runs');
     expect(err).toMatch(/throws\.ipynb: cell 2 \(if \(a === 1\).*\) failed:\n[\s\S]*deliberate failure 42/);
-    expect(err).toMatch(/endless\.ipynb: cell 2 \(while \(true\) \{\}\) timed out:\n.*timed out after 4 s/);
     expect(err).toMatch(/kernel-dies\.ipynb: cell 1 \(process\.exit\(3\);\) killed the kernel:\n.*the kernel died \(exit code 3\)/);
     expect(err).toMatch(/type-error\.ipynb: cell 1 .* failed:\n.*Type 'string' is not assignable to type 'number'/);
-    // The endless cell was stopped: the whole run did not wait much longer than its timeout.
-    expect((Date.now() - t0) / 1000).toBeLessThan(90);
+    expect(endless.timedOut, endless.out).toBe(false);
+    expect(endless.code, endless.out).toBe(1);
+    expect(endless.stderr).toMatch(/endless\.ipynb: cell 2 \(while \(true\) \{\}\) timed out:\n.*timed out after 4 s/);
     // The executed copy records the failure as an error output.
     const executed: Nb = JSON.parse(fs.readFileSync(path.join(dir, 'out', 'throws.ipynb'), 'utf8'));
     expect(executed.cells[1].outputs!.some((o) => o.output_type === 'error' && /deliberate failure 42/.test(o.evalue))).toBe(true);
-  });
+  }, 300_000);
 
   it('a kernel that dies while starting fails at once, with what the kernel printed', async () => {
     const data = fs.mkdtempSync(path.join(os.tmpdir(), 'kdead-'));
@@ -179,11 +183,12 @@ describe('run-notebooks, broken notebooks', () => {
       argv: [process.execPath, '-e', "console.error('cannot load tslab'); process.exit(1)", '{connection_file}'] }));
     const t0 = Date.now();
     const r = await run(['--kernel', 'dead', '--out', path.join(data, 'out'), path.join(ROOT, 'notebooks', NOTEBOOKS[0])],
-      { JUPYTER_DATA_DIR: data }, 60_000);
+      { JUPYTER_DATA_DIR: data }, 120_000);
     expect(r.timedOut).toBe(false);
     expect(r.code, r.out).toBe(1);
     expect(r.stderr).toMatch(/kernel did not start: kernel died \(exit code 1\); the kernel printed:\ncannot load tslab/);
-    expect(Date.now() - t0).toBeLessThan(20_000);
+    // Noticed the death rather than waiting out the 60 s start timeout; generous for a loaded machine.
+    expect(Date.now() - t0).toBeLessThan(50_000);
   });
 
   it('exits 2 on bad usage', async () => {

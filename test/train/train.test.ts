@@ -8,7 +8,7 @@ import { loadDataFashionMnist } from '../../src/data/fashion_mnist';
 import { ResNet } from '../../src/models/resnet';
 import { seedInitializers } from '../../src/nn/init';
 import { train } from '../../src/train/train';
-import { CheckpointError, readCheckpoint } from '../../src/train/checkpoint';
+import { CheckpointError, readCheckpoint, restoreCheckpoint, saveCheckpoint } from '../../src/train/checkpoint';
 import { evaluateAccuracy } from '../../src/train/evaluate';
 
 // Small net on 28x28 inputs so the JS back end can run these quickly.
@@ -92,6 +92,62 @@ describe('train', () => {
     // Only the newest weights file is kept.
     expect(fs.readdirSync(dir).filter((f) => f.endsWith('.bin'))).toHaveLength(1);
   }, 120_000);
+
+  // Momentum keeps a per-variable velocity: unless it is saved and restored, the resumed run's
+  // first steps use zero velocity and the weights drift from the uninterrupted run.
+  for (const nesterov of [false, true]) {
+    it(`resuming restores the optimizer state: momentum 0.9${nesterov ? ' (Nesterov)' : ''} equals one run exactly`, async () => {
+      const { trainIter, testIter } = await data(16 * 4, 16, 16);
+      const common = { trainData: trainIter, testData: testIter, log: quiet, progress: 'none' as const };
+      const opt = () => tf.train.momentum(0.05, 0.9, nesterov);
+      const straight = tinyNet();
+      await train({ ...common, net: straight, epochs: 2, optimizer: opt() });
+
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-'));
+      const first = tinyNet();
+      await train({ ...common, net: first, epochs: 2, optimizer: opt(), checkpointDir: dir, checkpointEvery: 2,
+        onBatch: (e) => { if (e.epoch === 1 && e.batch === 2) throw new Error('killed'); } }).catch((e) => {
+        if ((e as Error).message !== 'killed') throw e;
+      });
+      const { manifest } = readCheckpoint(dir);
+      expect(manifest.position).toMatchObject({ epoch: 1, batch: 2, step: 6 });
+      // Iteration counter + one velocity per trainable variable.
+      expect(manifest.optimizer.className).toBe('Momentum');
+      expect(manifest.optimizer.weights).toHaveLength(1 + first.trainableVariables().length);
+
+      const resumed = tinyNet(99);
+      await train({ ...common, net: resumed, epochs: 2, optimizer: opt(), checkpointDir: dir, resume: { inputShape: [28, 28, 1] } });
+      const a = weights(straight), b = weights(resumed);
+      a.forEach((w, i) => expect(Array.from(b[i])).toEqual(Array.from(w)));
+
+      // Control: the same resume with a fresh (zero) velocity does not match, so the check above has teeth.
+      const lost = tinyNet(99);
+      await restoreCheckpoint(dir, lost, undefined, [28, 28, 1]);
+      const lostDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-'));
+      await saveCheckpoint(lostDir, lost, opt(), manifest.position, manifest.history, {});
+      await train({ ...common, net: lost, epochs: 2, optimizer: opt(), checkpointDir: lostDir, resume: { inputShape: [28, 28, 1] } });
+      const c = weights(lost);
+      expect(a.some((w, i) => w.some((x, j) => x !== c[i][j]))).toBe(true);
+    }, 180_000);
+  }
+
+  it('restoring into a model of another shape names the variable and both shapes', async () => {
+    const { trainIter, testIter } = await data(32, 32);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-'));
+    await train({ trainData: trainIter, testData: testIter, net: tinyNet(), epochs: 1, log: quiet, progress: 'none', checkpointDir: dir,
+      optimizer: tf.train.momentum(0.05, 0.9) });
+    seedInitializers(5);
+    const wider = new ResNet({ ...TINY, widths: [8, 16, 16, 64] });
+    seedInitializers(undefined);
+    const err = await restoreCheckpoint(dir, wider, tf.train.momentum(0.05, 0.9), [28, 28, 1]).catch((e) => e);
+    expect(err).toBeInstanceOf(CheckpointError);
+    // The first mismatch in the last stage: its first conv has 32 output channels saved, 64 here.
+    expect((err as Error).message).toMatch(/b5\.0\.conv1\.weight has shape \[3,3,16,32\] in the checkpoint, \[3,3,16,64\] in the model/);
+
+    // Same architecture, other optimizer kind: refused before anything is applied.
+    const err2 = await restoreCheckpoint(dir, tinyNet(), tf.train.sgd(0.05), [28, 28, 1]).catch((e) => e);
+    expect((err2 as Error).message).toMatch(/optimizer is SGD, checkpoint has Momentum/);
+  });
 
   it('refuses a corrupt checkpoint, naming the file', async () => {
     const { trainIter, testIter } = await data(32, 32);

@@ -244,7 +244,7 @@ function copyAssets(root: string, outDir: string): void {
   fs.copyFileSync(firstExisting(path.join(nm, 'vega', 'build', 'vega.min.js')), path.join(assets, 'vega.min.js'));
   fs.copyFileSync(firstExisting(path.join(nm, 'vega-lite', 'build', 'vega-lite.min.js')), path.join(assets, 'vega-lite.min.js'));
   fs.copyFileSync(firstExisting(path.join(nm, 'vega-embed', 'build', 'vega-embed.min.js')), path.join(assets, 'vega-embed.min.js'));
-  const here = path.join(root, 'src', 'notebook-md', 'site-assets');
+  const here = path.join(root, 'tools', 'notebook-md', 'site-assets');
   for (const f of ['site.css', 'site.js']) fs.copyFileSync(path.join(here, f), path.join(assets, f));
 }
 

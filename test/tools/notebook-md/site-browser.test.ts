@@ -1,7 +1,8 @@
 /**
  * The course site in a real browser: builds it from the fixture notebooks (with outputs of every
- * kind) and from the chapter's notebooks (their executed copies in build/notebooks/ when present,
- * else the sources), serves both on 127.0.0.1 (ephemeral port, node http), and opens every page
+ * kind) and from the chapter's notebooks, executed here by the notebook runner in fast mode
+ * (build/test-notebook-md/executed, ~20 s) so the training page's plots are always checked; serves
+ * both on 127.0.0.1 (ephemeral port, node http), and opens every page
  * in headless Debian chromium through playwright-core: no console errors, no failed requests,
  * math rendered by KaTeX, plots present as SVG (interactive through the local vega-embed), and
  * next/prev navigation that works by clicking. Screenshots: build/screenshots/site-*.png.
@@ -13,8 +14,8 @@ import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { chromium, Browser, Page } from 'playwright-core';
 import { buildSite, SitePage } from '../../../tools/notebook-md/site';
-import { listNotebooks } from '../../../tools/notebook-md/mirror';
 import { readNotebook } from '../../../tools/notebook-md/ipynb';
+import { buildDist, runProcess } from '../../helpers/process';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const FIX = path.join(ROOT, 'test', 'fixtures', 'notebook-md');
@@ -26,7 +27,6 @@ const sites: Record<string, { dir: string; pages: SitePage[] }> = {};
 let server: http.Server | undefined;
 let browser: Browser | undefined;
 let base = '';
-let realExecuted = false;
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript', '.woff2': 'font/woff2',
@@ -53,9 +53,14 @@ beforeAll(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
   const fixtures = await buildSite({ root: ROOT, sourceDir: path.join(FIX, 'source'), executedDir: path.join(FIX, 'executed'), outDir: path.join(WORK, 'site-fixtures'), requireExecuted: true });
   sites.fixtures = { dir: fixtures.outDir, pages: fixtures.pages };
-  const executedDir = path.join(ROOT, 'build', 'notebooks');
-  realExecuted = listNotebooks(path.join(ROOT, 'notebooks')).every((f) => fs.existsSync(path.join(executedDir, path.basename(f))));
-  const real = await buildSite({ root: ROOT, sourceDir: path.join(ROOT, 'notebooks'), executedDir, outDir: path.join(WORK, 'site-real') });
+  // The chapter's notebooks, executed now (the runner is in dist/, so build it first).
+  await buildDist();
+  const executedDir = path.join(WORK, 'executed');
+  fs.rmSync(executedDir, { recursive: true, force: true });
+  const run = await runProcess(process.execPath, [path.join(ROOT, 'dist', 'tools', 'notebook-runner', 'cli.js'), '--fast', '--out', executedDir],
+    { cwd: ROOT, timeoutMs: 240_000 });
+  if (run.code !== 0) throw new Error(`notebook runner failed (exit ${run.code}, timed out: ${run.timedOut}):\n${run.out}`);
+  const real = await buildSite({ root: ROOT, sourceDir: path.join(ROOT, 'notebooks'), executedDir, outDir: path.join(WORK, 'site-real'), requireExecuted: true });
   sites.real = { dir: real.outDir, pages: real.pages };
   base = await serve();
   browser = await chromium.launch({
@@ -64,7 +69,7 @@ beforeAll(async () => {
       '--disable-sync', '--no-first-run'],
     // playwright's launch() gives chromium a fresh temporary --user-data-dir of its own.
   });
-});
+}, 480_000); // buildDist (up to 170 s) + the notebooks in fast mode (up to 240 s)
 
 afterAll(async () => {
   await browser?.close();
@@ -167,11 +172,13 @@ describe('course site in headless chromium', () => {
     await page.close();
   });
 
-  it('chapter site (build/notebooks when executed): every page loads, math renders, training page has plots', async () => {
+  it('chapter site (notebooks executed in fast mode): every page loads, math renders, training page has plots', async () => {
     const pages = sites.real.pages;
     expect(pages.length).toBeGreaterThanOrEqual(3);
-    (await checkPage('real', null)).page.close();
+    expect(pages.every((p) => p.executed)).toBe(true);
+    await (await checkPage('real', null)).page.close();
     let math = 0;
+    let training = 0;
     for (const p of pages) {
       const { page, info } = await checkPage('real', p);
       // Every page whose prose has $...$ shows it typeset.
@@ -179,10 +186,16 @@ describe('course site in headless chromium', () => {
       if (/\$[^$\n]+\$/.test(prose)) expect(info.katex, p.file).toBeGreaterThan(0);
       math += info.katex;
       expect(info.katexErrors, p.file).toBe(0);
-      if (realExecuted && /training/.test(p.name)) expect(info.svgs, p.file).toBeGreaterThanOrEqual(2);
+      if (/training/.test(p.name)) {
+        training++;
+        // The live training plot and the image grid.
+        expect(info.svgs, p.file).toBeGreaterThanOrEqual(2);
+        expect(info.interactive, p.file).toBeGreaterThanOrEqual(1);
+      }
       await page.close();
     }
     expect(math).toBeGreaterThan(0);
+    expect(training).toBe(1);
     // Next from the first page of the chapter leads to the second.
     const { page } = await open(`${base}/real/${pages[0].file}`);
     await page.click('nav.site-nav-top a.nav-next');
