@@ -49,6 +49,8 @@ export interface CheckpointManifest {
   savedAt: string;
   /** Whatever the caller needs to rebuild the model and data (model config, CLI options). */
   meta: Record<string, unknown>;
+  /** Per-example input shape the net was built for (absent in checkpoints of older versions). */
+  inputShape?: number[];
   position: TrainPosition;
   history: EpochRecord[];
   variables: TensorEntry[];
@@ -107,6 +109,7 @@ export async function saveCheckpoint(
     format: CHECKPOINT_FORMAT,
     savedAt: new Date().toISOString(),
     meta,
+    ...(net.inputShape ? { inputShape: net.inputShape } : {}),
     position,
     history,
     variables,
@@ -159,14 +162,22 @@ function slice(values: Float32Array, e: TensorEntry): tf.Tensor {
 }
 
 /**
- * Copies a checkpoint's weights into a model with the same architecture (built first from one
- * forward pass if needed) and its state into the optimizer. Names and shapes must match exactly.
+ * Copies a checkpoint's weights into a model with the same architecture and its state into the
+ * optimizer. Names and shapes must match exactly. An unbuilt net is built first, from
+ * `inputShape` (no batch dimension) if given, else from the input shape the checkpoint records.
  */
 export async function restoreCheckpoint(
-  dir: string, net: Module, optimizer: tf.Optimizer | undefined, inputShape: number[],
+  dir: string, net: Module, optimizer: tf.Optimizer | undefined, inputShape?: number[],
 ): Promise<CheckpointManifest> {
   const { manifest, values } = readCheckpoint(dir);
-  if (net.namedVariables().length === 0) net.build(inputShape);
+  if (!net.built) {
+    const shape = inputShape ?? manifest.inputShape;
+    if (!shape) {
+      throw new CheckpointError(dir, `the ${net.constructor.name} is not built and the checkpoint records no input shape: ` +
+        'pass inputShape to restoreCheckpoint or call .build(inputShape) first');
+    }
+    net.build(shape);
+  }
   const mine = new Map(net.namedVariables());
   const missing = manifest.variables.filter((e) => !mine.has(e.name)).map((e) => e.name);
   const extra = [...mine.keys()].filter((n) => !manifest.variables.some((e) => e.name === n));

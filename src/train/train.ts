@@ -41,8 +41,11 @@ export interface TrainOptions {
   checkpointEvery?: number;
   /** Extra data stored in the checkpoint (model config, CLI options) for resuming. */
   checkpointMeta?: Record<string, unknown>;
-  /** Continue from the checkpoint in `checkpointDir` (input shape is needed to build the net). */
-  resume?: { inputShape: number[] };
+  /**
+   * Continue from the checkpoint in `checkpointDir`. An unbuilt net is built first from
+   * `inputShape` (no batch dimension) if given, else from the shape of the first training batch.
+   */
+  resume?: { inputShape?: number[] };
 }
 
 export interface TrainResult {
@@ -63,7 +66,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
   if (opts.resume) {
     if (!opts.checkpointDir) throw new Error('train: resume needs checkpointDir');
-    const manifest = await restoreCheckpoint(opts.checkpointDir, net, optimizer, opts.resume.inputShape);
+    net.ensureBuilt(opts.resume.inputShape ?? firstBatchShape(opts.trainData));
+    const manifest = await restoreCheckpoint(opts.checkpointDir, net, optimizer);
     history = manifest.history;
     pos = manifest.position;
     log(`Resuming from ${opts.checkpointDir}: epoch ${pos.epoch}, batch ${pos.batch}, step ${pos.step}`);
@@ -85,6 +89,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (index >= numBatches) { tf.dispose([x, y]); break; }
       if (index++ < pos.batch) { tf.dispose([x, y]); tLast = performance.now(); continue; } // resumed mid-epoch
       let correctT: tf.Scalar | undefined;
+      net.ensureBuilt(x.shape.slice(1)); // deferred initialisation: the variables exist before the gradient asks for them
       const vars = net.trainableVariables();
       const { value, grads } = tf.variableGrads(() => {
         const logits = net.apply(x, { training: true });
@@ -144,6 +149,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
   }
   return { history, steps: pos.step };
+}
+
+/** Per-example shape of a source's first batch (the batch itself is disposed). */
+function firstBatchShape(data: BatchSource): number[] {
+  for (const { x, y } of data.epoch(0)) {
+    tf.dispose([x, y]);
+    return x.shape.slice(1);
+  }
+  throw new Error('train: the training data yielded no batch');
 }
 
 /** The seed's per-epoch line, plus throughput. */
