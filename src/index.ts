@@ -24,7 +24,7 @@ export { softmaxCrossEntropy, countCorrect } from './train/metrics';
 export { saveCheckpoint, restoreCheckpoint, readCheckpoint, CheckpointError } from './train/checkpoint';
 export type { EpochRecord } from './train/checkpoint';
 export type { Batch, BatchSource } from './train/batches';
-export { trainingRecipe, describeRecipe, isFastMode } from './recipe';
+export { trainingRecipe, describeRecipe, isFastMode, doctestLimits } from './recipe';
 export type { TrainingRecipe } from './recipe';
 export { trainingCurvesSpec, historyPoints, imageGridSpec, VEGA_LITE_SCHEMA } from './plot/specs';
 export type { VegaLiteSpec, CurvePoint, GridImage, CurvesOptions, GridOptions } from './plot/specs';

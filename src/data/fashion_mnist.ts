@@ -17,6 +17,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { IDX_MAGIC_IMAGES, IDX_MAGIC_LABELS, IdxError, readIdx } from "./idx";
 import { EnsureOptions, FashionMnistSource, ensureFashionMnist } from "./ensure";
 import { TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS } from "./checksums";
+import { doctestLimits } from "../recipe";
 
 export const TEXT_LABELS = [
   "t-shirt",
@@ -270,9 +271,13 @@ export interface LoadDataResult {
   dir: string;
 }
 
-/** d2l's load_data_fashion_mnist: finds/downloads the data, returns train (shuffled) and test iterators. */
+/**
+ * d2l's load_data_fashion_mnist: finds/downloads the data, returns train (shuffled) and test iterators.
+ * Under RESNET_TS_DOCTEST=1 the limits default to a small subset (see doctestLimits).
+ */
 export async function loadDataFashionMnist(opts: LoadDataOptions): Promise<LoadDataResult> {
-  const { batchSize, resize, seed, trainLimit, testLimit, ...ensureOpts } = opts;
+  const small = doctestLimits();
+  const { batchSize, resize, seed, trainLimit = small?.trainLimit, testLimit = small?.testLimit, ...ensureOpts } = opts;
   const { dir, source } = await ensureFashionMnist(ensureOpts);
   const { train, test } = loadFashionMnistArrays(dir);
   const trainIter = new DataIter({ ...train, batchSize, resize, shuffle: true, seed, limit: trainLimit });
