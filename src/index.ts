@@ -16,13 +16,13 @@ export {
   loadDataFashionMnist, loadFashionMnistArrays, DataIter, FashionMnistDataset, TEXT_LABELS, getTextLabels,
 } from './data/fashion_mnist';
 export { ensureFashionMnist } from './data/ensure';
-export { train, formatEpoch } from './train/train';
-export type { TrainOptions, TrainResult, BatchEvent } from './train/train';
+export { train, trainStep, formatEpoch } from './train/train';
+export type { TrainOptions, TrainResult, BatchEvent, StepResult } from './train/train';
 export { evaluateAccuracy } from './train/evaluate';
 export { recalibrateBatchNorm } from './train/recalibrate';
 export { softmaxCrossEntropy, countCorrect } from './train/metrics';
 export { saveCheckpoint, restoreCheckpoint, readCheckpoint, CheckpointError } from './train/checkpoint';
-export type { EpochRecord } from './train/checkpoint';
+export type { EpochRecord } from './train/history';
 export type { Batch, BatchSource } from './train/batches';
 export { trainingRecipe, describeRecipe, isFastMode, doctestLimits } from './recipe';
 export type { TrainingRecipe } from './recipe';

@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Module } from '../nn/module';
+import type { EpochRecord } from './history';
 
 export const CHECKPOINT_FORMAT = 'resnet-ts-checkpoint/1';
 const MANIFEST = 'checkpoint.json';
@@ -22,15 +23,6 @@ export interface TensorEntry {
   name: string;
   shape: number[];
   offset: number; // in float32 elements
-}
-
-export interface EpochRecord {
-  epoch: number;
-  loss: number;
-  trainAcc: number;
-  testAcc: number;
-  seconds: number;
-  imagesPerSecond: number;
 }
 
 /** Where training stands: the next batch to run and the running sums of the current epoch. */

@@ -5,17 +5,23 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../tf';
 import type { Module } from '../nn/module';
-import type { BatchSource } from './batches';
+import type { Batch, BatchSource } from './batches';
 import { countCorrect, softmaxCrossEntropy } from './metrics';
 import { evaluateAccuracy } from './evaluate';
 import { EpochProgress, ProgressMode, epochProgress } from './progress';
-import { EpochRecord, TrainPosition, restoreCheckpoint, saveCheckpoint } from './checkpoint';
+import { TrainPosition, restoreCheckpoint, saveCheckpoint } from './checkpoint';
+import type { EpochRecord } from './history';
 
 export interface BatchEvent {
   epoch: number;
+  /** Batches done in this epoch (1 after the first). */
   batch: number;
   numBatches: number;
+  /** Mean loss over this batch. */
   loss: number;
+  /** Examples in this batch, and how many of them the net classified correctly (before the update). */
+  batchSize: number;
+  correct: number;
   imagesPerSecond: number;
 }
 
@@ -88,19 +94,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     for (const { x, y } of opts.trainData.epoch(pos.epoch)) {
       if (index >= numBatches) { tf.dispose([x, y]); break; }
       if (index++ < pos.batch) { tf.dispose([x, y]); tLast = performance.now(); continue; } // resumed mid-epoch
-      let correctT: tf.Scalar | undefined;
-      net.ensureBuilt(x.shape.slice(1)); // deferred initialisation: the variables exist before the gradient asks for them
-      const vars = net.trainableVariables();
-      const { value, grads } = tf.variableGrads(() => {
-        const logits = net.apply(x, { training: true });
-        correctT = tf.keep(countCorrect(logits, y));
-        return lossFn(logits, y);
-      }, vars);
-      optimizer.applyGradients(grads);
-      const lossValue = value.dataSync()[0];
-      const correct = correctT!.dataSync()[0];
-      tf.dispose([value, correctT!, x, y]);
-      tf.dispose(grads);
+      const { loss: lossValue, correct } = trainStep(net, optimizer, { x, y }, lossFn);
+      tf.dispose([x, y]);
       if (!Number.isFinite(lossValue)) {
         bar.stop();
         throw new Error(`training diverged: loss is ${lossValue} at epoch ${pos.epoch}, batch ${pos.batch} (try a smaller learning rate)`);
@@ -120,7 +115,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         await save();
         tLast = performance.now(); // saving is not training time
       }
-      opts.onBatch?.({ epoch: pos.epoch, batch: pos.batch, numBatches, loss: lossValue, imagesPerSecond: ips });
+      opts.onBatch?.({ epoch: pos.epoch, batch: pos.batch, numBatches, loss: lossValue, batchSize: n, correct, imagesPerSecond: ips });
       // Training steps are synchronous on CPU back ends: let timers, I/O and displays run now and then.
       if (now - lastYield > 250) {
         const before = performance.now();
@@ -149,6 +144,38 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
   }
   return { history, steps: pos.step };
+}
+
+export interface StepResult {
+  /** Mean loss over the batch. */
+  loss: number;
+  /** Correct predictions in the batch (from the forward pass before the update). */
+  correct: number;
+}
+
+/**
+ * One step of minibatch SGD, as train runs it: forward in training mode, loss, gradients of the
+ * trainable variables, optimizer update. An unbuilt net is built from the batch's shape first.
+ * The batch stays the caller's to dispose.
+ */
+export function trainStep(
+  net: Module, optimizer: tf.Optimizer, batch: Pick<Batch, 'y'> & { x: tf.Tensor },
+  lossFn: (logits: tf.Tensor, labels: tf.Tensor1D) => tf.Scalar = softmaxCrossEntropy,
+): StepResult {
+  const { x, y } = batch;
+  net.ensureBuilt(x.shape.slice(1)); // deferred initialisation: the variables exist before the gradient asks for them
+  let correctT: tf.Scalar | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const logits = net.apply(x, { training: true });
+    correctT = tf.keep(countCorrect(logits, y));
+    return lossFn(logits, y);
+  }, net.trainableVariables());
+  optimizer.applyGradients(grads);
+  const loss = value.dataSync()[0];
+  const correct = correctT!.dataSync()[0];
+  tf.dispose([value, correctT!]);
+  tf.dispose(grads);
+  return { loss, correct };
 }
 
 /** Per-example shape of a source's first batch (the batch itself is disposed). */

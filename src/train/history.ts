@@ -1,0 +1,9 @@
+/** What training records per epoch: the history `train` returns, checkpoints store and plots draw. */
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  trainAcc: number;
+  testAcc: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
