@@ -16,7 +16,7 @@ import * as path from 'path';
 
 import * as tf from '@tensorflow/tfjs-core';
 
-import '../src/tf';
+import '../src/tfjs_setup';
 import { registerOneDnnBackend } from '../src/backend/onednn/register';
 import { callStats } from '../src/backend/onednn/kernels/_util';
 import { pooledIdleBytes } from '../src/backend/onednn/pool';

@@ -1,5 +1,5 @@
 /** resnet-ts: the public API. Import from 'resnet-ts' in scripts and notebooks. */
-import './tf';
+import './tfjs_setup';
 export * as tf from '@tensorflow/tfjs-core';
 export { Module, Sequential } from './nn/module';
 export type { ForwardOptions } from './nn/module';

@@ -9,7 +9,7 @@
  * evaluateAccuracy, recalibrateBatchNorm and restoreCheckpoint call `ensureBuilt` themselves.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '../tf';
+import '../tfjs_setup';
 
 export interface ForwardOptions {
   /** Training mode: batch norm uses batch statistics and updates its running averages. */

@@ -3,7 +3,7 @@
  * cross-entropy, a loss/accuracy line per epoch, a history for plots, checkpoints to resume.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '../tf';
+import '../tfjs_setup';
 import type { Module } from '../nn/module';
 import type { Batch, BatchSource } from './batches';
 import { countCorrect, softmaxCrossEntropy } from './metrics';

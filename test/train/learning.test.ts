@@ -7,7 +7,7 @@
  * evaluated on the first 1000 test images. Threshold: test accuracy >= 0.70.
  */
 import { describe, expect, it } from 'vitest';
-import '../../src/tf';
+import '../../src/tfjs_setup';
 import { tryGpu } from '../../src/backend/select';
 import { loadDataFashionMnist } from '../../src/data/fashion_mnist';
 import { ResNet } from '../../src/models/resnet';
