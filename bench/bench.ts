@@ -18,8 +18,8 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import '../src/tfjs_setup';
 import { registerOneDnnBackend } from '../src/backend/onednn/register';
-import { callStats } from '../src/backend/onednn/kernels/_util';
-import { pooledIdleBytes } from '../src/backend/onednn/pool';
+import { callStats } from '../src/backend/onednn/kernel_helpers/native_kernel';
+import { pooledIdleBytes } from '../src/backend/onednn/buffer_pool';
 import { ResNet } from '../src/models/resnet';
 import { trainStep } from '../src/train/train';
 

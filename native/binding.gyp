@@ -6,6 +6,7 @@
         "src/addon.cc",
         "src/common.cc",
         "src/conv.cc",
+        "src/conv_params.cc",
         "src/conv_gemm.cc",
         "src/batch_norm.cc",
         "src/pooling.cc",

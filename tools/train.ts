@@ -1,13 +1,11 @@
 /**
- * `npm start -- [flags]`: trains the chapter's ResNet on Fashion-MNIST.
- * Defaults are the seed's recipe: 1 epoch, batch 64, images resized to 96x96, SGD lr 0.05,
- * Xavier init, the full-width ResNet-18 of the chapter. Writes metrics JSON and a checkpoint
- * that `--resume` continues from.
+ * `npm start -- [flags]`: trains the chapter's ResNet on Fashion-MNIST with a named recipe from
+ * src/recipe.ts (default `seed`, the chapter's own), whose fields the flags override under the
+ * same names. Writes metrics JSON and a checkpoint that `--resume` continues from.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs-core';
 import { tryGpu, BackendName } from '../src/backend/select';
 import { loadDataFashionMnist } from '../src/data/fashion_mnist';
 import { ResNet, ResNetConfig, resnetPreset } from '../src/models/resnet';
@@ -15,32 +13,46 @@ import { seedInitializers } from '../src/nn/init';
 import { train } from '../src/train/train';
 import { hasCheckpoint, readCheckpoint } from '../src/train/checkpoint';
 import type { ProgressMode } from '../src/train/progress';
+import { RECIPE_NAMES, RecipeName, TrainingRecipe, describeRecipe, recipeDataOptions, recipeTrainOptions, trainingRecipe } from '../src/recipe';
 
 const HELP = `Usage: npm start -- [options]
 
-Trains the chapter's ResNet on Fashion-MNIST (defaults: the seed's recipe).
+Trains the chapter's ResNet on Fashion-MNIST with a named recipe (src/recipe.ts).
 
-  --epochs N            epochs (1)
-  --batch-size N        minibatch size (64)
-  --resize N            resize images to NxN, bilinear (96)
-  --lr X                SGD learning rate (0.05)
-  --momentum X          SGD momentum (0: plain SGD as in the seed)
-  --model NAME          seed | small | tiny | resnet34 | resnet50 (seed)
-  --widths a,b,c,d      channels of stages b2..b5 (overrides the preset)
-  --depths a,b,c,d      residual blocks per stage (overrides the preset)
-  --block KIND          basic | bottleneck | preact (overrides the preset)
-  --head-pool P         avg3 (seed, needs 96x96) | global
-  --train-limit N       use only the first N training images (all)
-  --test-limit N        use only the first N test images (all)
-  --max-batches N       stop each epoch after N batches
-  --seed N              seed for weights and shuffling (0)
-  --backend NAME        tensorflow-gpu | tensorflow | onednn | cpu (best available)
-  --data-dir DIR        Fashion-MNIST directory (else FASHION_MNIST_DIR, cache, Debian package, download)
-  --out DIR             run directory for metrics.json and the checkpoint (runs/<model>)
-  --checkpoint-every N  also checkpoint every N steps within an epoch (0: per epoch only)
-  --resume              continue from the checkpoint in --out (same model and data options)
-  --progress MODE       auto | bar | lines | none (auto)
-  -h, --help            this text
+  --recipe NAME               seed (the chapter's, default) | fast | tiny
+The recipe's fields, each overriding the recipe's value:
+  --epochs N                  epochs
+  --batch-size N              minibatch size
+  --resize N                  resize images to NxN, bilinear (28: as they are)
+  --learning-rate X           constant learning rate, or the one-cycle peak (alias --lr)
+  --momentum X                SGD momentum (0: plain SGD as in the seed)
+  --nesterov | --no-nesterov  Nesterov momentum
+  --schedule S                constant | one-cycle
+  --warmup-fraction X         one-cycle: fraction of steps rising to the peak
+  --weight-decay X            L2 decay of conv and dense weights
+  --label-smoothing X         label smoothing of the loss
+  --augment A                 none | P[,flip]: random shift by up to P pixels, and flips
+  --recalibrate-batches N     recalibrate batch norm on N batches before each evaluation (0: never)
+  --validation N              hold out N training images as the fixed validation set (0: none)
+  --train-limit N             use only the first N training images
+  --test-limit N              use only the first N test images
+  --max-batches-per-epoch N   stop each epoch after N batches (alias --max-batches)
+  --seed N                    seed for weights, shuffling and augmentation
+The model (the recipe's, else):
+  --model NAME                preset: seed | small | tiny | resnet34 | resnet50
+  --widths a,b,c,d            channels of stages b2..b5
+  --depths a,b,c,d            residual blocks per stage
+  --block KIND                basic | bottleneck | preact
+  --head-pool P               avg3 (seed, needs 96x96) | global
+  --stem S                    seed (7x7/2 + max pool) | small (3x3, full resolution)
+The run:
+  --backend NAME              tensorflow-gpu | tensorflow | onednn | cpu (best available)
+  --data-dir DIR              Fashion-MNIST directory (else FASHION_MNIST_DIR, cache, Debian package, download)
+  --out DIR                   run directory for metrics.json and the checkpoint (runs/<recipe or model>)
+  --checkpoint-every N        also checkpoint every N steps within an epoch (0: per epoch only)
+  --resume                    continue from the checkpoint in --out (same recipe)
+  --progress MODE             auto | bar | lines | none (auto)
+  -h, --help                  this text
 `;
 
 function int(name: string, v: string | undefined, dflt: number, min = 1): number {
@@ -50,10 +62,10 @@ function int(name: string, v: string | undefined, dflt: number, min = 1): number
   return n;
 }
 
-function num(name: string, v: string | undefined, dflt: number): number {
+function num(name: string, v: string | undefined, dflt: number, max = Infinity): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got '${v}'`);
+  if (!Number.isFinite(n) || n < 0 || n >= max) throw new Error(`--${name} must be a number >= 0${max < Infinity ? ` and < ${max}` : ''}, got '${v}'`);
   return n;
 }
 
@@ -66,18 +78,23 @@ function four(name: string, v: string | undefined): [number, number, number, num
   return parts as [number, number, number, number];
 }
 
+function oneOf<T extends string>(name: string, v: string | undefined, allowed: readonly T[], dflt: T): T {
+  if (v === undefined) return dflt;
+  if (!allowed.includes(v as T)) throw new Error(`--${name} must be one of ${allowed.join(', ')}; got '${v}'`);
+  return v as T;
+}
+
+function augment(v: string | undefined, dflt: TrainingRecipe['augment']): TrainingRecipe['augment'] {
+  if (v === undefined) return dflt;
+  if (v === 'none') return null;
+  const m = /^(\d+)(,flip)?$/.exec(v);
+  if (!m) throw new Error(`--augment must be 'none' or P[,flip] (e.g. 2,flip); got '${v}'`);
+  return { padding: Number(m[1]), flip: m[2] !== undefined };
+}
+
 export interface RunOptions {
-  epochs: number;
-  batchSize: number;
-  resize: number;
-  lr: number;
-  momentum: number;
-  model: Partial<ResNetConfig>;
-  modelName: string;
-  trainLimit?: number;
-  testLimit?: number;
-  maxBatches?: number;
-  seed: number;
+  /** The named recipe with the flags' overrides applied. */
+  recipe: TrainingRecipe;
   backend?: BackendName;
   dataDir?: string;
   out: string;
@@ -87,89 +104,113 @@ export interface RunOptions {
 }
 
 export function parseRunOptions(argv: string[]): RunOptions | 'help' {
+  const s = { type: 'string' } as const;
   const { values: v } = parseArgs({
     args: argv,
     options: {
-      epochs: { type: 'string' }, 'batch-size': { type: 'string' }, resize: { type: 'string' },
-      lr: { type: 'string' }, momentum: { type: 'string' }, model: { type: 'string' },
-      widths: { type: 'string' }, depths: { type: 'string' }, block: { type: 'string' },
-      'head-pool': { type: 'string' }, 'train-limit': { type: 'string' }, 'test-limit': { type: 'string' },
-      'max-batches': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' },
-      'data-dir': { type: 'string' }, out: { type: 'string' }, 'checkpoint-every': { type: 'string' },
-      resume: { type: 'boolean' }, progress: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      recipe: s, epochs: s, 'batch-size': s, resize: s, 'learning-rate': s, lr: s, momentum: s,
+      nesterov: { type: 'boolean' }, 'no-nesterov': { type: 'boolean' }, schedule: s, 'warmup-fraction': s,
+      'weight-decay': s, 'label-smoothing': s, augment: s, 'recalibrate-batches': s, validation: s,
+      'train-limit': s, 'test-limit': s, 'max-batches-per-epoch': s, 'max-batches': s, seed: s,
+      model: s, widths: s, depths: s, block: s, 'head-pool': s, stem: s,
+      backend: s, 'data-dir': s, out: s, 'checkpoint-every': s, resume: { type: 'boolean' }, progress: s,
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (v.help) return 'help';
-  const modelName = v.model ?? 'seed';
-  const model: Partial<ResNetConfig> = { ...resnetPreset(modelName) };
+  const base = trainingRecipe(oneOf<RecipeName>('recipe', v.recipe, RECIPE_NAMES, 'seed'));
+  const model: Partial<ResNetConfig> = v.model ? { ...resnetPreset(v.model) } : { ...base.model };
   const widths = four('widths', v.widths);
   if (widths) { model.widths = widths; model.stemWidth = widths[0]; }
   const depths = four('depths', v.depths);
   if (depths) model.depths = depths;
-  if (v.block) model.block = v.block as ResNetConfig['block'];
-  if (v['head-pool']) model.headPool = v['head-pool'] as ResNetConfig['headPool'];
-  const progress = (v.progress ?? 'auto') as ProgressMode;
-  if (!['auto', 'bar', 'lines', 'none'].includes(progress)) throw new Error(`--progress must be auto, bar, lines or none; got '${progress}'`);
-  return {
-    epochs: int('epochs', v.epochs, 1),
-    batchSize: int('batch-size', v['batch-size'], 64),
-    resize: int('resize', v.resize, 96),
-    lr: num('lr', v.lr, 0.05),
-    momentum: num('momentum', v.momentum, 0),
+  if (v.block) model.block = oneOf('block', v.block, ['basic', 'bottleneck', 'preact'] as const, 'basic');
+  if (v['head-pool']) model.headPool = oneOf('head-pool', v['head-pool'], ['avg3', 'global'] as const, 'avg3');
+  if (v.stem) model.stem = oneOf('stem', v.stem, ['seed', 'small'] as const, 'seed');
+  const limit = (name: string, dflt: number | undefined) => (v[name as keyof typeof v] === undefined ? dflt : int(name, v[name as keyof typeof v] as string, 0));
+  const recipe: TrainingRecipe = {
+    ...base,
+    modelName: v.model ?? (widths || depths || v.block || v['head-pool'] || v.stem ? `${base.modelName}, modified` : base.modelName),
     model,
-    modelName,
-    trainLimit: v['train-limit'] ? int('train-limit', v['train-limit'], 0) : undefined,
-    testLimit: v['test-limit'] ? int('test-limit', v['test-limit'], 0) : undefined,
-    maxBatches: v['max-batches'] ? int('max-batches', v['max-batches'], 0) : undefined,
-    seed: int('seed', v.seed, 0, 0),
+    epochs: int('epochs', v.epochs, base.epochs),
+    batchSize: int('batch-size', v['batch-size'], base.batchSize),
+    resize: int('resize', v.resize, base.resize),
+    learningRate: num('learning-rate', v['learning-rate'] ?? v.lr, base.learningRate),
+    momentum: num('momentum', v.momentum, base.momentum, 1),
+    nesterov: v['no-nesterov'] ? false : v.nesterov ? true : base.nesterov,
+    schedule: oneOf('schedule', v.schedule, ['constant', 'one-cycle'] as const, base.schedule),
+    warmupFraction: num('warmup-fraction', v['warmup-fraction'], base.warmupFraction, 1),
+    weightDecay: num('weight-decay', v['weight-decay'], base.weightDecay),
+    labelSmoothing: num('label-smoothing', v['label-smoothing'], base.labelSmoothing, 1),
+    augment: augment(v.augment, base.augment),
+    recalibrateBatches: int('recalibrate-batches', v['recalibrate-batches'], base.recalibrateBatches, 0),
+    validation: int('validation', v.validation, base.validation, 0),
+    trainLimit: limit('train-limit', base.trainLimit),
+    testLimit: limit('test-limit', base.testLimit),
+    maxBatchesPerEpoch: v['max-batches-per-epoch'] !== undefined || v['max-batches'] !== undefined
+      ? int('max-batches-per-epoch', v['max-batches-per-epoch'] ?? v['max-batches'], 0) : base.maxBatchesPerEpoch,
+    seed: int('seed', v.seed, base.seed, 0),
+  };
+  if (recipe.learningRate <= 0) throw new Error(`--learning-rate must be > 0, got '${v['learning-rate'] ?? v.lr}'`);
+  if (recipe.nesterov && recipe.momentum === 0) throw new Error('--nesterov needs --momentum > 0');
+  return {
+    recipe,
     backend: v.backend as BackendName | undefined,
     dataDir: v['data-dir'],
-    out: v.out ?? path.join('runs', modelName),
+    out: v.out ?? path.join('runs', v.model ?? recipe.name),
     checkpointEvery: int('checkpoint-every', v['checkpoint-every'], 0, 0),
     resume: v.resume ?? false,
-    progress,
+    progress: oneOf('progress', v.progress, ['auto', 'bar', 'lines', 'none'] as const, 'auto'),
   };
 }
 
-/** Options that must not change between a run and its resumption. */
-const PINNED: (keyof RunOptions)[] = ['batchSize', 'resize', 'lr', 'momentum', 'model', 'trainLimit', 'testLimit', 'seed', 'maxBatches'];
+/**
+ * Recipe fields a resumed run may change: more epochs (only under a constant learning rate; a
+ * schedule is laid out over the run's length) and the notebook display settings.
+ */
+function changeableOnResume(r: TrainingRecipe): (keyof TrainingRecipe)[] {
+  return ['modelName', 'plotEvery', 'liveTestEvery', 'liveTestBatches', ...(r.schedule === 'constant' ? ['epochs' as const] : [])];
+}
 
 export async function run(opts: RunOptions, log: (l: string) => void = console.log): Promise<void> {
+  const r = opts.recipe;
   const checkpointDir = path.join(opts.out, 'checkpoint');
   if (opts.resume) {
     if (!hasCheckpoint(checkpointDir)) throw new Error(`--resume: no checkpoint in ${checkpointDir}`);
-    const saved = readCheckpoint(checkpointDir).manifest.meta.options as Partial<RunOptions>;
-    for (const k of PINNED) {
-      if (JSON.stringify(saved[k]) !== JSON.stringify(opts[k])) {
-        throw new Error(`--resume: option ${k} is ${JSON.stringify(opts[k])} but the checkpoint was made with ${JSON.stringify(saved[k])}`);
+    const saved = readCheckpoint(checkpointDir).manifest.meta.recipe as Partial<TrainingRecipe> | undefined;
+    if (!saved) throw new Error(`--resume: the checkpoint in ${checkpointDir} records no recipe (made by an older version); start a new run`);
+    const free = changeableOnResume(r);
+    for (const k of Object.keys(r) as (keyof TrainingRecipe)[]) {
+      if (free.includes(k)) continue;
+      if (JSON.stringify(saved[k]) !== JSON.stringify(r[k])) {
+        throw new Error(`--resume: option ${k} is ${JSON.stringify(r[k])} but the checkpoint was made with ${JSON.stringify(saved[k])}`);
       }
     }
   }
   const device = await tryGpu({ prefer: opts.backend });
   log(`Back end: ${device.description}`);
-  const data = await loadDataFashionMnist({
-    batchSize: opts.batchSize, resize: opts.resize, seed: opts.seed,
-    trainLimit: opts.trainLimit, testLimit: opts.testLimit, dir: opts.dataDir, log,
-  });
-  log(`Fashion-MNIST from ${data.dir} (${data.source}): ${data.trainIter.numExamples} train, ${data.testIter.numExamples} test images at ${opts.resize}x${opts.resize}`);
+  log(`Recipe: ${describeRecipe(r)}`);
+  const data = await loadDataFashionMnist({ ...recipeDataOptions(r), dir: opts.dataDir, log });
+  log(`Fashion-MNIST from ${data.dir} (${data.source}): ${data.trainIter.numExamples} train, ` +
+    `${data.validIter ? `${data.validIter.numExamples} validation, ` : ''}${data.testIter.numExamples} test images at ${r.resize}x${r.resize}`);
 
-  seedInitializers(opts.seed);
-  const net = new ResNet(opts.model);
-  net.build([opts.resize, opts.resize, 1]);
+  seedInitializers(r.seed);
+  const net = new ResNet(r.model);
+  net.build([r.resize, r.resize, 1]);
   seedInitializers(undefined);
-  log(`Model: ${opts.modelName} ${JSON.stringify(net.config)}, ${net.numParameters().toLocaleString('en-US')} parameters`);
-  const optimizer = opts.momentum > 0 ? tf.train.momentum(opts.lr, opts.momentum) : tf.train.sgd(opts.lr);
+  log(`Model: ${r.modelName} ${JSON.stringify(net.config)}, ${net.numParameters().toLocaleString('en-US')} parameters`);
 
   const started = Date.now();
   const { history, steps } = await train({
-    trainData: data.trainIter, testData: data.testIter, net, optimizer, epochs: opts.epochs,
+    ...recipeTrainOptions(r, data.trainIter.numBatches),
+    trainData: data.trainIter, testData: data.testIter, validData: data.validIter, net,
     deviceDescription: device.description, log, progress: opts.progress,
-    maxBatchesPerEpoch: opts.maxBatches, checkpointDir, checkpointEvery: opts.checkpointEvery || undefined,
-    checkpointMeta: { options: opts, model: net.config }, resume: opts.resume ? { inputShape: [opts.resize, opts.resize, 1] } : undefined,
+    checkpointDir, checkpointEvery: opts.checkpointEvery || undefined,
+    checkpointMeta: { recipe: r, model: net.config }, resume: opts.resume ? { inputShape: [r.resize, r.resize, 1] } : undefined,
   });
   const metrics = {
-    options: opts,
+    recipe: r,
     model: net.config,
     parameters: net.numParameters(),
     backend: device.backend,

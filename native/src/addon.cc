@@ -1,4 +1,4 @@
-// Module entry: registers every kernel family and a few introspection helpers.
+// Module entry: registers every kernel family and info().
 #include "common.h"
 
 namespace rn {
@@ -13,16 +13,10 @@ static Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
-static Napi::Value SetThreads(const Napi::CallbackInfo& info) {
-  omp_set_num_threads(static_cast<int>(i64(info[0])));
-  return info.Env().Undefined();
-}
-
 }  // namespace rn
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, rn::Info));
-  exports.Set("setThreads", Napi::Function::New(env, rn::SetThreads));
   rn::initConv(env, exports);
   rn::initConvGemm(env, exports);
   rn::initBatchNorm(env, exports);

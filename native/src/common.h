@@ -74,6 +74,28 @@ inline int64_t i64(const Napi::Value& v) { return v.As<Napi::Number>().Int64Valu
 inline double f64(const Napi::Value& v) { return v.As<Napi::Number>().DoubleValue(); }
 inline bool boolean(const Napi::Value& v) { return v.ToBoolean().Value(); }
 
+/** A named integer field of a parameter object; missing or non-numeric throws a TypeError naming it. */
+inline int64_t intField(const Napi::Object& o, const char* what, const char* name) {
+  Napi::Value v = o.Get(name);
+  if (!v.IsNumber())
+    throw Napi::TypeError::New(o.Env(), std::string(what) + ": '" + name + "' must be a number");
+  return v.As<Napi::Number>().Int64Value();
+}
+
+/** A named boolean field of a parameter object; anything but a boolean throws a TypeError naming it. */
+inline bool boolField(const Napi::Object& o, const char* what, const char* name) {
+  Napi::Value v = o.Get(name);
+  if (!v.IsBoolean())
+    throw Napi::TypeError::New(o.Env(), std::string(what) + ": '" + name + "' must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+/** The value as a parameter object (not an array: the contract is by name, not by position). */
+inline Napi::Object paramObject(const Napi::Value& v, const char* what) {
+  if (!v.IsObject() || v.IsArray()) throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected an object");
+  return v.As<Napi::Object>();
+}
+
 inline void require(bool cond, Napi::Env env, const char* msg) {
   if (!cond) throw Napi::Error::New(env, msg);
 }

@@ -2,28 +2,16 @@
 //   conv2dForward(x, w, bias|null, y, p)           y = act(conv(x, w) + bias)
 //   conv2dBackwardData(dy, w, dx, p)               dx = conv^T(dy, w)
 //   conv2dBackwardWeights(x, dy, dw, p)            dw = corr(x, dy)
-// p = [N, IH, IW, IC, OH, OW, OC, KH, KW, SH, SW, DH, DW, padTop, padLeft, padBottom, padRight, relu]
+// p: ConvParams (conv_params.h), a JS object with named fields.
 // Filters go to whatever blocked layout oneDNN prefers ('any') through a cached reorder.
-#include "common.h"
+#include "conv_params.h"
 
 namespace rn {
 namespace {
 
 using namespace dnnl;
 
-struct ConvP {
-  int64_t n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, relu;
-};
-
-ConvP readP(const Napi::Value& v) {
-  Napi::Array a = v.As<Napi::Array>();
-  int64_t r[18];
-  for (uint32_t i = 0; i < 18; i++) r[i] = a.Get(i).As<Napi::Number>().Int64Value();
-  return ConvP{r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
-               r[9], r[10], r[11], r[12], r[13], r[14], r[15], r[16], r[17]};
-}
-
-std::string keyOf(const ConvP& p, int kind, bool bias) {
+std::string keyOf(const ConvParams& p, int kind, bool bias) {
   return key(kind, bias, p.n, p.ih, p.iw, p.ic, p.oh, p.ow, p.oc, p.kh, p.kw, p.sh, p.sw, p.dh, p.dw, p.pt, p.pl,
              p.pb, p.pr, p.relu);
 }
@@ -33,7 +21,7 @@ struct Descs {
   memory::dims strides, dil, padL, padR;
 };
 
-Descs descs(const ConvP& p) {
+Descs descs(const ConvParams& p) {
   return Descs{memory::desc({p.n, p.ic, p.ih, p.iw}, dt::f32, tag::nhwc),
                memory::desc({p.n, p.oc, p.oh, p.ow}, dt::f32, tag::nhwc),
                memory::desc({p.oc, p.ic, p.kh, p.kw}, dt::f32, tag::any),
@@ -45,7 +33,7 @@ Descs descs(const ConvP& p) {
                {p.pb, p.pr}};
 }
 
-convolution_forward::primitive_desc fwdPd(const ConvP& p, const Descs& d, bool bias, const primitive_attr& attr) {
+convolution_forward::primitive_desc fwdPd(const ConvParams& p, const Descs& d, bool bias, const primitive_attr& attr) {
   auto desc = bias ? convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, d.src,
                                                d.wAny, d.bias, d.dst, d.strides, d.dil, d.padL, d.padR)
                    : convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, d.src,
@@ -76,7 +64,7 @@ void attachWeightsReorder(Entry& e, const memory::desc& wPrim, const memory::des
                            : reorder(reorder::primitive_desc(engine(), wPrim, engine(), wUser));
 }
 
-Entry makeFwd(const ConvP& p, bool bias) {
+Entry makeFwd(const ConvParams& p, bool bias) {
   Descs d = descs(p);
   primitive_attr attr = baseAttr();
   if (p.relu) {
@@ -92,7 +80,7 @@ Entry makeFwd(const ConvP& p, bool bias) {
   return e;
 }
 
-Entry makeBwdData(const ConvP& p) {
+Entry makeBwdData(const ConvParams& p) {
   Descs d = descs(p);
   auto hint = fwdPd(p, d, false, primitive_attr());
   auto desc = convolution_backward_data::desc(algorithm::convolution_direct, d.src, d.wAny, d.dst, d.strides, d.dil,
@@ -105,7 +93,7 @@ Entry makeBwdData(const ConvP& p) {
   return e;
 }
 
-Entry makeBwdWeights(const ConvP& p) {
+Entry makeBwdWeights(const ConvParams& p) {
   Descs d = descs(p);
   auto hint = fwdPd(p, d, false, primitive_attr());
   auto desc = convolution_backward_weights::desc(algorithm::convolution_direct, d.src, d.wAny, d.dst, d.strides,
@@ -132,7 +120,7 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
     float* w = f32(info[1]);
     float* b = f32OrNull(info[2]);
     float* y = f32(info[3]);
-    ConvP p = readP(info[4]);
+    ConvParams p = readConvParams(info[4]);
     Entry& e = fwdCache.get(keyOf(p, 0, b != nullptr), [&] { return makeFwd(p, b != nullptr); });
     Descs d = descs(p);
     auto& s = stream();
@@ -153,7 +141,7 @@ Napi::Value BackwardData(const Napi::CallbackInfo& info) {
     float* dy = f32(info[0]);
     float* w = f32(info[1]);
     float* dx = f32(info[2]);
-    ConvP p = readP(info[3]);
+    ConvParams p = readConvParams(info[3]);
     Entry& e = bwdDataCache.get(keyOf(p, 1, false), [&] { return makeBwdData(p); });
     Descs d = descs(p);
     auto& s = stream();
@@ -172,7 +160,7 @@ Napi::Value BackwardWeights(const Napi::CallbackInfo& info) {
     float* x = f32(info[0]);
     float* dy = f32(info[1]);
     float* dw = f32(info[2]);
-    ConvP p = readP(info[3]);
+    ConvParams p = readConvParams(info[3]);
     Entry& e = bwdWeightsCache.get(keyOf(p, 2, false), [&] { return makeBwdWeights(p); });
     Descs d = descs(p);
     auto& s = stream();
@@ -188,33 +176,12 @@ Napi::Value BackwardWeights(const Napi::CallbackInfo& info) {
   });
 }
 
-/** Which oneDNN implementation a configuration uses (for benchmarks / debugging). */
-Napi::Value ImplInfo(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
-    ConvP p = readP(info[0]);
-    Descs d = descs(p);
-    auto fwd = fwdPd(p, d, false, primitive_attr());
-    auto bdd = convolution_backward_data::desc(algorithm::convolution_direct, d.src, d.wAny, d.dst, d.strides, d.dil,
-                                               d.padL, d.padR);
-    auto bd = convolution_backward_data::primitive_desc(bdd, engine(), fwd);
-    auto bwd = convolution_backward_weights::desc(algorithm::convolution_direct, d.src, d.wAny, d.dst, d.strides,
-                                                  d.dil, d.padL, d.padR);
-    auto bw = convolution_backward_weights::primitive_desc(bwd, engine(), fwd);
-    Napi::Object o = Napi::Object::New(info.Env());
-    o.Set("forward", fwd.impl_info_str());
-    o.Set("backwardData", bd.impl_info_str());
-    o.Set("backwardWeights", bw.impl_info_str());
-    return o;
-  });
-}
-
 }  // namespace
 
 void initConv(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dForward", Napi::Function::New(env, Forward));
   exports.Set("conv2dBackwardData", Napi::Function::New(env, BackwardData));
   exports.Set("conv2dBackwardWeights", Napi::Function::New(env, BackwardWeights));
-  exports.Set("conv2dImplInfo", Napi::Function::New(env, ImplInfo));
 }
 
 }  // namespace rn

@@ -7,26 +7,12 @@
 #include <cstring>
 #include <vector>
 
-#include "common.h"
+#include "conv_params.h"
 
 namespace rn {
 namespace {
 
 using namespace dnnl;
-
-struct P {
-  int64_t n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, relu;
-  int64_t M() const { return n * oh * ow; }
-  int64_t K() const { return kh * kw * ic; }
-};
-
-P readP(const Napi::Value& v) {
-  Napi::Array a = v.As<Napi::Array>();
-  int64_t r[18];
-  for (uint32_t i = 0; i < 18; i++) r[i] = a.Get(i).As<Napi::Number>().Int64Value();
-  return P{r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15],
-           r[16], r[17]};
-}
 
 /** Grow-only column buffer shared by all calls (execution is serial). */
 float* columns(size_t floats) {
@@ -39,7 +25,7 @@ float* columns(size_t floats) {
   return buf.get();
 }
 
-void im2col(const P& p, const float* x, float* cols) {
+void im2col(const ConvParams& p, const float* x, float* cols) {
   const int64_t K = p.K();
 #pragma omp parallel for num_threads(threadsFor(p.M() * K)) schedule(static)
   for (int64_t r = 0; r < p.M(); r++) {
@@ -63,7 +49,7 @@ RN_SIMD void addTo(const float* __restrict s, float* __restrict d, int64_t k) {
   for (int64_t j = 0; j < k; j++) d[j] += s[j];
 }
 
-void col2im(const P& p, const float* cols, float* dx) {
+void col2im(const ConvParams& p, const float* cols, float* dx) {
   const int64_t K = p.K(), img = p.ih * p.iw * p.ic;
 #pragma omp parallel for num_threads(threadsFor(p.M() * K)) schedule(static)
   for (int64_t n = 0; n < p.n; n++) {
@@ -121,7 +107,7 @@ void run(Mm& g, float* a, float* b, float* bias, float* c) {
   stream().wait();
 }
 
-bool is1x1(const P& p) {
+bool is1x1(const ConvParams& p) {
   return p.kh == 1 && p.kw == 1 && p.sh == 1 && p.sw == 1 && p.pt == 0 && p.pl == 0 && p.oh == p.ih && p.ow == p.iw;
 }
 
@@ -131,13 +117,13 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
     float* w = f32(info[1]);
     float* b = f32OrNull(info[2]);
     float* y = f32(info[3]);
-    P p = readP(info[4]);
+    ConvParams p = readConvParams(info[4]);
     float* cols = x;
     if (!is1x1(p)) {
       cols = columns(p.M() * p.K());
       im2col(p, x, cols);
     }
-    run(gemm(p.M(), p.K(), p.oc, false, false, b != nullptr, p.relu != 0), cols, w, b, y);
+    run(gemm(p.M(), p.K(), p.oc, false, false, b != nullptr, p.relu), cols, w, b, y);
     return info.Env().Undefined();
   });
 }
@@ -147,7 +133,7 @@ Napi::Value BackwardData(const Napi::CallbackInfo& info) {
     float* dy = f32(info[0]);
     float* w = f32(info[1]);
     float* dx = f32(info[2]);
-    P p = readP(info[3]);
+    ConvParams p = readConvParams(info[3]);
     if (is1x1(p)) {
       run(gemm(p.M(), p.oc, p.K(), false, true, false, false), dy, w, nullptr, dx);
     } else {
@@ -164,7 +150,7 @@ Napi::Value BackwardWeights(const Napi::CallbackInfo& info) {
     float* x = f32(info[0]);
     float* dy = f32(info[1]);
     float* dw = f32(info[2]);
-    P p = readP(info[3]);
+    ConvParams p = readConvParams(info[3]);
     float* cols = x;
     if (!is1x1(p)) {
       cols = columns(p.M() * p.K());

@@ -1,6 +1,7 @@
 // Batched matrix product on oneDNN: matmul(a, b, bias|null, out, p)
-// p = [batchA, batchB, M, K, N, transposeA, transposeB, relu]; a is [batchA, M, K] ([batchA, K, M] when
-// transposed), b is [batchB, K, N] ([batchB, N, K]); a batch of 1 broadcasts; bias is [N].
+// p = {batchA, batchB, m, k, n, transposeA, transposeB, relu} (MatMulParams in addon.ts, read by name);
+// a is [batchA, M, K] ([batchA, K, M] when transposed), b is [batchB, K, N] ([batchB, N, K]); a batch of 1
+// broadcasts; bias is [N].
 #include "common.h"
 
 namespace rn {
@@ -42,10 +43,11 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
     float* b = f32(info[1]);
     float* bias = f32OrNull(info[2]);
     float* c = f32(info[3]);
-    Napi::Array arr = info[4].As<Napi::Array>();
-    int64_t r[8];
-    for (uint32_t i = 0; i < 8; i++) r[i] = arr.Get(i).As<Napi::Number>().Int64Value();
-    MmP p{r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]};
+    const char* what = "matmul params";
+    Napi::Object o = paramObject(info[4], what);
+    auto f = [&](const char* name) { return intField(o, what, name); };
+    auto flag = [&](const char* name) { return boolField(o, what, name) ? int64_t{1} : int64_t{0}; };
+    MmP p{f("batchA"), f("batchB"), f("m"), f("k"), f("n"), flag("transposeA"), flag("transposeB"), flag("relu")};
     Entry& e = cache.get(key(p.ba, p.bb, p.m, p.k, p.n, p.ta, p.tb, p.relu, bias != nullptr),
                          [&] { return make(p, bias != nullptr); });
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(e.a, engine(), a)},

@@ -3,7 +3,7 @@
 //   maxPoolGrad(dy, x, dx, p)   dy scattered to the first maximum of each window
 //   avgPool(x, y, p)            mean over the in-bounds part of the window
 //   avgPoolGrad(dy, dx, p)      dy / (KH*KW) spread over the in-bounds part (as tfjs cpu does)
-// p = [N, IH, IW, C, OH, OW, KH, KW, SH, SW, padTop, padLeft]
+// p: PoolParams of src/backend/onednn/addon.ts, an object read by field name (readP).
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -14,14 +14,22 @@ namespace rn {
 namespace {
 
 struct PoolP {
-  int64_t n, ih, iw, c, oh, ow, kh, kw, sh, sw, pt, pl;
+  int64_t n;       // batch
+  int64_t ih, iw;  // inHeight, inWidth
+  int64_t c;       // channels
+  int64_t oh, ow;  // outHeight, outWidth
+  int64_t kh, kw;  // filterHeight, filterWidth
+  int64_t sh, sw;  // strideHeight, strideWidth
+  int64_t pt, pl;  // padTop, padLeft
 };
 
 PoolP readP(const Napi::Value& v) {
-  Napi::Array a = v.As<Napi::Array>();
-  int64_t r[12];
-  for (uint32_t i = 0; i < 12; i++) r[i] = a.Get(i).As<Napi::Number>().Int64Value();
-  return PoolP{r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11]};
+  const char* what = "pool params";
+  Napi::Object o = paramObject(v, what);
+  auto f = [&](const char* name) { return intField(o, what, name); };
+  return PoolP{f("batch"),       f("inHeight"),    f("inWidth"),      f("channels"),
+               f("outHeight"),   f("outWidth"),    f("filterHeight"), f("filterWidth"),
+               f("strideHeight"), f("strideWidth"), f("padTop"),       f("padLeft")};
 }
 
 inline void window(const PoolP& p, int64_t oy, int64_t ox, int64_t& y0, int64_t& y1, int64_t& x0, int64_t& x1) {

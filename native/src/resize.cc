@@ -1,5 +1,5 @@
 // Bilinear resize of NHWC images with the exact arithmetic of tfjs's cpu kernel (double source coordinates):
-//   resizeBilinear(x, y, [N, H, W, C, newH, newW, alignCorners, halfPixelCenters])
+//   resizeBilinear(x, y, p), p = ResizeParams of addon.ts (read by name)
 #include <cmath>
 
 #include "common.h"
@@ -10,11 +10,12 @@ namespace {
 Napi::Value ResizeBilinear(const Napi::CallbackInfo& info) {
   const float* x = f32(info[0]);
   float* y = f32(info[1]);
-  Napi::Array a = info[2].As<Napi::Array>();
-  int64_t r[8];
-  for (uint32_t i = 0; i < 8; i++) r[i] = a.Get(i).As<Napi::Number>().Int64Value();
-  const int64_t n = r[0], h = r[1], w = r[2], c = r[3], nh = r[4], nw = r[5];
-  const bool align = r[6] != 0, half = r[7] != 0;
+  const char* what = "resize params";
+  Napi::Object o = paramObject(info[2], what);
+  const int64_t n = intField(o, what, "batch"), h = intField(o, what, "inHeight"), w = intField(o, what, "inWidth"),
+                c = intField(o, what, "channels"), nh = intField(o, what, "outHeight"),
+                nw = intField(o, what, "outWidth");
+  const bool align = boolField(o, what, "alignCorners"), half = boolField(o, what, "halfPixelCenters");
   const double rowRatio = static_cast<double>((align && nh > 1) ? h - 1 : h) / ((align && nh > 1) ? nh - 1 : nh);
   const double colRatio = static_cast<double>((align && nw > 1) ? w - 1 : w) / ((align && nw > 1) ? nw - 1 : nw);
   const int64_t rows = n * nh;

@@ -53,6 +53,7 @@ function loadTfjsNode(pkg: string): { ok: boolean; reason: string } {
   let result: { ok: boolean; reason: string };
   console.warn = () => {};
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional package, loaded only when asked for
     require(pkg);
     result = { ok: tf.findBackendFactory('tensorflow') != null, reason: `${pkg} loaded` };
   } catch (e) {

@@ -14,6 +14,7 @@
  */
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs-core";
+import { AugmentOptions, drawTransform, transformInto } from "./augment";
 import { IDX_MAGIC_IMAGES, IDX_MAGIC_LABELS, IdxError, readIdx } from "./idx";
 import { EnsureOptions, FashionMnistSource, ensureFashionMnist } from "./ensure";
 import { TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS } from "./checksums";
@@ -142,6 +143,8 @@ export interface DataIterOptions {
   limit?: number;
   /** Drop the last incomplete batch. Default false. */
   dropLast?: boolean;
+  /** Random shift and flip of every image in `epoch()` (seeded by (seed, epoch)). Default none. */
+  augment?: AugmentOptions;
 }
 
 /**
@@ -162,6 +165,7 @@ export class DataIter implements BatchSource {
   private readonly images: Uint8Array;
   private readonly labels: Uint8Array;
   private readonly resize: [number, number] | null;
+  readonly augment?: AugmentOptions;
 
   constructor(opts: DataIterOptions) {
     this.height = opts.height ?? IMAGE_SIZE;
@@ -183,6 +187,10 @@ export class DataIter implements BatchSource {
     this.shuffle = opts.shuffle ?? false;
     this.seed = opts.seed ?? 0;
     this.dropLast = opts.dropLast ?? false;
+    if (opts.augment && (!Number.isInteger(opts.augment.padding) || opts.augment.padding < 0)) {
+      throw new RangeError(`DataIter: augment.padding must be a non-negative integer, got ${opts.augment.padding}`);
+    }
+    this.augment = opts.augment;
     if (opts.resize === undefined) {
       this.resize = null;
     } else {
@@ -207,8 +215,8 @@ export class DataIter implements BatchSource {
     return p;
   }
 
-  /** Builds the batch of the given example indices. */
-  batchOf(indices: ArrayLike<number>): Batch {
+  /** Builds the batch of the given example indices; `rand` draws augmentations (if configured). */
+  batchOf(indices: ArrayLike<number>, rand?: () => number): Batch {
     const b = indices.length;
     const pix = this.height * this.width;
     const xs = new Float32Array(b * pix);
@@ -217,7 +225,11 @@ export class DataIter implements BatchSource {
       const i = indices[k];
       const src = this.images.subarray(i * pix, (i + 1) * pix);
       const off = k * pix;
-      for (let j = 0; j < pix; j++) xs[off + j] = src[j] / 255;
+      if (this.augment && rand) {
+        transformInto(xs, off, src, this.height, this.width, drawTransform(rand, this.augment));
+      } else {
+        for (let j = 0; j < pix; j++) xs[off + j] = src[j] / 255;
+      }
       ys[k] = this.labels[i];
     }
     const y = tf.tensor1d(ys, "int32");
@@ -233,14 +245,48 @@ export class DataIter implements BatchSource {
   *epoch(epoch = 0): Generator<Batch, void, undefined> {
     const order = this.order(epoch);
     const nb = this.numBatches;
+    // Its own stream (not the shuffle's), so turning augmentation on keeps the visiting order.
+    const rand = this.augment ? mulberry32(epochSeed(this.seed ^ AUGMENT_STREAM, epoch)) : undefined;
     for (let bi = 0; bi < nb; bi++) {
-      yield this.batchOf(order.subarray(bi * this.batchSize, Math.min((bi + 1) * this.batchSize, order.length)));
+      yield this.batchOf(order.subarray(bi * this.batchSize, Math.min((bi + 1) * this.batchSize, order.length)), rand);
     }
   }
 
   [Symbol.iterator](): Generator<Batch, void, undefined> {
     return this.epoch(0);
   }
+}
+
+const AUGMENT_STREAM = 0x5a17a5e5;
+
+/** Seed of the one fixed validation split (never the run's seed: every run holds out the same images). */
+export const VALIDATION_SPLIT_SEED = 20171025;
+
+/**
+ * Splits `count` images off a training split for validation: the images at the last `count`
+ * positions of a fixed permutation (seed {@link VALIDATION_SPLIT_SEED}). Both parts keep the
+ * original order of their images, so `limit` still means "the first n".
+ */
+export function splitValidation(split: FashionMnistSplit, count: number): { train: FashionMnistSplit; validation: FashionMnistSplit; validationIndices: Uint32Array } {
+  if (!Number.isInteger(count) || count < 1 || count >= split.n) {
+    throw new RangeError(`validation split: count must be an integer in 1..${split.n - 1}, got ${count}`);
+  }
+  const pix = split.images.length / split.n;
+  const held = new Uint8Array(split.n);
+  const validationIndices = permutation(split.n, VALIDATION_SPLIT_SEED, 0).slice(split.n - count).sort();
+  for (const i of validationIndices) held[i] = 1;
+  const take = (keep: 0 | 1, n: number): FashionMnistSplit => {
+    const images = new Uint8Array(n * pix);
+    const labels = new Uint8Array(n);
+    let k = 0;
+    for (let i = 0; i < split.n; i++) {
+      if (held[i] !== keep) continue;
+      images.set(split.images.subarray(i * pix, (i + 1) * pix), k * pix);
+      labels[k++] = split.labels[i];
+    }
+    return { images, labels, n };
+  };
+  return { train: take(0, split.n - count), validation: take(1, count), validationIndices };
 }
 
 /** Alias: the Fashion-MNIST data set iterator. */
@@ -256,11 +302,17 @@ export interface LoadDataOptions extends Omit<EnsureOptions, "dir"> {
   testLimit?: number;
   /** Explicit data directory (else FASHION_MNIST_DIR, cache, Debian dir, download). */
   dir?: string;
+  /** Hold out this many training images as a fixed validation set ({@link splitValidation}). Default 0. */
+  validation?: number;
+  /** Augment training batches (random shift and flip). Default none. */
+  augment?: AugmentOptions;
 }
 
 export interface LoadDataResult {
   trainIter: DataIter;
   testIter: DataIter;
+  /** Present when `validation` > 0: the held-out training images, in order, never augmented. */
+  validIter?: DataIter;
   source: FashionMnistSource;
   dir: string;
 }
@@ -271,10 +323,12 @@ export interface LoadDataResult {
  */
 export async function loadDataFashionMnist(opts: LoadDataOptions): Promise<LoadDataResult> {
   const small = doctestLimits();
-  const { batchSize, resize, seed, trainLimit = small?.trainLimit, testLimit = small?.testLimit, ...ensureOpts } = opts;
+  const { batchSize, resize, seed, trainLimit = small?.trainLimit, testLimit = small?.testLimit, validation, augment, ...ensureOpts } = opts;
   const { dir, source } = await ensureFashionMnist(ensureOpts);
-  const { train, test } = loadFashionMnistArrays(dir);
-  const trainIter = new DataIter({ ...train, batchSize, resize, shuffle: true, seed, limit: trainLimit });
-  const testIter = new DataIter({ ...test, batchSize, resize, shuffle: false, limit: testLimit });
-  return { trainIter, testIter, source, dir };
+  const arrays = loadFashionMnistArrays(dir);
+  const { train, validation: held } = validation ? splitValidation(arrays.train, validation) : { train: arrays.train, validation: undefined };
+  const trainIter = new DataIter({ ...train, batchSize, resize, shuffle: true, seed, limit: trainLimit, augment });
+  const testIter = new DataIter({ ...arrays.test, batchSize, resize, shuffle: false, limit: testLimit });
+  const validIter = held ? new DataIter({ ...held, batchSize, resize, shuffle: false }) : undefined;
+  return { trainIter, testIter, validIter, source, dir };
 }

@@ -15,36 +15,77 @@ export type BlockKind = 'basic' | 'bottleneck' | 'preact';
 export interface BlockOptions {
   /** false: halve height and width (stride 2) and project the shortcut with a 1x1 conv. */
   sameShape?: boolean;
+  /**
+   * Channels of the block's input, when known. A block whose input width differs from its output
+   * width projects its shortcut even at the same spatial size (e.g. the first bottleneck block).
+   * Unset: the input is taken to have `channels` channels unless `sameShape` is false.
+   */
+  inChannels?: number;
   /** Bottleneck only: width of the inner 3x3 conv is channels / expansion. */
   expansion?: number;
 }
 
-/** The seed's block: conv3x3 -> BN -> ReLU -> conv3x3 -> BN, plus the shortcut, then ReLU. */
-export class Residual extends Module {
+/**
+ * What the three blocks share: the shortcut. It is the identity when the block keeps the input's
+ * shape, else a 1x1 convolution with the block's stride, always the child module `shortcut`
+ * (added last, after the main branch's layers).
+ */
+abstract class ResidualBlock extends Module {
   readonly sameShape: boolean;
+  protected readonly strides: number;
+  private shortcutConv?: Conv2d;
+
+  constructor(readonly channels: number, opts: BlockOptions | boolean) {
+    super();
+    this.sameShape = typeof opts === 'boolean' ? opts : opts.sameShape ?? true;
+    this.strides = this.sameShape ? 1 : 2;
+  }
+
+  /** Creates the projection if the shape changes; each block calls it after its own layers. */
+  protected addShortcut(opts: BlockOptions | boolean): void {
+    const inChannels = typeof opts === 'boolean' ? undefined : opts.inChannels;
+    if (!this.sameShape || (inChannels !== undefined && inChannels !== this.channels)) {
+      this.shortcutConv = this.addModule('shortcut', new Conv2d(this.channels, { kernelSize: 1, strides: this.strides }));
+    }
+  }
+
+  /** True when the shortcut is a 1x1 projection rather than the identity. */
+  get projects(): boolean {
+    return this.shortcutConv !== undefined;
+  }
+
+  /** The shortcut branch applied to `x`. */
+  protected shortcut(x: tf.Tensor): tf.Tensor {
+    if (this.shortcutConv) return this.shortcutConv.forward(x);
+    if (x.shape[3] !== this.channels) {
+      throw new Error(`${this.constructor.name}(${this.channels}): input has ${x.shape[3]} channels, so the identity ` +
+        `shortcut cannot be added; pass { inChannels: ${x.shape[3]} } to project it with a 1x1 convolution`);
+    }
+    return x;
+  }
+}
+
+/** The seed's block: conv3x3 -> BN -> ReLU -> conv3x3 -> BN, plus the shortcut, then ReLU. */
+export class Residual extends ResidualBlock {
   private readonly conv1: Conv2d;
   private readonly bn1: BatchNorm;
   private readonly conv2: Conv2d;
   private readonly bn2: BatchNorm;
-  private readonly conv3?: Conv2d;
 
-  constructor(readonly channels: number, opts: BlockOptions | boolean = {}) {
-    super();
-    this.sameShape = typeof opts === 'boolean' ? opts : opts.sameShape ?? true;
-    const strides = this.sameShape ? 1 : 2;
-    this.conv1 = this.addModule('conv1', new Conv2d(channels, { kernelSize: 3, padding: 1, strides }));
+  constructor(channels: number, opts: BlockOptions | boolean = {}) {
+    super(channels, opts);
+    this.conv1 = this.addModule('conv1', new Conv2d(channels, { kernelSize: 3, padding: 1, strides: this.strides }));
     this.bn1 = this.addModule('bn1', new BatchNorm());
     this.conv2 = this.addModule('conv2', new Conv2d(channels, { kernelSize: 3, padding: 1 }));
     this.bn2 = this.addModule('bn2', new BatchNorm());
-    if (!this.sameShape) this.conv3 = this.addModule('conv3', new Conv2d(channels, { kernelSize: 1, strides }));
+    this.addShortcut(opts);
   }
 
   forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
     return tf.tidy(() => {
       let out = tf.relu(this.bn1.forward(this.conv1.forward(x), opts));
       out = this.bn2.forward(this.conv2.forward(out), opts);
-      const shortcut = this.conv3 ? this.conv3.forward(x) : x;
-      return tf.relu(tf.add(out, shortcut));
+      return tf.relu(tf.add(out, this.shortcut(x)));
     });
   }
 }
@@ -52,19 +93,15 @@ export class Residual extends Module {
 /**
  * Bottleneck block (torchvision's `Bottleneck`, exercise "deeper nets"): 1x1 reduce -> 3x3 -> 1x1
  * expand, each followed by BN, ReLU after the add. The output has `channels` channels; the 3x3
- * conv works on channels / expansion. The shortcut is projected whenever the shape changes.
+ * conv works on channels / expansion. The first block of a stage changes the width, so it needs
+ * `inChannels` (the ResNet builder passes it).
  */
-export class Bottleneck extends Module {
-  readonly sameShape: boolean;
+export class Bottleneck extends ResidualBlock {
   private readonly convs: Conv2d[];
   private readonly bns: BatchNorm[];
-  private projection?: Conv2d;
-  private readonly strides: number;
 
-  constructor(readonly channels: number, opts: BlockOptions = {}) {
-    super();
-    this.sameShape = opts.sameShape ?? true;
-    this.strides = this.sameShape ? 1 : 2;
+  constructor(channels: number, opts: BlockOptions = {}) {
+    super(channels, opts);
     const inner = Math.max(1, Math.round(channels / (opts.expansion ?? 4)));
     this.convs = [
       this.addModule('conv1', new Conv2d(inner, { kernelSize: 1 })),
@@ -72,43 +109,35 @@ export class Bottleneck extends Module {
       this.addModule('conv3', new Conv2d(channels, { kernelSize: 1 })),
     ];
     this.bns = [this.addModule('bn1', new BatchNorm()), this.addModule('bn2', new BatchNorm()), this.addModule('bn3', new BatchNorm())];
+    this.addShortcut(opts);
   }
 
   forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
-    // Project when the spatial size or the channel count changes (the first block of a stage).
-    if (!this.projection && (!this.sameShape || x.shape[3] !== this.channels)) {
-      this.projection = this.addModule('conv4', new Conv2d(this.channels, { kernelSize: 1, strides: this.strides }));
-    }
     return tf.tidy(() => {
       let out = x;
       for (let i = 0; i < 3; i++) {
         out = this.bns[i].forward(this.convs[i].forward(out), opts);
         if (i < 2) out = tf.relu(out);
       }
-      const shortcut = this.projection ? this.projection.forward(x) : x;
-      return tf.relu(tf.add(out, shortcut));
+      return tf.relu(tf.add(out, this.shortcut(x)));
     });
   }
 }
 
 /** Pre-activation block: BN -> ReLU -> conv3x3 -> BN -> ReLU -> conv3x3, plus the shortcut. */
-export class PreActResidual extends Module {
-  readonly sameShape: boolean;
+export class PreActResidual extends ResidualBlock {
   private readonly bn1: BatchNorm;
   private readonly conv1: Conv2d;
   private readonly bn2: BatchNorm;
   private readonly conv2: Conv2d;
-  private readonly conv3?: Conv2d;
 
-  constructor(readonly channels: number, opts: BlockOptions | boolean = {}) {
-    super();
-    this.sameShape = typeof opts === 'boolean' ? opts : opts.sameShape ?? true;
-    const strides = this.sameShape ? 1 : 2;
+  constructor(channels: number, opts: BlockOptions | boolean = {}) {
+    super(channels, opts);
     this.bn1 = this.addModule('bn1', new BatchNorm());
-    this.conv1 = this.addModule('conv1', new Conv2d(channels, { kernelSize: 3, padding: 1, strides }));
+    this.conv1 = this.addModule('conv1', new Conv2d(channels, { kernelSize: 3, padding: 1, strides: this.strides }));
     this.bn2 = this.addModule('bn2', new BatchNorm());
     this.conv2 = this.addModule('conv2', new Conv2d(channels, { kernelSize: 3, padding: 1 }));
-    if (!this.sameShape) this.conv3 = this.addModule('conv3', new Conv2d(channels, { kernelSize: 1, strides }));
+    this.addShortcut(opts);
   }
 
   forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
@@ -116,18 +145,17 @@ export class PreActResidual extends Module {
       const pre = tf.relu(this.bn1.forward(x, opts));
       let out = this.conv1.forward(pre);
       out = this.conv2.forward(tf.relu(this.bn2.forward(out, opts)));
-      // The projection reads the pre-activated input, as in the paper's full pre-activation unit.
-      const shortcut = this.conv3 ? this.conv3.forward(pre) : x;
-      return tf.add(out, shortcut);
+      // A projection reads the pre-activated input, as in the paper's full pre-activation unit.
+      return tf.add(out, this.shortcut(this.projects ? pre : x));
     });
   }
 }
 
-export function makeBlock(kind: BlockKind, channels: number, sameShape: boolean): Module {
+export function makeBlock(kind: BlockKind, channels: number, sameShape: boolean, inChannels?: number): Module {
   switch (kind) {
-    case 'basic': return new Residual(channels, { sameShape });
-    case 'bottleneck': return new Bottleneck(channels, { sameShape });
-    case 'preact': return new PreActResidual(channels, { sameShape });
+    case 'basic': return new Residual(channels, { sameShape, inChannels });
+    case 'bottleneck': return new Bottleneck(channels, { sameShape, inChannels });
+    case 'preact': return new PreActResidual(channels, { sameShape, inChannels });
     default: throw new Error(`unknown residual block kind '${kind as string}' (basic, bottleneck, preact)`);
   }
 }

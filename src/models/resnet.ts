@@ -26,6 +26,12 @@ export interface ResNetConfig {
   block: BlockKind;
   /** b6's pooling: the seed's 3x3 average pool (for 96x96 inputs) or a global average. */
   headPool: 'avg3' | 'global';
+  /**
+   * b1 and the start of b2. 'seed': a 7x7 stride-2 conv without padding, then b2 opens with a 3x3
+   * stride-2 max pool (the chapter's layout). 'small': a 3x3 conv (padding 1) + BN + ReLU and no
+   * max pool, so b2 runs at the input's full resolution (the CIFAR ResNets' stem, for small images).
+   */
+  stem: 'seed' | 'small';
 }
 
 export const SEED_RESNET: ResNetConfig = {
@@ -35,6 +41,7 @@ export const SEED_RESNET: ResNetConfig = {
   depths: [2, 2, 2, 2],
   block: 'basic',
   headPool: 'avg3',
+  stem: 'seed',
 };
 
 export interface ResNetOptions extends Partial<ResNetConfig> {
@@ -63,18 +70,22 @@ export class ResNet extends Module {
       depths: opts.depths ?? SEED_RESNET.depths,
       block: opts.block ?? SEED_RESNET.block,
       headPool: opts.headPool ?? SEED_RESNET.headPool,
+      stem: opts.stem ?? SEED_RESNET.stem,
     };
     validateConfig(this.config);
     this.verbose = opts.verbose ?? false;
     this.log = opts.log ?? ((line) => console.log(line));
-    const { widths, stemWidth, depths, block, numClasses, headPool } = this.config;
+    const { widths, stemWidth, depths, block, numClasses, headPool, stem } = this.config;
 
-    const b1 = new Conv2d(stemWidth, { kernelSize: 7, strides: 2 });
+    const b1 = stem === 'seed'
+      ? new Conv2d(stemWidth, { kernelSize: 7, strides: 2 })
+      : new Sequential(new Conv2d(stemWidth, { kernelSize: 3, padding: 1 }), new BatchNorm(), new ReLU());
     const stage = (i: number, downsample: boolean, s = new Sequential()) => {
-      for (let j = 0; j < depths[i]; j++) s.add(makeBlock(block, widths[i], !(downsample && j === 0)));
+      const inChannels = i === 0 ? stemWidth : widths[i - 1];
+      for (let j = 0; j < depths[i]; j++) s.add(makeBlock(block, widths[i], !(downsample && j === 0), j === 0 ? inChannels : widths[i]));
       return s;
     };
-    const b2 = stage(0, false, new Sequential(new MaxPool2d(3, 2)));
+    const b2 = stage(0, false, stem === 'seed' ? new Sequential(new MaxPool2d(3, 2)) : new Sequential());
     const b6 = new Sequential();
     // Pre-activation nets end with the BN + ReLU their blocks leave out.
     if (block === 'preact') b6.add(new BatchNorm(), new ReLU());
@@ -116,6 +127,7 @@ function validateConfig(c: ResNetConfig): void {
   if (c.depths.length !== 4 || c.depths.some((d) => !Number.isInteger(d) || d < 1)) bad('depths must be 4 integers >= 1');
   if (!['basic', 'bottleneck', 'preact'].includes(c.block)) bad(`unknown block kind '${c.block}'`);
   if (!['avg3', 'global'].includes(c.headPool)) bad(`unknown headPool '${c.headPool}'`);
+  if (!['seed', 'small'].includes(c.stem)) bad(`unknown stem '${c.stem}'`);
 }
 
 /** Named presets: the seed's net and smaller ones for tests and quick runs. */

@@ -154,6 +154,20 @@ function slice(values: Float32Array, e: TensorEntry): tf.Tensor {
 }
 
 /**
+ * Checkpoints written before every residual block called its shortcut projection 'shortcut' named
+ * it 'conv3' (Residual, PreActResidual) or 'conv4' (Bottleneck): such entries are read under the
+ * new name when the model has that variable and nothing else claims it.
+ */
+export function renameLegacyShortcuts(entries: TensorEntry[], model: Map<string, unknown>): TensorEntry[] {
+  const names = new Set(entries.map((e) => e.name));
+  return entries.map((e) => {
+    if (model.has(e.name)) return e;
+    const renamed = e.name.replace(/(^|\.)conv[34]\.(weight|bias)$/, '$1shortcut.$2');
+    return renamed !== e.name && model.has(renamed) && !names.has(renamed) ? { ...e, name: renamed } : e;
+  });
+}
+
+/**
  * Copies a checkpoint's weights into a model with the same architecture and its state into the
  * optimizer. Names and shapes must match exactly. An unbuilt net is built first, from
  * `inputShape` (no batch dimension) if given, else from the input shape the checkpoint records.
@@ -171,6 +185,7 @@ export async function restoreCheckpoint(
     net.build(shape);
   }
   const mine = new Map(net.namedVariables());
+  manifest.variables = renameLegacyShortcuts(manifest.variables, mine);
   const missing = manifest.variables.filter((e) => !mine.has(e.name)).map((e) => e.name);
   const extra = [...mine.keys()].filter((n) => !manifest.variables.some((e) => e.name === n));
   if (missing.length || extra.length) {

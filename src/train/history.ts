@@ -4,6 +4,8 @@ export interface EpochRecord {
   loss: number;
   trainAcc: number;
   testAcc: number;
+  /** Accuracy on the held-out validation images, when training had them. */
+  validAcc?: number;
   seconds: number;
   imagesPerSecond: number;
 }

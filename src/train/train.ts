@@ -8,6 +8,8 @@ import type { Module } from '../nn/module';
 import type { Batch, BatchSource } from './batches';
 import { countCorrect, softmaxCrossEntropy } from './metrics';
 import { evaluateAccuracy } from './evaluate';
+import { recalibrateBatchNorm } from './recalibrate';
+import type { LearningRateSchedule } from './schedule';
 import { EpochProgress, ProgressMode, epochProgress } from './progress';
 import { TrainPosition, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import type { EpochRecord } from './history';
@@ -28,11 +30,23 @@ export interface BatchEvent {
 export interface TrainOptions {
   trainData: BatchSource;
   testData: BatchSource;
+  /** Held-out training images, evaluated after every epoch beside the test set (`validAcc`). */
+  validData?: BatchSource;
   net: Module;
   /** Defaults to SGD with learning rate 0.05, the seed's trainer. */
   optimizer?: tf.Optimizer;
   /** Defaults to mean softmax cross-entropy on integer labels. */
   loss?: (logits: tf.Tensor, labels: tf.Tensor1D) => tf.Scalar;
+  /** Learning rate per optimizer step (0-based, counted across epochs); default: the optimizer's own. */
+  schedule?: LearningRateSchedule;
+  /**
+   * L2 weight decay added to the gradients of convolution and dense weights (the variables named
+   * `*.weight`; batch-norm scales and shifts and biases are not decayed), as PyTorch's SGD
+   * `weight_decay` on such a parameter group.
+   */
+  weightDecay?: number;
+  /** Before each evaluation, recalibrate batch norm on this many training batches (see recalibrateBatchNorm). */
+  recalibrateBatches?: number;
   epochs: number;
   /** For the "Start training on ..." line, e.g. tryGpu()'s description. */
   deviceDescription?: string;
@@ -67,6 +81,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const net = opts.net;
   const optimizer = opts.optimizer ?? tf.train.sgd(0.05);
   const lossFn = opts.loss ?? softmaxCrossEntropy;
+  if (opts.schedule) learningRateSetter(optimizer); // fails now, not at the first step, for an optimizer without one
   let history: EpochRecord[] = [];
   let pos = freshPosition(0, 0);
 
@@ -94,7 +109,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     for (const { x, y } of opts.trainData.epoch(pos.epoch)) {
       if (index >= numBatches) { tf.dispose([x, y]); break; }
       if (index++ < pos.batch) { tf.dispose([x, y]); tLast = performance.now(); continue; } // resumed mid-epoch
-      const { loss: lossValue, correct } = trainStep(net, optimizer, { x, y }, lossFn);
+      const { loss: lossValue, correct } = trainStep(net, optimizer, { x, y },
+        { loss: lossFn, weightDecay: opts.weightDecay, learningRate: opts.schedule?.(pos.step) });
       tf.dispose([x, y]);
       if (!Number.isFinite(lossValue)) {
         bar.stop();
@@ -125,12 +141,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
     }
     bar.stop();
+    if (opts.recalibrateBatches) recalibrateBatchNorm(net, opts.trainData, opts.recalibrateBatches, pos.epoch);
     const testAcc = evaluateAccuracy(opts.testData, net);
     const record: EpochRecord = {
       epoch: pos.epoch,
       loss: pos.lossSum / pos.seen,
       trainAcc: pos.correct / pos.seen,
       testAcc,
+      ...(opts.validData ? { validAcc: evaluateAccuracy(opts.validData, net) } : {}),
       seconds: pos.seconds,
       imagesPerSecond: pos.seen / pos.seconds,
     };
@@ -153,16 +171,25 @@ export interface StepResult {
   correct: number;
 }
 
+export interface StepOptions {
+  /** Default: mean softmax cross-entropy on integer labels. */
+  loss?: (logits: tf.Tensor, labels: tf.Tensor1D) => tf.Scalar;
+  /** L2 weight decay added to the gradients of convolution and dense weights. */
+  weightDecay?: number;
+  /** Learning rate to set before the update (the optimizer needs setLearningRate). */
+  learningRate?: number;
+}
+
 /**
  * One step of minibatch SGD, as train runs it: forward in training mode, loss, gradients of the
- * trainable variables, optimizer update. An unbuilt net is built from the batch's shape first.
- * The batch stays the caller's to dispose.
+ * trainable variables (plus weight decay), optimizer update. An unbuilt net is built from the
+ * batch's shape first. The batch stays the caller's to dispose.
  */
 export function trainStep(
-  net: Module, optimizer: tf.Optimizer, batch: Pick<Batch, 'y'> & { x: tf.Tensor },
-  lossFn: (logits: tf.Tensor, labels: tf.Tensor1D) => tf.Scalar = softmaxCrossEntropy,
+  net: Module, optimizer: tf.Optimizer, batch: Pick<Batch, 'y'> & { x: tf.Tensor }, opts: StepOptions = {},
 ): StepResult {
   const { x, y } = batch;
+  const lossFn = opts.loss ?? softmaxCrossEntropy;
   net.ensureBuilt(x.shape.slice(1)); // deferred initialisation: the variables exist before the gradient asks for them
   let correctT: tf.Scalar | undefined;
   const { value, grads } = tf.variableGrads(() => {
@@ -170,6 +197,8 @@ export function trainStep(
     correctT = tf.keep(countCorrect(logits, y));
     return lossFn(logits, y);
   }, net.trainableVariables());
+  if (opts.weightDecay) addWeightDecay(grads, net, opts.weightDecay);
+  if (opts.learningRate !== undefined) learningRateSetter(optimizer)(opts.learningRate);
   optimizer.applyGradients(grads);
   const loss = value.dataSync()[0];
   const correct = correctT!.dataSync()[0];
@@ -187,8 +216,29 @@ function firstBatchShape(data: BatchSource): number[] {
   throw new Error('train: the training data yielded no batch');
 }
 
+/** The optimizer's learning-rate setter (tfjs's SGD and momentum optimizers have one). */
+function learningRateSetter(optimizer: tf.Optimizer): (lr: number) => void {
+  const o = optimizer as tf.Optimizer & { setLearningRate?: (lr: number) => void };
+  if (typeof o.setLearningRate !== 'function') {
+    throw new Error(`train: a learning-rate schedule needs an optimizer with setLearningRate (SGD, momentum); got ${optimizer.getClassName()}`);
+  }
+  return (lr) => o.setLearningRate!(lr);
+}
+
+/** grads[w] += decay * w for the weights of convolutions and dense layers (replacing the gradient tensors). */
+function addWeightDecay(grads: tf.NamedTensorMap, net: Module, decay: number): void {
+  for (const [name, v] of net.namedVariables()) {
+    if (!v.trainable || !(name.endsWith('.weight') || name === 'weight')) continue;
+    const g = grads[v.name];
+    if (!g) continue;
+    grads[v.name] = tf.tidy(() => tf.add(g, tf.mul(v, decay)));
+    g.dispose();
+  }
+}
+
 /** The seed's per-epoch line, plus throughput. */
 export function formatEpoch(r: EpochRecord): string {
   return `Epoch ${r.epoch}. Loss: ${r.loss.toFixed(3)}, Train acc ${r.trainAcc.toFixed(2)}, ` +
+    (r.validAcc === undefined ? '' : `Valid acc ${r.validAcc.toFixed(3)}, `) +
     `Test acc ${r.testAcc.toFixed(2)}, Time ${r.seconds.toFixed(1)} sec, ${r.imagesPerSecond.toFixed(1)} img/s`;
 }

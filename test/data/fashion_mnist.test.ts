@@ -205,6 +205,8 @@ describe.skipIf(!dataDir)("real data batches", () => {
       tf.dispose([x, y]);
     }
     expect(n).toBe(300);
+    // The iterator hands out batches it does not keep: disposing them leaves nothing behind.
+    expect(tf.memory().numTensors).toBe(before);
     expect(ys).toEqual([...arrays.test.labels.subarray(0, 300)]);
     expect([...trainIter.order(0)].every((i) => i < 1000)).toBe(true);
   });

@@ -15,7 +15,7 @@ describe('Residual block shapes (NHWC; the seed printed NCHW)', () => {
   it('Residual(8, sameShape=false) maps [4,6,6,3] to [4,3,3,8] (seed: (4, 8, 3, 3))', () => {
     const blk = new Residual(8, { sameShape: false });
     expect(blk.apply(tf.randomUniform([4, 6, 6, 3])).shape).toEqual([4, 3, 3, 8]);
-    expect(blk.namedVariables().map(([n]) => n)).toContain('conv3.weight');
+    expect(blk.namedVariables().map(([n]) => n)).toContain('shortcut.weight');
   });
 
   it('the exercise blocks have the same shape contract', () => {

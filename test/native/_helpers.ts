@@ -1,6 +1,7 @@
 /**
  * Shared helpers of the native back-end tests: registration, seeded random data and a
- * "same op on 'cpu' and on 'onednn'" comparison.
+ * "same op on 'cpu' and on 'onednn'" comparison that also checks the native kernels ran (nativeKernel
+ * falls back to JS on any native error, so without that check a broken addon compares cpu with cpu).
  *
  * Error measure: max |native - cpu| / max(max |cpu|, 1e-6) over all elements (relative to the output's scale,
  * so that sums with cancellation are judged fairly). Tolerances are stated per test.
@@ -9,15 +10,47 @@ import * as tf from '@tensorflow/tfjs-core';
 import '../../src/tf'; // gradients, the cpu back end, the colleague's JS BN kernels
 
 import { loadAddon } from '../../src/backend/onednn/addon';
+import { callStats } from '../../src/backend/onednn/kernel_helpers/native_kernel';
 import { registerOneDnnBackend } from '../../src/backend/onednn/register';
 
 const load = loadAddon();
 export const addonAvailable = load.addon != null && registerOneDnnBackend().ok;
 export const skipReason = addonAvailable ? '' : load.reason || registerOneDnnBackend().reason;
+/** CI (env CI non-empty) builds the addon: there its absence fails the run (addon.test.ts), elsewhere it skips. */
+export const nativeRequired = !!process.env.CI;
 if (!addonAvailable) {
   // eslint-disable-next-line no-console
-  console.warn(`[native tests skipped] ${skipReason}`);
+  console.warn(`[native tests ${nativeRequired ? 'FAIL (CI set)' : 'skipped'}] ${skipReason}`);
 }
+
+export type StatsSnapshot = Map<string, { native: number; fallback: number }>;
+
+export function statsSnapshot(): StatsSnapshot {
+  return new Map([...callStats].map(([k, v]) => [k, { ...v }]));
+}
+
+/** Native and fallback calls of `name` since `before`. */
+export function callsSince(before: StatsSnapshot, name: string): { native: number; fallback: number } {
+  const now = callStats.get(name) ?? { native: 0, fallback: 0 };
+  const was = before.get(name) ?? { native: 0, fallback: 0 };
+  return { native: now.native - was.native, fallback: now.fallback - was.fallback };
+}
+
+/** Throws unless every kernel in `kernels` ran natively since `before` and never fell back to JS. */
+export function assertNativeSince(before: StatsSnapshot, kernels: string[]): void {
+  if (kernels.length === 0) throw new Error('assertNativeSince: name the kernels that must run natively');
+  const bad = kernels.map((k) => ({ k, d: callsSince(before, k) })).filter(({ d }) => d.native === 0 || d.fallback > 0);
+  if (bad.length > 0) {
+    throw new Error(`expected native calls only, got ${bad.map(({ k, d }) => `${k}: ${d.native} native, ` +
+      `${d.fallback} fallback`).join('; ')}`);
+  }
+}
+
+/**
+ * What compare() checks about the onednn run: the kernels that must run natively (each: native calls > 0,
+ * fallbacks = 0), or, where a JS fallback is the point of the test, the reason.
+ */
+export type NativeExpectation = string[] | { fallbackExpected: string };
 
 /** Deterministic uniform [-1, 1) (mulberry32). */
 export function rand(n: number, seed: number): Float32Array {
@@ -72,10 +105,17 @@ export function runOn(backend: string, specs: Spec[], f: (...xs: tf.Tensor[]) =>
   });
 }
 
-/** Max relative error between native and JS cpu over all outputs; shapes and dtypes must agree. */
-export function compare(specs: Spec[], f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]): number {
+/**
+ * Max relative error between native and JS cpu over all outputs; shapes and dtypes must agree, and the
+ * onednn run must have called the `native` kernels natively (see NativeExpectation).
+ */
+export function compare(specs: Spec[], f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[],
+  native: NativeExpectation): number {
   const ref = runOn('cpu', specs, f);
+  const before = statsSnapshot();
   const got = runOn('onednn', specs, f);
+  if (Array.isArray(native)) assertNativeSince(before, native);
+  else if (!native.fallbackExpected) throw new Error('compare: say why a fallback is expected');
   let err = 0;
   ref.forEach((r, i) => {
     const g = got[i];

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 
 import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, batchNormTrain } from '../../src/ops/batch_norm_train';
-import { callStats } from '../../src/backend/onednn/kernels/_util';
+import { callStats } from '../../src/backend/onednn/kernel_helpers/native_kernel';
 import { addonAvailable, compare, skipReason } from './_helpers';
 
 const TOL = 1e-4;
@@ -19,7 +19,8 @@ describe.skipIf(!addonAvailable)(`native batch norm ${skipReason}`, () => {
     const c = shape[shape.length - 1];
     const specs = [{ shape, seed: 1 }, { shape: [c], seed: 2 }, { shape: [c], seed: 3 }];
     const err = compare(specs, (x, s, o) =>
-      tf.engine().runKernel(BATCH_NORM_TRAIN, { x, scale: s, offset: o }, { varianceEpsilon: 1e-5 }) as tf.Tensor[]);
+      tf.engine().runKernel(BATCH_NORM_TRAIN, { x, scale: s, offset: o }, { varianceEpsilon: 1e-5 }) as tf.Tensor[],
+    [BATCH_NORM_TRAIN]);
     expect(err).toBeLessThan(TOL);
   });
 
@@ -28,7 +29,8 @@ describe.skipIf(!addonAvailable)(`native batch norm ${skipReason}`, () => {
     const n = shape.reduce((p, q) => p * q, 1);
     const values = Float32Array.from({ length: n }, (_, i) => 1000 + Math.sin(i));
     const err = compare([{ shape, seed: 0, values }, { shape: [20], seed: 2 }, { shape: [20], seed: 3 }], (x, s, o) =>
-      tf.engine().runKernel(BATCH_NORM_TRAIN, { x, scale: s, offset: o }, { varianceEpsilon: 1e-5 }) as tf.Tensor[]);
+      tf.engine().runKernel(BATCH_NORM_TRAIN, { x, scale: s, offset: o }, { varianceEpsilon: 1e-5 }) as tf.Tensor[],
+    [BATCH_NORM_TRAIN]);
     expect(err).toBeLessThan(1e-3); // float32 inputs near 1000: 1e-4 relative noise on the centred values
   });
 
@@ -37,7 +39,7 @@ describe.skipIf(!addonAvailable)(`native batch norm ${skipReason}`, () => {
     const specs = [{ shape, seed: 4 }, { shape, seed: 5 }, { shape: [c], seed: 6 }, { shape: [c], seed: 7 },
       { shape: [c], seed: 8, values: Float32Array.from({ length: c }, (_, i) => 0.5 + (i % 7) / 3) }];
     const err = compare(specs, (dy, x, s, m, v) => tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD,
-      { dy, x, scale: s, mean: m, variance: v }, { varianceEpsilon: 1e-5 }) as tf.Tensor[]);
+      { dy, x, scale: s, mean: m, variance: v }, { varianceEpsilon: 1e-5 }) as tf.Tensor[], [BATCH_NORM_TRAIN_GRAD]);
     expect(err).toBeLessThan(TOL);
   });
 
@@ -47,7 +49,7 @@ describe.skipIf(!addonAvailable)(`native batch norm ${skipReason}`, () => {
     const specs = [{ shape, seed: 12 }, { shape: [c], seed: 13 }, { shape: [c], seed: 14, values: variance },
       { shape: [c], seed: 15 }, { shape: [c], seed: 16 }];
     expect(compare(specs, (x, m, v, o, s) => [tf.batchNorm(x, m, v, o, s, 1e-5), tf.batchNorm(x, m, v, undefined,
-      undefined, 1e-3)])).toBeLessThan(1e-5);
+      undefined, 1e-3)], ['FusedBatchNorm'])).toBeLessThan(1e-5);
   });
 
   it('gradients through batchNormTrain (x, scale, offset) match cpu and run natively', () => {
@@ -57,7 +59,7 @@ describe.skipIf(!addonAvailable)(`native batch norm ${skipReason}`, () => {
     const err = compare(specs, (x, s, o) => tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => {
       const { y } = batchNormTrain(a, b as tf.Tensor1D, c as tf.Tensor1D, 1e-5);
       return tf.sum(tf.mul(y, tf.sin(tf.reshape(tf.range(0, y.size), y.shape))));
-    })([x, s, o]));
+    })([x, s, o]), [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD]);
     expect(err).toBeLessThan(TOL);
     expect(callStats.get(BATCH_NORM_TRAIN)?.native).toBe(1);
     expect(callStats.get(BATCH_NORM_TRAIN_GRAD)?.native).toBe(1);

@@ -5,9 +5,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ConvAlgorithm, setConvAlgorithm } from '../../src/backend/onednn/kernels/_conv';
-import { callStats } from '../../src/backend/onednn/kernels/_util';
-import { addonAvailable, compare, skipReason } from './_helpers';
+import type { ConvParams } from '../../src/backend/onednn/addon';
+import { loadAddon } from '../../src/backend/onednn/addon';
+import { ConvAlgorithm, convParams, setConvAlgorithm } from '../../src/backend/onednn/kernel_helpers/conv_common';
+import { callStats } from '../../src/backend/onednn/kernel_helpers/native_kernel';
+import { addonAvailable, compare, rand, skipReason } from './_helpers';
 
 const TOL = 1e-4;
 
@@ -36,7 +38,7 @@ for (const algo of ['auto', 'direct', 'gemm'] as ConvAlgorithm[]) describe.skipI
 
   it.each(cases)('forward $n $h $w $cin $cout k$k s$s', (c) => {
     const specs = [{ shape: [c.n, c.h, c.w, c.cin], seed: 1 }, { shape: [c.k, c.k, c.cin, c.cout], seed: 2 }];
-    const err = compare(specs, (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad as 'same'));
+    const err = compare(specs, (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad as 'same'), ['Conv2D']);
     expect(err, name(c)).toBeLessThan(TOL);
   });
 
@@ -46,7 +48,7 @@ for (const algo of ['auto', 'direct', 'gemm'] as ConvAlgorithm[]) describe.skipI
     for (const activation of ['linear', 'relu'] as const) {
       const err = compare(specs, (x, w, b) => tf.fused.conv2d({
         x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: c.s, pad: c.pad as 'same', bias: b, activation,
-      }));
+      }), ['FusedConv2D']);
       expect(err, `${name(c)} ${activation}`).toBeLessThan(TOL);
     }
   });
@@ -58,7 +60,7 @@ for (const algo of ['auto', 'direct', 'gemm'] as ConvAlgorithm[]) describe.skipI
       const dy = tf.sin(tf.reshape(tf.range(0, y.size), y.shape)); // non-uniform upstream gradient
       return tf.grads((a: tf.Tensor, b: tf.Tensor) =>
         tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad as 'same'))([x, w], dy);
-    });
+    }, ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']);
     expect(err, name(c)).toBeLessThan(TOL);
   });
 
@@ -67,25 +69,57 @@ for (const algo of ['auto', 'direct', 'gemm'] as ConvAlgorithm[]) describe.skipI
     const err = compare(specs, (x, w, b) => tf.grads((a: tf.Tensor, f: tf.Tensor, bb: tf.Tensor) =>
       tf.sum(tf.square(tf.fused.conv2d({
         x: a as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 1, pad: 1, bias: bb, activation: 'relu',
-      }))))([x, w, b]));
+      }))))([x, w, b]),
+    // under a gradient tape tfjs does not fuse a relu: conv, bias add and relu run as separate kernels
+    ['Conv2D', 'Add', 'Relu', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Sum', 'ResnetReluGrad']);
     expect(err).toBeLessThan(TOL);
   });
 
   it('actually runs natively (no silent fallback) for the training configurations', () => {
     callStats.clear();
     compare([{ shape: [2, 22, 22, 16], seed: 1 }, { shape: [3, 3, 16, 32], seed: 2 }],
-      (x, w) => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 1)))([x, w]));
+      (x, w) => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 1)))([x, w]),
+      ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']);
     for (const k of ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']) {
       expect(callStats.get(k), k).toEqual({ native: 1, fallback: 0 });
     }
   });
 
-  it('falls back to JS for NCHW and dilated-but-unsupported inputs without failing', () => {
-    // int32 inputs to conv are cast by tfjs; NCHW is rejected by tfjs cpu too, so use a dilated conv (native)
-    // and a depthwise conv (not implemented natively: plain cpu kernel copied to onednn).
+  it('depthwise conv (no native kernel) runs the copied JS kernel; dilated conv runs natively', () => {
+    // NCHW is rejected by tfjs cpu too, so it cannot be compared here.
     const specs = [{ shape: [1, 9, 9, 4], seed: 11 }, { shape: [3, 3, 4, 2], seed: 12 }];
-    expect(compare(specs, (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'))).toBeLessThan(TOL);
+    expect(compare(specs, (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'),
+      { fallbackExpected: 'depthwise convolution has no native kernel' })).toBeLessThan(TOL);
     expect(compare([{ shape: [1, 9, 9, 4], seed: 11 }, { shape: [3, 3, 4, 5], seed: 12 }],
-      (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NHWC', 2))).toBeLessThan(TOL);
+      (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NHWC', 2), ['Conv2D'])).toBeLessThan(TOL);
+  });
+});
+
+describe.skipIf(!addonAvailable)(`native conv parameters ${skipReason}`, () => {
+  const p = convParams(tf.backend_util.computeConv2DInfo([2, 5, 5, 3], [3, 3, 3, 4], 1, 1, 'same'))!;
+  const x = rand(2 * 5 * 5 * 3, 1), w = rand(3 * 3 * 3 * 4, 2);
+  const forwards = ['conv2dForward', 'conv2dForwardGemm'] as const;
+
+  it('are read by name: a missing or mistyped field is an error naming it', () => {
+    const a = loadAddon().addon!;
+    const y = new Float32Array(2 * 5 * 5 * 4);
+    for (const f of forwards) {
+      expect(() => a[f](x, w, null, y, p)).not.toThrow();
+      const { strideWidth: _, ...noStride } = p;
+      expect(() => a[f](x, w, null, y, noStride as ConvParams), f).toThrow(/'strideWidth' must be a number/);
+      expect(() => a[f](x, w, null, y, { ...p, relu: 1 } as unknown as ConvParams), f).toThrow(/'relu' must be a boolean/);
+      expect(() => a[f](x, w, null, y, Object.values(p) as unknown as ConvParams), f).toThrow(/expected an object/);
+    }
+  });
+
+  it('relu: true fuses a relu into the forward pass', () => {
+    const a = loadAddon().addon!;
+    for (const f of forwards) {
+      const plain = new Float32Array(2 * 5 * 5 * 4), fused = new Float32Array(plain.length);
+      a[f](x, w, null, plain, { ...p, relu: false });
+      a[f](x, w, null, fused, { ...p, relu: true });
+      expect(plain.some((v) => v < 0), f).toBe(true);
+      expect(Array.from(fused), f).toEqual(Array.from(plain, (v) => Math.max(v, 0)));
+    }
   });
 });

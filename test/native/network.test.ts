@@ -10,7 +10,17 @@ import { describe, expect, it } from 'vitest';
 
 import { ResNet } from '../../src/models/resnet';
 import { softmaxCrossEntropy } from '../../src/train/metrics';
-import { addonAvailable, rand, skipReason } from './_helpers';
+import { callStats } from '../../src/backend/onednn/kernel_helpers/native_kernel';
+import { addonAvailable, assertNativeSince, callsSince, rand, skipReason, statsSnapshot } from './_helpers';
+
+/** Native kernels the small ResNet's loss and gradients must run, none falling back to JS. */
+const NETWORK_KERNELS = [
+  'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'ResnetBatchNormTrain', 'ResnetBatchNormTrainGrad',
+  'Relu', 'ResnetReluGrad', 'MaxPool', 'MaxPoolGrad', '_FusedMatMul', 'BatchMatMul', 'Add', 'Sum', 'Exp', 'Log', 'Neg',
+  'RealDiv',
+];
+/** Native too, but the loss's [N, 10] op [N, 1] (a broadcast the native kernels do not handle) runs in JS. */
+const PARTLY_NATIVE = ['Multiply', 'Sub'];
 
 describe.skipIf(!addonAvailable)(`small ResNet gradients, onednn vs cpu ${skipReason}`, () => {
   it('loss and all variable gradients agree', async () => {
@@ -29,7 +39,11 @@ describe.skipIf(!addonAvailable)(`small ResNet gradients, onednn vs cpu ${skipRe
       return out;
     };
     const ref = await run('cpu');
+    const before = statsSnapshot();
     const got = await run('onednn');
+    if (process.env.SHOW_ERR) for (const k of callStats.keys()) console.log(k, callsSince(before, k));
+    assertNativeSince(before, NETWORK_KERNELS);
+    for (const k of PARTLY_NATIVE) expect(callsSince(before, k).native, k).toBeGreaterThan(0);
     expect(Math.abs(got.loss - ref.loss) / Math.abs(ref.loss)).toBeLessThan(1e-4);
     expect(got.grads.size).toBe(ref.grads.size);
     expect(ref.grads.size).toBeGreaterThan(20);

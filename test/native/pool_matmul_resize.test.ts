@@ -1,13 +1,27 @@
 /**
  * Native pooling, matrix products and bilinear resizing vs tfjs cpu; gradients through pooling and dense.
+ * Pooling gradients use a random upstream gradient: a uniform one cannot tell which input position
+ * receives which output's gradient.
  * Tolerances: pooling 1e-6 (same arithmetic), matmul 1e-5 (summation order), resize 1e-6.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 
-import { addonAvailable, compare, skipReason } from './_helpers';
+import type { MatMulParams, PoolParams, ResizeParams } from '../../src/backend/onednn/addon';
+import { loadAddon } from '../../src/backend/onednn/addon';
+import { poolParams } from '../../src/backend/onednn/kernel_helpers/pooling_common';
+import { addonAvailable, compare, rand, skipReason } from './_helpers';
 
 type PoolCase = [number[], number, number, 'valid' | 'same' | number];
+
+function pooledShape([n, h, w, c]: number[], k: number, s: number, pad: PoolCase[3]): number[] {
+  return tf.backend_util.computePool2DInfo([n, h, w, c], k, s, 1, pad).outShape;
+}
+
+/** d/dx of sum(pool(x) * dyWeights): dx under an upstream gradient that differs at every output. */
+function poolGrad(pool: (a: tf.Tensor4D) => tf.Tensor, x: tf.Tensor, dyWeights: tf.Tensor): tf.Tensor {
+  return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(pool(a as tf.Tensor4D), dyWeights)))(x);
+}
 const pools: PoolCase[] = [
   [[2, 45, 45, 64], 3, 2, 'valid'], // the seed's b2
   [[2, 3, 3, 40], 3, 3, 'valid'], // the seed's b6 average pool
@@ -19,23 +33,27 @@ const pools: PoolCase[] = [
 
 describe.skipIf(!addonAvailable)(`native pooling, matmul, resize ${skipReason}`, () => {
   it.each(pools)('maxPool %j k%i s%i %s (+ grad)', (shape, k, s, pad) => {
-    const specs = [{ shape, seed: 1 }];
-    expect(compare(specs, (x) => tf.maxPool(x as tf.Tensor4D, k, s, pad))).toBeLessThan(1e-6);
-    expect(compare(specs, (x) => tf.grads((a: tf.Tensor) =>
-      tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, k, s, pad), 3)))([x]))).toBeLessThan(1e-6);
+    const specs = [{ shape, seed: 1 }, { shape: pooledShape(shape, k, s, pad), seed: 21 }];
+    expect(compare(specs, (x) => tf.maxPool(x as tf.Tensor4D, k, s, pad), ['MaxPool'])).toBeLessThan(1e-6);
+    expect(compare(specs, (x, dy) => poolGrad((a) => tf.maxPool(a, k, s, pad), x, dy), ['MaxPool', 'MaxPoolGrad']))
+      .toBeLessThan(1e-6);
   });
 
   it('maxPool gradient picks the first maximum on ties', () => {
     const values = Float32Array.from({ length: 2 * 6 * 6 * 3 }, (_, i) => (i % 4 === 0 ? 1 : 0));
+    // unit upstream gradient: integer sums, so any difference is a different choice of maximum
     expect(compare([{ shape: [2, 6, 6, 3], seed: 0, values }], (x) => tf.grads((a: tf.Tensor) =>
-      tf.sum(tf.maxPool(a as tf.Tensor4D, 3, 1, 'same')))([x]))).toBe(0);
+      tf.sum(tf.maxPool(a as tf.Tensor4D, 3, 1, 'same')))([x]), ['MaxPool', 'MaxPoolGrad'])).toBe(0);
+    // varying upstream gradient: also which window's gradient lands where (summation order differs: 1e-6)
+    expect(compare([{ shape: [2, 6, 6, 3], seed: 0, values }, { shape: [2, 6, 6, 3], seed: 22 }], (x, dy) =>
+      poolGrad((a) => tf.maxPool(a, 3, 1, 'same'), x, dy), ['MaxPool', 'MaxPoolGrad'])).toBeLessThan(1e-6);
   });
 
   it.each(pools)('avgPool %j k%i s%i %s (+ grad)', (shape, k, s, pad) => {
-    const specs = [{ shape, seed: 2 }];
-    expect(compare(specs, (x) => tf.avgPool(x as tf.Tensor4D, k, s, pad))).toBeLessThan(1e-6);
-    expect(compare(specs, (x) => tf.grads((a: tf.Tensor) =>
-      tf.sum(tf.mul(tf.avgPool(a as tf.Tensor4D, k, s, pad), tf.sin(a.size > 0 ? 1 : 0))))([x]))).toBeLessThan(1e-6);
+    const specs = [{ shape, seed: 2 }, { shape: pooledShape(shape, k, s, pad), seed: 23 }];
+    expect(compare(specs, (x) => tf.avgPool(x as tf.Tensor4D, k, s, pad), ['AvgPool'])).toBeLessThan(1e-6);
+    expect(compare(specs, (x, dy) => poolGrad((a) => tf.avgPool(a, k, s, pad), x, dy), ['AvgPool', 'AvgPoolGrad']))
+      .toBeLessThan(1e-6);
   });
 
   const mms: [number[], number[], boolean, boolean][] = [
@@ -49,7 +67,7 @@ describe.skipIf(!addonAvailable)(`native pooling, matmul, resize ${skipReason}`,
     [[1, 4, 6], [5, 6, 2], false, false],
   ];
   it.each(mms)('matMul %j %j tA=%s tB=%s', (sa, sb, ta, tb) => {
-    expect(compare([{ shape: sa, seed: 3 }, { shape: sb, seed: 4 }], (a, b) => tf.matMul(a, b, ta, tb)))
+    expect(compare([{ shape: sa, seed: 3 }, { shape: sb, seed: 4 }], (a, b) => tf.matMul(a, b, ta, tb), ['BatchMatMul']))
       .toBeLessThan(1e-5);
   });
 
@@ -57,9 +75,9 @@ describe.skipIf(!addonAvailable)(`native pooling, matmul, resize ${skipReason}`,
     const specs = [{ shape: [16, 40], seed: 5 }, { shape: [40, 10], seed: 6 }, { shape: [10], seed: 7 }];
     expect(compare(specs, (a, b, c) => [
       tf.fused.matMul({ a, b, bias: c, activation: 'relu' }), tf.fused.matMul({ a, b, bias: c }),
-    ])).toBeLessThan(1e-5);
+    ], ['_FusedMatMul'])).toBeLessThan(1e-5);
     expect(compare(specs, (a, b, c) => tf.grads((x: tf.Tensor, w: tf.Tensor, bb: tf.Tensor) =>
-      tf.sum(tf.square(tf.add(tf.matMul(x, w), bb))))([a, b, c]))).toBeLessThan(1e-5);
+      tf.sum(tf.square(tf.add(tf.matMul(x, w), bb))))([a, b, c]), ['BatchMatMul', 'Add', 'Sum'])).toBeLessThan(1e-5);
   });
 
   const resizes: [number[], [number, number], boolean, boolean][] = [
@@ -70,7 +88,40 @@ describe.skipIf(!addonAvailable)(`native pooling, matmul, resize ${skipReason}`,
     [[3, 9, 9, 2], [4, 17], false, true],
   ];
   it.each(resizes)('resizeBilinear %j -> %j align=%s half=%s', (shape, size, align, half) => {
-    expect(compare([{ shape, seed: 8 }], (x) => tf.image.resizeBilinear(x as tf.Tensor4D, size, align, half)))
+    expect(compare([{ shape, seed: 8 }], (x) => tf.image.resizeBilinear(x as tf.Tensor4D, size, align, half),
+      ['ResizeBilinear']))
       .toBeLessThan(1e-6);
+  });
+});
+
+describe.skipIf(!addonAvailable)(`native pooling, matmul and resize parameters ${skipReason}`, () => {
+  it('are read by name: a missing field or a positional array is an error naming it', () => {
+    const a = loadAddon().addon!;
+    const p = poolParams(tf.backend_util.computePool2DInfo([1, 6, 6, 2], 3, 2, 1, 'same'))!;
+    const x = rand(72, 1), y = new Float32Array(1 * 3 * 3 * 2).fill(NaN);
+    a.maxPool(x, y, p);
+    tf.setBackend('cpu');
+    expect(Array.from(y)).toEqual(Array.from(tf.tidy(() => tf.maxPool(tf.tensor4d(x, [1, 6, 6, 2]), 3, 2, 'same').dataSync())));
+    const { padLeft: _, ...noPad } = p;
+    expect(() => a.maxPool(x, y, noPad as PoolParams)).toThrow(/pool params: 'padLeft' must be a number/);
+    expect(() => a.avgPool(x, y, Object.values(p) as unknown as PoolParams)).toThrow(/pool params: expected an object/);
+  });
+
+  it('matMul and resizeBilinear read their parameters by name too', () => {
+    const a = loadAddon().addon!;
+    const mm: MatMulParams = { batchA: 1, batchB: 1, m: 2, k: 3, n: 2, transposeA: false, transposeB: false, relu: false };
+    const out = new Float32Array(4).fill(NaN);
+    a.matMul(Float32Array.of(1, 2, 3, 4, 5, 6), Float32Array.of(1, 0, 0, 1, 1, 1), null, out, mm);
+    expect(Array.from(out)).toEqual([4, 5, 10, 11]);
+    expect(() => a.matMul(out, out, null, out, { ...mm, transposeB: 0 } as unknown as MatMulParams))
+      .toThrow(/matmul params: 'transposeB' must be a boolean/);
+    const rp: ResizeParams = { batch: 1, inHeight: 1, inWidth: 2, channels: 1, outHeight: 1, outWidth: 4,
+      alignCorners: true, halfPixelCenters: false };
+    const y = new Float32Array(4).fill(NaN);
+    a.resizeBilinear(Float32Array.of(0, 3), y, rp);
+    expect(Array.from(y)).toEqual([0, 1, 2, 3]);
+    const { outWidth: _, ...noWidth } = rp;
+    expect(() => a.resizeBilinear(Float32Array.of(0, 3), y, noWidth as ResizeParams))
+      .toThrow(/resize params: 'outWidth' must be a number/);
   });
 });

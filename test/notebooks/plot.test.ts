@@ -121,7 +121,7 @@ describe('shape checks and the recipe', () => {
       .toEqual([64, 96, 0.05, 1, undefined, undefined]);
     expect(full.model).toEqual({});
     const fast = trainingRecipe({ fast: true });
-    expect(fast.fast && fast.trainLimit! <= 2000 && fast.maxBatchesPerEpoch! <= 50).toBe(true);
+    expect(fast.name === 'tiny' && fast.trainLimit! <= 2000 && fast.maxBatchesPerEpoch! <= 50).toBe(true);
     expect(isFastMode({ RESNET_TS_FAST: '1' })).toBe(true);
     expect(isFastMode({ RESNET_TS_FAST: '0' })).toBe(false);
     expect(isFastMode({})).toBe(false);

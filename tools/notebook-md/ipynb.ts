@@ -70,7 +70,7 @@ export function parseNotebook(text: string, name = 'notebook'): Notebook {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${name}: not JSON: ${(e as Error).message}`);
+    throw new Error(`${name}: not JSON: ${(e as Error).message}`, { cause: e });
   }
   const nb = raw as { cells?: unknown; metadata?: unknown; nbformat?: unknown; nbformat_minor?: unknown };
   if (!nb || typeof nb !== 'object' || !Array.isArray(nb.cells)) throw new Error(`${name}: no "cells" list (not an nbformat 4 notebook)`);

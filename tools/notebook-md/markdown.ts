@@ -73,7 +73,7 @@ function parseAttributes(s: string | null | undefined, where: string): { id?: st
     try {
       metadata = JSON.parse(m[2]);
     } catch (e) {
-      throw new Error(`${where}: cell metadata is not JSON: ${(e as Error).message}`);
+      throw new Error(`${where}: cell metadata is not JSON: ${(e as Error).message}`, { cause: e });
     }
   }
   return m[1] !== undefined ? { id: m[1], metadata } : { metadata };
@@ -210,7 +210,7 @@ export function markdownToNotebook(text: string, options: MarkdownReadOptions = 
       try {
         fm = YAML.parse(node.value);
       } catch (e) {
-        throw new Error(`${where}: front matter is not YAML: ${(e as Error).message}`);
+        throw new Error(`${where}: front matter is not YAML: ${(e as Error).message}`, { cause: e });
       }
       const j = (fm as { jupyter?: Record<string, unknown> } | null)?.jupyter ?? {};
       const { nbformat, nbformat_minor, ...metadata } = j as Record<string, unknown>;

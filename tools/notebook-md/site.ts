@@ -65,6 +65,7 @@ const h = (tagName: string, properties: Record<string, unknown> = {}, children: 
 const text = (value: string): ElementContent => ({ type: 'text', value });
 const raw = (value: string): ElementContent => ({ type: 'raw', value } as unknown as ElementContent);
 
+// eslint-disable-next-line no-control-regex -- ANSI colour codes start with ESC
 const stripAnsi = (s: string) => s.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
 
 function titleOf(nb: Notebook, fallback: string): string {

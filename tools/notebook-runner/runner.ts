@@ -10,25 +10,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Notebook, Output, joinText, readNotebook, stringifyNotebook } from '../notebook-md/ipynb';
 import { Kernel, KernelSpec, KernelStartError, Message } from './kernel';
-
-export interface NotebookCell {
-  cell_type: 'code' | 'markdown' | 'raw';
-  source: string | string[];
-  metadata: Record<string, unknown>;
-  outputs?: Output[];
-  execution_count?: number | null;
-  id?: string;
-}
-
-export interface Notebook {
-  nbformat: number;
-  nbformat_minor: number;
-  metadata: Record<string, unknown>;
-  cells: NotebookCell[];
-}
-
-export type Output = Record<string, unknown> & { output_type: string };
 
 export interface CellFailure {
   notebook: string;
@@ -65,20 +48,6 @@ export interface RunNotebookOptions {
   startTimeoutMs?: number;
 }
 
-export const sourceText = (s: string | string[]): string => (Array.isArray(s) ? s.join('') : s);
-
-/** Splits text into nbformat's list-of-lines form (each line keeps its newline). */
-function lines(text: string): string[] {
-  const parts = text.split(/(?<=\n)/);
-  return parts.length === 1 && parts[0] === '' ? [] : parts;
-}
-
-export function readNotebook(file: string): Notebook {
-  const nb = JSON.parse(fs.readFileSync(file, 'utf8')) as Notebook;
-  if (nb.nbformat !== 4 || !Array.isArray(nb.cells)) throw new Error(`${file}: not an nbformat 4 notebook`);
-  return nb;
-}
-
 /** Turns iopub messages into a cell's outputs, as Jupyter front ends do. */
 class OutputCollector {
   /** display_id -> the display_data outputs (anywhere in the notebook) it may update. */
@@ -95,6 +64,8 @@ class OutputCollector {
   }
 
   add(m: Message): void {
+    // Message contents are untyped JSON whose shape depends on msg_type.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const c = m.content as Record<string, any>;
     const type = m.header.msg_type;
     if (type === 'clear_output') {
@@ -117,16 +88,16 @@ class OutputCollector {
       if (c.name === 'stderr') this.stderr += c.text;
       const last = this.outputs[this.outputs.length - 1];
       if (last && last.output_type === 'stream' && last.name === c.name) {
-        last.text = lines(sourceText(last.text as string[]) + c.text);
+        last.text = joinText(last.text) + c.text;
       } else {
-        this.outputs.push({ output_type: 'stream', name: c.name, text: lines(c.text) });
+        this.outputs.push({ output_type: 'stream', name: c.name, text: c.text });
       }
     } else if (type === 'error') {
       this.outputs.push({ output_type: 'error', ename: c.ename, evalue: c.evalue, traceback: c.traceback ?? [] });
     } else {
       const o: Output = type === 'execute_result'
         ? { output_type: type, execution_count: this.executionCount(), data: c.data, metadata: c.metadata ?? {} }
-        : { output_type: type, data: c.data, metadata: c.metadata ?? {} };
+        : { output_type: 'display_data', data: c.data, metadata: c.metadata ?? {} };
       this.outputs.push(o);
       const id = c.transient?.display_id;
       if (id) this.displays.set(id, [...(this.displays.get(id) ?? []), o]);
@@ -141,14 +112,14 @@ export async function runNotebook(file: string, opts: RunNotebookOptions): Promi
   const log = opts.log ?? (() => {});
   const started = performance.now();
   const nb = readNotebook(file);
-  const executed: Notebook = JSON.parse(JSON.stringify(nb));
+  const executed: Notebook = structuredClone(nb);
   const outPath = path.join(opts.outDir, path.basename(file));
   const cellSeconds: Record<number, number> = {};
   const rel = path.relative(process.cwd(), file) || file;
   let failure: CellFailure | undefined;
   const finish = (): NotebookResult => {
     fs.mkdirSync(opts.outDir, { recursive: true });
-    fs.writeFileSync(`${outPath}.tmp`, `${JSON.stringify(executed, null, 1)}\n`);
+    fs.writeFileSync(`${outPath}.tmp`, stringifyNotebook(executed));
     fs.renameSync(`${outPath}.tmp`, outPath);
     return { notebook: rel, ok: !failure, seconds: (performance.now() - started) / 1000, failure, outPath, executed, cellSeconds };
   };
@@ -171,7 +142,7 @@ export async function runNotebook(file: string, opts: RunNotebookOptions): Promi
   try {
     for (const [i, cell] of executed.cells.entries()) {
       if (cell.cell_type !== 'code') continue;
-      const src = sourceText(cell.source);
+      const src = cell.source;
       if (src.trim() === '') continue;
       const outputs: Output[] = [];
       cell.outputs = outputs;

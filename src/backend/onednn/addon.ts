@@ -3,29 +3,85 @@
  * Everything here works on float32 typed arrays that the caller owns; outputs are written in place.
  */
 import * as fs from 'fs';
-import * as path from 'path';
-import { findProjectRoot } from '../../project_root';
 
-/** [N, IH, IW, IC, OH, OW, OC, KH, KW, SH, SW, DH, DW, padTop, padLeft, padBottom, padRight, relu(0|1)] */
-export type ConvParams = number[];
-/** [N, IH, IW, C, OH, OW, KH, KW, SH, SW, padTop, padLeft] */
-export type PoolParams = number[];
-/** [batchA, batchB, M, K, N, transposeA, transposeB, relu] */
-export type MatMulParams = number[];
+import { config } from './config';
+
+/**
+ * One 2-D convolution, NHWC data and HWIO filters (names as in tfjs's Conv2DInfo). Read by name in
+ * native/src/conv_params.cc (struct ConvParams); a missing field is a TypeError naming it.
+ */
+export interface ConvParams {
+  batch: number;
+  inHeight: number;
+  inWidth: number;
+  inChannels: number;
+  outHeight: number;
+  outWidth: number;
+  outChannels: number;
+  filterHeight: number;
+  filterWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  /** 1 = no dilation */
+  dilationHeight: number;
+  dilationWidth: number;
+  padTop: number;
+  padLeft: number;
+  padBottom: number;
+  padRight: number;
+  /** Fused relu after the (biased) forward convolution; ignored by the backward passes. */
+  relu: boolean;
+}
+/** One 2-D pooling window geometry, NHWC; read by name in native/src/pooling.cc. */
+export interface PoolParams {
+  batch: number;
+  inHeight: number;
+  inWidth: number;
+  channels: number;
+  outHeight: number;
+  outWidth: number;
+  filterHeight: number;
+  filterWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  padTop: number;
+  padLeft: number;
+}
+/** a [batchA, m, k] (or [batchA, k, m] transposed) times b [batchB, k, n] (or [batchB, n, k]); read by name in matmul.cc. */
+export interface MatMulParams {
+  batchA: number;
+  batchB: number;
+  m: number;
+  k: number;
+  n: number;
+  transposeA: boolean;
+  transposeB: boolean;
+  relu: boolean;
+}
+
+/** Bilinear resize of NHWC images (tfjs's ResizeBilinear attributes); read by name in resize.cc. */
+export interface ResizeParams {
+  batch: number;
+  inHeight: number;
+  inWidth: number;
+  channels: number;
+  outHeight: number;
+  outWidth: number;
+  alignCorners: boolean;
+  halfPixelCenters: boolean;
+}
 
 export const enum BinaryOp { Add = 0, Sub = 1, Mul = 2, Div = 3, Max = 4, Min = 5, SquaredDifference = 6 }
 export const enum UnaryOp { Relu = 0, Step = 1, Neg = 2, Square = 3, Sqrt = 4, Rsqrt = 5, Exp = 6, Log = 7, Abs = 8 }
 
 export interface OneDnnAddon {
   info(): { onednn: string; threads: number; isa: number };
-  setThreads(n: number): void;
   conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: ConvParams): void;
   conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, p: ConvParams): void;
   conv2dBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, p: ConvParams): void;
   conv2dForwardGemm(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: ConvParams): void;
   conv2dBackwardDataGemm(dy: Float32Array, w: Float32Array, dx: Float32Array, p: ConvParams): void;
   conv2dBackwardWeightsGemm(x: Float32Array, dy: Float32Array, dw: Float32Array, p: ConvParams): void;
-  conv2dImplInfo(p: ConvParams): { forward: string; backwardData: string; backwardWeights: string };
   batchNormTrain(x: Float32Array, scale: Float32Array, offset: Float32Array, y: Float32Array, mean: Float32Array,
     variance: Float32Array, channels: number, eps: number): void;
   batchNormTrainGrad(dy: Float32Array, x: Float32Array, scale: Float32Array, mean: Float32Array, variance: Float32Array,
@@ -42,7 +98,7 @@ export interface OneDnnAddon {
   sumLeading(x: Float32Array, out: Float32Array, inner: number): void;
   sumTrailing(x: Float32Array, out: Float32Array, inner: number): void;
   matMul(a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array, p: MatMulParams): void;
-  resizeBilinear(x: Float32Array, y: Float32Array, p: number[]): void;
+  resizeBilinear(x: Float32Array, y: Float32Array, p: ResizeParams): void;
 }
 
 export interface AddonLoad {
@@ -52,8 +108,7 @@ export interface AddonLoad {
   path: string;
 }
 
-export const ADDON_PATH = process.env.RESNET_ONEDNN_ADDON ??
-  path.join(findProjectRoot(__dirname), 'native', 'build', 'Release', 'resnet_onednn.node');
+export const ADDON_PATH = config.addonPath;
 
 let cached: AddonLoad | undefined;
 
@@ -81,4 +136,4 @@ export function loadAddon(): AddonLoad {
   return cached;
 }
 
-export { allocF32 } from './pool';
+export { allocF32 } from './buffer_pool';

@@ -2,7 +2,7 @@
  * The 'onednn' back end object: MathBackendCPU (data live in JS typed arrays, so every JS cpu kernel works on
  * them) plus two things the native kernels need:
  *
- *  - pooled outputs (pool.ts): write/move count references to pooled buffers, disposeData recycles them,
+ *  - pooled outputs (buffer_pool.ts): write/move count references to pooled buffers, disposeData recycles them,
  *    readSync copies pooled data so arrays handed to users are never recycled;
  *  - lazy outputs: a kernel may return a tensor whose values are computed on first access. Used for the
  *    input gradient of convolutions on network inputs: tfjs's fused conv2d gradient computes dx eagerly even
@@ -12,7 +12,7 @@
 import { BackendValues, DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
-import { isPooled, release, retain } from './pool';
+import { isPooled, release, retain } from './buffer_pool';
 
 type DataId = object;
 type Values = Parameters<MathBackendCPU['write']>[0];

@@ -9,6 +9,7 @@ import {
 } from '@tensorflow/tfjs-core';
 
 import { loadAddon } from './addon';
+import { config } from './config';
 import { OneDnnBackend } from './backend';
 import { addConfig } from './kernels/Add';
 import { avgPoolConfig } from './kernels/AvgPool';
@@ -83,7 +84,7 @@ export function registerOneDnnBackend(): { ok: boolean; reason: string } {
     registerKernel(k);
   }
   // Relu's gradient through the fused kernel on this back end (unchanged maths elsewhere).
-  if (process.env.RESNET_ONEDNN_FUSED_RELU_GRAD !== '0') registerReluGradient();
+  if (config.fusedReluGrad) registerReluGradient();
   const info = addon.info();
   return (state = { ok: true, reason: `oneDNN ${info.onednn}, ${info.threads} threads` });
 }

@@ -1,6 +1,6 @@
 import { AvgPool } from '@tensorflow/tfjs-core';
 
-import { addon } from './_util';
-import { pool2dKernel } from './_pool';
+import { addon } from '../kernel_helpers/native_kernel';
+import { pool2dKernel } from '../kernel_helpers/pooling_common';
 
 export const avgPoolConfig = pool2dKernel(AvgPool, (x, y, p) => addon().avgPool(x, y, p));

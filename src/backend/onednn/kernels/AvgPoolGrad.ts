@@ -1,7 +1,7 @@
 import { AvgPoolGrad, AvgPoolGradAttrs, backend_util } from '@tensorflow/tfjs-core';
 
-import { addon, allocF32, f32, nativeKernel, output, sizeOf } from './_util';
-import { poolParams } from './_pool';
+import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
+import { poolParams } from '../kernel_helpers/pooling_common';
 
 /** Like tfjs cpu: dy / (filterHeight * filterWidth) spread over the in-bounds window. */
 export const avgPoolGradConfig = nativeKernel(AvgPoolGrad, ({ inputs, backend, attrs }) => {

@@ -1,7 +1,7 @@
 import { BatchMatMul, BatchMatMulAttrs } from '@tensorflow/tfjs-core';
 
-import { nativeKernel } from './_util';
-import { nativeMatMul } from './_matmul';
+import { nativeKernel } from '../kernel_helpers/native_kernel';
+import { nativeMatMul } from '../kernel_helpers/matmul_common';
 
 export const batchMatMulConfig = nativeKernel(BatchMatMul, ({ inputs, backend, attrs }) => {
   const { transposeA, transposeB } = attrs as unknown as BatchMatMulAttrs;

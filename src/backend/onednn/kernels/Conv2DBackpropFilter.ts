@@ -1,7 +1,7 @@
 import { backend_util, Conv2DBackpropFilter, Conv2DBackpropFilterAttrs } from '@tensorflow/tfjs-core';
 
-import { addon, allocF32, f32, nativeKernel, output, sizeOf } from './_util';
-import { convParams, useGemm } from './_conv';
+import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
+import { convParams, useGemm } from '../kernel_helpers/conv_common';
 
 export const conv2DBackpropFilterConfig = nativeKernel(Conv2DBackpropFilter, ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs;

@@ -1,11 +1,12 @@
 import { backend_util, Conv2DBackpropInput, Conv2DBackpropInputAttrs } from '@tensorflow/tfjs-core';
 
-import { addon, allocF32, f32, nativeKernel, output, sizeOf } from './_util';
-import { convParams, useGemm } from './_conv';
+import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
+import { convParams, useGemm } from '../kernel_helpers/conv_common';
 import { OneDnnBackend } from '../backend';
+import { config } from '../config';
 
 /** Inputs with at most this many channels get a lazily computed gradient. */
-export const LAZY_MAX_CHANNELS = process.env.RESNET_ONEDNN_LAZY === '0' ? 0 : 4;
+export const LAZY_MAX_CHANNELS = config.lazyInputGradient ? 4 : 0;
 
 export const conv2DBackpropInputConfig = nativeKernel(Conv2DBackpropInput, ({ inputs, backend, attrs }) => {
   const { dy, filter } = inputs;
@@ -24,7 +25,7 @@ export const conv2DBackpropInputConfig = nativeKernel(Conv2DBackpropInput, ({ in
   };
   // Few input channels means a network input (images), whose gradient tfjs's fused conv computes eagerly
   // and then drops: compute it only if something reads it.
-  if (p[3] <= LAZY_MAX_CHANNELS && backend instanceof OneDnnBackend) {
+  if (p.inChannels <= LAZY_MAX_CHANNELS && backend instanceof OneDnnBackend) {
     return backend.makeLazyTensorInfo([...inputShape], compute, [gv, wv]);
   }
   return output(backend, [...inputShape], compute());

@@ -1,6 +1,6 @@
 import { Exp } from '@tensorflow/tfjs-core';
 
 import { UnaryOp } from '../addon';
-import { unaryKernel } from './_unary';
+import { unaryKernel } from '../kernel_helpers/unary_ops';
 
 export const expConfig = unaryKernel(Exp, UnaryOp.Exp);

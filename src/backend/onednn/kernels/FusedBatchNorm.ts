@@ -1,6 +1,6 @@
 import { FusedBatchNorm, FusedBatchNormAttrs } from '@tensorflow/tfjs-core';
 
-import { addon, allocF32, f32, nativeKernel, output } from './_util';
+import { addon, allocF32, f32, nativeKernel, output } from '../kernel_helpers/native_kernel';
 
 /**
  * Inference batch norm (tf.batchNorm: evaluation mode of the model): statistics folded into a per-channel

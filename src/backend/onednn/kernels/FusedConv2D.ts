@@ -1,7 +1,7 @@
 import { backend_util, FusedConv2D, FusedConv2DAttrs } from '@tensorflow/tfjs-core';
 
-import { addon, allocF32, f32, nativeKernel, output, sizeOf } from './_util';
-import { convParams, useGemm } from './_conv';
+import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
+import { convParams, useGemm } from '../kernel_helpers/conv_common';
 
 /** conv + optional per-channel bias + optional relu in one oneDNN primitive (post-op). */
 export const fusedConv2DConfig = nativeKernel(FusedConv2D, ({ inputs, backend, attrs }) => {

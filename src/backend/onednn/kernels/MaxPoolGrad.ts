@@ -1,7 +1,7 @@
 import { backend_util, MaxPoolGrad, MaxPoolGradAttrs } from '@tensorflow/tfjs-core';
 
-import { addon, allocF32, f32, nativeKernel, output, sizeOf } from './_util';
-import { poolParams } from './_pool';
+import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
+import { poolParams } from '../kernel_helpers/pooling_common';
 
 /** dy goes to the first maximum of each window (recomputed from the input, like tfjs cpu). */
 export const maxPoolGradConfig = nativeKernel(MaxPoolGrad, ({ inputs, backend, attrs }) => {

@@ -1,6 +1,6 @@
 import { Neg } from '@tensorflow/tfjs-core';
 
 import { UnaryOp } from '../addon';
-import { unaryKernel } from './_unary';
+import { unaryKernel } from '../kernel_helpers/unary_ops';
 
 export const negConfig = unaryKernel(Neg, UnaryOp.Neg);

@@ -1,6 +1,6 @@
 import { ResizeBilinear, ResizeBilinearAttrs } from '@tensorflow/tfjs-core';
 
-import { addon, allocF32, f32, nativeKernel, output } from './_util';
+import { addon, allocF32, f32, nativeKernel, output } from '../kernel_helpers/native_kernel';
 
 /** Same arithmetic as tfjs cpu (double source coordinates), alignCorners / halfPixelCenters. */
 export const resizeBilinearConfig = nativeKernel(ResizeBilinear, ({ inputs, backend, attrs }) => {
@@ -12,6 +12,9 @@ export const resizeBilinearConfig = nativeKernel(ResizeBilinear, ({ inputs, back
   const [nh, nw] = size;
   if (n * h * w * c === 0 || nh * nw === 0) return null;
   const y = allocF32(n * nh * nw * c);
-  addon().resizeBilinear(xv, y, [n, h, w, c, nh, nw, alignCorners ? 1 : 0, halfPixelCenters ? 1 : 0]);
+  addon().resizeBilinear(xv, y, {
+    batch: n, inHeight: h, inWidth: w, channels: c, outHeight: nh, outWidth: nw, alignCorners: !!alignCorners,
+    halfPixelCenters: !!halfPixelCenters,
+  });
   return output(backend, [n, nh, nw, c], y);
 });

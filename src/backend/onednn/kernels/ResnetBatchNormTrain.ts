@@ -1,6 +1,6 @@
 import { TensorInfo } from '@tensorflow/tfjs-core';
 
-import { addon, allocF32, f32, nativeKernel, output } from './_util';
+import { addon, allocF32, f32, nativeKernel, output } from '../kernel_helpers/native_kernel';
 
 /** Kernel name of src/ops/batch_norm_train.ts (kept literal so this back end does not import the op). */
 export const BATCH_NORM_TRAIN = 'ResnetBatchNormTrain';

@@ -1,6 +1,6 @@
 import { TensorInfo } from '@tensorflow/tfjs-core';
 
-import { addon, allocF32, f32, nativeKernel, output } from './_util';
+import { addon, allocF32, f32, nativeKernel, output } from '../kernel_helpers/native_kernel';
 
 export const BATCH_NORM_TRAIN_GRAD = 'ResnetBatchNormTrainGrad';
 

@@ -1,6 +1,6 @@
 import { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 
-import { addon, allocF32, f32, KernelArgs, output } from './_util';
+import { addon, allocF32, bump, f32, KernelArgs, output } from '../kernel_helpers/native_kernel';
 
 /** dx = x > 0 ? dy : 0 in one pass (tfjs's own Relu gradient is Step + Cast + Multiply: two full passes). */
 export const RELU_GRAD = 'ResnetReluGrad';
@@ -12,7 +12,9 @@ export const reluGradConfig: KernelConfig = {
     const { dy, x } = inputs;
     const gv = f32(backend, dy), xv = f32(backend, x);
     const out = allocF32(x.shape.reduce((p, q) => p * q, 1));
-    if (gv && xv && gv.length === xv.length) {
+    const native = gv != null && xv != null && gv.length === xv.length;
+    bump(RELU_GRAD, native);
+    if (native) {
       addon().reluGrad(gv, xv, out);
     } else {
       const g = backend.data.get(dy.dataId).values as ArrayLike<number>;

@@ -1,6 +1,6 @@
 import { Rsqrt } from '@tensorflow/tfjs-core';
 
 import { UnaryOp } from '../addon';
-import { unaryKernel } from './_unary';
+import { unaryKernel } from '../kernel_helpers/unary_ops';
 
 export const rsqrtConfig = unaryKernel(Rsqrt, UnaryOp.Rsqrt);

@@ -1,6 +1,6 @@
 import { Sqrt } from '@tensorflow/tfjs-core';
 
 import { UnaryOp } from '../addon';
-import { unaryKernel } from './_unary';
+import { unaryKernel } from '../kernel_helpers/unary_ops';
 
 export const sqrtConfig = unaryKernel(Sqrt, UnaryOp.Sqrt);

@@ -1,6 +1,6 @@
 import { Square } from '@tensorflow/tfjs-core';
 
 import { UnaryOp } from '../addon';
-import { unaryKernel } from './_unary';
+import { unaryKernel } from '../kernel_helpers/unary_ops';
 
 export const squareConfig = unaryKernel(Square, UnaryOp.Square);

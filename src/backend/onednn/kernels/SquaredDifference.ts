@@ -1,6 +1,6 @@
 import { SquaredDifference } from '@tensorflow/tfjs-core';
 
 import { BinaryOp } from '../addon';
-import { binaryKernel } from './_binary';
+import { binaryKernel } from '../kernel_helpers/binary_ops';
 
 export const squaredDifferenceConfig = binaryKernel(SquaredDifference, BinaryOp.SquaredDifference);

@@ -1,6 +1,6 @@
 import { backend_util, Sum, SumAttrs, util } from '@tensorflow/tfjs-core';
 
-import { addon, allocF32, f32, nativeKernel, output, sizeOf } from './_util';
+import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
 
 /** float32 sums over a leading block of axes (bias gradients: N,H,W of NHWC) or a trailing block. */
 export const sumConfig = nativeKernel(Sum, ({ inputs, backend, attrs }) => {

@@ -1,7 +1,8 @@
+// Named, like every file in kernels/, after the tfjs kernel it implements (tfjs spells this one with an underscore).
 import { _FusedMatMul, _FusedMatMulAttrs } from '@tensorflow/tfjs-core';
 
-import { nativeKernel } from './_util';
-import { nativeMatMul } from './_matmul';
+import { nativeKernel } from '../kernel_helpers/native_kernel';
+import { nativeMatMul } from '../kernel_helpers/matmul_common';
 
 export const fusedMatMulConfig = nativeKernel(_FusedMatMul, ({ inputs, backend, attrs }) => {
   const { a, b, bias, preluActivationWeights } = inputs;

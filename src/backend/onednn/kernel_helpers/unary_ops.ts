@@ -1,6 +1,6 @@
 /** Float32 unary element-wise kernels. */
 import { UnaryOp } from '../addon';
-import { addon, allocF32, f32, nativeKernel, output } from './_util';
+import { addon, allocF32, f32, nativeKernel, output } from './native_kernel';
 
 export function unaryKernel(kernelName: string, op: UnaryOp, alphaAttr?: string) {
   return nativeKernel(kernelName, ({ inputs, backend, attrs }) => {

@@ -1,14 +1,17 @@
 import { backend_util, MaxPoolAttrs } from '@tensorflow/tfjs-core';
 
 import type { PoolParams } from '../addon';
-import { allocF32, f32, nativeKernel, output, sizeOf } from './_util';
+import { allocF32, f32, nativeKernel, output, sizeOf } from './native_kernel';
 
 /** Null for dilated or channels-first pooling. */
 export function poolParams(ci: backend_util.Conv2DInfo): PoolParams | null {
   if (ci.dataFormat !== 'channelsLast' || ci.dilationHeight !== 1 || ci.dilationWidth !== 1) return null;
   if (ci.outHeight <= 0 || ci.outWidth <= 0 || ci.batchSize <= 0 || ci.inChannels <= 0) return null;
-  return [ci.batchSize, ci.inHeight, ci.inWidth, ci.inChannels, ci.outHeight, ci.outWidth, ci.filterHeight,
-    ci.filterWidth, ci.strideHeight, ci.strideWidth, ci.padInfo.top, ci.padInfo.left];
+  return {
+    batch: ci.batchSize, inHeight: ci.inHeight, inWidth: ci.inWidth, channels: ci.inChannels,
+    outHeight: ci.outHeight, outWidth: ci.outWidth, filterHeight: ci.filterHeight, filterWidth: ci.filterWidth,
+    strideHeight: ci.strideHeight, strideWidth: ci.strideWidth, padTop: ci.padInfo.top, padLeft: ci.padInfo.left,
+  };
 }
 
 /** MaxPool and AvgPool share everything but the native call. */

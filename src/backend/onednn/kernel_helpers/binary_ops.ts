@@ -2,7 +2,7 @@
 import { backend_util } from '@tensorflow/tfjs-core';
 
 import { BinaryOp } from '../addon';
-import { addon, allocF32, f32, isTrailingBroadcast, nativeKernel, output, sizeOf } from './_util';
+import { addon, allocF32, f32, isTrailingBroadcast, nativeKernel, output, sizeOf } from './native_kernel';
 
 export function binaryKernel(kernelName: string, op: BinaryOp) {
   return nativeKernel(kernelName, ({ inputs, backend }) => {

@@ -34,7 +34,8 @@ export { allocF32 };
 /** Counts of native vs fallback calls per kernel (for tests and the profiler). */
 export const callStats = new Map<string, { native: number; fallback: number }>();
 
-function bump(name: string, native: boolean) {
+/** Records one call of `name` (kernels that do not go through nativeKernel count themselves). */
+export function bump(name: string, native: boolean) {
   let s = callStats.get(name);
   if (!s) callStats.set(name, (s = { native: 0, fallback: 0 }));
   if (native) s.native++; else s.fallback++;

@@ -1,7 +1,7 @@
 import { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
-import { addon, allocF32, f32, output, sizeOf } from './_util';
+import { addon, allocF32, f32, output, sizeOf } from './native_kernel';
 
 /** a @ b (+ bias [N]) (relu) with tfjs's batch broadcasting restricted to equal batches or a batch of 1. */
 export function nativeMatMul(backend: MathBackendCPU, a: TensorInfo, b: TensorInfo, transposeA: boolean,
@@ -24,6 +24,6 @@ export function nativeMatMul(backend: MathBackendCPU, a: TensorInfo, b: TensorIn
   }
   const outShape = [...batchShape, m, n];
   const out = allocF32(sizeOf(outShape));
-  addon().matMul(av, bv, biasV, out, [ba, bb, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0, relu ? 1 : 0]);
+  addon().matMul(av, bv, biasV, out, { batchA: ba, batchB: bb, m, k, n, transposeA, transposeB, relu });
   return output(backend, outShape, out);
 }

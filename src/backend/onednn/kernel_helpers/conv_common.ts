@@ -2,6 +2,7 @@
 import { backend_util } from '@tensorflow/tfjs-core';
 
 import type { ConvParams } from '../addon';
+import { ConvAlgorithm, config } from '../config';
 
 /**
  * Null when the configuration is outside the native path: NCHW data, grouped/depthwise filters, or
@@ -15,15 +16,19 @@ export function convParams(ci: backend_util.Conv2DInfo, relu = false): ConvParam
   const okH = Math.floor((ci.inHeight + top + bottom - ci.effectiveFilterHeight) / ci.strideHeight) + 1 === ci.outHeight;
   const okW = Math.floor((ci.inWidth + left + right - ci.effectiveFilterWidth) / ci.strideWidth) + 1 === ci.outWidth;
   if (!okH || !okW || ci.outHeight <= 0 || ci.outWidth <= 0 || ci.batchSize <= 0) return null;
-  return [ci.batchSize, ci.inHeight, ci.inWidth, ci.inChannels, ci.outHeight, ci.outWidth, ci.outChannels,
-    ci.filterHeight, ci.filterWidth, ci.strideHeight, ci.strideWidth, ci.dilationHeight, ci.dilationWidth,
-    top, left, bottom, right, relu ? 1 : 0];
+  return {
+    batch: ci.batchSize, inHeight: ci.inHeight, inWidth: ci.inWidth, inChannels: ci.inChannels,
+    outHeight: ci.outHeight, outWidth: ci.outWidth, outChannels: ci.outChannels,
+    filterHeight: ci.filterHeight, filterWidth: ci.filterWidth, strideHeight: ci.strideHeight,
+    strideWidth: ci.strideWidth, dilationHeight: ci.dilationHeight, dilationWidth: ci.dilationWidth,
+    padTop: top, padLeft: left, padBottom: bottom, padRight: right, relu,
+  };
 }
 
 export type ConvPass = 'forward' | 'backwardData' | 'backwardWeights';
 
-export type ConvAlgorithm = 'auto' | 'direct' | 'gemm';
-let mode: ConvAlgorithm = (process.env.RESNET_ONEDNN_CONV ?? 'auto').toLowerCase() as ConvAlgorithm;
+export type { ConvAlgorithm };
+let mode: ConvAlgorithm = config.convAlgorithm;
 
 /** Forces an algorithm (tests, benchmarks); returns the previous setting. */
 export function setConvAlgorithm(m: ConvAlgorithm): ConvAlgorithm {
@@ -42,8 +47,6 @@ export function setConvAlgorithm(m: ConvAlgorithm): ConvAlgorithm {
 export function useGemm(p: ConvParams, pass: ConvPass): boolean {
   if (mode === 'direct') return false;
   if (mode === 'gemm') return true;
-  const outPixels = p[4] * p[5];
-  const inChannels = p[3];
-  if (outPixels <= 16) return true;
-  return pass === 'backwardData' && inChannels <= 4;
+  if (p.outHeight * p.outWidth <= 16) return true;
+  return pass === 'backwardData' && p.inChannels <= 4;
 }

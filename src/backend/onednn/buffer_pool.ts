@@ -11,18 +11,20 @@
  * copy of pooled data, so arrays handed to users by dataSync()/data() are never recycled under them.
  */
 
+import { config } from './config';
+
 const free = new Map<number, ArrayBuffer[]>();
 /** Live pooled buffers -> number of tensor data entries referring to them. */
 const refs = new WeakMap<ArrayBuffer, { n: number }>();
 let freeBytes = 0;
 
 /** Upper bound on idle pooled bytes (RESNET_ONEDNN_POOL_MB, default 2048 MB). */
-export const POOL_LIMIT_BYTES = Number(process.env.RESNET_ONEDNN_POOL_MB ?? 2048) * 2 ** 20;
+export const POOL_LIMIT_BYTES = config.bufferPoolLimitMb * 2 ** 20;
 
 export const poolStats = { hits: 0, misses: 0, recycled: 0, dropped: 0 };
 
 /** RESNET_ONEDNN_POOL=0 disables recycling (fresh, zero-filled buffers: for measurements). */
-const POOL_ENABLED = process.env.RESNET_ONEDNN_POOL !== '0';
+export const POOL_ENABLED = config.bufferPool;
 
 /** Float32 storage for a kernel output; contents are arbitrary (kernels overwrite every element). */
 export function allocF32(n: number): Float32Array {

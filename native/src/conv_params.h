@@ -1,0 +1,28 @@
+// The one description of a 2-D convolution (NHWC data, HWIO filters) shared by conv.cc and conv_gemm.cc.
+// JS passes an object with named fields: ConvParams in src/backend/onednn/addon.ts (tfjs's Conv2DInfo names).
+#pragma once
+#include "common.h"
+
+namespace rn {
+
+struct ConvParams {
+  int64_t n;       // batch
+  int64_t ih, iw;  // inHeight, inWidth
+  int64_t ic;      // inChannels
+  int64_t oh, ow;  // outHeight, outWidth
+  int64_t oc;      // outChannels
+  int64_t kh, kw;  // filterHeight, filterWidth
+  int64_t sh, sw;  // strideHeight, strideWidth
+  int64_t dh, dw;  // dilationHeight, dilationWidth (1 = none)
+  int64_t pt, pl, pb, pr;  // padTop, padLeft, padBottom, padRight
+  bool relu;       // relu (forward only: fused activation)
+
+  // GEMM view (conv_gemm.cc): rows = output pixels, depth = filter taps x input channels.
+  int64_t M() const { return n * oh * ow; }
+  int64_t K() const { return kh * kw * ic; }
+};
+
+/** Reads a ConvParams object; a missing or non-numeric field throws a TypeError naming it. */
+ConvParams readConvParams(const Napi::Value& v);
+
+}  // namespace rn

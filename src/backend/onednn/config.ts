@@ -1,0 +1,54 @@
+/**
+ * The native back end's environment switches, read here and nowhere else (documented in README.md,
+ * "Native back end switches"). Read once, when this module loads.
+ */
+import * as path from 'path';
+
+import { findProjectRoot } from '../../project_root';
+
+export type ConvAlgorithm = 'auto' | 'direct' | 'gemm';
+
+export interface OneDnnConfig {
+  /** RESNET_ONEDNN_ADDON: path of the compiled addon. */
+  addonPath: string;
+  /** RESNET_ONEDNN_CONV: convolution algorithm (auto picks per shape). */
+  convAlgorithm: ConvAlgorithm;
+  /** RESNET_ONEDNN_LAZY=0: input gradients of few-channel convolutions are computed eagerly. */
+  lazyInputGradient: boolean;
+  /** RESNET_ONEDNN_POOL=0: kernel outputs get fresh buffers (no recycling). */
+  bufferPool: boolean;
+  /** RESNET_ONEDNN_POOL_MB: upper bound on idle pooled bytes, in MiB. */
+  bufferPoolLimitMb: number;
+  /** RESNET_ONEDNN_FUSED_RELU_GRAD=0: Relu's gradient is tfjs's mul(dy, step(x)). */
+  fusedReluGrad: boolean;
+}
+
+function convAlgorithm(v: string | undefined): ConvAlgorithm {
+  const s = (v ?? 'auto').toLowerCase();
+  if (s === 'auto' || s === 'direct' || s === 'gemm') return s;
+  console.warn(`RESNET_ONEDNN_CONV=${v} ignored: use auto, direct or gemm`);
+  return 'auto';
+}
+
+function megabytes(v: string | undefined, dflt: number): number {
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (Number.isFinite(n) && n >= 0) return n;
+  console.warn(`RESNET_ONEDNN_POOL_MB=${v} ignored: expected a number of MiB >= 0`);
+  return dflt;
+}
+
+/** The switches as `env` sets them (exported for tests). */
+export function readConfig(env: NodeJS.ProcessEnv = process.env): OneDnnConfig {
+  return {
+    addonPath: env.RESNET_ONEDNN_ADDON ||
+      path.join(findProjectRoot(__dirname), 'native', 'build', 'Release', 'resnet_onednn.node'),
+    convAlgorithm: convAlgorithm(env.RESNET_ONEDNN_CONV),
+    lazyInputGradient: env.RESNET_ONEDNN_LAZY !== '0',
+    bufferPool: env.RESNET_ONEDNN_POOL !== '0',
+    bufferPoolLimitMb: megabytes(env.RESNET_ONEDNN_POOL_MB, 2048),
+    fusedReluGrad: env.RESNET_ONEDNN_FUSED_RELU_GRAD !== '0',
+  };
+}
+
+export const config: Readonly<OneDnnConfig> = Object.freeze(readConfig());
