@@ -16,12 +16,12 @@ import * as path from 'path';
 
 import * as tf from '@tensorflow/tfjs-core';
 
-import '../src/tf';
+import '../src/tfjs_setup';
 import { registerOneDnnBackend } from '../src/backend/onednn/register';
 import { callStats } from '../src/backend/onednn/kernel_helpers/native_kernel';
 import { pooledIdleBytes } from '../src/backend/onednn/buffer_pool';
 import { ResNet } from '../src/models/resnet';
-import { softmaxCrossEntropy } from '../src/train/metrics';
+import { trainStep } from '../src/train/train';
 
 /** The environment before the addon adds its OpenMP defaults: PyTorch runs with the user's settings. */
 const originalEnv = { ...process.env };
@@ -63,17 +63,6 @@ function makeData(batch: number, size = 96) {
   return { x, y };
 }
 
-/** One SGD step exactly as src/train/train.ts does it. */
-function trainStep(net: ResNet, opt: tf.Optimizer, x: tf.Tensor, y: tf.Tensor1D): number {
-  const { value, grads } = tf.variableGrads(() => softmaxCrossEntropy(net.apply(x, { training: true }), y),
-    net.trainableVariables());
-  opt.applyGradients(grads);
-  const loss = value.dataSync()[0];
-  tf.dispose([value]);
-  tf.dispose(grads);
-  return loss;
-}
-
 function buildNet(batch: number): ResNet {
   const net = new ResNet({});
   net.build([96, 96, 1]);
@@ -90,7 +79,7 @@ function benchTfjs(backend: string, batch: number, steps: number, warmup: number
   let loss = NaN;
   for (let i = 0; i < warmup + steps; i++) {
     const t = performance.now();
-    loss = trainStep(net, opt, x, y as tf.Tensor1D);
+    loss = trainStep(net, opt, { x, y }).loss;
     const dt = (performance.now() - t) / 1000;
     if (i >= warmup) times.push(dt);
   }
@@ -120,10 +109,10 @@ async function profile(backend: string, batch: number) {
   const net = buildNet(batch);
   const opt = tf.train.sgd(0.05);
   const { x, y } = makeData(batch);
-  trainStep(net, opt, x, y as tf.Tensor1D); // warm-up (primitive creation, first allocation)
+  trainStep(net, opt, { x, y }); // warm-up (primitive creation, first allocation)
   callStats.clear();
   const t0 = performance.now();
-  const info = await tf.profile(() => { trainStep(net, opt, x, y as tf.Tensor1D); });
+  const info = await tf.profile(() => { trainStep(net, opt, { x, y }); });
   const wall = performance.now() - t0;
   const byName = new Map<string, { ms: number; calls: number }>();
   for (const k of info.kernels) {
@@ -172,7 +161,7 @@ function leakCheck(backend: string, steps: number, seedModel: boolean) {
   const rss: number[] = [];
   let tensors0 = 0;
   for (let i = 0; i < steps; i++) {
-    trainStep(net, opt, x, y as tf.Tensor1D);
+    trainStep(net, opt, { x, y });
     if (i === 9) tensors0 = tf.memory().numTensors;
     if (i % Math.max(1, Math.floor(steps / 10)) === 0 || i === steps - 1) {
       const gc = (globalThis as { gc?: () => void }).gc;

@@ -1,5 +1,5 @@
 /** resnet-ts: the public API. Import from 'resnet-ts' in scripts and notebooks. */
-import './tf';
+import './tfjs_setup';
 export * as tf from '@tensorflow/tfjs-core';
 export { Module, Sequential } from './nn/module';
 export type { ForwardOptions } from './nn/module';
@@ -16,15 +16,15 @@ export {
   loadDataFashionMnist, loadFashionMnistArrays, DataIter, FashionMnistDataset, TEXT_LABELS, getTextLabels,
 } from './data/fashion_mnist';
 export { ensureFashionMnist } from './data/ensure';
-export { train, formatEpoch } from './train/train';
-export type { TrainOptions, TrainResult, BatchEvent } from './train/train';
+export { train, trainStep, formatEpoch } from './train/train';
+export type { TrainOptions, TrainResult, BatchEvent, StepResult } from './train/train';
 export { evaluateAccuracy } from './train/evaluate';
 export { recalibrateBatchNorm } from './train/recalibrate';
 export { softmaxCrossEntropy, countCorrect } from './train/metrics';
 export { saveCheckpoint, restoreCheckpoint, readCheckpoint, CheckpointError } from './train/checkpoint';
-export type { EpochRecord } from './train/checkpoint';
+export type { EpochRecord } from './train/history';
 export type { Batch, BatchSource } from './train/batches';
-export { trainingRecipe, describeRecipe, isFastMode } from './recipe';
+export { trainingRecipe, describeRecipe, isFastMode, doctestLimits } from './recipe';
 export type { TrainingRecipe } from './recipe';
 export { trainingCurvesSpec, historyPoints, imageGridSpec, VEGA_LITE_SCHEMA } from './plot/specs';
 export type { VegaLiteSpec, CurvePoint, GridImage, CurvesOptions, GridOptions } from './plot/specs';

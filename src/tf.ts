@@ -1,8 +1,5 @@
 /**
- * tfjs-core alone registers no gradients and no back end. Every entry point of the library
- * imports this module once for those side effects (the '@tensorflow/tfjs' bundle does the same).
+ * Old name of ./tfjs_setup, kept only because test/native/_helpers.ts (owned by the native back
+ * end's maintainers) still imports it; remove once that import says '../../src/tfjs_setup'.
  */
-// The @tensorflow/tfjs bundle registers all gradients (tfjs-core's CommonJS build alone has none).
-import '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-cpu';
-import './ops/batch_norm_train';
+import './tfjs_setup';

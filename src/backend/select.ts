@@ -10,7 +10,7 @@
  * RESNET_TS_BACKEND=tensorflow-gpu|tensorflow|onednn|cpu forces one (an error if unavailable).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '../tf';
+import '../tfjs_setup';
 import { registerOneDnnBackend } from './onednn/register';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'onednn' | 'cpu';

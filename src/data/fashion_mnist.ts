@@ -18,6 +18,8 @@ import { AugmentOptions, drawTransform, transformInto } from "./augment";
 import { IDX_MAGIC_IMAGES, IDX_MAGIC_LABELS, IdxError, readIdx } from "./idx";
 import { EnsureOptions, FashionMnistSource, ensureFashionMnist } from "./ensure";
 import { TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS } from "./checksums";
+import { doctestLimits } from "../recipe";
+import type { Batch, BatchSource } from "../train/batches";
 
 export const TEXT_LABELS = [
   "t-shirt",
@@ -123,13 +125,6 @@ export function permutation(n: number, seed: number, epoch: number): Uint32Array
 // ---------------------------------------------------------------------------------------------
 // Batches
 
-export interface Batch {
-  /** [B, H, W, 1] float32 in [0, 1]. */
-  x: tf.Tensor4D;
-  /** [B] int32 class ids. */
-  y: tf.Tensor1D;
-}
-
 export interface DataIterOptions {
   /** Images, one after the other, each height*width uint8. */
   images: Uint8Array;
@@ -156,7 +151,7 @@ export interface DataIterOptions {
  * Iterates over an in-memory uint8 image set in batches:
  * `for (const {x, y} of iter.epoch(e)) { ...; tf.dispose([x, y]) }` (the caller disposes).
  */
-export class DataIter {
+export class DataIter implements BatchSource {
   readonly batchSize: number;
   readonly height: number;
   readonly width: number;
@@ -322,9 +317,13 @@ export interface LoadDataResult {
   dir: string;
 }
 
-/** d2l's load_data_fashion_mnist: finds/downloads the data, returns train (shuffled) and test iterators. */
+/**
+ * d2l's load_data_fashion_mnist: finds/downloads the data, returns train (shuffled) and test iterators.
+ * Under RESNET_TS_DOCTEST=1 the limits default to a small subset (see doctestLimits).
+ */
 export async function loadDataFashionMnist(opts: LoadDataOptions): Promise<LoadDataResult> {
-  const { batchSize, resize, seed, trainLimit, testLimit, validation, augment, ...ensureOpts } = opts;
+  const small = doctestLimits();
+  const { batchSize, resize, seed, trainLimit = small?.trainLimit, testLimit = small?.testLimit, validation, augment, ...ensureOpts } = opts;
   const { dir, source } = await ensureFashionMnist(ensureOpts);
   const arrays = loadFashionMnistArrays(dir);
   const { train, validation: held } = validation ? splitValidation(arrays.train, validation) : { train: arrays.train, validation: undefined };

@@ -52,6 +52,8 @@ export interface ResNetOptions extends Partial<ResNetConfig> {
 }
 
 export class ResNet extends Module {
+  /** Its parameters all live in the blocks b1..b6. */
+  protected readonly createsVariables = false;
   readonly config: ResNetConfig;
   verbose: boolean;
   private readonly log: (line: string) => void;

@@ -100,6 +100,7 @@ export class Dense extends Module {
 }
 
 export class MaxPool2d extends Module {
+  protected readonly createsVariables = false;
   constructor(readonly poolSize: number, readonly strides = poolSize, readonly padding: Padding = 0) {
     super();
   }
@@ -110,6 +111,7 @@ export class MaxPool2d extends Module {
 
 /** Average pooling; stride defaults to the window, as in Gluon's AvgPool2D. */
 export class AvgPool2d extends Module {
+  protected readonly createsVariables = false;
   constructor(readonly poolSize: number, readonly strides = poolSize, readonly padding: Padding = 0) {
     super();
   }
@@ -120,12 +122,14 @@ export class AvgPool2d extends Module {
 
 /** Averages each channel over the whole feature map: [N, H, W, C] -> [N, 1, 1, C]. */
 export class GlobalAvgPool2d extends Module {
+  protected readonly createsVariables = false;
   forward(x: tf.Tensor): tf.Tensor {
     return tf.mean(x, [1, 2], true);
   }
 }
 
 export class ReLU extends Module {
+  protected readonly createsVariables = false;
   forward(x: tf.Tensor): tf.Tensor {
     return tf.relu(x);
   }

@@ -4,9 +4,12 @@
  *
  * Parameters are created lazily on the first forward pass (like Gluon's deferred initialisation),
  * so a layer needs only its output width; the input width is read from the first input it sees.
+ * Until then a module is not `built`: its variable lists throw (an empty list would train nothing),
+ * and `build(inputShape)` / `ensureBuilt(inputShape)` run one zero batch to create them. train,
+ * evaluateAccuracy, recalibrateBatchNorm and restoreCheckpoint call `ensureBuilt` themselves.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '../tf';
+import '../tfjs_setup';
 
 export interface ForwardOptions {
   /** Training mode: batch norm uses batch statistics and updates its running averages. */
@@ -16,6 +19,25 @@ export interface ForwardOptions {
 export abstract class Module {
   private readonly childModules = new Map<string, Module>();
   private readonly ownVariables = new Map<string, tf.Variable>();
+  /** Per-example shape of the first input this module saw (undefined: never run). */
+  private firstInputShape?: number[];
+  /**
+   * Whether the first forward pass may create variables (or children) of this module itself.
+   * True by default, the safe answer for any subclass; layers without parameters and plain
+   * containers set it false, so that they count as built when their children are.
+   */
+  protected readonly createsVariables: boolean = true;
+
+  constructor() {
+    // Parents call their children's forward directly (Sequential, the residual blocks), so the
+    // first-run mark is put on forward itself rather than on apply.
+    const forward = this.forward;
+    this.forward = (x, opts) => {
+      const y = forward.call(this, x, opts);
+      this.firstInputShape ??= x.shape.slice(1);
+      return y;
+    };
+  }
 
   /** Maps a batch to a batch. Subclasses implement this; callers use `apply`. */
   abstract forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor;
@@ -47,20 +69,41 @@ export abstract class Module {
     return [...this.childModules.entries()];
   }
 
+  /**
+   * True once every variable exists: the module has run (a forward pass, `build`, a restored
+   * checkpoint), or it creates none itself and all its children are built.
+   */
+  get built(): boolean {
+    return this.firstInputShape !== undefined ||
+      (!this.createsVariables && [...this.childModules.values()].every((c) => c.built));
+  }
+
+  /** Per-example shape (no batch dimension) of the first input, once the module has run. */
+  get inputShape(): number[] | undefined {
+    return this.firstInputShape?.slice();
+  }
+
   /** Every variable below this module, named by its path ("b2.0.conv1.weight"), in creation order. */
   namedVariables(prefix = ''): [string, tf.Variable][] {
+    this.assertBuilt('namedVariables');
+    return this.collectVariables(prefix);
+  }
+
+  private collectVariables(prefix: string): [string, tf.Variable][] {
     const out: [string, tf.Variable][] = [];
     for (const [name, v] of this.ownVariables) out.push([prefix + name, v]);
-    for (const [name, child] of this.childModules) out.push(...child.namedVariables(`${prefix}${name}.`));
+    for (const [name, child] of this.childModules) out.push(...child.collectVariables(`${prefix}${name}.`));
     return out;
   }
 
   /** Variables updated by the optimiser (not batch norm's running averages). */
   trainableVariables(): tf.Variable[] {
-    return this.namedVariables().filter(([, v]) => v.trainable).map(([, v]) => v);
+    this.assertBuilt('trainableVariables');
+    return this.collectVariables('').filter(([, v]) => v.trainable).map(([, v]) => v);
   }
 
   numParameters(): number {
+    this.assertBuilt('numParameters');
     return this.trainableVariables().reduce((n, v) => n + v.size, 0);
   }
 
@@ -70,13 +113,28 @@ export abstract class Module {
     return this;
   }
 
+  /** Builds the module from `inputShape` (no batch dim) unless it is built already. */
+  ensureBuilt(inputShape: number[]): this {
+    return this.built ? this : this.build(inputShape);
+  }
+
+  /** Parameters are shaped by the first input (deferred initialisation): before it, a variable list would be empty or partial. */
+  private assertBuilt(what: string): void {
+    if (this.built) return;
+    const name = this.constructor.name;
+    throw new Error(`${name}.${what}(): this ${name} has not been built yet, its parameters are created from the ` +
+      `shape of its first input. Call .build(inputShape) first (inputShape without the batch dimension, e.g. ` +
+      `.build([96, 96, 1])) or run it once on a batch (.apply(x)).`);
+  }
+
   dispose(): void {
-    for (const [, v] of this.namedVariables()) v.dispose();
+    for (const [, v] of this.collectVariables('')) v.dispose();
   }
 }
 
 /** Runs child modules in order, like Gluon's `nn.Sequential`. */
 export class Sequential extends Module {
+  protected readonly createsVariables = false;
   private readonly layers: Module[] = [];
 
   constructor(...layers: Module[]) {

@@ -1,6 +1,6 @@
 /**
- * A live training plot for notebooks: hooks into `train` through its options (`loss`,
- * `onBatch`, `onEpoch`), records loss / train accuracy (running means over the epoch so far)
+ * A live training plot for notebooks: hooks into `train` through its options (`onBatch`,
+ * `onEpoch`), records loss / train accuracy (running means over the epoch so far)
  * after every batch and test accuracy on a few test batches every `testEvery` batches, and
  * redraws one in-place figure every `every` batches and at the end of each epoch.
  *
@@ -10,9 +10,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Module } from '../nn/module';
 import type { BatchSource } from '../train/batches';
-import type { EpochRecord } from '../train/checkpoint';
+import type { EpochRecord } from '../train/history';
 import { evaluateAccuracy } from '../train/evaluate';
-import { countCorrect, softmaxCrossEntropy } from '../train/metrics';
 import type { BatchEvent, TrainOptions } from '../train/train';
 import { LiveDisplay } from './display';
 import { CurvePoint, trainingCurvesSpec, VegaLiteSpec } from './specs';
@@ -31,8 +30,6 @@ export interface TrainingMonitorOptions {
   testBatches?: number;
   /** Where to draw (default: a new LiveDisplay; nothing is shown outside a notebook). */
   display?: LiveDisplay;
-  /** The loss `train` would use (default: softmax cross-entropy). */
-  loss?: (logits: tf.Tensor, labels: tf.Tensor1D) => tf.Scalar;
 }
 
 /** The first `n` batches of a source, e.g. a quick sample of the test set. */
@@ -65,8 +62,6 @@ export class TrainingMonitor {
   private lossSum = 0;
   private correct = 0;
   private seen = 0;
-  private batchCorrect = 0;
-  private batchSize = 0;
   private currentEpoch = -1;
 
   constructor(opts: TrainingMonitorOptions = {}) {
@@ -77,22 +72,12 @@ export class TrainingMonitor {
   }
 
   /** Spread into train(): `train({ ..., ...monitor.trainOptions() })`. */
-  trainOptions(): Pick<TrainOptions, 'loss' | 'onBatch' | 'onEpoch' | 'progress'> {
+  trainOptions(): Pick<TrainOptions, 'onBatch' | 'onEpoch' | 'progress'> {
     return {
-      loss: (logits, labels) => this.loss(logits, labels),
       onBatch: (e) => this.onBatch(e),
       onEpoch: (r) => this.onEpoch(r),
       progress: 'none',
     };
-  }
-
-  /** The training loss, also counting the batch's correct predictions for the accuracy curve. */
-  loss(logits: tf.Tensor, labels: tf.Tensor1D): tf.Scalar {
-    const c = tf.tidy(() => countCorrect(logits, labels));
-    this.batchCorrect = c.dataSync()[0];
-    this.batchSize = labels.shape[0];
-    c.dispose();
-    return (this.opts.loss ?? softmaxCrossEntropy)(logits, labels);
   }
 
   onBatch(e: BatchEvent): void {
@@ -100,10 +85,9 @@ export class TrainingMonitor {
       this.currentEpoch = e.epoch;
       this.lossSum = this.correct = this.seen = 0;
     }
-    const n = this.batchSize || 1;
-    this.lossSum += e.loss * n;
-    this.correct += this.batchCorrect;
-    this.seen += n;
+    this.lossSum += e.loss * e.batchSize;
+    this.correct += e.correct;
+    this.seen += e.batchSize;
     const x = e.epoch + e.batch / e.numBatches;
     this.points.push({ epoch: x, metric: 'loss', value: this.lossSum / this.seen });
     this.points.push({ epoch: x, metric: 'train acc', value: this.correct / this.seen });

@@ -2,7 +2,7 @@
  * Vega-Lite (v5) specs for the chapter's figures: training curves and a grid of test images with
  * their true and predicted labels. Pure data -> JSON; rendering is in render.ts / display.ts.
  */
-import type { EpochRecord } from '../train/checkpoint';
+import type { EpochRecord } from '../train/history';
 import { encodeGrayPng, pngDataUrl } from './png';
 
 export type VegaLiteSpec = Record<string, unknown>;

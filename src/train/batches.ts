@@ -2,9 +2,9 @@
 import type * as tf from '@tensorflow/tfjs-core';
 
 export interface Batch {
-  /** Images, NHWC float32. The consumer disposes both tensors. */
+  /** Images, NHWC float32 (Fashion-MNIST: [B, H, W, 1] in [0, 1]). The consumer disposes both tensors. */
   x: tf.Tensor4D;
-  /** Integer class labels. */
+  /** Integer class labels, [B] (Fashion-MNIST: int32 class ids). */
   y: tf.Tensor1D;
 }
 

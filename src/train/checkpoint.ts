@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Module } from '../nn/module';
+import type { EpochRecord } from './history';
 
 export const CHECKPOINT_FORMAT = 'resnet-ts-checkpoint/1';
 const MANIFEST = 'checkpoint.json';
@@ -22,17 +23,6 @@ export interface TensorEntry {
   name: string;
   shape: number[];
   offset: number; // in float32 elements
-}
-
-export interface EpochRecord {
-  epoch: number;
-  loss: number;
-  trainAcc: number;
-  testAcc: number;
-  /** Accuracy on the held-out validation images, when training had them. */
-  validAcc?: number;
-  seconds: number;
-  imagesPerSecond: number;
 }
 
 /** Where training stands: the next batch to run and the running sums of the current epoch. */
@@ -51,6 +41,8 @@ export interface CheckpointManifest {
   savedAt: string;
   /** Whatever the caller needs to rebuild the model and data (model config, CLI options). */
   meta: Record<string, unknown>;
+  /** Per-example input shape the net was built for (absent in checkpoints of older versions). */
+  inputShape?: number[];
   position: TrainPosition;
   history: EpochRecord[];
   variables: TensorEntry[];
@@ -109,6 +101,7 @@ export async function saveCheckpoint(
     format: CHECKPOINT_FORMAT,
     savedAt: new Date().toISOString(),
     meta,
+    ...(net.inputShape ? { inputShape: net.inputShape } : {}),
     position,
     history,
     variables,
@@ -175,14 +168,22 @@ export function renameLegacyShortcuts(entries: TensorEntry[], model: Map<string,
 }
 
 /**
- * Copies a checkpoint's weights into a model with the same architecture (built first from one
- * forward pass if needed) and its state into the optimizer. Names and shapes must match exactly.
+ * Copies a checkpoint's weights into a model with the same architecture and its state into the
+ * optimizer. Names and shapes must match exactly. An unbuilt net is built first, from
+ * `inputShape` (no batch dimension) if given, else from the input shape the checkpoint records.
  */
 export async function restoreCheckpoint(
-  dir: string, net: Module, optimizer: tf.Optimizer | undefined, inputShape: number[],
+  dir: string, net: Module, optimizer: tf.Optimizer | undefined, inputShape?: number[],
 ): Promise<CheckpointManifest> {
   const { manifest, values } = readCheckpoint(dir);
-  if (net.namedVariables().length === 0) net.build(inputShape);
+  if (!net.built) {
+    const shape = inputShape ?? manifest.inputShape;
+    if (!shape) {
+      throw new CheckpointError(dir, `the ${net.constructor.name} is not built and the checkpoint records no input shape: ` +
+        'pass inputShape to restoreCheckpoint or call .build(inputShape) first');
+    }
+    net.build(shape);
+  }
   const mine = new Map(net.namedVariables());
   manifest.variables = renameLegacyShortcuts(manifest.variables, mine);
   const missing = manifest.variables.filter((e) => !mine.has(e.name)).map((e) => e.name);

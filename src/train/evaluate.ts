@@ -8,6 +8,7 @@ export function evaluateAccuracy(data: BatchSource, net: Module): number {
   let correct = 0;
   let n = 0;
   for (const { x, y } of data.epoch(0)) {
+    net.ensureBuilt(x.shape.slice(1));
     const c = tf.tidy(() => countCorrect(net.apply(x, { training: false }), y));
     correct += c.dataSync()[0];
     n += y.shape[0];

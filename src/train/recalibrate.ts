@@ -30,6 +30,7 @@ export function recalibrateBatchNorm(net: Module, data: BatchSource, batches: nu
   let k = 0;
   try {
     for (const { x, y } of data.epoch(epoch)) {
+      net.ensureBuilt(x.shape.slice(1));
       for (const b of bns) b.momentum = k / (k + 1);
       tf.tidy(() => { net.apply(x, { training: true }); });
       tf.dispose([x, y]);

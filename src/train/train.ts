@@ -3,21 +3,27 @@
  * cross-entropy, a loss/accuracy line per epoch, a history for plots, checkpoints to resume.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '../tf';
+import '../tfjs_setup';
 import type { Module } from '../nn/module';
-import type { BatchSource } from './batches';
+import type { Batch, BatchSource } from './batches';
 import { countCorrect, softmaxCrossEntropy } from './metrics';
 import { evaluateAccuracy } from './evaluate';
 import { recalibrateBatchNorm } from './recalibrate';
 import type { LearningRateSchedule } from './schedule';
 import { EpochProgress, ProgressMode, epochProgress } from './progress';
-import { EpochRecord, TrainPosition, restoreCheckpoint, saveCheckpoint } from './checkpoint';
+import { TrainPosition, restoreCheckpoint, saveCheckpoint } from './checkpoint';
+import type { EpochRecord } from './history';
 
 export interface BatchEvent {
   epoch: number;
+  /** Batches done in this epoch (1 after the first). */
   batch: number;
   numBatches: number;
+  /** Mean loss over this batch. */
   loss: number;
+  /** Examples in this batch, and how many of them the net classified correctly (before the update). */
+  batchSize: number;
+  correct: number;
   imagesPerSecond: number;
 }
 
@@ -55,8 +61,11 @@ export interface TrainOptions {
   checkpointEvery?: number;
   /** Extra data stored in the checkpoint (model config, CLI options) for resuming. */
   checkpointMeta?: Record<string, unknown>;
-  /** Continue from the checkpoint in `checkpointDir` (input shape is needed to build the net). */
-  resume?: { inputShape: number[] };
+  /**
+   * Continue from the checkpoint in `checkpointDir`. An unbuilt net is built first from
+   * `inputShape` (no batch dimension) if given, else from the shape of the first training batch.
+   */
+  resume?: { inputShape?: number[] };
 }
 
 export interface TrainResult {
@@ -72,13 +81,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const net = opts.net;
   const optimizer = opts.optimizer ?? tf.train.sgd(0.05);
   const lossFn = opts.loss ?? softmaxCrossEntropy;
-  const setLr = opts.schedule ? learningRateSetter(optimizer) : undefined;
+  if (opts.schedule) learningRateSetter(optimizer); // fails now, not at the first step, for an optimizer without one
   let history: EpochRecord[] = [];
   let pos = freshPosition(0, 0);
 
   if (opts.resume) {
     if (!opts.checkpointDir) throw new Error('train: resume needs checkpointDir');
-    const manifest = await restoreCheckpoint(opts.checkpointDir, net, optimizer, opts.resume.inputShape);
+    net.ensureBuilt(opts.resume.inputShape ?? firstBatchShape(opts.trainData));
+    const manifest = await restoreCheckpoint(opts.checkpointDir, net, optimizer);
     history = manifest.history;
     pos = manifest.position;
     log(`Resuming from ${opts.checkpointDir}: epoch ${pos.epoch}, batch ${pos.batch}, step ${pos.step}`);
@@ -99,20 +109,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     for (const { x, y } of opts.trainData.epoch(pos.epoch)) {
       if (index >= numBatches) { tf.dispose([x, y]); break; }
       if (index++ < pos.batch) { tf.dispose([x, y]); tLast = performance.now(); continue; } // resumed mid-epoch
-      let correctT: tf.Scalar | undefined;
-      const vars = net.trainableVariables();
-      const { value, grads } = tf.variableGrads(() => {
-        const logits = net.apply(x, { training: true });
-        correctT = tf.keep(countCorrect(logits, y));
-        return lossFn(logits, y);
-      }, vars);
-      if (opts.weightDecay) addWeightDecay(grads, net, opts.weightDecay);
-      setLr?.(opts.schedule!(pos.step));
-      optimizer.applyGradients(grads);
-      const lossValue = value.dataSync()[0];
-      const correct = correctT!.dataSync()[0];
-      tf.dispose([value, correctT!, x, y]);
-      tf.dispose(grads);
+      const { loss: lossValue, correct } = trainStep(net, optimizer, { x, y },
+        { loss: lossFn, weightDecay: opts.weightDecay, learningRate: opts.schedule?.(pos.step) });
+      tf.dispose([x, y]);
       if (!Number.isFinite(lossValue)) {
         bar.stop();
         throw new Error(`training diverged: loss is ${lossValue} at epoch ${pos.epoch}, batch ${pos.batch} (try a smaller learning rate)`);
@@ -132,7 +131,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         await save();
         tLast = performance.now(); // saving is not training time
       }
-      opts.onBatch?.({ epoch: pos.epoch, batch: pos.batch, numBatches, loss: lossValue, imagesPerSecond: ips });
+      opts.onBatch?.({ epoch: pos.epoch, batch: pos.batch, numBatches, loss: lossValue, batchSize: n, correct, imagesPerSecond: ips });
       // Training steps are synchronous on CPU back ends: let timers, I/O and displays run now and then.
       if (now - lastYield > 250) {
         const before = performance.now();
@@ -163,6 +162,58 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
   }
   return { history, steps: pos.step };
+}
+
+export interface StepResult {
+  /** Mean loss over the batch. */
+  loss: number;
+  /** Correct predictions in the batch (from the forward pass before the update). */
+  correct: number;
+}
+
+export interface StepOptions {
+  /** Default: mean softmax cross-entropy on integer labels. */
+  loss?: (logits: tf.Tensor, labels: tf.Tensor1D) => tf.Scalar;
+  /** L2 weight decay added to the gradients of convolution and dense weights. */
+  weightDecay?: number;
+  /** Learning rate to set before the update (the optimizer needs setLearningRate). */
+  learningRate?: number;
+}
+
+/**
+ * One step of minibatch SGD, as train runs it: forward in training mode, loss, gradients of the
+ * trainable variables (plus weight decay), optimizer update. An unbuilt net is built from the
+ * batch's shape first. The batch stays the caller's to dispose.
+ */
+export function trainStep(
+  net: Module, optimizer: tf.Optimizer, batch: Pick<Batch, 'y'> & { x: tf.Tensor }, opts: StepOptions = {},
+): StepResult {
+  const { x, y } = batch;
+  const lossFn = opts.loss ?? softmaxCrossEntropy;
+  net.ensureBuilt(x.shape.slice(1)); // deferred initialisation: the variables exist before the gradient asks for them
+  let correctT: tf.Scalar | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const logits = net.apply(x, { training: true });
+    correctT = tf.keep(countCorrect(logits, y));
+    return lossFn(logits, y);
+  }, net.trainableVariables());
+  if (opts.weightDecay) addWeightDecay(grads, net, opts.weightDecay);
+  if (opts.learningRate !== undefined) learningRateSetter(optimizer)(opts.learningRate);
+  optimizer.applyGradients(grads);
+  const loss = value.dataSync()[0];
+  const correct = correctT!.dataSync()[0];
+  tf.dispose([value, correctT!]);
+  tf.dispose(grads);
+  return { loss, correct };
+}
+
+/** Per-example shape of a source's first batch (the batch itself is disposed). */
+function firstBatchShape(data: BatchSource): number[] {
+  for (const { x, y } of data.epoch(0)) {
+    tf.dispose([x, y]);
+    return x.shape.slice(1);
+  }
+  throw new Error('train: the training data yielded no batch');
 }
 
 /** The optimizer's learning-rate setter (tfjs's SGD and momentum optimizers have one). */

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import '../../src/tf';
+import '../../src/tfjs_setup';
 import { drawTransform, transformInto } from '../../src/data/augment';
 import { DataIter, loadFashionMnistArrays, mulberry32, splitValidation, VALIDATION_SPLIT_SEED } from '../../src/data/fashion_mnist';
 import { DEBIAN_DIR, FASHION_MNIST_FILES } from '../../src/data/checksums';

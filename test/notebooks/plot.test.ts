@@ -88,7 +88,7 @@ describe('display in a notebook', () => {
     const sent: [DisplayContent, boolean][] = [];
     setDisplayWriter((c, u) => sent.push([c, u]));
     const m = new TrainingMonitor({ every: 3, epochs: 1 });
-    for (let b = 1; b <= 7; b++) m.onBatch({ epoch: 0, batch: b, numBatches: 7, loss: b, imagesPerSecond: 1 });
+    for (let b = 1; b <= 7; b++) m.onBatch({ epoch: 0, batch: b, numBatches: 7, loss: b, batchSize: 2, correct: b % 2, imagesPerSecond: 1 });
     // batches 3, 6 and 7 (the last); then the epoch's record
     expect(sent).toHaveLength(3);
     m.onEpoch({ epoch: 0, loss: 4, trainAcc: 0.5, testAcc: 0.6, seconds: 1, imagesPerSecond: 1 });
@@ -96,6 +96,8 @@ describe('display in a notebook', () => {
     expect(sent.slice(1).every(([, u]) => u)).toBe(true);
     const losses = m.points.filter((p) => p.metric === 'loss');
     expect(losses[2].value).toBeCloseTo(2); // mean of 1, 2, 3
+    // train acc from the events' own counts: (1 + 0 + 1) correct of 3 * 2 examples
+    expect(m.points.filter((p) => p.metric === 'train acc')[2].value).toBeCloseTo(2 / 6);
     expect(m.points.filter((p) => p.epoch === 1).map((p) => [p.metric, p.value])).toEqual([['loss', 4], ['train acc', 0.5], ['test acc', 0.6]]);
     expect(String(sent[3][0].data['text/plain'])).toContain('test acc 0.600');
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import '../../src/tf';
+import '../../src/tfjs_setup';
 import { batchNormTrain, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from '../../src/ops/batch_norm_train';
 
 tf.setBackend('cpu');

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import '../../src/tf';
+import '../../src/tfjs_setup';
 import { loadDataFashionMnist } from '../../src/data/fashion_mnist';
 import { ResNet } from '../../src/models/resnet';
 import { seedInitializers } from '../../src/nn/init';

@@ -11,7 +11,7 @@
  * a few points under the lowest of these.
  */
 import { describe, expect, it } from 'vitest';
-import '../../src/tf';
+import '../../src/tfjs_setup';
 import { tryGpu } from '../../src/backend/select';
 import { loadDataFashionMnist } from '../../src/data/fashion_mnist';
 import { ResNet } from '../../src/models/resnet';

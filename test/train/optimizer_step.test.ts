@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import '../../src/tf';
+import '../../src/tfjs_setup';
 import { BatchNorm, Dense } from '../../src/nn/layers';
 import { Sequential } from '../../src/nn/module';
 import { seedInitializers } from '../../src/nn/init';

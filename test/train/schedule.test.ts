@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import '../../src/tf';
+import '../../src/tfjs_setup';
 import { constantLr, oneCycle, scheduleValues, warmupCosine } from '../../src/train/schedule';
 import { softmaxCrossEntropy } from '../../src/train/metrics';
 

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import '../../src/tf';
+import '../../src/tfjs_setup';
 import { loadDataFashionMnist } from '../../src/data/fashion_mnist';
 import { ResNet } from '../../src/models/resnet';
 import { seedInitializers } from '../../src/nn/init';
@@ -68,6 +68,19 @@ describe('train', () => {
       expect(h.testAcc).toBeLessThanOrEqual(1);
       expect(h.loss).toBeGreaterThan(0);
     }
+  });
+
+  it('each batch event carries the batch\'s size and correct count, which add up to the epoch\'s numbers', async () => {
+    const { trainIter, testIter } = await data(32 * 2 + 10, 32);
+    const events: { loss: number; batchSize: number; correct: number }[] = [];
+    const { history } = await train({
+      trainData: trainIter, testData: testIter, net: tinyNet(), epochs: 1, log: quiet, progress: 'none',
+      onBatch: (e) => events.push(e),
+    });
+    expect(events.map((e) => e.batchSize)).toEqual([32, 32, 10]);
+    expect(events.every((e) => Number.isInteger(e.correct) && e.correct >= 0 && e.correct <= e.batchSize)).toBe(true);
+    expect(history[0].trainAcc).toBe(events.reduce((n, e) => n + e.correct, 0) / 74);
+    expect(history[0].loss).toBeCloseTo(events.reduce((n, e) => n + e.loss * e.batchSize, 0) / 74, 10);
   });
 
   it('resuming from a checkpoint (after an epoch and mid-epoch) gives the same weights as one run', async () => {
