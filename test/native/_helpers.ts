@@ -7,7 +7,7 @@
  * so that sums with cancellation are judged fairly). Tolerances are stated per test.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '../../src/tf'; // gradients, the cpu back end, the colleague's JS BN kernels
+import '../../src/tfjs_setup'; // gradients, the cpu back end, the colleague's JS BN kernels
 
 import { loadAddon } from '../../src/backend/onednn/addon';
 import { callStats } from '../../src/backend/onednn/kernel_helpers/native_kernel';

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import '../../src/tf';
+import '../../src/tfjs_setup';
 import { BatchNorm, Conv2d, Dense, GlobalAvgPool2d, ReLU } from '../../src/nn/layers';
 import { Module, Sequential } from '../../src/nn/module';
 import { seedInitializers } from '../../src/nn/init';
