@@ -191,6 +191,7 @@ export async function run(opts: RunOptions, log: (l: string) => void = console.l
   const device = await tryGpu({ prefer: opts.backend });
   log(`Back end: ${device.description}`);
   log(`Recipe: ${describeRecipe(r)}`);
+  const dataStarted = Date.now();
   const data = await loadDataFashionMnist({ ...recipeDataOptions(r), dir: opts.dataDir, log });
   log(`Fashion-MNIST from ${data.dir} (${data.source}): ${data.trainIter.numExamples} train, ` +
     `${data.validIter ? `${data.validIter.numExamples} validation, ` : ''}${data.testIter.numExamples} test images at ${r.resize}x${r.resize}`);
@@ -216,6 +217,7 @@ export async function run(opts: RunOptions, log: (l: string) => void = console.l
     backend: device.backend,
     device: device.description,
     steps,
+    dataSeconds: (started - dataStarted) / 1000,
     wallSeconds: (Date.now() - started) / 1000,
     history,
     final: history[history.length - 1],

@@ -6,6 +6,12 @@ export interface EpochRecord {
   testAcc: number;
   /** Accuracy on the held-out validation images, when training had them. */
   validAcc?: number;
+  /** Training time of the epoch (steps only). */
   seconds: number;
   imagesPerSecond: number;
+  /**
+   * Wall-clock seconds from this train() call's start to the end of the epoch's evaluations
+   * (training, checkpoints and evaluations; what a time-to-accuracy measurement needs).
+   */
+  wallSeconds?: number;
 }

@@ -94,6 +94,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     log(`Resuming from ${opts.checkpointDir}: epoch ${pos.epoch}, batch ${pos.batch}, step ${pos.step}`);
   }
   log(`Start training on ${opts.deviceDescription ?? tf.getBackend()}`);
+  const started = performance.now();
   const save = async () => {
     if (opts.checkpointDir) await saveCheckpoint(opts.checkpointDir, net, optimizer, pos, history, opts.checkpointMeta ?? {});
   };
@@ -151,6 +152,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       ...(opts.validData ? { validAcc: evaluateAccuracy(opts.validData, net) } : {}),
       seconds: pos.seconds,
       imagesPerSecond: pos.seen / pos.seconds,
+      wallSeconds: (performance.now() - started) / 1000,
     };
     history.push(record);
     log(formatEpoch(record));
