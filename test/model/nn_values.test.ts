@@ -360,10 +360,10 @@ describe('blocks', () => {
     const b3 = new Bottleneck(2, { expansion: 4 }).build([4, 4, 2]);
     expect(shapes(b3)[1]).toEqual(['conv2.weight', [3, 3, 1, 1]]);
     const r = new Residual(8, false).build([6, 6, 3]);
-    expect(shapes(r)).toEqual([['conv1.weight', [3, 3, 3, 8]], ['conv2.weight', [3, 3, 8, 8]], ['conv3.weight', [1, 1, 3, 8]]]);
+    expect(shapes(r)).toEqual([['conv1.weight', [3, 3, 3, 8]], ['conv2.weight', [3, 3, 8, 8]], ['shortcut.weight', [1, 1, 3, 8]]]);
     const p = new PreActResidual(8, false).build([6, 6, 3]);
-    expect(shapes(p)).toEqual([['conv1.weight', [3, 3, 3, 8]], ['conv2.weight', [3, 3, 8, 8]], ['conv3.weight', [1, 1, 3, 8]]]);
-    // The projection is made once, on the first forward pass.
+    expect(shapes(p)).toEqual([['conv1.weight', [3, 3, 3, 8]], ['conv2.weight', [3, 3, 8, 8]], ['shortcut.weight', [1, 1, 3, 8]]]);
+    // The projection is made once, in the constructor.
     const bp = new Bottleneck(16, { sameShape: false }).build([4, 4, 16]);
     const n = bp.namedVariables().length;
     bp.apply(tf.zeros([1, 4, 4, 16]));

@@ -105,7 +105,7 @@ for (const training of [false, true]) {
       it(`Bottleneck, projected shortcut (sameShape ${sameShape}): relu(conv1x1(x) + beta)`, () => {
         const x = input([2, 6, 6, 4]);
         const strides = sameShape ? 1 : 2;
-        const blk = new Bottleneck(16, { sameShape });
+        const blk = new Bottleneck(16, { sameShape, inChannels: 4 });
         blk.build([6, 6, 4]);
         const kept = new Bottleneck(16);
         kept.build([6, 6, 16]);
