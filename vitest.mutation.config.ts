@@ -15,7 +15,8 @@ export default defineConfig({
     // mutant). The loop and checkpoints are covered by train_loop.test.ts on a tiny net instead.
     // shapes.test.ts builds the seed's 11M-parameter net (~10 s per mutant); nn_values.test.ts and
     // residual_values.test.ts check the same code by value on small nets.
-    exclude: ['test/train/learning.test.ts', 'test/train/train.test.ts', 'test/model/shapes.test.ts'],
+    // fast_recipe.test.ts: two small runs with a 5000-image validation split, ~1 min.
+    exclude: ['test/train/learning.test.ts', 'test/train/train.test.ts', 'test/model/shapes.test.ts', 'test/train/fast_recipe.test.ts'],
     testTimeout: 180_000,
     hookTimeout: 180_000,
     fileParallelism: false,

@@ -14,10 +14,10 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { chromium, Browser } from 'playwright-core';
-import { ensurePackageLink } from '../../tools/notebook-runner/runner';
-import { buildDist } from '../helpers/process';
+import { ensurePackageLink } from '../../../tools/notebook-runner/runner';
+import { buildDist } from '../../helpers/process';
 
-const ROOT = path.resolve(__dirname, '../..');
+const ROOT = path.resolve(__dirname, '../../..');
 const WORK = path.join(ROOT, 'build', 'browser-notebooks');
 const SHOTS = path.join(ROOT, 'build', 'screenshots');
 const CHROMIUM = '/usr/bin/chromium';

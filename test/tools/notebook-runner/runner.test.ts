@@ -5,11 +5,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildDist, runProcess } from '../helpers/process';
-import { findKernelSpec } from '../../tools/notebook-runner/runner';
+import { buildDist, runProcess } from '../../helpers/process';
+import { findKernelSpec } from '../../../tools/notebook-runner/runner';
 import * as os from 'node:os';
 
-const ROOT = path.resolve(__dirname, '../..');
+const ROOT = path.resolve(__dirname, '../../..');
 const RUNNER = path.join(ROOT, 'dist', 'tools', 'notebook-runner', 'cli.js');
 const NOTEBOOKS = fs.readdirSync(path.join(ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb')).sort();
 
