@@ -27,15 +27,36 @@ import { trainStep } from '../src/train/train';
 const originalEnv = { ...process.env };
 
 interface Args {
-  batches: number[]; steps: number; warmup: number; rounds: number; profile: boolean; torch: boolean; cpu: boolean;
-  backend: string; leak: number; leakSeed: boolean; python: string;
+  batches: number[];
+  steps: number;
+  warmup: number;
+  rounds: number;
+  profile: boolean;
+  torch: boolean;
+  cpu: boolean;
+  backend: string;
+  leak: number;
+  leakSeed: boolean;
+  python: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { batches: [64, 128], steps: 10, warmup: 2, rounds: 1, profile: false, torch: true, cpu: true, backend: 'onednn',
-    leak: 0, leakSeed: false, python: '/usr/bin/python3' };
+  const a: Args = {
+    batches: [64, 128],
+    steps: 10,
+    warmup: 2,
+    rounds: 1,
+    profile: false,
+    torch: true,
+    cpu: true,
+    backend: 'onednn',
+    leak: 0,
+    leakSeed: false,
+    python: '/usr/bin/python3',
+  };
   for (let i = 0; i < argv.length; i++) {
-    const v = argv[i], next = () => argv[++i];
+    const v = argv[i],
+      next = () => argv[++i];
     if (v === '--batch') a.batches = next().split(',').map(Number);
     else if (v === '--steps') a.steps = Number(next());
     else if (v === '--warmup') a.warmup = Number(next());
@@ -59,7 +80,10 @@ const median = (xs: number[]) => {
 
 function makeData(batch: number, size = 96) {
   const x = tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', 1);
-  const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'float32');
+  const y = tf.tensor1d(
+    Array.from({ length: batch }, (_, i) => i % 10),
+    'float32',
+  );
   return { x, y };
 }
 
@@ -91,17 +115,26 @@ function benchTfjs(backend: string, batch: number, steps: number, warmup: number
 
 function benchTorch(python: string, batch: number, steps: number, warmup: number) {
   const probe = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
-  if (probe.status !== 0) return { skipped: `PyTorch not importable with ${python}: ${(probe.stderr || '').trim().split('\n').pop()}` };
-  const script = [path.join(__dirname, 'torch_bench.py'), path.join(__dirname, '..', '..', 'bench', 'torch_bench.py')]
-    .find((p) => fs.existsSync(p));
+  if (probe.status !== 0)
+    return { skipped: `PyTorch not importable with ${python}: ${(probe.stderr || '').trim().split('\n').pop()}` };
+  const script = [
+    path.join(__dirname, 'torch_bench.py'),
+    path.join(__dirname, '..', '..', 'bench', 'torch_bench.py'),
+  ].find((p) => fs.existsSync(p));
   if (!script) return { skipped: 'bench/torch_bench.py not found' };
-  const r = spawnSync(python, [script, '--batch',
-    String(batch), '--steps', String(steps), '--warmup', String(warmup), '--threads', '2'],
-  { encoding: 'utf8', env: originalEnv });
+  const r = spawnSync(
+    python,
+    [script, '--batch', String(batch), '--steps', String(steps), '--warmup', String(warmup), '--threads', '2'],
+    { encoding: 'utf8', env: originalEnv },
+  );
   if (r.status !== 0) return { skipped: `torch_bench.py failed: ${r.stderr}` };
   const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
-  return { imgPerSec: j.median_img_s as number, bestImgPerSec: j.best_img_s as number, channelsLast: j.channels_last as boolean,
-    version: j.torch as string };
+  return {
+    imgPerSec: j.median_img_s as number,
+    bestImgPerSec: j.best_img_s as number,
+    channelsLast: j.channels_last as boolean,
+    version: j.torch as string,
+  };
 }
 
 async function profile(backend: string, batch: number) {
@@ -112,13 +145,16 @@ async function profile(backend: string, batch: number) {
   trainStep(net, opt, { x, y }); // warm-up (primitive creation, first allocation)
   callStats.clear();
   const t0 = performance.now();
-  const info = await tf.profile(() => { trainStep(net, opt, { x, y }); });
+  const info = await tf.profile(() => {
+    trainStep(net, opt, { x, y });
+  });
   const wall = performance.now() - t0;
   const byName = new Map<string, { ms: number; calls: number }>();
   for (const k of info.kernels) {
     const ms = Number(await k.kernelTimeMs);
     const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
-    e.ms += ms; e.calls++;
+    e.ms += ms;
+    e.calls++;
     byName.set(k.name, e);
   }
   // customGrad scopes (fusedConv2d__op, 'unnamed scope', ...) contain kernels: not counted in the total
@@ -130,16 +166,24 @@ async function profile(backend: string, batch: number) {
     if (!k.name.startsWith('Conv2D') && k.name !== 'FusedConv2D') continue;
     const key = `${k.name} ${JSON.stringify(k.inputShapes)}`;
     const e = byShape.get(key) ?? { ms: 0, calls: 0 };
-    e.ms += Number(await k.kernelTimeMs); e.calls++;
+    e.ms += Number(await k.kernelTimeMs);
+    e.calls++;
     byShape.set(key, e);
   }
-  console.log(`\nprofile: one training step, backend ${backend}, batch ${batch}: wall ${wall.toFixed(0)} ms ` +
-    `(under tf.profile), kernels ${total.toFixed(0)} ms`);
+  console.log(
+    `\nprofile: one training step, backend ${backend}, batch ${batch}: wall ${wall.toFixed(0)} ms ` +
+      `(under tf.profile), kernels ${total.toFixed(0)} ms`,
+  );
   console.log('kernel'.padEnd(28) + 'ms'.padStart(9) + '%'.padStart(7) + 'calls'.padStart(7) + '  native/fallback');
   for (const [name, e] of rows) {
     const s = callStats.get(name);
-    console.log(name.padEnd(28) + e.ms.toFixed(1).padStart(9) + (100 * e.ms / total).toFixed(1).padStart(7) +
-      String(e.calls).padStart(7) + (isKernel(name) ? (s ? `  ${s.native}/${s.fallback}` : '  js') : '  (scope)'));
+    console.log(
+      name.padEnd(28) +
+        e.ms.toFixed(1).padStart(9) +
+        ((100 * e.ms) / total).toFixed(1).padStart(7) +
+        String(e.calls).padStart(7) +
+        (isKernel(name) ? (s ? `  ${s.native}/${s.fallback}` : '  js') : '  (scope)'),
+    );
   }
   if (process.env.BENCH_CONV_DETAIL) {
     for (const [k, e] of [...byShape.entries()].sort((p, q) => q[1].ms - p[1].ms)) {
@@ -168,9 +212,11 @@ function leakCheck(backend: string, steps: number, seedModel: boolean) {
       if (gc) gc(); // NODE_OPTIONS=--expose-gc: measure live memory, not GC timing
       const m = process.memoryUsage();
       rss.push(m.rss / 2 ** 20);
-      console.log(`step ${i + 1}: rss ${rss[rss.length - 1].toFixed(0)} MiB, heap ${(m.heapUsed / 2 ** 20).toFixed(0)} MiB, ` +
-        `array buffers ${(m.arrayBuffers / 2 ** 20).toFixed(0)} MiB, pool idle ${(pooledIdleBytes() / 2 ** 20).toFixed(0)} MiB, ` +
-        `tensors ${tf.memory().numTensors}`);
+      console.log(
+        `step ${i + 1}: rss ${rss[rss.length - 1].toFixed(0)} MiB, heap ${(m.heapUsed / 2 ** 20).toFixed(0)} MiB, ` +
+          `array buffers ${(m.arrayBuffers / 2 ** 20).toFixed(0)} MiB, pool idle ${(pooledIdleBytes() / 2 ** 20).toFixed(0)} MiB, ` +
+          `tensors ${tf.memory().numTensors}`,
+      );
     }
   }
   console.log(`tensors after 10 steps ${tensors0}, after ${steps}: ${tf.memory().numTensors}`);
@@ -179,7 +225,8 @@ function leakCheck(backend: string, steps: number, seedModel: boolean) {
 /** One round at one batch size: this back end, then PyTorch right after it; prints both lines. */
 function sideBySide(args: Args, batch: number): { lines: string[]; ratio?: number } {
   const r = benchTfjs(args.backend, batch, args.steps, args.warmup);
-  const line = `${args.backend} batch ${batch}: median ${r.imgPerSec.toFixed(1)} img/s, best ${r.bestImgPerSec.toFixed(1)} ` +
+  const line =
+    `${args.backend} batch ${batch}: median ${r.imgPerSec.toFixed(1)} img/s, best ${r.bestImgPerSec.toFixed(1)} ` +
     `(step ${median(r.times).toFixed(3)} s; steps ${r.times.map((t) => t.toFixed(2)).join(' ')}; loss ${r.loss.toFixed(3)})`;
   console.log(line);
   let tline = 'torch: skipped (--no-torch)';
@@ -189,7 +236,8 @@ function sideBySide(args: Args, batch: number): { lines: string[]; ratio?: numbe
     if ('skipped' in t) tline = `torch: skipped: ${t.skipped}`;
     else {
       ratio = r.imgPerSec / t.imgPerSec;
-      tline = `torch ${t.version} batch ${batch} (channels_last=${t.channelsLast}, 2 threads): median ` +
+      tline =
+        `torch ${t.version} batch ${batch} (channels_last=${t.channelsLast}, 2 threads): median ` +
         `${t.imgPerSec.toFixed(1)} img/s, best ${t.bestImgPerSec.toFixed(1)} -> ${args.backend}/torch = ` +
         `${ratio.toFixed(2)}x median, ${(r.bestImgPerSec / t.bestImgPerSec).toFixed(2)}x best`;
     }
@@ -203,13 +251,17 @@ async function main() {
   const reg = registerOneDnnBackend();
   console.log(`onednn back end: ${reg.ok ? 'ok' : 'UNAVAILABLE'} (${reg.reason})`);
   if (!reg.ok && args.backend === 'onednn') args.backend = 'cpu';
-  if (args.leak > 0) { leakCheck(args.backend, args.leak, args.leakSeed); return; }
+  if (args.leak > 0) {
+    leakCheck(args.backend, args.leak, args.leakSeed);
+    return;
+  }
   if (args.profile) {
     for (const b of args.batches) await profile(args.backend, b);
     return;
   }
   const results: string[] = [];
-  if (!(Number.isInteger(args.rounds) && args.rounds >= 1)) throw new Error(`--rounds must be an integer >= 1, got ${args.rounds}`);
+  if (!(Number.isInteger(args.rounds) && args.rounds >= 1))
+    throw new Error(`--rounds must be an integer >= 1, got ${args.rounds}`);
   for (const batch of args.batches) {
     const ratios: number[] = [];
     for (let round = 0; round < args.rounds; round++) {
@@ -219,7 +271,8 @@ async function main() {
     }
     if (ratios.length > 1) {
       // The host's speed drifts between runs; a ratio per round, then their median, is steadier.
-      const line = `batch ${batch}, ${ratios.length} rounds: ${args.backend}/torch ratio median ${median(ratios).toFixed(2)}x ` +
+      const line =
+        `batch ${batch}, ${ratios.length} rounds: ${args.backend}/torch ratio median ${median(ratios).toFixed(2)}x ` +
         `(rounds: ${ratios.map((x) => x.toFixed(2)).join(' ')})`;
       console.log(line);
       results.push(line);
@@ -234,4 +287,7 @@ async function main() {
   if (process.env.BENCH_OUT) fs.writeFileSync(process.env.BENCH_OUT, results.join('\n') + '\n');
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -16,8 +16,11 @@ import { evaluateAccuracy } from '../src/train/evaluate';
 import { recalibrateBatchNorm } from '../src/train/recalibrate';
 
 async function main() {
-  const { values: v, positionals } = parseArgs({ args: process.argv.slice(2).filter((a) => a !== '--'), allowPositionals: true,
-    options: { batches: { type: 'string', default: '200' } } });
+  const { values: v, positionals } = parseArgs({
+    args: process.argv.slice(2).filter((a) => a !== '--'),
+    allowPositionals: true,
+    options: { batches: { type: 'string', default: '200' } },
+  });
   const batches = Number(v.batches);
   const device = await tryGpu({});
   console.log(`back end: ${device.description}; recalibration over ${batches} training batches`);
@@ -25,7 +28,10 @@ async function main() {
   // The files are read once; each checkpoint gets iterators with its own batch size, size and seed.
   const { train, test } = loadFashionMnistArrays((await ensureFashionMnist({})).dir);
   for (const dir of positionals) {
-    const meta = readCheckpoint(dir).manifest.meta as { options: { seed: number; resize: number; batchSize: number }; model: ResNetConfig };
+    const meta = readCheckpoint(dir).manifest.meta as {
+      options: { seed: number; resize: number; batchSize: number };
+      model: ResNetConfig;
+    };
     const { seed, resize, batchSize } = meta.options;
     const trainIter = new DataIter({ ...train, batchSize, resize, shuffle: true, seed });
     const testIter = new DataIter({ ...test, batchSize, resize, shuffle: false });
@@ -35,9 +41,14 @@ async function main() {
     // Epoch 1's shuffle: batches in an order training did not use last.
     const used = recalibrateBatchNorm(net, trainIter, batches, 1);
     const after = evaluateAccuracy(testIter, net);
-    console.log(`| ${path.relative(process.cwd(), dir)} | ${seed} | ${asTrained.toFixed(4)} | ${after.toFixed(4)} (${used} batches) |`);
+    console.log(
+      `| ${path.relative(process.cwd(), dir)} | ${seed} | ${asTrained.toFixed(4)} | ${after.toFixed(4)} (${used} batches) |`,
+    );
     net.dispose();
   }
 }
 
-main().catch((e) => { console.error(`bn_recalibrate: ${(e as Error).message}`); process.exitCode = 1; });
+main().catch((e) => {
+  console.error(`bn_recalibrate: ${(e as Error).message}`);
+  process.exitCode = 1;
+});

@@ -7,7 +7,12 @@ export const ROOT = path.resolve(__dirname, '..');
 /** Debian's python3 with python3-torch (the pyenv python3 first on PATH has no torch). */
 export const TORCH_PYTHON = '/usr/bin/python3';
 
-export function runLogged(cmd: string, args: string[], logFile: string, onLine?: (line: string) => void): Promise<string> {
+export function runLogged(
+  cmd: string,
+  args: string[],
+  logFile: string,
+  onLine?: (line: string) => void,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const log = fs.createWriteStream(logFile);
     const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

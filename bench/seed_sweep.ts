@@ -15,19 +15,33 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, TORCH_PYTHON, runLogged as run } from './run_logged';
 
-interface Result { impl: 'ours' | 'torch'; seed: number; testAcc: number; trainAcc: number; loss: number; imgPerSec: number }
+interface Result {
+  impl: 'ours' | 'torch';
+  seed: number;
+  testAcc: number;
+  trainAcc: number;
+  loss: number;
+  imgPerSec: number;
+}
 
 async function ours(seed: number, out: string): Promise<Result> {
   const dir = path.join(out, `ours-s${seed}`);
-  await run(process.execPath, [path.join(ROOT, 'dist', 'tools', 'train.js'), '--seed', String(seed), '--out', dir, '--progress', 'lines'],
-    path.join(out, `ours-s${seed}.log`));
+  await run(
+    process.execPath,
+    [path.join(ROOT, 'dist', 'tools', 'train.js'), '--seed', String(seed), '--out', dir, '--progress', 'lines'],
+    path.join(out, `ours-s${seed}.log`),
+  );
   const m = JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8'));
   const f = m.final;
   return { impl: 'ours', seed, testAcc: f.testAcc, trainAcc: f.trainAcc, loss: f.loss, imgPerSec: f.imagesPerSecond };
 }
 
 async function torch(seed: number, out: string): Promise<Result> {
-  const stdout = await run(TORCH_PYTHON, [path.join(ROOT, 'bench', 'torch_epoch.py'), '--seed', String(seed)], path.join(out, `torch-s${seed}.log`));
+  const stdout = await run(
+    TORCH_PYTHON,
+    [path.join(ROOT, 'bench', 'torch_epoch.py'), '--seed', String(seed)],
+    path.join(out, `torch-s${seed}.log`),
+  );
   const j = JSON.parse(stdout.trim().split('\n').pop()!);
   return { impl: 'torch', seed, testAcc: j.test_acc, trainAcc: j.train_acc, loss: j.loss, imgPerSec: j.img_s };
 }
@@ -46,14 +60,23 @@ function summary(results: Result[], seeds: number[]): string {
     if (accs.length === 0) continue;
     const mean = accs.reduce((a, b) => a + b, 0) / accs.length;
     const sd = Math.sqrt(accs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, accs.length - 1));
-    lines.push(`${impl === 'ours' ? 'resnet-ts' : 'PyTorch'}: ${accs.length} seeds, test acc mean ${mean.toFixed(4)}, sd ${sd.toFixed(4)}, ` +
-      `min ${Math.min(...accs).toFixed(4)}, max ${Math.max(...accs).toFixed(4)}, >= 0.88 in ${accs.filter((a) => a >= 0.88).length}`);
+    lines.push(
+      `${impl === 'ours' ? 'resnet-ts' : 'PyTorch'}: ${accs.length} seeds, test acc mean ${mean.toFixed(4)}, sd ${sd.toFixed(4)}, ` +
+        `min ${Math.min(...accs).toFixed(4)}, max ${Math.max(...accs).toFixed(4)}, >= 0.88 in ${accs.filter((a) => a >= 0.88).length}`,
+    );
   }
   return lines.join('\n');
 }
 
 async function main(): Promise<number> {
-  const { values: v } = parseArgs({ args: process.argv.slice(2).filter((a) => a !== '--'), options: { seeds: { type: 'string', default: '0,1,2' }, impl: { type: 'string', default: 'ours,torch' }, out: { type: 'string', default: 'runs/sweep' } } });
+  const { values: v } = parseArgs({
+    args: process.argv.slice(2).filter((a) => a !== '--'),
+    options: {
+      seeds: { type: 'string', default: '0,1,2' },
+      impl: { type: 'string', default: 'ours,torch' },
+      out: { type: 'string', default: 'runs/sweep' },
+    },
+  });
   const seeds = v.seeds!.split(',').map((s) => {
     const n = Number(s);
     if (!Number.isInteger(n) || n < 0) throw new Error(`--seeds: '${s}' is not a non-negative integer`);
@@ -63,7 +86,8 @@ async function main(): Promise<number> {
   for (const i of impls) if (i !== 'ours' && i !== 'torch') throw new Error(`--impl: unknown '${i}' (ours, torch)`);
   const out = path.resolve(ROOT, v.out!);
   fs.mkdirSync(out, { recursive: true });
-  if (impls.includes('ours') && !fs.existsSync(path.join(ROOT, 'dist', 'tools', 'train.js'))) throw new Error('dist/ is missing: npm run build');
+  if (impls.includes('ours') && !fs.existsSync(path.join(ROOT, 'dist', 'tools', 'train.js')))
+    throw new Error('dist/ is missing: npm run build');
   const results: Result[] = [];
   for (const seed of seeds) {
     for (const impl of impls) {
@@ -77,11 +101,21 @@ async function main(): Promise<number> {
       fs.writeFileSync(`${file}.tmp`, JSON.stringify(r));
       fs.renameSync(`${file}.tmp`, file);
       results.push(r);
-      console.log(`${impl} seed ${seed}: test acc ${r.testAcc.toFixed(4)}, train loss ${r.loss.toFixed(3)}, ${r.imgPerSec.toFixed(1)} img/s, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+      console.log(
+        `${impl} seed ${seed}: test acc ${r.testAcc.toFixed(4)}, train loss ${r.loss.toFixed(3)}, ${r.imgPerSec.toFixed(1)} img/s, ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+      );
     }
   }
   console.log(summary(results, seeds));
   return 0;
 }
 
-main().then((c) => { process.exitCode = c; }, (e) => { console.error(`seed_sweep: ${(e as Error).message}`); process.exitCode = 1; });
+main().then(
+  (c) => {
+    process.exitCode = c;
+  },
+  (e) => {
+    console.error(`seed_sweep: ${(e as Error).message}`);
+    process.exitCode = 1;
+  },
+);

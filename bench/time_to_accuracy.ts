@@ -20,27 +20,65 @@ import { RECIPE_NAMES, RecipeName, trainingRecipe } from '../src/recipe';
 import { ROOT, TORCH_PYTHON, runLogged } from './run_logged';
 
 type Impl = 'ours' | 'torch';
-interface EvalPoint { epoch: number; wallSeconds: number; testAcc: number; validAcc?: number }
-interface RunResult { impl: Impl; seed: number; points: EvalPoint[]; dataSeconds?: number; imgPerSec: number }
+interface EvalPoint {
+  epoch: number;
+  wallSeconds: number;
+  testAcc: number;
+  validAcc?: number;
+}
+interface RunResult {
+  impl: Impl;
+  seed: number;
+  points: EvalPoint[];
+  dataSeconds?: number;
+  imgPerSec: number;
+}
 
 async function ours(recipe: RecipeName, epochs: number | undefined, seed: number, out: string): Promise<RunResult> {
   const dir = path.join(out, `ours-s${seed}`);
-  const args = [path.join(ROOT, 'dist', 'tools', 'train.js'), '--recipe', recipe, '--seed', String(seed), '--out', dir, '--progress', 'lines'];
+  const args = [
+    path.join(ROOT, 'dist', 'tools', 'train.js'),
+    '--recipe',
+    recipe,
+    '--seed',
+    String(seed),
+    '--out',
+    dir,
+    '--progress',
+    'lines',
+  ];
   if (epochs) args.push('--epochs', String(epochs));
   await runLogged(process.execPath, args, path.join(out, `ours-s${seed}.log`));
   const m = JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8'));
-  const points = m.history.map((h: { epoch: number; wallSeconds: number; testAcc: number; validAcc?: number }) =>
-    ({ epoch: h.epoch, wallSeconds: h.wallSeconds, testAcc: h.testAcc, validAcc: h.validAcc }));
+  const points = m.history.map((h: { epoch: number; wallSeconds: number; testAcc: number; validAcc?: number }) => ({
+    epoch: h.epoch,
+    wallSeconds: h.wallSeconds,
+    testAcc: h.testAcc,
+    validAcc: h.validAcc,
+  }));
   return { impl: 'ours', seed, points, dataSeconds: m.dataSeconds, imgPerSec: m.final.imagesPerSecond };
 }
 
 async function torch(recipe: RecipeName, epochs: number | undefined, seed: number, out: string): Promise<RunResult> {
   const r = trainingRecipe(recipe);
   if (epochs) r.epochs = epochs;
-  const stdout = await runLogged(TORCH_PYTHON, [path.join(ROOT, 'bench', 'torch_recipe.py'), '--recipe-json', JSON.stringify(r), '--seed', String(seed)],
-    path.join(out, `torch-s${seed}.log`));
-  const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
-  const points = lines.filter((l) => !l.summary).map((l) => ({ epoch: l.epoch, wallSeconds: l.wall_seconds, testAcc: l.test_acc, validAcc: l.valid_acc ?? undefined }));
+  const stdout = await runLogged(
+    TORCH_PYTHON,
+    [path.join(ROOT, 'bench', 'torch_recipe.py'), '--recipe-json', JSON.stringify(r), '--seed', String(seed)],
+    path.join(out, `torch-s${seed}.log`),
+  );
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  const points = lines
+    .filter((l) => !l.summary)
+    .map((l) => ({
+      epoch: l.epoch,
+      wallSeconds: l.wall_seconds,
+      testAcc: l.test_acc,
+      validAcc: l.valid_acc ?? undefined,
+    }));
   return { impl: 'torch', seed, points, imgPerSec: lines[lines.length - 1].img_s };
 }
 
@@ -63,7 +101,9 @@ function table(results: RunResult[], seeds: number[], targets: number[]): string
   for (const impl of ['ours', 'torch'] as const) {
     const runs = results.filter((r) => r.impl === impl && seeds.includes(r.seed));
     for (const r of runs) {
-      lines.push(`| ${impl} | ${r.seed} | ${targets.map((t) => f(timeTo(r.points, t))).join(' | ')} | ${f(r.points.at(-1)?.testAcc, 4)} | ${f(r.imgPerSec, 1)} |`);
+      lines.push(
+        `| ${impl} | ${r.seed} | ${targets.map((t) => f(timeTo(r.points, t))).join(' | ')} | ${f(r.points.at(-1)?.testAcc, 4)} | ${f(r.imgPerSec, 1)} |`,
+      );
     }
     if (runs.length) {
       // A run that never reaches a target counts as infinitely slow in the median.
@@ -73,11 +113,18 @@ function table(results: RunResult[], seeds: number[], targets: number[]): string
     }
   }
   const ratios = targets.map((t) => {
-    const m = (impl: Impl) => median(results.filter((r) => r.impl === impl && seeds.includes(r.seed)).map((r) => timeTo(r.points, t) ?? Infinity));
-    const o = m('ours'), p = m('torch');
+    const m = (impl: Impl) =>
+      median(
+        results.filter((r) => r.impl === impl && seeds.includes(r.seed)).map((r) => timeTo(r.points, t) ?? Infinity),
+      );
+    const o = m('ours'),
+      p = m('torch');
     return o !== undefined && p !== undefined && Number.isFinite(o) && Number.isFinite(p) ? (o / p).toFixed(2) : '-';
   });
-  lines.push('', `ratio of median times, resnet-ts / PyTorch: ${targets.map((t, i) => `${t.toFixed(2)}: ${ratios[i]}`).join(', ')}`);
+  lines.push(
+    '',
+    `ratio of median times, resnet-ts / PyTorch: ${targets.map((t, i) => `${t.toFixed(2)}: ${ratios[i]}`).join(', ')}`,
+  );
   return lines.join('\n');
 }
 
@@ -85,23 +132,29 @@ async function main(): Promise<number> {
   const { values: v } = parseArgs({
     args: process.argv.slice(2).filter((a) => a !== '--'),
     options: {
-      recipe: { type: 'string', default: 'fast' }, seeds: { type: 'string', default: '0,1,2' },
-      impl: { type: 'string', default: 'ours,torch' }, targets: { type: 'string', default: '0.90,0.91,0.92,0.93' },
-      epochs: { type: 'string' }, out: { type: 'string', default: 'runs/time-to-accuracy' },
+      recipe: { type: 'string', default: 'fast' },
+      seeds: { type: 'string', default: '0,1,2' },
+      impl: { type: 'string', default: 'ours,torch' },
+      targets: { type: 'string', default: '0.90,0.91,0.92,0.93' },
+      epochs: { type: 'string' },
+      out: { type: 'string', default: 'runs/time-to-accuracy' },
     },
   });
   const recipe = v.recipe as RecipeName;
   if (!RECIPE_NAMES.includes(recipe)) throw new Error(`--recipe: unknown '${v.recipe}' (${RECIPE_NAMES.join(', ')})`);
   const seeds = v.seeds!.split(',').map(Number);
-  if (seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new Error(`--seeds: '${v.seeds}' is not a list of non-negative integers`);
+  if (seeds.some((s) => !Number.isInteger(s) || s < 0))
+    throw new Error(`--seeds: '${v.seeds}' is not a list of non-negative integers`);
   const targets = v.targets!.split(',').map(Number);
-  if (targets.some((t) => !(t > 0 && t < 1))) throw new Error(`--targets: '${v.targets}' is not a list of accuracies in (0, 1)`);
+  if (targets.some((t) => !(t > 0 && t < 1)))
+    throw new Error(`--targets: '${v.targets}' is not a list of accuracies in (0, 1)`);
   const impls = v.impl!.split(',') as Impl[];
   for (const i of impls) if (i !== 'ours' && i !== 'torch') throw new Error(`--impl: unknown '${i}' (ours, torch)`);
   const epochs = v.epochs ? Number(v.epochs) : undefined;
   const out = path.resolve(ROOT, v.out!, recipe + (epochs ? `-e${epochs}` : ''));
   fs.mkdirSync(out, { recursive: true });
-  if (impls.includes('ours') && !fs.existsSync(path.join(ROOT, 'dist', 'tools', 'train.js'))) throw new Error('dist/ is missing: npm run build');
+  if (impls.includes('ours') && !fs.existsSync(path.join(ROOT, 'dist', 'tools', 'train.js')))
+    throw new Error('dist/ is missing: npm run build');
   const results: RunResult[] = [];
   for (const seed of seeds) {
     for (const impl of impls) {
@@ -114,7 +167,9 @@ async function main(): Promise<number> {
       fs.writeFileSync(`${file}.tmp`, JSON.stringify(r));
       fs.renameSync(`${file}.tmp`, file);
       results.push(r);
-      console.log(`${impl} seed ${seed}: ${r.points.map((p) => `${p.testAcc.toFixed(4)}@${p.wallSeconds.toFixed(0)}s`).join(', ')}`);
+      console.log(
+        `${impl} seed ${seed}: ${r.points.map((p) => `${p.testAcc.toFixed(4)}@${p.wallSeconds.toFixed(0)}s`).join(', ')}`,
+      );
     }
   }
   console.log(`\nrecipe ${recipe}${epochs ? `, ${epochs} epochs` : ''}; results in ${out}\n`);
@@ -122,4 +177,12 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then((c) => { process.exitCode = c; }, (e) => { console.error(`time_to_accuracy: ${(e as Error).message}`); process.exitCode = 1; });
+main().then(
+  (c) => {
+    process.exitCode = c;
+  },
+  (e) => {
+    console.error(`time_to_accuracy: ${(e as Error).message}`);
+    process.exitCode = 1;
+  },
+);

@@ -13,7 +13,12 @@ export type { ResNetConfig, ResNetOptions } from './models/resnet';
 export { tryGpu, currentDevice } from './backend/select';
 export type { Device, BackendName } from './backend/select';
 export {
-  loadDataFashionMnist, loadFashionMnistArrays, DataIter, FashionMnistDataset, TEXT_LABELS, getTextLabels,
+  loadDataFashionMnist,
+  loadFashionMnistArrays,
+  DataIter,
+  FashionMnistDataset,
+  TEXT_LABELS,
+  getTextLabels,
 } from './data/fashion_mnist';
 export { ensureFashionMnist } from './data/ensure';
 export { train, trainStep, formatEpoch } from './train/train';
@@ -30,7 +35,15 @@ export { trainingCurvesSpec, historyPoints, imageGridSpec, VEGA_LITE_SCHEMA } fr
 export type { VegaLiteSpec, CurvePoint, GridImage, CurvesOptions, GridOptions } from './plot/specs';
 export { renderSvg, renderSvgAsync } from './plot/render';
 export {
-  showVegaLite, vegaLiteBundle, vegaLiteBundleAsync, displayBundle, showHtml, LiveDisplay, inNotebook, setDisplayWriter, VEGA_LITE_MIME,
+  showVegaLite,
+  vegaLiteBundle,
+  vegaLiteBundleAsync,
+  displayBundle,
+  showHtml,
+  LiveDisplay,
+  inNotebook,
+  setDisplayWriter,
+  VEGA_LITE_MIME,
 } from './plot/display';
 export type { DisplayWriter, MimeBundle } from './plot/display';
 export { TrainingMonitor, firstBatches } from './plot/monitor';

@@ -67,28 +67,64 @@ export interface TrainingRecipe {
 }
 
 const SEED: TrainingRecipe = {
-  name: 'seed', modelName: 'seed ResNet-18', model: {},
-  batchSize: 64, resize: 96, epochs: 1, learningRate: 0.05, momentum: 0, nesterov: false,
-  schedule: 'constant', warmupFraction: 0.25, weightDecay: 0, labelSmoothing: 0, augment: null,
-  recalibrateBatches: 0, validation: 0, seed: 0, plotEvery: 20, liveTestEvery: 100, liveTestBatches: 8,
+  name: 'seed',
+  modelName: 'seed ResNet-18',
+  model: {},
+  batchSize: 64,
+  resize: 96,
+  epochs: 1,
+  learningRate: 0.05,
+  momentum: 0,
+  nesterov: false,
+  schedule: 'constant',
+  warmupFraction: 0.25,
+  weightDecay: 0,
+  labelSmoothing: 0,
+  augment: null,
+  recalibrateBatches: 0,
+  validation: 0,
+  seed: 0,
+  plotEvery: 20,
+  liveTestEvery: 100,
+  liveTestBatches: 8,
 };
 
 const RECIPES: Record<RecipeName, TrainingRecipe> = {
   seed: SEED,
   fast: {
     ...SEED,
-    name: 'fast', modelName: 'ResNet-18 (16-128 channels, 3x3 stem)',
+    name: 'fast',
+    modelName: 'ResNet-18 (16-128 channels, 3x3 stem)',
     model: { stem: 'small', widths: [16, 32, 64, 128], depths: [2, 2, 2, 2], headPool: 'global' },
-    batchSize: 128, resize: 28, epochs: 8, learningRate: 0.2, momentum: 0.9, nesterov: true,
-    schedule: 'one-cycle', warmupFraction: 0.25, weightDecay: 5e-4, labelSmoothing: 0.1,
-    augment: { padding: 2, flip: true }, recalibrateBatches: 20, validation: 5000,
-    plotEvery: 20, liveTestEvery: 100, liveTestBatches: 8,
+    batchSize: 128,
+    resize: 28,
+    epochs: 8,
+    learningRate: 0.2,
+    momentum: 0.9,
+    nesterov: true,
+    schedule: 'one-cycle',
+    warmupFraction: 0.25,
+    weightDecay: 5e-4,
+    labelSmoothing: 0.1,
+    augment: { padding: 2, flip: true },
+    recalibrateBatches: 20,
+    validation: 5000,
+    plotEvery: 20,
+    liveTestEvery: 100,
+    liveTestBatches: 8,
   },
   tiny: {
     ...SEED,
-    name: 'tiny', modelName: 'tiny ResNet (fast mode)',
+    name: 'tiny',
+    modelName: 'tiny ResNet (fast mode)',
     model: { widths: [8, 16, 32, 64], depths: [1, 1, 1, 1], headPool: 'global' },
-    resize: 48, trainLimit: 1920, testLimit: 512, maxBatchesPerEpoch: 30, plotEvery: 5, liveTestEvery: 10, liveTestBatches: 2,
+    resize: 48,
+    trainLimit: 1920,
+    testLimit: 512,
+    maxBatchesPerEpoch: 30,
+    plotEvery: 5,
+    liveTestEvery: 10,
+    liveTestBatches: 2,
   },
 };
 
@@ -130,7 +166,10 @@ export function recipeTrainOptions(r: TrainingRecipe, numBatches: number) {
     epochs: r.epochs,
     optimizer: recipeOptimizer(r),
     schedule: r.schedule === 'constant' ? undefined : recipeSchedule(r, stepsPerEpoch(r, numBatches)),
-    loss: r.labelSmoothing > 0 ? (logits: tf.Tensor, labels: tf.Tensor1D) => softmaxCrossEntropy(logits, labels, r.labelSmoothing) : undefined,
+    loss:
+      r.labelSmoothing > 0
+        ? (logits: tf.Tensor, labels: tf.Tensor1D) => softmaxCrossEntropy(logits, labels, r.labelSmoothing)
+        : undefined,
     weightDecay: r.weightDecay || undefined,
     recalibrateBatches: r.recalibrateBatches || undefined,
     maxBatchesPerEpoch: r.maxBatchesPerEpoch,
@@ -140,8 +179,13 @@ export function recipeTrainOptions(r: TrainingRecipe, numBatches: number) {
 /** Everything `loadDataFashionMnist()` needs from the recipe. */
 export function recipeDataOptions(r: TrainingRecipe) {
   return {
-    batchSize: r.batchSize, resize: r.resize, seed: r.seed, trainLimit: r.trainLimit, testLimit: r.testLimit,
-    validation: r.validation || undefined, augment: r.augment ?? undefined,
+    batchSize: r.batchSize,
+    resize: r.resize,
+    seed: r.seed,
+    trainLimit: r.trainLimit,
+    testLimit: r.testLimit,
+    validation: r.validation || undefined,
+    augment: r.augment ?? undefined,
   };
 }
 
@@ -150,13 +194,17 @@ export function recipeDataOptions(r: TrainingRecipe) {
  * tests) loadDataFashionMnist uses only the first 64 training and 32 test images unless the
  * caller gives trainLimit / testLimit, so the README's examples run as written in seconds.
  */
-export function doctestLimits(env: NodeJS.ProcessEnv = process.env): { trainLimit: number; testLimit: number } | undefined {
+export function doctestLimits(
+  env: NodeJS.ProcessEnv = process.env,
+): { trainLimit: number; testLimit: number } | undefined {
   return /^(1|true|yes|on)$/i.test(env.RESNET_TS_DOCTEST ?? '') ? { trainLimit: 64, testLimit: 32 } : undefined;
 }
 
 /** One line saying what the recipe is. */
 export function describeRecipe(r: TrainingRecipe): string {
-  const data = r.trainLimit ? `${r.trainLimit} train / ${r.testLimit} test images` : 'all 60000 train / 10000 test images';
+  const data = r.trainLimit
+    ? `${r.trainLimit} train / ${r.testLimit} test images`
+    : 'all 60000 train / 10000 test images';
   const opt = r.momentum > 0 ? `SGD${r.nesterov ? ' Nesterov' : ''} momentum ${r.momentum}` : 'SGD';
   const lr = r.schedule === 'constant' ? `lr ${r.learningRate}` : `one-cycle lr to ${r.learningRate}`;
   const extras = [
@@ -166,8 +214,10 @@ export function describeRecipe(r: TrainingRecipe): string {
     r.recalibrateBatches ? `BN recalibrated on ${r.recalibrateBatches} batches` : '',
     r.validation ? `${r.validation} images held out for validation` : '',
   ].filter(Boolean);
-  return `${r.name === 'tiny' ? 'FAST MODE: ' : ''}${r.modelName}, ${data}, batch ${r.batchSize}, ${r.resize}x${r.resize}, ` +
+  return (
+    `${r.name === 'tiny' ? 'FAST MODE: ' : ''}${r.modelName}, ${data}, batch ${r.batchSize}, ${r.resize}x${r.resize}, ` +
     `${opt}, ${lr}, Xavier init, ${r.epochs} epoch${r.epochs === 1 ? '' : 's'}` +
     (extras.length ? `, ${extras.join(', ')}` : '') +
-    (r.maxBatchesPerEpoch ? `, at most ${r.maxBatchesPerEpoch} batches` : '');
+    (r.maxBatchesPerEpoch ? `, at most ${r.maxBatchesPerEpoch} batches` : '')
+  );
 }

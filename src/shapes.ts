@@ -41,21 +41,46 @@ const same = (a: number[], b: number[]) => a.length === b.length && a.every((v, 
  * Checks one shape. `expected` defaults to the seed's shape converted to NHWC. Throws a
  * ShapeMismatchError when the shapes differ; returns the check for `showShapeChecks`.
  */
-export function expectShape(what: string, actual: readonly number[], expected?: readonly number[] | null,
-  seed?: readonly number[]): ShapeCheck {
+export function expectShape(
+  what: string,
+  actual: readonly number[],
+  expected?: readonly number[] | null,
+  seed?: readonly number[],
+): ShapeCheck {
   const exp = expected ? [...expected] : seed ? nchwToNhwc([...seed]) : null;
   if (!exp) throw new Error(`expectShape(${what}): give the expected shape or the seed's`);
-  const check: ShapeCheck = { what, expected: exp, actual: [...actual], seed: seed ? [...seed] : undefined, ok: same([...actual], exp) };
+  const check: ShapeCheck = {
+    what,
+    expected: exp,
+    actual: [...actual],
+    seed: seed ? [...seed] : undefined,
+    ok: same([...actual], exp),
+  };
   if (!check.ok) throw new ShapeMismatchError(check);
   return check;
 }
 
 /** Plain-text table of checks (also what a notebook shows where HTML is not rendered). */
 export function shapeChecksText(checks: ShapeCheck[]): string {
-  const rows = [['', 'seed (NCHW)', 'expected (NHWC)', 'got', ''],
-    ...checks.map((c) => [c.what, c.seed ? fmtSeed(c.seed) : '', fmt(c.expected), fmt(c.actual), c.ok ? 'ok' : 'MISMATCH'])];
+  const rows = [
+    ['', 'seed (NCHW)', 'expected (NHWC)', 'got', ''],
+    ...checks.map((c) => [
+      c.what,
+      c.seed ? fmtSeed(c.seed) : '',
+      fmt(c.expected),
+      fmt(c.actual),
+      c.ok ? 'ok' : 'MISMATCH',
+    ]),
+  ];
   const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
-  return rows.map((r) => r.map((v, j) => v.padEnd(widths[j])).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((v, j) => v.padEnd(widths[j]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -63,9 +88,16 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 /** HTML table of checks. */
 export function shapeChecksHtml(checks: ShapeCheck[]): string {
   const cell = (s: string, style = '') => `<td style="font-family:monospace;padding:2px 10px;${style}">${esc(s)}</td>`;
-  const head = ['', 'seed (MXNet, NCHW)', 'expected (tfjs, NHWC)', 'got', ''].map((h) => `<th style="padding:2px 10px">${h}</th>`).join('');
-  const body = checks.map((c) => `<tr>${cell(c.what, 'text-align:left')}${cell(c.seed ? fmtSeed(c.seed) : '')}${cell(fmt(c.expected))}` +
-    `${cell(fmt(c.actual))}${cell(c.ok ? '✓ ok' : '✗ mismatch', `color:${c.ok ? '#1a7f37' : '#cf222e'};font-weight:bold`)}</tr>`).join('');
+  const head = ['', 'seed (MXNet, NCHW)', 'expected (tfjs, NHWC)', 'got', '']
+    .map((h) => `<th style="padding:2px 10px">${h}</th>`)
+    .join('');
+  const body = checks
+    .map(
+      (c) =>
+        `<tr>${cell(c.what, 'text-align:left')}${cell(c.seed ? fmtSeed(c.seed) : '')}${cell(fmt(c.expected))}` +
+        `${cell(fmt(c.actual))}${cell(c.ok ? '✓ ok' : '✗ mismatch', `color:${c.ok ? '#1a7f37' : '#cf222e'};font-weight:bold`)}</tr>`,
+    )
+    .join('');
   return `<table class="shape-checks"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 

@@ -23,8 +23,10 @@ function giveUp(why, log) {
     console.error(`build-native: ${why}\n  to enable the native back end: ${HOW}`);
     process.exit(1);
   }
-  console.warn(`resnet-ts: native oneDNN back end NOT built (${why}); falling back to the JS cpu back end. ` +
-    `To enable it: ${HOW}`);
+  console.warn(
+    `resnet-ts: native oneDNN back end NOT built (${why}); falling back to the JS cpu back end. ` +
+      `To enable it: ${HOW}`,
+  );
   process.exit(0);
 }
 
@@ -62,7 +64,11 @@ args.push('-j', String(jobs));
 const build = spawnSync(process.execPath, args, { cwd: nativeDir, encoding: 'utf8', env: process.env });
 if (build.error || build.status !== 0) {
   const log = path.join(nativeDir, 'build-native.log');
-  try { fs.writeFileSync(log, `${build.stdout || ''}\n${build.stderr || ''}`); } catch { /* ignore */ }
+  try {
+    fs.writeFileSync(log, `${build.stdout || ''}\n${build.stderr || ''}`);
+  } catch {
+    /* ignore */
+  }
   giveUp(`compilation failed, see ${path.relative(root, log)}`, force ? `${build.stdout}\n${build.stderr}` : '');
 }
 

@@ -44,7 +44,11 @@ function linkPackage() {
   const link = path.join(dir, 'resnet-ts');
   fs.mkdirSync(dir, { recursive: true });
   let current = null;
-  try { current = fs.readlinkSync(link); } catch { /* absent */ }
+  try {
+    current = fs.readlinkSync(link);
+  } catch {
+    /* absent */
+  }
   if (current === path.join('..', '..')) return;
   fs.rmSync(link, { recursive: true, force: true });
   fs.symlinkSync(path.join('..', '..'), link, 'dir');
@@ -56,7 +60,9 @@ function findJupyter() {
     try {
       execFileSync(c, ['--version'], { stdio: 'ignore' });
       return c;
-    } catch { /* try the next */ }
+    } catch {
+      /* try the next */
+    }
   }
   return null;
 }
@@ -77,8 +83,10 @@ function main() {
   fs.writeFileSync(path.join(dir, 'kernel.json'), `${JSON.stringify(spec, null, 2)}\n`);
   const jupyter = findJupyter();
   if (!jupyter) {
-    console.error('setup-notebooks: jupyter not found (apt-get install jupyter-client jupyter-notebook); ' +
-      `kernelspec left in ${dir}`);
+    console.error(
+      'setup-notebooks: jupyter not found (apt-get install jupyter-client jupyter-notebook); ' +
+        `kernelspec left in ${dir}`,
+    );
     process.exit(1);
   }
   execFileSync(jupyter, ['kernelspec', 'install', '--user', '--replace', '--name', NAME, dir], { stdio: 'inherit' });

@@ -13,7 +13,15 @@ import { seedInitializers } from '../src/nn/init';
 import { train } from '../src/train/train';
 import { hasCheckpoint, readCheckpoint } from '../src/train/checkpoint';
 import type { ProgressMode } from '../src/train/progress';
-import { RECIPE_NAMES, RecipeName, TrainingRecipe, describeRecipe, recipeDataOptions, recipeTrainOptions, trainingRecipe } from '../src/recipe';
+import {
+  RECIPE_NAMES,
+  RecipeName,
+  TrainingRecipe,
+  describeRecipe,
+  recipeDataOptions,
+  recipeTrainOptions,
+  trainingRecipe,
+} from '../src/recipe';
 
 const HELP = `Usage: npm start -- [options]
 
@@ -65,7 +73,8 @@ function int(name: string, v: string | undefined, dflt: number, min = 1): number
 function num(name: string, v: string | undefined, dflt: number, max = Infinity): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || n >= max) throw new Error(`--${name} must be a number >= 0${max < Infinity ? ` and < ${max}` : ''}, got '${v}'`);
+  if (!Number.isFinite(n) || n < 0 || n >= max)
+    throw new Error(`--${name} must be a number >= 0${max < Infinity ? ` and < ${max}` : ''}, got '${v}'`);
   return n;
 }
 
@@ -108,12 +117,39 @@ export function parseRunOptions(argv: string[]): RunOptions | 'help' {
   const { values: v } = parseArgs({
     args: argv,
     options: {
-      recipe: s, epochs: s, 'batch-size': s, resize: s, 'learning-rate': s, lr: s, momentum: s,
-      nesterov: { type: 'boolean' }, 'no-nesterov': { type: 'boolean' }, schedule: s, 'warmup-fraction': s,
-      'weight-decay': s, 'label-smoothing': s, augment: s, 'recalibrate-batches': s, validation: s,
-      'train-limit': s, 'test-limit': s, 'max-batches-per-epoch': s, 'max-batches': s, seed: s,
-      model: s, widths: s, depths: s, block: s, 'head-pool': s, stem: s,
-      backend: s, 'data-dir': s, out: s, 'checkpoint-every': s, resume: { type: 'boolean' }, progress: s,
+      recipe: s,
+      epochs: s,
+      'batch-size': s,
+      resize: s,
+      'learning-rate': s,
+      lr: s,
+      momentum: s,
+      nesterov: { type: 'boolean' },
+      'no-nesterov': { type: 'boolean' },
+      schedule: s,
+      'warmup-fraction': s,
+      'weight-decay': s,
+      'label-smoothing': s,
+      augment: s,
+      'recalibrate-batches': s,
+      validation: s,
+      'train-limit': s,
+      'test-limit': s,
+      'max-batches-per-epoch': s,
+      'max-batches': s,
+      seed: s,
+      model: s,
+      widths: s,
+      depths: s,
+      block: s,
+      'head-pool': s,
+      stem: s,
+      backend: s,
+      'data-dir': s,
+      out: s,
+      'checkpoint-every': s,
+      resume: { type: 'boolean' },
+      progress: s,
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -122,16 +158,22 @@ export function parseRunOptions(argv: string[]): RunOptions | 'help' {
   const base = trainingRecipe(oneOf<RecipeName>('recipe', v.recipe, RECIPE_NAMES, 'seed'));
   const model: Partial<ResNetConfig> = v.model ? { ...resnetPreset(v.model) } : { ...base.model };
   const widths = four('widths', v.widths);
-  if (widths) { model.widths = widths; model.stemWidth = widths[0]; }
+  if (widths) {
+    model.widths = widths;
+    model.stemWidth = widths[0];
+  }
   const depths = four('depths', v.depths);
   if (depths) model.depths = depths;
   if (v.block) model.block = oneOf('block', v.block, ['basic', 'bottleneck', 'preact'] as const, 'basic');
   if (v['head-pool']) model.headPool = oneOf('head-pool', v['head-pool'], ['avg3', 'global'] as const, 'avg3');
   if (v.stem) model.stem = oneOf('stem', v.stem, ['seed', 'small'] as const, 'seed');
-  const limit = (name: string, dflt: number | undefined) => (v[name as keyof typeof v] === undefined ? dflt : int(name, v[name as keyof typeof v] as string, 0));
+  const limit = (name: string, dflt: number | undefined) =>
+    v[name as keyof typeof v] === undefined ? dflt : int(name, v[name as keyof typeof v] as string, 0);
   const recipe: TrainingRecipe = {
     ...base,
-    modelName: v.model ?? (widths || depths || v.block || v['head-pool'] || v.stem ? `${base.modelName}, modified` : base.modelName),
+    modelName:
+      v.model ??
+      (widths || depths || v.block || v['head-pool'] || v.stem ? `${base.modelName}, modified` : base.modelName),
     model,
     epochs: int('epochs', v.epochs, base.epochs),
     batchSize: int('batch-size', v['batch-size'], base.batchSize),
@@ -148,8 +190,10 @@ export function parseRunOptions(argv: string[]): RunOptions | 'help' {
     validation: int('validation', v.validation, base.validation, 0),
     trainLimit: limit('train-limit', base.trainLimit),
     testLimit: limit('test-limit', base.testLimit),
-    maxBatchesPerEpoch: v['max-batches-per-epoch'] !== undefined || v['max-batches'] !== undefined
-      ? int('max-batches-per-epoch', v['max-batches-per-epoch'] ?? v['max-batches'], 0) : base.maxBatchesPerEpoch,
+    maxBatchesPerEpoch:
+      v['max-batches-per-epoch'] !== undefined || v['max-batches'] !== undefined
+        ? int('max-batches-per-epoch', v['max-batches-per-epoch'] ?? v['max-batches'], 0)
+        : base.maxBatchesPerEpoch,
     seed: int('seed', v.seed, base.seed, 0),
   };
   if (recipe.learningRate <= 0) throw new Error(`--learning-rate must be > 0, got '${v['learning-rate'] ?? v.lr}'`);
@@ -170,7 +214,13 @@ export function parseRunOptions(argv: string[]): RunOptions | 'help' {
  * schedule is laid out over the run's length) and the notebook display settings.
  */
 function changeableOnResume(r: TrainingRecipe): (keyof TrainingRecipe)[] {
-  return ['modelName', 'plotEvery', 'liveTestEvery', 'liveTestBatches', ...(r.schedule === 'constant' ? ['epochs' as const] : [])];
+  return [
+    'modelName',
+    'plotEvery',
+    'liveTestEvery',
+    'liveTestBatches',
+    ...(r.schedule === 'constant' ? ['epochs' as const] : []),
+  ];
 }
 
 export async function run(opts: RunOptions, log: (l: string) => void = console.log): Promise<void> {
@@ -179,12 +229,17 @@ export async function run(opts: RunOptions, log: (l: string) => void = console.l
   if (opts.resume) {
     if (!hasCheckpoint(checkpointDir)) throw new Error(`--resume: no checkpoint in ${checkpointDir}`);
     const saved = readCheckpoint(checkpointDir).manifest.meta.recipe as Partial<TrainingRecipe> | undefined;
-    if (!saved) throw new Error(`--resume: the checkpoint in ${checkpointDir} records no recipe (made by an older version); start a new run`);
+    if (!saved)
+      throw new Error(
+        `--resume: the checkpoint in ${checkpointDir} records no recipe (made by an older version); start a new run`,
+      );
     const free = changeableOnResume(r);
     for (const k of Object.keys(r) as (keyof TrainingRecipe)[]) {
       if (free.includes(k)) continue;
       if (JSON.stringify(saved[k]) !== JSON.stringify(r[k])) {
-        throw new Error(`--resume: option ${k} is ${JSON.stringify(r[k])} but the checkpoint was made with ${JSON.stringify(saved[k])}`);
+        throw new Error(
+          `--resume: option ${k} is ${JSON.stringify(r[k])} but the checkpoint was made with ${JSON.stringify(saved[k])}`,
+        );
       }
     }
   }
@@ -193,8 +248,10 @@ export async function run(opts: RunOptions, log: (l: string) => void = console.l
   log(`Recipe: ${describeRecipe(r)}`);
   const dataStarted = Date.now();
   const data = await loadDataFashionMnist({ ...recipeDataOptions(r), dir: opts.dataDir, log });
-  log(`Fashion-MNIST from ${data.dir} (${data.source}): ${data.trainIter.numExamples} train, ` +
-    `${data.validIter ? `${data.validIter.numExamples} validation, ` : ''}${data.testIter.numExamples} test images at ${r.resize}x${r.resize}`);
+  log(
+    `Fashion-MNIST from ${data.dir} (${data.source}): ${data.trainIter.numExamples} train, ` +
+      `${data.validIter ? `${data.validIter.numExamples} validation, ` : ''}${data.testIter.numExamples} test images at ${r.resize}x${r.resize}`,
+  );
 
   seedInitializers(r.seed);
   const net = new ResNet(r.model);
@@ -205,10 +262,17 @@ export async function run(opts: RunOptions, log: (l: string) => void = console.l
   const started = Date.now();
   const { history, steps } = await train({
     ...recipeTrainOptions(r, data.trainIter.numBatches),
-    trainData: data.trainIter, testData: data.testIter, validData: data.validIter, net,
-    deviceDescription: device.description, log, progress: opts.progress,
-    checkpointDir, checkpointEvery: opts.checkpointEvery || undefined,
-    checkpointMeta: { recipe: r, model: net.config }, resume: opts.resume ? { inputShape: [r.resize, r.resize, 1] } : undefined,
+    trainData: data.trainIter,
+    testData: data.testIter,
+    validData: data.validIter,
+    net,
+    deviceDescription: device.description,
+    log,
+    progress: opts.progress,
+    checkpointDir,
+    checkpointEvery: opts.checkpointEvery || undefined,
+    checkpointMeta: { recipe: r, model: net.config },
+    resume: opts.resume ? { inputShape: [r.resize, r.resize, 1] } : undefined,
   });
   const metrics = {
     recipe: r,

@@ -60,9 +60,10 @@ function loadTfjsNode(pkg: string): { ok: boolean; reason: string } {
     const code = (e as { code?: string }).code;
     result = {
       ok: false,
-      reason: code === 'MODULE_NOT_FOUND' && errorText(e).includes(pkg)
-        ? `${pkg} is not installed (optional dependency)`
-        : `${pkg} did not load (its install step downloads libtensorflow; where that works: npm rebuild ${pkg}): ${errorText(e)}`,
+      reason:
+        code === 'MODULE_NOT_FOUND' && errorText(e).includes(pkg)
+          ? `${pkg} is not installed (optional dependency)`
+          : `${pkg} did not load (its install step downloads libtensorflow; where that works: npm rebuild ${pkg}): ${errorText(e)}`,
     };
   } finally {
     console.warn = warn;
@@ -76,7 +77,10 @@ function prepare(name: BackendName): { ok: boolean; reason: string; tfName: stri
   switch (name) {
     case 'tensorflow-gpu':
     case 'tensorflow':
-      return { ...loadTfjsNode(name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node'), tfName: 'tensorflow' };
+      return {
+        ...loadTfjsNode(name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node'),
+        tfName: 'tensorflow',
+      };
     case 'onednn':
       return { ...registerOneDnnBackend(), tfName: 'onednn' };
     case 'cpu':
@@ -118,10 +122,20 @@ export async function tryGpu(opts: { prefer?: BackendName; log?: (line: string) 
     attempts.push({ name, ok, reason });
     if (ok) {
       quietCpuBanner();
-      current = { backend: tf.getBackend(), kind: name === 'tensorflow-gpu' ? 'gpu' : 'cpu', description: describe(name, reason), attempts };
+      current = {
+        backend: tf.getBackend(),
+        kind: name === 'tensorflow-gpu' ? 'gpu' : 'cpu',
+        description: describe(name, reason),
+        attempts,
+      };
       if (name === 'cpu' && !prefer) {
-        const why = attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`).join('; ');
-        (opts.log ?? console.warn)(`resnet-ts: using tfjs's pure-JS CPU back end, which is very slow for ResNets (${why}).`);
+        const why = attempts
+          .filter((a) => !a.ok)
+          .map((a) => `${a.name}: ${a.reason}`)
+          .join('; ');
+        (opts.log ?? console.warn)(
+          `resnet-ts: using tfjs's pure-JS CPU back end, which is very slow for ResNets (${why}).`,
+        );
       }
       return current;
     }

@@ -35,9 +35,12 @@ abstract class ResidualBlock extends Module {
   protected readonly strides: number;
   private shortcutConv?: Conv2d;
 
-  constructor(readonly channels: number, opts: BlockOptions | boolean) {
+  constructor(
+    readonly channels: number,
+    opts: BlockOptions | boolean,
+  ) {
     super();
-    this.sameShape = typeof opts === 'boolean' ? opts : opts.sameShape ?? true;
+    this.sameShape = typeof opts === 'boolean' ? opts : (opts.sameShape ?? true);
     this.strides = this.sameShape ? 1 : 2;
   }
 
@@ -45,7 +48,10 @@ abstract class ResidualBlock extends Module {
   protected addShortcut(opts: BlockOptions | boolean): void {
     const inChannels = typeof opts === 'boolean' ? undefined : opts.inChannels;
     if (!this.sameShape || (inChannels !== undefined && inChannels !== this.channels)) {
-      this.shortcutConv = this.addModule('shortcut', new Conv2d(this.channels, { kernelSize: 1, strides: this.strides }));
+      this.shortcutConv = this.addModule(
+        'shortcut',
+        new Conv2d(this.channels, { kernelSize: 1, strides: this.strides }),
+      );
     }
   }
 
@@ -58,8 +64,10 @@ abstract class ResidualBlock extends Module {
   protected shortcut(x: tf.Tensor): tf.Tensor {
     if (this.shortcutConv) return this.shortcutConv.forward(x);
     if (x.shape[3] !== this.channels) {
-      throw new Error(`${this.constructor.name}(${this.channels}): input has ${x.shape[3]} channels, so the identity ` +
-        `shortcut cannot be added; pass { inChannels: ${x.shape[3]} } to project it with a 1x1 convolution`);
+      throw new Error(
+        `${this.constructor.name}(${this.channels}): input has ${x.shape[3]} channels, so the identity ` +
+          `shortcut cannot be added; pass { inChannels: ${x.shape[3]} } to project it with a 1x1 convolution`,
+      );
     }
     return x;
   }
@@ -108,7 +116,11 @@ export class Bottleneck extends ResidualBlock {
       this.addModule('conv2', new Conv2d(inner, { kernelSize: 3, padding: 1, strides: this.strides })),
       this.addModule('conv3', new Conv2d(channels, { kernelSize: 1 })),
     ];
-    this.bns = [this.addModule('bn1', new BatchNorm()), this.addModule('bn2', new BatchNorm()), this.addModule('bn3', new BatchNorm())];
+    this.bns = [
+      this.addModule('bn1', new BatchNorm()),
+      this.addModule('bn2', new BatchNorm()),
+      this.addModule('bn3', new BatchNorm()),
+    ];
     this.addShortcut(opts);
   }
 
@@ -153,9 +165,13 @@ export class PreActResidual extends ResidualBlock {
 
 export function makeBlock(kind: BlockKind, channels: number, sameShape: boolean, inChannels?: number): Module {
   switch (kind) {
-    case 'basic': return new Residual(channels, { sameShape, inChannels });
-    case 'bottleneck': return new Bottleneck(channels, { sameShape, inChannels });
-    case 'preact': return new PreActResidual(channels, { sameShape, inChannels });
-    default: throw new Error(`unknown residual block kind '${kind as string}' (basic, bottleneck, preact)`);
+    case 'basic':
+      return new Residual(channels, { sameShape, inChannels });
+    case 'bottleneck':
+      return new Bottleneck(channels, { sameShape, inChannels });
+    case 'preact':
+      return new PreActResidual(channels, { sameShape, inChannels });
+    default:
+      throw new Error(`unknown residual block kind '${kind as string}' (basic, bottleneck, preact)`);
   }
 }

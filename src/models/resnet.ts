@@ -61,8 +61,8 @@ export class ResNet extends Module {
 
   constructor(numClassesOrOptions: number | ResNetOptions = {}, verbose = false) {
     super();
-    const opts: ResNetOptions = typeof numClassesOrOptions === 'number'
-      ? { numClasses: numClassesOrOptions, verbose } : numClassesOrOptions;
+    const opts: ResNetOptions =
+      typeof numClassesOrOptions === 'number' ? { numClasses: numClassesOrOptions, verbose } : numClassesOrOptions;
     this.config = {
       numClasses: opts.numClasses ?? SEED_RESNET.numClasses,
       widths: opts.widths ?? SEED_RESNET.widths,
@@ -77,12 +77,14 @@ export class ResNet extends Module {
     this.log = opts.log ?? ((line) => console.log(line));
     const { widths, stemWidth, depths, block, numClasses, headPool, stem } = this.config;
 
-    const b1 = stem === 'seed'
-      ? new Conv2d(stemWidth, { kernelSize: 7, strides: 2 })
-      : new Sequential(new Conv2d(stemWidth, { kernelSize: 3, padding: 1 }), new BatchNorm(), new ReLU());
+    const b1 =
+      stem === 'seed'
+        ? new Conv2d(stemWidth, { kernelSize: 7, strides: 2 })
+        : new Sequential(new Conv2d(stemWidth, { kernelSize: 3, padding: 1 }), new BatchNorm(), new ReLU());
     const stage = (i: number, downsample: boolean, s = new Sequential()) => {
       const inChannels = i === 0 ? stemWidth : widths[i - 1];
-      for (let j = 0; j < depths[i]; j++) s.add(makeBlock(block, widths[i], !(downsample && j === 0), j === 0 ? inChannels : widths[i]));
+      for (let j = 0; j < depths[i]; j++)
+        s.add(makeBlock(block, widths[i], !(downsample && j === 0), j === 0 ? inChannels : widths[i]));
       return s;
     };
     const b2 = stage(0, false, stem === 'seed' ? new Sequential(new MaxPool2d(3, 2)) : new Sequential());
@@ -120,11 +122,15 @@ export class ResNet extends Module {
 }
 
 function validateConfig(c: ResNetConfig): void {
-  const bad = (what: string) => { throw new Error(`ResNet config: ${what} (got ${JSON.stringify(c)})`); };
+  const bad = (what: string) => {
+    throw new Error(`ResNet config: ${what} (got ${JSON.stringify(c)})`);
+  };
   if (!Number.isInteger(c.numClasses) || c.numClasses < 2) bad('numClasses must be an integer >= 2');
-  if (c.widths.length !== 4 || c.widths.some((w) => !Number.isInteger(w) || w < 1)) bad('widths must be 4 positive integers');
+  if (c.widths.length !== 4 || c.widths.some((w) => !Number.isInteger(w) || w < 1))
+    bad('widths must be 4 positive integers');
   if (!Number.isInteger(c.stemWidth) || c.stemWidth < 1) bad('stemWidth must be a positive integer');
-  if (c.depths.length !== 4 || c.depths.some((d) => !Number.isInteger(d) || d < 1)) bad('depths must be 4 integers >= 1');
+  if (c.depths.length !== 4 || c.depths.some((d) => !Number.isInteger(d) || d < 1))
+    bad('depths must be 4 integers >= 1');
   if (!['basic', 'bottleneck', 'preact'].includes(c.block)) bad(`unknown block kind '${c.block}'`);
   if (!['avg3', 'global'].includes(c.headPool)) bad(`unknown headPool '${c.headPool}'`);
   if (!['seed', 'small'].includes(c.stem)) bad(`unknown stem '${c.stem}'`);
@@ -133,11 +139,17 @@ function validateConfig(c: ResNetConfig): void {
 /** Named presets: the seed's net and smaller ones for tests and quick runs. */
 export function resnetPreset(name: string): Partial<ResNetConfig> {
   switch (name) {
-    case 'seed': return { ...SEED_RESNET };
-    case 'small': return { widths: [16, 32, 64, 128] };
-    case 'tiny': return { widths: [8, 16, 32, 64], depths: [1, 1, 1, 1] };
-    case 'resnet34': return { depths: [3, 4, 6, 3] };
-    case 'resnet50': return { widths: [256, 512, 1024, 2048], stemWidth: 64, depths: [3, 4, 6, 3], block: 'bottleneck' };
-    default: throw new Error(`unknown model preset '${name}' (seed, small, tiny, resnet34, resnet50)`);
+    case 'seed':
+      return { ...SEED_RESNET };
+    case 'small':
+      return { widths: [16, 32, 64, 128] };
+    case 'tiny':
+      return { widths: [8, 16, 32, 64], depths: [1, 1, 1, 1] };
+    case 'resnet34':
+      return { depths: [3, 4, 6, 3] };
+    case 'resnet50':
+      return { widths: [256, 512, 1024, 2048], stemWidth: 64, depths: [3, 4, 6, 3], block: 'bottleneck' };
+    default:
+      throw new Error(`unknown model preset '${name}' (seed, small, tiny, resnet34, resnet50)`);
   }
 }

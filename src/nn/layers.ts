@@ -21,7 +21,10 @@ export class Conv2d extends Module {
   readonly padding: Padding;
   readonly useBias: boolean;
 
-  constructor(readonly channels: number, opts: Conv2dOptions) {
+  constructor(
+    readonly channels: number,
+    opts: Conv2dOptions,
+  ) {
     super();
     this.kernelSize = opts.kernelSize;
     this.strides = opts.strides ?? 1;
@@ -84,14 +87,19 @@ export class BatchNorm extends Module {
 
 /** Fully connected layer; flattens its input first (like Gluon's Dense). */
 export class Dense extends Module {
-  constructor(readonly units: number, readonly useBias = true) {
+  constructor(
+    readonly units: number,
+    readonly useBias = true,
+  ) {
     super();
   }
 
   forward(x: tf.Tensor): tf.Tensor {
-    const flat = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [x.shape[0], -1]) as tf.Tensor2D;
+    const flat = x.rank === 2 ? (x as tf.Tensor2D) : (tf.reshape(x, [x.shape[0], -1]) as tf.Tensor2D);
     const inUnits = flat.shape[1];
-    const weight = this.variable('weight', () => xavierUniform([inUnits, this.units], nextInitSeed())) as tf.Variable<tf.Rank.R2>;
+    const weight = this.variable('weight', () =>
+      xavierUniform([inUnits, this.units], nextInitSeed()),
+    ) as tf.Variable<tf.Rank.R2>;
     const bias = this.useBias ? this.variable('bias', () => tf.zeros([this.units])) : undefined;
     const out = tf.fused.matMul({ a: flat, b: weight, bias });
     if (flat !== x) flat.dispose();
@@ -101,7 +109,11 @@ export class Dense extends Module {
 
 export class MaxPool2d extends Module {
   protected readonly createsVariables = false;
-  constructor(readonly poolSize: number, readonly strides = poolSize, readonly padding: Padding = 0) {
+  constructor(
+    readonly poolSize: number,
+    readonly strides = poolSize,
+    readonly padding: Padding = 0,
+  ) {
     super();
   }
   forward(x: tf.Tensor): tf.Tensor {
@@ -112,7 +124,11 @@ export class MaxPool2d extends Module {
 /** Average pooling; stride defaults to the window, as in Gluon's AvgPool2D. */
 export class AvgPool2d extends Module {
   protected readonly createsVariables = false;
-  constructor(readonly poolSize: number, readonly strides = poolSize, readonly padding: Padding = 0) {
+  constructor(
+    readonly poolSize: number,
+    readonly strides = poolSize,
+    readonly padding: Padding = 0,
+  ) {
     super();
   }
   forward(x: tf.Tensor): tf.Tensor {

@@ -74,8 +74,10 @@ export abstract class Module {
    * checkpoint), or it creates none itself and all its children are built.
    */
   get built(): boolean {
-    return this.firstInputShape !== undefined ||
-      (!this.createsVariables && [...this.childModules.values()].every((c) => c.built));
+    return (
+      this.firstInputShape !== undefined ||
+      (!this.createsVariables && [...this.childModules.values()].every((c) => c.built))
+    );
   }
 
   /** Per-example shape (no batch dimension) of the first input, once the module has run. */
@@ -99,7 +101,9 @@ export abstract class Module {
   /** Variables updated by the optimiser (not batch norm's running averages). */
   trainableVariables(): tf.Variable[] {
     this.assertBuilt('trainableVariables');
-    return this.collectVariables('').filter(([, v]) => v.trainable).map(([, v]) => v);
+    return this.collectVariables('')
+      .filter(([, v]) => v.trainable)
+      .map(([, v]) => v);
   }
 
   numParameters(): number {
@@ -109,7 +113,9 @@ export abstract class Module {
 
   /** Creates every parameter by running one zero batch of the given input shape (no batch dim). */
   build(inputShape: number[]): this {
-    tf.tidy(() => { this.forward(tf.zeros([1, ...inputShape]), { training: false }); });
+    tf.tidy(() => {
+      this.forward(tf.zeros([1, ...inputShape]), { training: false });
+    });
     return this;
   }
 
@@ -122,9 +128,11 @@ export abstract class Module {
   private assertBuilt(what: string): void {
     if (this.built) return;
     const name = this.constructor.name;
-    throw new Error(`${name}.${what}(): this ${name} has not been built yet, its parameters are created from the ` +
-      `shape of its first input. Call .build(inputShape) first (inputShape without the batch dimension, e.g. ` +
-      `.build([96, 96, 1])) or run it once on a batch (.apply(x)).`);
+    throw new Error(
+      `${name}.${what}(): this ${name} has not been built yet, its parameters are created from the ` +
+        `shape of its first input. Call .build(inputShape) first (inputShape without the batch dimension, e.g. ` +
+        `.build([96, 96, 1])) or run it once on a batch (.apply(x)).`,
+    );
   }
 
   dispose(): void {

@@ -43,7 +43,12 @@ function composedForward(x: tf.Tensor, scale: tf.Tensor1D, offset: tf.Tensor1D, 
 
 /** Backward by composition: the textbook training-mode BN gradient. */
 function composedBackward(
-  dy: tf.Tensor, x: tf.Tensor, scale: tf.Tensor1D, mean: tf.Tensor1D, variance: tf.Tensor1D, eps: number,
+  dy: tf.Tensor,
+  x: tf.Tensor,
+  scale: tf.Tensor1D,
+  mean: tf.Tensor1D,
+  variance: tf.Tensor1D,
+  eps: number,
 ): [tf.Tensor, tf.Tensor1D, tf.Tensor1D] {
   return tf.tidy(() => {
     const axes = reductionAxes(x.rank);
@@ -64,13 +69,17 @@ function composedBackward(
  * Differentiable in x, scale and offset.
  */
 export function batchNormTrain(
-  x: tf.Tensor, scale: tf.Tensor1D, offset: tf.Tensor1D, varianceEpsilon = 1e-5,
+  x: tf.Tensor,
+  scale: tf.Tensor1D,
+  offset: tf.Tensor1D,
+  varianceEpsilon = 1e-5,
 ): BatchNormTrainResult {
   const channels = x.shape[x.rank - 1];
   if (x.rank < 2 || scale.shape[0] !== channels || offset.shape[0] !== channels) {
     throw new Error(
       `batchNormTrain: expected x [..., C] with scale/offset [C]; got x ${JSON.stringify(x.shape)}, ` +
-        `scale ${JSON.stringify(scale.shape)}, offset ${JSON.stringify(offset.shape)}`);
+        `scale ${JSON.stringify(scale.shape)}, offset ${JSON.stringify(offset.shape)}`,
+    );
   }
   let stats: { mean: tf.Tensor1D; variance: tf.Tensor1D } | undefined;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -80,8 +89,11 @@ export function batchNormTrain(
     const attrs = { varianceEpsilon };
     let y: tf.Tensor, mean: tf.Tensor1D, variance: tf.Tensor1D;
     if (fused) {
-      [y, mean, variance] = tf.engine().runKernel(
-        BATCH_NORM_TRAIN, { x: xIn, scale: s, offset: o }, attrs) as [tf.Tensor, tf.Tensor1D, tf.Tensor1D];
+      [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x: xIn, scale: s, offset: o }, attrs) as [
+        tf.Tensor,
+        tf.Tensor1D,
+        tf.Tensor1D,
+      ];
     } else {
       ({ y, mean, variance } = composedForward(xIn, s as tf.Tensor1D, o as tf.Tensor1D, varianceEpsilon));
     }
@@ -93,8 +105,9 @@ export function batchNormTrain(
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, ss, sm, sv] = saved;
         if (hasKernel(BATCH_NORM_TRAIN_GRAD)) {
-          return tf.engine().runKernel(
-            BATCH_NORM_TRAIN_GRAD, { dy, x: sx, scale: ss, mean: sm, variance: sv }, attrs) as tf.Tensor[];
+          return tf
+            .engine()
+            .runKernel(BATCH_NORM_TRAIN_GRAD, { dy, x: sx, scale: ss, mean: sm, variance: sv }, attrs) as tf.Tensor[];
         }
         return composedBackward(dy, sx, ss as tf.Tensor1D, sm as tf.Tensor1D, sv as tf.Tensor1D, varianceEpsilon);
       },
@@ -114,12 +127,22 @@ function values(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array {
 }
 
 /** JS reference of the fused forward kernel; exported for tests of other back ends. */
-export function batchNormTrainForwardJs(x: Float32Array, c: number, scale: Float32Array, offset: Float32Array, eps: number) {
+export function batchNormTrainForwardJs(
+  x: Float32Array,
+  c: number,
+  scale: Float32Array,
+  offset: Float32Array,
+  eps: number,
+) {
   const m = x.length / c;
   const sum = new Float64Array(c);
   const sumSq = new Float64Array(c);
   for (let i = 0; i < x.length; i += c) {
-    for (let j = 0; j < c; j++) { const v = x[i + j]; sum[j] += v; sumSq[j] += v * v; }
+    for (let j = 0; j < c; j++) {
+      const v = x[i + j];
+      sum[j] += v;
+      sumSq[j] += v * v;
+    }
   }
   const mean = new Float32Array(c);
   const variance = new Float32Array(c);
@@ -128,7 +151,8 @@ export function batchNormTrainForwardJs(x: Float32Array, c: number, scale: Float
   for (let j = 0; j < c; j++) {
     const mu = sum[j] / m;
     const v = Math.max(sumSq[j] / m - mu * mu, 0);
-    mean[j] = mu; variance[j] = v;
+    mean[j] = mu;
+    variance[j] = v;
     a[j] = scale[j] / Math.sqrt(v + eps);
     b[j] = offset[j] - mu * a[j];
   }
@@ -141,7 +165,13 @@ export function batchNormTrainForwardJs(x: Float32Array, c: number, scale: Float
 
 /** JS reference of the fused backward kernel. */
 export function batchNormTrainBackwardJs(
-  dy: Float32Array, x: Float32Array, c: number, scale: Float32Array, mean: Float32Array, variance: Float32Array, eps: number,
+  dy: Float32Array,
+  x: Float32Array,
+  c: number,
+  scale: Float32Array,
+  mean: Float32Array,
+  variance: Float32Array,
+  eps: number,
 ) {
   const m = x.length / c;
   const invStd = new Float64Array(c);
@@ -159,7 +189,7 @@ export function batchNormTrainBackwardJs(
   for (let i = 0; i < x.length; i += c) {
     for (let j = 0; j < c; j++) {
       const xHat = (x[i + j] - mean[j]) * invStd[j];
-      dx[i + j] = (scale[j] * invStd[j] / m) * (m * dy[i + j] - dOffset64[j] - xHat * dScale64[j]);
+      dx[i + j] = ((scale[j] * invStd[j]) / m) * (m * dy[i + j] - dOffset64[j] - xHat * dScale64[j]);
     }
   }
   return { dx, dScale: Float32Array.from(dScale64), dOffset: Float32Array.from(dOffset64) };
@@ -169,7 +199,13 @@ function forwardKernelCpu({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo
   const cpu = backend as MathBackendCPU;
   const { x, scale, offset } = inputs as { x: tf.TensorInfo; scale: tf.TensorInfo; offset: tf.TensorInfo };
   const c = x.shape[x.shape.length - 1];
-  const r = batchNormTrainForwardJs(values(cpu, x), c, values(cpu, scale), values(cpu, offset), attrs!.varianceEpsilon as number);
+  const r = batchNormTrainForwardJs(
+    values(cpu, x),
+    c,
+    values(cpu, scale),
+    values(cpu, offset),
+    attrs!.varianceEpsilon as number,
+  );
   return [
     cpu.makeTensorInfo(x.shape, 'float32', r.y),
     cpu.makeTensorInfo([c], 'float32', r.mean),
@@ -181,8 +217,15 @@ function backwardKernelCpu({ inputs, backend, attrs }: KernelArgs): tf.TensorInf
   const cpu = backend as MathBackendCPU;
   const { dy, x, scale, mean, variance } = inputs as Record<string, tf.TensorInfo>;
   const c = x.shape[x.shape.length - 1];
-  const r = batchNormTrainBackwardJs(values(cpu, dy), values(cpu, x), c, values(cpu, scale), values(cpu, mean),
-    values(cpu, variance), attrs!.varianceEpsilon as number);
+  const r = batchNormTrainBackwardJs(
+    values(cpu, dy),
+    values(cpu, x),
+    c,
+    values(cpu, scale),
+    values(cpu, mean),
+    values(cpu, variance),
+    attrs!.varianceEpsilon as number,
+  );
   return [
     cpu.makeTensorInfo(x.shape, 'float32', r.dx),
     cpu.makeTensorInfo([c], 'float32', r.dScale),
@@ -193,10 +236,18 @@ function backwardKernelCpu({ inputs, backend, attrs }: KernelArgs): tf.TensorInf
 /** Registers the JS kernels for the 'cpu' back end (idempotent). */
 export function registerBatchNormCpuKernels(): void {
   if (tf.getKernel(BATCH_NORM_TRAIN, 'cpu') == null) {
-    tf.registerKernel({ kernelName: BATCH_NORM_TRAIN, backendName: 'cpu', kernelFunc: forwardKernelCpu as tf.KernelFunc });
+    tf.registerKernel({
+      kernelName: BATCH_NORM_TRAIN,
+      backendName: 'cpu',
+      kernelFunc: forwardKernelCpu as tf.KernelFunc,
+    });
   }
   if (tf.getKernel(BATCH_NORM_TRAIN_GRAD, 'cpu') == null) {
-    tf.registerKernel({ kernelName: BATCH_NORM_TRAIN_GRAD, backendName: 'cpu', kernelFunc: backwardKernelCpu as tf.KernelFunc });
+    tf.registerKernel({
+      kernelName: BATCH_NORM_TRAIN_GRAD,
+      backendName: 'cpu',
+      kernelFunc: backwardKernelCpu as tf.KernelFunc,
+    });
   }
 }
 

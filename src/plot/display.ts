@@ -42,7 +42,9 @@ export function tslabWriter(): DisplayWriter | null {
   if (injected !== undefined) return injected;
   const suffix = path.join('tslab', 'dist', 'jupyter.js');
   for (const [file, mod] of Object.entries(require.cache)) {
-    const w = file.endsWith(suffix) ? (mod?.exports as { lastWriteDisplayData?: DisplayWriter | null })?.lastWriteDisplayData : null;
+    const w = file.endsWith(suffix)
+      ? (mod?.exports as { lastWriteDisplayData?: DisplayWriter | null })?.lastWriteDisplayData
+      : null;
     if (typeof w === 'function') return w;
   }
   return null;

@@ -42,7 +42,10 @@ export function firstBatches(src: BatchSource, n: number): BatchSource {
     *epoch(e: number) {
       let i = 0;
       for (const b of src.epoch(e)) {
-        if (i++ >= numBatches) { tf.dispose([b.x, b.y]); return; }
+        if (i++ >= numBatches) {
+          tf.dispose([b.x, b.y]);
+          return;
+        }
         yield b;
       }
     },
@@ -68,7 +71,8 @@ export class TrainingMonitor {
     this.opts = opts;
     this.every = Math.max(1, opts.every ?? 10);
     this.display = opts.display ?? new LiveDisplay();
-    if (opts.testEvery && !(opts.net && opts.testData)) throw new Error('TrainingMonitor: testEvery needs net and testData');
+    if (opts.testEvery && !(opts.net && opts.testData))
+      throw new Error('TrainingMonitor: testEvery needs net and testData');
   }
 
   /** Spread into train(): `train({ ..., ...monitor.trainOptions() })`. */
@@ -102,7 +106,11 @@ export class TrainingMonitor {
   onEpoch(r: EpochRecord): void {
     // The epoch's own numbers (whole test set) replace the running values at the epoch's end.
     const x = r.epoch + 1;
-    for (const [metric, value] of [['loss', r.loss], ['train acc', r.trainAcc], ['test acc', r.testAcc]] as const) {
+    for (const [metric, value] of [
+      ['loss', r.loss],
+      ['train acc', r.trainAcc],
+      ['test acc', r.testAcc],
+    ] as const) {
       const i = lastIndex(this.points, (p) => p.metric === metric && p.epoch === x);
       if (i >= 0) this.points.splice(i, 1);
       this.points.push({ epoch: x, metric, value });
@@ -116,10 +124,13 @@ export class TrainingMonitor {
 
   draw(): void {
     const last = (m: string) => this.points[lastIndex(this.points, (p) => p.metric === m)];
-    const summary = ['loss', 'train acc', 'test acc'].map((m) => {
-      const p = last(m);
-      return p ? `${m} ${p.value.toFixed(3)}` : null;
-    }).filter(Boolean).join(', ');
+    const summary = ['loss', 'train acc', 'test acc']
+      .map((m) => {
+        const p = last(m);
+        return p ? `${m} ${p.value.toFixed(3)}` : null;
+      })
+      .filter(Boolean)
+      .join(', ');
     this.display.showVegaLite(this.spec(), `training curves: ${summary}`);
   }
 }

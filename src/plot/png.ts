@@ -32,9 +32,11 @@ function chunk(type: string, data: Buffer): Buffer {
  * scale x scale times (crisp enlargement without relying on the viewer's smoothing).
  */
 export function encodeGrayPng(pixels: ArrayLike<number>, height: number, width: number, scale = 1): Buffer {
-  if (pixels.length !== height * width) throw new RangeError(`encodeGrayPng: ${pixels.length} pixels for ${height}x${width}`);
+  if (pixels.length !== height * width)
+    throw new RangeError(`encodeGrayPng: ${pixels.length} pixels for ${height}x${width}`);
   const float = !(pixels instanceof Uint8Array || pixels instanceof Uint8ClampedArray);
-  const H = height * scale, W = width * scale;
+  const H = height * scale,
+    W = width * scale;
   const raw = Buffer.alloc(H * (W + 1));
   for (let y = 0; y < H; y++) {
     const row = y * (W + 1);
@@ -52,7 +54,9 @@ export function encodeGrayPng(pixels: ArrayLike<number>, height: number, width: 
   ihdr[9] = 0; // colour type: grayscale
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0)),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
   ]);
 }
 

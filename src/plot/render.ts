@@ -16,15 +16,25 @@ export function renderSvg(spec: VegaLiteSpec): string {
   try {
     view.run();
     // What view.toSVG() does, minus its awaits: size from the view's layout plus padding.
-    const v = view as unknown as { _viewWidth: number; _viewHeight: number; _origin: [number, number]; _scenegraph: { root: unknown } };
+    const v = view as unknown as {
+      _viewWidth: number;
+      _viewHeight: number;
+      _origin: [number, number];
+      _scenegraph: { root: unknown };
+    };
     const pad = view.padding() as { left: number; right: number; top: number; bottom: number };
     // SVGStringRenderer is in vega's runtime exports but not in its type declarations.
-    const SVGStringRenderer = (vega as unknown as { SVGStringRenderer: new (loader: unknown) => { initialize(...a: unknown[]): unknown } }).SVGStringRenderer;
-    const renderer = new SVGStringRenderer(view.loader())
-      .initialize(null, v._viewWidth + pad.left + pad.right, v._viewHeight + pad.top + pad.bottom,
-        [pad.left + v._origin[0], pad.top + v._origin[1]]) as unknown as {
-        background(c: unknown): { render(root: unknown): void; svg(): string };
-      };
+    const SVGStringRenderer = (
+      vega as unknown as { SVGStringRenderer: new (loader: unknown) => { initialize(...a: unknown[]): unknown } }
+    ).SVGStringRenderer;
+    const renderer = new SVGStringRenderer(view.loader()).initialize(
+      null,
+      v._viewWidth + pad.left + pad.right,
+      v._viewHeight + pad.top + pad.bottom,
+      [pad.left + v._origin[0], pad.top + v._origin[1]],
+    ) as unknown as {
+      background(c: unknown): { render(root: unknown): void; svg(): string };
+    };
     const r = renderer.background(view.background());
     r.render(v._scenegraph.root);
     return r.svg();

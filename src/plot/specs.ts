@@ -39,8 +39,8 @@ const METRIC_ORDER = ['loss', 'train acc', 'test acc'];
  * plots do); accepts a training history (EpochRecord[]) or curve points.
  */
 export function trainingCurvesSpec(data: EpochRecord[] | CurvePoint[], opts: CurvesOptions = {}): VegaLiteSpec {
-  const points: CurvePoint[] = data.length > 0 && 'trainAcc' in data[0]
-    ? historyPoints(data as EpochRecord[]) : (data as CurvePoint[]);
+  const points: CurvePoint[] =
+    data.length > 0 && 'trainAcc' in data[0] ? historyPoints(data as EpochRecord[]) : (data as CurvePoint[]);
   const metrics = [...METRIC_ORDER, ...new Set(points.map((p) => p.metric).filter((m) => !METRIC_ORDER.includes(m)))];
   const x: Record<string, unknown> = { field: 'epoch', type: 'quantitative', title: 'epoch' };
   if (opts.epochs) x.scale = { domain: [0, opts.epochs], nice: false };
@@ -58,7 +58,10 @@ export function trainingCurvesSpec(data: EpochRecord[] | CurvePoint[], opts: Cur
     layer: [
       { mark: { type: 'line', strokeWidth: 2 } },
       // Points make single values (one epoch's test accuracy) visible.
-      { mark: { type: 'point', filled: true, size: 30 }, transform: [{ filter: "datum.metric !== 'loss' && datum.metric !== 'train acc'" }] },
+      {
+        mark: { type: 'point', filled: true, size: 30 },
+        transform: [{ filter: "datum.metric !== 'loss' && datum.metric !== 'train acc'" }],
+      },
     ],
     config: { legend: { orient: 'right' } },
   };
@@ -119,9 +122,13 @@ export function imageGridSpec(images: GridImage[], opts: GridOptions = {}): Vega
         {
           mark: { type: 'text', align: 'center', baseline: 'top', fontSize: 11, fontWeight: 'bold' },
           encoding: {
-            text: { field: 'sublabel' }, x: { value: size / 2 }, y: { value: size + 16 },
+            text: { field: 'sublabel' },
+            x: { value: size / 2 },
+            y: { value: size + 16 },
             color: {
-              field: 'verdict', type: 'nominal', legend: null,
+              field: 'verdict',
+              type: 'nominal',
+              legend: null,
               scale: { domain: ['right', 'wrong', 'none'], range: ['#1a7f37', '#cf222e', '#333333'] },
             },
           },

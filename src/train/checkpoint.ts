@@ -82,18 +82,33 @@ function pack(tensors: { name: string; tensor: tf.Tensor }[], start: number, chu
 }
 
 export async function saveCheckpoint(
-  dir: string, net: Module, optimizer: tf.Optimizer, position: TrainPosition, history: EpochRecord[],
+  dir: string,
+  net: Module,
+  optimizer: tf.Optimizer,
+  position: TrainPosition,
+  history: EpochRecord[],
   meta: Record<string, unknown>,
 ): Promise<string> {
   fs.mkdirSync(dir, { recursive: true });
   const chunks: Float32Array[] = [];
-  const variables = pack(net.namedVariables().map(([name, tensor]) => ({ name, tensor })), 0, chunks);
+  const variables = pack(
+    net.namedVariables().map(([name, tensor]) => ({ name, tensor })),
+    0,
+    chunks,
+  );
   const total = variables.reduce((n, v) => n + v.shape.reduce((a, b) => a * b, 1), 0);
   const optWeights = await optimizer.getWeights();
-  const optEntries = pack(optWeights.map((w) => ({ name: w.name, tensor: w.tensor })), total, chunks);
+  const optEntries = pack(
+    optWeights.map((w) => ({ name: w.name, tensor: w.tensor })),
+    total,
+    chunks,
+  );
   const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
   let at = 0;
-  for (const c of chunks) { bytes.set(new Uint8Array(c.buffer, c.byteOffset, c.byteLength), at); at += c.byteLength; }
+  for (const c of chunks) {
+    bytes.set(new Uint8Array(c.buffer, c.byteOffset, c.byteLength), at);
+    at += c.byteLength;
+  }
 
   const weightsFile = `weights-${position.step}.bin`;
   writeAtomic(path.join(dir, weightsFile), bytes);
@@ -142,7 +157,10 @@ export function readCheckpoint(dir: string): { manifest: CheckpointManifest; val
   const bytes = fs.readFileSync(weightsPath);
   const sha = crypto.createHash('sha256').update(bytes).digest('hex');
   if (sha !== manifest.weightsSha256) {
-    throw new CheckpointError(dir, `${manifest.weightsFile} is corrupt: sha256 ${sha}, manifest says ${manifest.weightsSha256}`);
+    throw new CheckpointError(
+      dir,
+      `${manifest.weightsFile} is corrupt: sha256 ${sha}, manifest says ${manifest.weightsSha256}`,
+    );
   }
   const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   return { manifest, values };
@@ -173,14 +191,20 @@ export function renameLegacyShortcuts(entries: TensorEntry[], model: Map<string,
  * `inputShape` (no batch dimension) if given, else from the input shape the checkpoint records.
  */
 export async function restoreCheckpoint(
-  dir: string, net: Module, optimizer: tf.Optimizer | undefined, inputShape?: number[],
+  dir: string,
+  net: Module,
+  optimizer: tf.Optimizer | undefined,
+  inputShape?: number[],
 ): Promise<CheckpointManifest> {
   const { manifest, values } = readCheckpoint(dir);
   if (!net.built) {
     const shape = inputShape ?? manifest.inputShape;
     if (!shape) {
-      throw new CheckpointError(dir, `the ${net.constructor.name} is not built and the checkpoint records no input shape: ` +
-        'pass inputShape to restoreCheckpoint or call .build(inputShape) first');
+      throw new CheckpointError(
+        dir,
+        `the ${net.constructor.name} is not built and the checkpoint records no input shape: ` +
+          'pass inputShape to restoreCheckpoint or call .build(inputShape) first',
+      );
     }
     net.build(shape);
   }
@@ -189,17 +213,26 @@ export async function restoreCheckpoint(
   const missing = manifest.variables.filter((e) => !mine.has(e.name)).map((e) => e.name);
   const extra = [...mine.keys()].filter((n) => !manifest.variables.some((e) => e.name === n));
   if (missing.length || extra.length) {
-    throw new CheckpointError(dir, `model does not match: missing in model [${missing.slice(0, 5)}], not in checkpoint [${extra.slice(0, 5)}]`);
+    throw new CheckpointError(
+      dir,
+      `model does not match: missing in model [${missing.slice(0, 5)}], not in checkpoint [${extra.slice(0, 5)}]`,
+    );
   }
   // Check everything before assigning anything: a refused restore leaves the model as it was.
   for (const e of manifest.variables) {
     const v = mine.get(e.name)!;
     if (JSON.stringify(v.shape) !== JSON.stringify(e.shape)) {
-      throw new CheckpointError(dir, `${e.name} has shape ${JSON.stringify(e.shape)} in the checkpoint, ${JSON.stringify(v.shape)} in the model`);
+      throw new CheckpointError(
+        dir,
+        `${e.name} has shape ${JSON.stringify(e.shape)} in the checkpoint, ${JSON.stringify(v.shape)} in the model`,
+      );
     }
   }
   if (optimizer && optimizer.getClassName() !== manifest.optimizer.className) {
-    throw new CheckpointError(dir, `optimizer is ${optimizer.getClassName()}, checkpoint has ${manifest.optimizer.className}`);
+    throw new CheckpointError(
+      dir,
+      `optimizer is ${optimizer.getClassName()}, checkpoint has ${manifest.optimizer.className}`,
+    );
   }
   for (const e of manifest.variables) tf.tidy(() => mine.get(e.name)!.assign(slice(values, e)));
   if (optimizer) {

@@ -23,7 +23,8 @@ function batchNorms(m: Module): BatchNorm[] {
  * running mean and variance are the means of the per-batch statistics. Returns the batch count used.
  */
 export function recalibrateBatchNorm(net: Module, data: BatchSource, batches: number, epoch = 0): number {
-  if (!(Number.isInteger(batches) && batches >= 1)) throw new Error(`recalibrateBatchNorm: batches must be an integer >= 1, got ${batches}`);
+  if (!(Number.isInteger(batches) && batches >= 1))
+    throw new Error(`recalibrateBatchNorm: batches must be an integer >= 1, got ${batches}`);
   const bns = batchNorms(net);
   if (bns.length === 0) throw new Error('recalibrateBatchNorm: the model has no BatchNorm layers');
   const saved = bns.map((b) => b.momentum);
@@ -32,12 +33,16 @@ export function recalibrateBatchNorm(net: Module, data: BatchSource, batches: nu
     for (const { x, y } of data.epoch(epoch)) {
       net.ensureBuilt(x.shape.slice(1));
       for (const b of bns) b.momentum = k / (k + 1);
-      tf.tidy(() => { net.apply(x, { training: true }); });
+      tf.tidy(() => {
+        net.apply(x, { training: true });
+      });
       tf.dispose([x, y]);
       if (++k === batches) break;
     }
   } finally {
-    bns.forEach((b, i) => { b.momentum = saved[i]; });
+    bns.forEach((b, i) => {
+      b.momentum = saved[i];
+    });
   }
   return k;
 }

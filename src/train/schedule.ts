@@ -38,11 +38,13 @@ export function oneCycle(opts: OneCycleOptions): LearningRateSchedule {
   const initial = maxLr / (opts.divFactor ?? 25);
   const final = initial / (opts.finalDivFactor ?? 1e4);
   if (!(maxLr > 0)) throw new RangeError(`oneCycle: maxLr must be > 0, got ${maxLr}`);
-  if (!Number.isInteger(totalSteps) || totalSteps < 2) throw new RangeError(`oneCycle: totalSteps must be an integer >= 2, got ${totalSteps}`);
+  if (!Number.isInteger(totalSteps) || totalSteps < 2)
+    throw new RangeError(`oneCycle: totalSteps must be an integer >= 2, got ${totalSteps}`);
   if (!(pctStart > 0 && pctStart < 1)) throw new RangeError(`oneCycle: pctStart must be in (0, 1), got ${pctStart}`);
   // PyTorch's phase boundary, kept fractional so the values agree with it step for step.
   const peakStep = pctStart * totalSteps - 1;
-  if (!(peakStep > 0 && peakStep < totalSteps - 1)) throw new RangeError(`oneCycle: pctStart ${pctStart} leaves no rise or no fall in ${totalSteps} steps`);
+  if (!(peakStep > 0 && peakStep < totalSteps - 1))
+    throw new RangeError(`oneCycle: pctStart ${pctStart} leaves no rise or no fall in ${totalSteps} steps`);
   const lastStep = totalSteps - 1;
   return (step) => {
     const s = Math.min(Math.max(step, 0), lastStep);

@@ -73,8 +73,15 @@ export interface TrainResult {
   steps: number;
 }
 
-const freshPosition = (epoch: number, step: number): TrainPosition =>
-  ({ epoch, batch: 0, step, lossSum: 0, correct: 0, seen: 0, seconds: 0 });
+const freshPosition = (epoch: number, step: number): TrainPosition => ({
+  epoch,
+  batch: 0,
+  step,
+  lossSum: 0,
+  correct: 0,
+  seen: 0,
+  seconds: 0,
+});
 
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? ((l: string) => console.log(l));
@@ -96,26 +103,45 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   log(`Start training on ${opts.deviceDescription ?? tf.getBackend()}`);
   const started = performance.now();
   const save = async () => {
-    if (opts.checkpointDir) await saveCheckpoint(opts.checkpointDir, net, optimizer, pos, history, opts.checkpointMeta ?? {});
+    if (opts.checkpointDir)
+      await saveCheckpoint(opts.checkpointDir, net, optimizer, pos, history, opts.checkpointMeta ?? {});
   };
 
   for (; pos.epoch < opts.epochs; pos = freshPosition(pos.epoch + 1, pos.step)) {
     const numBatches = Math.min(opts.trainData.numBatches, opts.maxBatchesPerEpoch ?? Infinity);
-    const bar: EpochProgress = epochProgress(opts.progress ?? 'auto', pos.epoch, numBatches, pos.batch,
-      Math.ceil(opts.trainData.numExamples / opts.trainData.numBatches));
+    const bar: EpochProgress = epochProgress(
+      opts.progress ?? 'auto',
+      pos.epoch,
+      numBatches,
+      pos.batch,
+      Math.ceil(opts.trainData.numExamples / opts.trainData.numBatches),
+    );
     let index = 0;
     // Wall time per step includes loading and resizing the batch, as the seed's epoch time did.
     let tLast = performance.now();
     let lastYield = tLast;
     for (const { x, y } of opts.trainData.epoch(pos.epoch)) {
-      if (index >= numBatches) { tf.dispose([x, y]); break; }
-      if (index++ < pos.batch) { tf.dispose([x, y]); tLast = performance.now(); continue; } // resumed mid-epoch
-      const { loss: lossValue, correct } = trainStep(net, optimizer, { x, y },
-        { loss: lossFn, weightDecay: opts.weightDecay, learningRate: opts.schedule?.(pos.step) });
+      if (index >= numBatches) {
+        tf.dispose([x, y]);
+        break;
+      }
+      if (index++ < pos.batch) {
+        tf.dispose([x, y]);
+        tLast = performance.now();
+        continue;
+      } // resumed mid-epoch
+      const { loss: lossValue, correct } = trainStep(
+        net,
+        optimizer,
+        { x, y },
+        { loss: lossFn, weightDecay: opts.weightDecay, learningRate: opts.schedule?.(pos.step) },
+      );
       tf.dispose([x, y]);
       if (!Number.isFinite(lossValue)) {
         bar.stop();
-        throw new Error(`training diverged: loss is ${lossValue} at epoch ${pos.epoch}, batch ${pos.batch} (try a smaller learning rate)`);
+        throw new Error(
+          `training diverged: loss is ${lossValue} at epoch ${pos.epoch}, batch ${pos.batch} (try a smaller learning rate)`,
+        );
       }
       const n = y.shape[0];
       const now = performance.now();
@@ -132,7 +158,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         await save();
         tLast = performance.now(); // saving is not training time
       }
-      opts.onBatch?.({ epoch: pos.epoch, batch: pos.batch, numBatches, loss: lossValue, batchSize: n, correct, imagesPerSecond: ips });
+      opts.onBatch?.({
+        epoch: pos.epoch,
+        batch: pos.batch,
+        numBatches,
+        loss: lossValue,
+        batchSize: n,
+        correct,
+        imagesPerSecond: ips,
+      });
       // Training steps are synchronous on CPU back ends: let timers, I/O and displays run now and then.
       if (now - lastYield > 250) {
         const before = performance.now();
@@ -188,7 +222,10 @@ export interface StepOptions {
  * batch's shape first. The batch stays the caller's to dispose.
  */
 export function trainStep(
-  net: Module, optimizer: tf.Optimizer, batch: Pick<Batch, 'y'> & { x: tf.Tensor }, opts: StepOptions = {},
+  net: Module,
+  optimizer: tf.Optimizer,
+  batch: Pick<Batch, 'y'> & { x: tf.Tensor },
+  opts: StepOptions = {},
 ): StepResult {
   const { x, y } = batch;
   const lossFn = opts.loss ?? softmaxCrossEntropy;
@@ -222,7 +259,9 @@ function firstBatchShape(data: BatchSource): number[] {
 function learningRateSetter(optimizer: tf.Optimizer): (lr: number) => void {
   const o = optimizer as tf.Optimizer & { setLearningRate?: (lr: number) => void };
   if (typeof o.setLearningRate !== 'function') {
-    throw new Error(`train: a learning-rate schedule needs an optimizer with setLearningRate (SGD, momentum); got ${optimizer.getClassName()}`);
+    throw new Error(
+      `train: a learning-rate schedule needs an optimizer with setLearningRate (SGD, momentum); got ${optimizer.getClassName()}`,
+    );
   }
   return (lr) => o.setLearningRate!(lr);
 }
@@ -240,7 +279,9 @@ function addWeightDecay(grads: tf.NamedTensorMap, net: Module, decay: number): v
 
 /** The seed's per-epoch line, plus throughput. */
 export function formatEpoch(r: EpochRecord): string {
-  return `Epoch ${r.epoch}. Loss: ${r.loss.toFixed(3)}, Train acc ${r.trainAcc.toFixed(2)}, ` +
+  return (
+    `Epoch ${r.epoch}. Loss: ${r.loss.toFixed(3)}, Train acc ${r.trainAcc.toFixed(2)}, ` +
     (r.validAcc === undefined ? '' : `Valid acc ${r.validAcc.toFixed(3)}, `) +
-    `Test acc ${r.testAcc.toFixed(2)}, Time ${r.seconds.toFixed(1)} sec, ${r.imagesPerSecond.toFixed(1)} img/s`;
+    `Test acc ${r.testAcc.toFixed(2)}, Time ${r.seconds.toFixed(1)} sec, ${r.imagesPerSecond.toFixed(1)} img/s`
+  );
 }

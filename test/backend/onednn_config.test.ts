@@ -8,17 +8,31 @@ describe('onednn switches (src/backend/onednn/config.ts)', () => {
     const c = readConfig({});
     expect(c).toEqual({
       addonPath: expect.stringMatching(/native[/\\]build[/\\]Release[/\\]resnet_onednn\.node$/),
-      convAlgorithm: 'auto', lazyInputGradient: true, bufferPool: true, bufferPoolLimitMb: 2048, fusedReluGrad: true,
+      convAlgorithm: 'auto',
+      lazyInputGradient: true,
+      bufferPool: true,
+      bufferPoolLimitMb: 2048,
+      fusedReluGrad: true,
     });
     expect(path.isAbsolute(c.addonPath)).toBe(true);
   });
 
   it('reads every RESNET_ONEDNN_* switch', () => {
-    expect(readConfig({
-      RESNET_ONEDNN_ADDON: '/x/y.node', RESNET_ONEDNN_CONV: 'GEMM', RESNET_ONEDNN_LAZY: '0', RESNET_ONEDNN_POOL: '0',
-      RESNET_ONEDNN_POOL_MB: '16', RESNET_ONEDNN_FUSED_RELU_GRAD: '0',
-    })).toEqual({
-      addonPath: '/x/y.node', convAlgorithm: 'gemm', lazyInputGradient: false, bufferPool: false, bufferPoolLimitMb: 16,
+    expect(
+      readConfig({
+        RESNET_ONEDNN_ADDON: '/x/y.node',
+        RESNET_ONEDNN_CONV: 'GEMM',
+        RESNET_ONEDNN_LAZY: '0',
+        RESNET_ONEDNN_POOL: '0',
+        RESNET_ONEDNN_POOL_MB: '16',
+        RESNET_ONEDNN_FUSED_RELU_GRAD: '0',
+      }),
+    ).toEqual({
+      addonPath: '/x/y.node',
+      convAlgorithm: 'gemm',
+      lazyInputGradient: false,
+      bufferPool: false,
+      bufferPoolLimitMb: 16,
       fusedReluGrad: false,
     });
     expect(readConfig({ RESNET_ONEDNN_CONV: 'direct' }).convAlgorithm).toBe('direct');
@@ -30,7 +44,9 @@ describe('onednn switches (src/backend/onednn/config.ts)', () => {
       const c = readConfig({ RESNET_ONEDNN_CONV: 'winograd', RESNET_ONEDNN_POOL_MB: 'lots' });
       expect(c.convAlgorithm).toBe('auto');
       expect(c.bufferPoolLimitMb).toBe(2048);
-      expect(warn.mock.calls.map((a) => String(a[0])).join('\n')).toMatch(/RESNET_ONEDNN_CONV=winograd[^]*RESNET_ONEDNN_POOL_MB=lots/);
+      expect(warn.mock.calls.map((a) => String(a[0])).join('\n')).toMatch(
+        /RESNET_ONEDNN_CONV=winograd[^]*RESNET_ONEDNN_POOL_MB=lots/,
+      );
     } finally {
       warn.mockRestore();
     }

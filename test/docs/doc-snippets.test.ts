@@ -6,8 +6,17 @@ import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DocBlock } from '../../tools/doctest/extract';
 import {
-  DocFailure, RunResult, checkDocs, checkInlineCommand, checkMarker, checkShellBlock, docFiles, formatFailure, readDoc,
-  runBlock, typecheckBlocks,
+  DocFailure,
+  RunResult,
+  checkDocs,
+  checkInlineCommand,
+  checkMarker,
+  checkShellBlock,
+  docFiles,
+  formatFailure,
+  readDoc,
+  runBlock,
+  typecheckBlocks,
 } from '../../tools/doctest/run';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -27,15 +36,20 @@ beforeAll(() => {
 });
 
 describe('documentation code blocks', () => {
-  it('covers the README, ARCHITECTURE.md, docs/ and the tools\' READMEs', () => {
-    expect(docs.map((d) => d.file)).toEqual(expect.arrayContaining(['README.md', 'ARCHITECTURE.md', 'docs/measurements.md', 'tools/notebook-md/README.md']));
+  it("covers the README, ARCHITECTURE.md, docs/ and the tools' READMEs", () => {
+    expect(docs.map((d) => d.file)).toEqual(
+      expect.arrayContaining(['README.md', 'ARCHITECTURE.md', 'docs/measurements.md', 'tools/notebook-md/README.md']),
+    );
     expect(blocks.filter((b) => b.kind === 'ts' && b.noRun === undefined).length).toBeGreaterThanOrEqual(2);
   });
 
   for (const b of blocks.filter((x) => x.kind !== 'other')) {
     const label = `${b.file}:${b.line} (${b.lang}${b.noRun !== undefined ? `, no-run: ${b.noRun}` : ''})`;
     it(label, async () => {
-      const failures = [...checkMarker(b), ...(b.kind === 'shell' ? checkShellBlock(b, ROOT) : typeErrors.get(b) ?? [])];
+      const failures = [
+        ...checkMarker(b),
+        ...(b.kind === 'shell' ? checkShellBlock(b, ROOT) : (typeErrors.get(b) ?? [])),
+      ];
       if (b.kind === 'ts' && failures.length === 0 && b.noRun === undefined) {
         const r = await run(b);
         if (r.failure) failures.push(r.failure);
@@ -49,16 +63,20 @@ describe('documentation code blocks', () => {
   });
 });
 
-describe('the README\'s library example', () => {
+describe("the README's library example", () => {
   it('runs as written (small data through RESNET_TS_DOCTEST) and prints the shape, the epoch line and the history', async () => {
-    const readme = blocks.find((b) => b.file === 'README.md' && b.kind === 'ts' && b.code.includes('loadDataFashionMnist'))!;
+    const readme = blocks.find(
+      (b) => b.file === 'README.md' && b.kind === 'ts' && b.code.includes('loadDataFashionMnist'),
+    )!;
     expect(readme.code).toContain('new ResNet(10, /* verbose */ false)');
     expect(readme.code).not.toMatch(/build\(|trainLimit|testLimit/); // as a new user writes it: no explicit build, full data
     const r = await run(readme);
     expect(r.failure).toBeUndefined();
     expect(r.stdout).toContain('[ 4, 3, 3, 8 ]');
     expect(r.stdout).toMatch(/^Epoch 0\. Loss: \d+\.\d{3}, Train acc \d\.\d\d, Test acc \d\.\d\d, /m);
-    const history = r.stdout.match(/^\[\s*\{[^]*epoch: 0,[^]*loss: ([\d.]+),[^]*trainAcc: ([\d.]+),[^]*testAcc: ([\d.]+),[^]*\}\s*\]$/m);
+    const history = r.stdout.match(
+      /^\[\s*\{[^]*epoch: 0,[^]*loss: ([\d.]+),[^]*trainAcc: ([\d.]+),[^]*testAcc: ([\d.]+),[^]*\}\s*\]$/m,
+    );
     expect(history, r.stdout).not.toBeNull();
     const [loss, trainAcc, testAcc] = history!.slice(1).map(Number);
     expect(loss).toBeGreaterThan(0);
@@ -67,9 +85,11 @@ describe('the README\'s library example', () => {
   });
 });
 
-describe('the README\'s deferred-initialisation example', () => {
+describe("the README's deferred-initialisation example", () => {
   it('prints what its comments say', async () => {
-    const b = blocks.find((x) => x.file === 'README.md' && x.kind === 'ts' && x.code.includes('net.build([96, 96, 1])'))!;
+    const b = blocks.find(
+      (x) => x.file === 'README.md' && x.kind === 'ts' && x.code.includes('net.build([96, 96, 1])'),
+    )!;
     expect(b.code).toContain('// 11178250');
     const r = await run(b);
     expect(r.failure).toBeUndefined();

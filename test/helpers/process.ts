@@ -32,10 +32,23 @@ export function runProcess(cmd: string, args: string[], opts: RunProcessOptions 
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, opts.timeoutMs);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      stdout += s;
+    });
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      stderr += s;
+    });
+    const timer =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, opts.timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr, out: stdout + stderr, timedOut });
@@ -53,6 +66,7 @@ export async function buildDist(opts: { cwd?: string; project?: string; timeoutM
   const { cwd = ROOT, project = 'tsconfig.build.json', timeoutMs = 170_000 } = opts;
   const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   const r = await runProcess(process.execPath, [tsc, '-p', project], { cwd, timeoutMs });
-  if (r.timedOut) throw new Error(`buildDist: tsc -p ${project} did not finish within ${timeoutMs / 1000} s:\n${r.out}`);
+  if (r.timedOut)
+    throw new Error(`buildDist: tsc -p ${project} did not finish within ${timeoutMs / 1000} s:\n${r.out}`);
   if (r.code !== 0) throw new Error(`buildDist: tsc -p ${project} exited with ${r.code ?? r.signal}:\n${r.out}`);
 }

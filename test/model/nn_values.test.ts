@@ -6,9 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../src/tfjs_setup';
-import {
-  AvgPool2d, BatchNorm, Conv2d, Dense, GlobalAvgPool2d, MaxPool2d, ReLU,
-} from '../../src/nn/layers';
+import { AvgPool2d, BatchNorm, Conv2d, Dense, GlobalAvgPool2d, MaxPool2d, ReLU } from '../../src/nn/layers';
 import { Module, Sequential } from '../../src/nn/module';
 import { SeedSequence, fans, nextInitSeed, seedInitializers, xavierUniform } from '../../src/nn/init';
 import { ResNet, SEED_RESNET, resnetPreset } from '../../src/models/resnet';
@@ -20,7 +18,8 @@ beforeAll(async () => {
 
 const arr = (t: tf.Tensor) => Array.from(t.dataSync());
 function close(a: tf.Tensor | number[], b: tf.Tensor | number[], tol = 1e-5): void {
-  const x = Array.isArray(a) ? a : arr(a), y = Array.isArray(b) ? b : arr(b);
+  const x = Array.isArray(a) ? a : arr(a),
+    y = Array.isArray(b) ? b : arr(b);
   expect(x.length).toBe(y.length);
   x.forEach((v, i) => expect(Math.abs(v - y[i]), `element ${i}: ${v} vs ${y[i]}`).toBeLessThan(tol));
 }
@@ -43,7 +42,8 @@ describe('init', () => {
   });
 
   it('SeedSequence is deterministic and its values differ; seedInitializers(undefined) unseeds', () => {
-    const a = new SeedSequence(42), b = new SeedSequence(42);
+    const a = new SeedSequence(42),
+      b = new SeedSequence(42);
     const xs = [a.take(), a.take(), a.take()];
     expect([b.take(), b.take(), b.take()]).toEqual(xs);
     expect(new Set(xs).size).toBe(3);
@@ -61,8 +61,14 @@ describe('init', () => {
 });
 
 describe('Conv2d', () => {
-  const x = tf.tensor4d(Array.from({ length: 2 * 5 * 5 * 2 }, (_, i) => Math.sin(i)), [2, 5, 5, 2]);
-  const filter = tf.tensor4d(Array.from({ length: 3 * 3 * 2 * 3 }, (_, i) => Math.cos(i) / 3), [3, 3, 2, 3]);
+  const x = tf.tensor4d(
+    Array.from({ length: 2 * 5 * 5 * 2 }, (_, i) => Math.sin(i)),
+    [2, 5, 5, 2],
+  );
+  const filter = tf.tensor4d(
+    Array.from({ length: 3 * 3 * 2 * 3 }, (_, i) => Math.cos(i) / 3),
+    [3, 3, 2, 3],
+  );
   const bias = tf.tensor1d([0.5, -0.25, 1]);
 
   it('numeric padding pads symmetrically; strides and bias apply', () => {
@@ -71,7 +77,15 @@ describe('Conv2d', () => {
     setVar(c, 'weight', filter);
     setVar(c, 'bias', bias);
     const y = c.apply(x);
-    const expected = tf.add(tf.conv2d(x, filter, 2, [[0, 0], [1, 1], [1, 1], [0, 0]]), bias);
+    const expected = tf.add(
+      tf.conv2d(x, filter, 2, [
+        [0, 0],
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ]),
+      bias,
+    );
     expect(y.shape).toEqual([2, 3, 3, 3]);
     close(y, expected);
   });
@@ -104,8 +118,12 @@ describe('Conv2d', () => {
 });
 
 describe('BatchNorm', () => {
-  const x = tf.tensor4d(Array.from({ length: 3 * 2 * 2 * 2 }, (_, i) => (i % 5) - 1.5 + i / 7), [3, 2, 2, 2]);
-  const gamma = tf.tensor1d([2, 0.5]), beta = tf.tensor1d([0.1, -0.3]);
+  const x = tf.tensor4d(
+    Array.from({ length: 3 * 2 * 2 * 2 }, (_, i) => (i % 5) - 1.5 + i / 7),
+    [3, 2, 2, 2],
+  );
+  const gamma = tf.tensor1d([2, 0.5]),
+    beta = tf.tensor1d([0.1, -0.3]);
 
   it('training mode normalises with batch statistics and updates the running averages (momentum 0.9)', () => {
     const bn = new BatchNorm();
@@ -130,17 +148,28 @@ describe('BatchNorm', () => {
     setVar(bn, 'beta', beta);
     setVar(bn, 'running_mean', tf.tensor1d([1, -1]));
     setVar(bn, 'running_var', tf.tensor1d([4, 0.25]));
-    close(bn.apply(x), tf.add(tf.mul(tf.div(tf.sub(x, [1, -1]), tf.sqrt(tf.add(tf.tensor1d([4, 0.25]), 0.01))), gamma), beta), 1e-4);
+    close(
+      bn.apply(x),
+      tf.add(tf.mul(tf.div(tf.sub(x, [1, -1]), tf.sqrt(tf.add(tf.tensor1d([4, 0.25]), 0.01))), gamma), beta),
+      1e-4,
+    );
     bn.apply(x, { training: true });
     const { mean } = tf.moments(x, [0, 1, 2]);
-    close(new Map(bn.namedVariables()).get('running_mean')!, tf.add(tf.mul(tf.tensor1d([1, -1]), 0.5), tf.mul(mean, 0.5)));
+    close(
+      new Map(bn.namedVariables()).get('running_mean')!,
+      tf.add(tf.mul(tf.tensor1d([1, -1]), 0.5), tf.mul(mean, 0.5)),
+    );
   });
 
   it('starts as mean 0, variance 1, gamma 1, beta 0', () => {
     const bn = new BatchNorm();
     bn.apply(x);
     expect(bn.namedVariables().map(([n, v]) => [n, arr(v)])).toEqual([
-      ['gamma', [1, 1]], ['beta', [0, 0]], ['running_mean', [0, 0]], ['running_var', [1, 1]]]);
+      ['gamma', [1, 1]],
+      ['beta', [0, 0]],
+      ['running_mean', [0, 0]],
+      ['running_var', [1, 1]],
+    ]);
   });
 });
 
@@ -162,7 +191,10 @@ describe('Dense, pooling, ReLU', () => {
   });
 
   it('max and average pooling: window, stride, padding', () => {
-    const x = tf.tensor4d(Array.from({ length: 16 }, (_, i) => i), [1, 4, 4, 1]);
+    const x = tf.tensor4d(
+      Array.from({ length: 16 }, (_, i) => i),
+      [1, 4, 4, 1],
+    );
     expect(arr(new MaxPool2d(2).apply(x))).toEqual([5, 7, 13, 15]);
     expect(arr(new AvgPool2d(2).apply(x))).toEqual([2.5, 4.5, 10.5, 12.5]);
     expect(arr(new MaxPool2d(3, 1).apply(x))).toEqual([10, 11, 14, 15]);
@@ -201,7 +233,15 @@ class Tree extends Module {
 describe('Module', () => {
   it('names variables by path, own first; trainable ones and parameter counts', () => {
     const t = new Tree().build([2]);
-    expect(t.namedVariables().map(([n]) => n)).toEqual(['own', 'left.a', 'left.stat', 'right.0.a', 'right.0.stat', 'right.1.a', 'right.1.stat']);
+    expect(t.namedVariables().map(([n]) => n)).toEqual([
+      'own',
+      'left.a',
+      'left.stat',
+      'right.0.a',
+      'right.0.stat',
+      'right.1.a',
+      'right.1.stat',
+    ]);
     expect(t.namedVariables('m.')[0][0]).toBe('m.own');
     expect(t.trainableVariables()).toHaveLength(4);
     expect(t.numParameters()).toBe(1 + 3 * 2);
@@ -236,8 +276,12 @@ describe('Module', () => {
 
   it('Sequential runs its layers in order, counts and indexes them, frees intermediates', () => {
     class Add extends Module {
-      constructor(readonly k: number) { super(); }
-      forward(x: tf.Tensor): tf.Tensor { return tf.tidy(() => tf.mul(tf.add(x, this.k), 2)); }
+      constructor(readonly k: number) {
+        super();
+      }
+      forward(x: tf.Tensor): tf.Tensor {
+        return tf.tidy(() => tf.mul(tf.add(x, this.k), 2));
+      }
     }
     const s = new Sequential(new Add(1)).add(new Add(2), new Add(3));
     expect(s.length).toBe(3);
@@ -254,7 +298,10 @@ describe('Module', () => {
 });
 
 describe('ResNet configurations', () => {
-  const small = { widths: [4, 4, 8, 8] as [number, number, number, number], depths: [1, 2, 1, 1] as [number, number, number, number] };
+  const small = {
+    widths: [4, 4, 8, 8] as [number, number, number, number],
+    depths: [1, 2, 1, 1] as [number, number, number, number],
+  };
 
   it('defaults are the seed net; a number argument sets the classes', () => {
     expect(new ResNet().config).toEqual(SEED_RESNET);
@@ -268,12 +315,19 @@ describe('ResNet configurations', () => {
   it('stages have depths[i] blocks; the first block of stages 3-5 halves the size', () => {
     const net = new ResNet({ ...small, headPool: 'global' });
     expect(net.blocks.map((b) => (b instanceof Sequential ? b.length : 1))).toEqual([1, 2, 2, 1, 1, 2]);
-    const blocks = (i: number) => (net.blocks[i] as Sequential);
+    const blocks = (i: number) => net.blocks[i] as Sequential;
     expect((blocks(1).at(1) as Residual).sameShape).toBe(true);
     expect((blocks(2).at(0) as Residual).sameShape).toBe(false);
     expect((blocks(2).at(1) as Residual).sameShape).toBe(true);
     expect((blocks(3).at(0) as Residual).sameShape).toBe(false);
-    expect(net.blockShapes([2, 32, 32, 1])).toEqual([[2, 13, 13, 4], [2, 6, 6, 4], [2, 3, 3, 4], [2, 2, 2, 8], [2, 1, 1, 8], [2, 10]]);
+    expect(net.blockShapes([2, 32, 32, 1])).toEqual([
+      [2, 13, 13, 4],
+      [2, 6, 6, 4],
+      [2, 3, 3, 4],
+      [2, 2, 2, 8],
+      [2, 1, 1, 8],
+      [2, 10],
+    ]);
     expect(net.blocks.map((_, i) => `b${i + 1}`)).toEqual(net.children().map(([n]) => n));
   });
 
@@ -282,7 +336,11 @@ describe('ResNet configurations', () => {
     expect((bott.blocks[1] as Sequential).at(1)).toBeInstanceOf(Bottleneck);
     const pre = new ResNet({ ...small, block: 'preact', headPool: 'global' });
     const head = pre.blocks[5] as Sequential;
-    expect([head.at(0), head.at(1), head.at(2)].map((m) => m.constructor.name)).toEqual(['BatchNorm', 'ReLU', 'GlobalAvgPool2d']);
+    expect([head.at(0), head.at(1), head.at(2)].map((m) => m.constructor.name)).toEqual([
+      'BatchNorm',
+      'ReLU',
+      'GlobalAvgPool2d',
+    ]);
     expect((new ResNet({ ...small }).blocks[5] as Sequential).at(0)).toBeInstanceOf(AvgPool2d);
     expect((new ResNet({ ...small }).blocks[5] as Sequential).length).toBe(2);
     for (const net of [bott, pre]) {
@@ -333,7 +391,12 @@ describe('ResNet configurations', () => {
     expect(resnetPreset('small')).toEqual({ widths: [16, 32, 64, 128] });
     expect(resnetPreset('tiny')).toEqual({ widths: [8, 16, 32, 64], depths: [1, 1, 1, 1] });
     expect(resnetPreset('resnet34')).toEqual({ depths: [3, 4, 6, 3] });
-    expect(resnetPreset('resnet50')).toEqual({ widths: [256, 512, 1024, 2048], stemWidth: 64, depths: [3, 4, 6, 3], block: 'bottleneck' });
+    expect(resnetPreset('resnet50')).toEqual({
+      widths: [256, 512, 1024, 2048],
+      stemWidth: 64,
+      depths: [3, 4, 6, 3],
+      block: 'bottleneck',
+    });
     expect(() => resnetPreset('vgg')).toThrow("unknown model preset 'vgg' (seed, small, tiny, resnet34, resnet50)");
   });
 });
@@ -344,7 +407,9 @@ describe('blocks', () => {
     expect((makeBlock('basic', 4, false) as Residual).sameShape).toBe(false);
     expect((makeBlock('bottleneck', 8, true) as Bottleneck).sameShape).toBe(true);
     expect((makeBlock('preact', 4, false) as PreActResidual).sameShape).toBe(false);
-    expect(() => makeBlock('dense' as never, 4, true)).toThrow("unknown residual block kind 'dense' (basic, bottleneck, preact)");
+    expect(() => makeBlock('dense' as never, 4, true)).toThrow(
+      "unknown residual block kind 'dense' (basic, bottleneck, preact)",
+    );
   });
 
   it('boolean and object options; Bottleneck inner width is channels / expansion (at least 1)', () => {
@@ -352,17 +417,33 @@ describe('blocks', () => {
     expect(new Residual(4).sameShape).toBe(true);
     expect(new PreActResidual(4, false).sameShape).toBe(false);
     expect(new PreActResidual(4, {}).sameShape).toBe(true);
-    const shapes = (m: Module) => m.namedVariables().filter(([n]) => n.endsWith('weight')).map(([n, v]) => [n, v.shape]);
+    const shapes = (m: Module) =>
+      m
+        .namedVariables()
+        .filter(([n]) => n.endsWith('weight'))
+        .map(([n, v]) => [n, v.shape]);
     const b = new Bottleneck(16).build([4, 4, 16]);
-    expect(shapes(b)).toEqual([['conv1.weight', [1, 1, 16, 4]], ['conv2.weight', [3, 3, 4, 4]], ['conv3.weight', [1, 1, 4, 16]]]);
+    expect(shapes(b)).toEqual([
+      ['conv1.weight', [1, 1, 16, 4]],
+      ['conv2.weight', [3, 3, 4, 4]],
+      ['conv3.weight', [1, 1, 4, 16]],
+    ]);
     const b2 = new Bottleneck(16, { expansion: 2 }).build([4, 4, 16]);
     expect(shapes(b2)[1]).toEqual(['conv2.weight', [3, 3, 8, 8]]);
     const b3 = new Bottleneck(2, { expansion: 4 }).build([4, 4, 2]);
     expect(shapes(b3)[1]).toEqual(['conv2.weight', [3, 3, 1, 1]]);
     const r = new Residual(8, false).build([6, 6, 3]);
-    expect(shapes(r)).toEqual([['conv1.weight', [3, 3, 3, 8]], ['conv2.weight', [3, 3, 8, 8]], ['shortcut.weight', [1, 1, 3, 8]]]);
+    expect(shapes(r)).toEqual([
+      ['conv1.weight', [3, 3, 3, 8]],
+      ['conv2.weight', [3, 3, 8, 8]],
+      ['shortcut.weight', [1, 1, 3, 8]],
+    ]);
     const p = new PreActResidual(8, false).build([6, 6, 3]);
-    expect(shapes(p)).toEqual([['conv1.weight', [3, 3, 3, 8]], ['conv2.weight', [3, 3, 8, 8]], ['shortcut.weight', [1, 1, 3, 8]]]);
+    expect(shapes(p)).toEqual([
+      ['conv1.weight', [3, 3, 3, 8]],
+      ['conv2.weight', [3, 3, 8, 8]],
+      ['shortcut.weight', [1, 1, 3, 8]],
+    ]);
     // The projection is made once, in the constructor.
     const bp = new Bottleneck(16, { sameShape: false }).build([4, 4, 16]);
     const n = bp.namedVariables().length;

@@ -43,7 +43,8 @@ function ramp(c: number, scale = 0.3): tf.Tensor1D {
 
 function expectClose(actual: tf.Tensor, expected: tf.Tensor, tol = 1e-5): void {
   expect(actual.shape).toEqual(expected.shape);
-  const a = actual.dataSync(), e = expected.dataSync();
+  const a = actual.dataSync(),
+    e = expected.dataSync();
   let worst = 0;
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - e[i]));
   expect(worst).toBeLessThan(tol);

@@ -47,7 +47,14 @@ describe('ResNet', () => {
   it('has the seed widths by default: [4,45,45,64] ... [4,3,3,512], [4,10]', () => {
     const net = new ResNet(10);
     const shapes = net.blockShapes([4, 96, 96, 3]);
-    expect(shapes).toEqual([[4, 45, 45, 64], [4, 22, 22, 64], [4, 11, 11, 128], [4, 6, 6, 256], [4, 3, 3, 512], [4, 10]]);
+    expect(shapes).toEqual([
+      [4, 45, 45, 64],
+      [4, 22, 22, 64],
+      [4, 11, 11, 128],
+      [4, 6, 6, 256],
+      [4, 3, 3, 512],
+      [4, 10],
+    ]);
     // Trainable parameters, block by block (conv weights + biases, BN gamma + beta):
     // b1 7*7*3*64+64 = 9472; b2 2*(2*(9*64*64+64)+2*128) = 148224;
     // b3 (9*64*128+128)+(9*128*128+128)+(64*128+128)+2*256 + 2*(9*128*128+128)+2*256 = 525952;
@@ -57,10 +64,19 @@ describe('ResNet', () => {
   }, 120_000);
 
   it('is reproducible from a seed and rejects bad configs with a clear message', () => {
-    const make = () => { seedInitializers(7); const n = new ResNet({ widths: [4, 4, 4, 4], depths: [1, 1, 1, 1] }); n.build([96, 96, 1]); seedInitializers(undefined); return n; };
-    const a = make().namedVariables(); const b = make().namedVariables();
+    const make = () => {
+      seedInitializers(7);
+      const n = new ResNet({ widths: [4, 4, 4, 4], depths: [1, 1, 1, 1] });
+      n.build([96, 96, 1]);
+      seedInitializers(undefined);
+      return n;
+    };
+    const a = make().namedVariables();
+    const b = make().namedVariables();
     expect(a.map(([n]) => n)).toEqual(b.map(([n]) => n));
     expect(Array.from(a[0][1].dataSync())).toEqual(Array.from(b[0][1].dataSync()));
-    expect(() => new ResNet({ widths: [4, 4, 4] as unknown as [number, number, number, number] })).toThrow(/widths must be 4/);
+    expect(() => new ResNet({ widths: [4, 4, 4] as unknown as [number, number, number, number] })).toThrow(
+      /widths must be 4/,
+    );
   });
 });

@@ -18,7 +18,11 @@ const names = (m: Module) => m.namedVariables().map(([n]) => n);
 
 describe('shortcut projection', () => {
   it('is the child module "shortcut" in all three blocks, created in the constructor', () => {
-    for (const blk of [new Residual(8, { sameShape: false }), new Bottleneck(8, { sameShape: false }), new PreActResidual(8, { sameShape: false })]) {
+    for (const blk of [
+      new Residual(8, { sameShape: false }),
+      new Bottleneck(8, { sameShape: false }),
+      new PreActResidual(8, { sameShape: false }),
+    ]) {
       expect(blk.children().map(([n]) => n)).toContain('shortcut');
       // Added after the main branch, so variable order (and so optimizer state order) is unchanged.
       expect(blk.children().at(-1)![0]).toBe('shortcut');
@@ -39,7 +43,9 @@ describe('shortcut projection', () => {
   });
 
   it('ResNet passes each stage its input width (bottleneck stage 1 projects 8 -> 32 without downsampling)', () => {
-    const net = new ResNet({ widths: [32, 64, 64, 64], stemWidth: 8, depths: [1, 1, 1, 1], block: 'bottleneck' }).build([64, 64, 1]);
+    const net = new ResNet({ widths: [32, 64, 64, 64], stemWidth: 8, depths: [1, 1, 1, 1], block: 'bottleneck' }).build(
+      [64, 64, 1],
+    );
     expect(names(net)).toContain('b2.1.shortcut.weight');
     expect(names(net).filter((n) => n.endsWith('shortcut.weight'))).toHaveLength(4);
   });
@@ -51,7 +57,14 @@ describe('checkpoints from before the rename', () => {
     const net = make().build([12, 12, 3]);
     const opt = tf.train.sgd(0.1);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-legacy-'));
-    await saveCheckpoint(dir, net, opt, { epoch: 0, batch: 0, step: 0, lossSum: 0, correct: 0, seen: 0, seconds: 0 }, [], {});
+    await saveCheckpoint(
+      dir,
+      net,
+      opt,
+      { epoch: 0, batch: 0, step: 0, lossSum: 0, correct: 0, seen: 0, seconds: 0 },
+      [],
+      {},
+    );
     // Rewrite the manifest as an old run wrote it.
     const file = path.join(dir, 'checkpoint.json');
     const manifest = fs.readFileSync(file, 'utf8');
@@ -61,7 +74,8 @@ describe('checkpoints from before the rename', () => {
     const fresh = make().build([12, 12, 3]);
     await restoreCheckpoint(dir, fresh, undefined, [12, 12, 3]);
     const a = new Map(net.namedVariables());
-    for (const [n, v] of fresh.namedVariables()) expect(Array.from(v.dataSync())).toEqual(Array.from(a.get(n)!.dataSync()));
+    for (const [n, v] of fresh.namedVariables())
+      expect(Array.from(v.dataSync())).toEqual(Array.from(a.get(n)!.dataSync()));
     return dir;
   }
 
@@ -78,9 +92,11 @@ describe('checkpoints from before the rename', () => {
     const dir = await roundTrip(() => new Residual(8, { sameShape: false }), 'conv3');
     const file = path.join(dir, 'checkpoint.json');
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replaceAll('"conv1.', '"convX.'));
-    await expect(restoreCheckpoint(dir, new Residual(8, { sameShape: false }).build([12, 12, 3]), undefined, [12, 12, 3]))
-      .rejects.toThrow(CheckpointError);
-    await expect(restoreCheckpoint(dir, new Residual(8, { sameShape: false }).build([12, 12, 3]), undefined, [12, 12, 3]))
-      .rejects.toThrow(/missing in model \[convX\.weight.*not in checkpoint \[conv1\.weight/);
+    await expect(
+      restoreCheckpoint(dir, new Residual(8, { sameShape: false }).build([12, 12, 3]), undefined, [12, 12, 3]),
+    ).rejects.toThrow(CheckpointError);
+    await expect(
+      restoreCheckpoint(dir, new Residual(8, { sameShape: false }).build([12, 12, 3]), undefined, [12, 12, 3]),
+    ).rejects.toThrow(/missing in model \[convX\.weight.*not in checkpoint \[conv1\.weight/);
   });
 });

@@ -40,8 +40,11 @@ export function assertNativeSince(before: StatsSnapshot, kernels: string[]): voi
   if (kernels.length === 0) throw new Error('assertNativeSince: name the kernels that must run natively');
   const bad = kernels.map((k) => ({ k, d: callsSince(before, k) })).filter(({ d }) => d.native === 0 || d.fallback > 0);
   if (bad.length > 0) {
-    throw new Error(`expected native calls only, got ${bad.map(({ k, d }) => `${k}: ${d.native} native, ` +
-      `${d.fallback} fallback`).join('; ')}`);
+    throw new Error(
+      `expected native calls only, got ${bad
+        .map(({ k, d }) => `${k}: ${d.native} native, ` + `${d.fallback} fallback`)
+        .join('; ')}`,
+    );
   }
 }
 
@@ -67,9 +70,11 @@ export function rand(n: number, seed: number): Float32Array {
 
 export function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
   if (actual.length !== expected.length) return Infinity;
-  let maxDiff = 0, maxRef = 0;
+  let maxDiff = 0,
+    maxRef = 0;
   for (let i = 0; i < expected.length; i++) {
-    const e = expected[i], a = actual[i];
+    const e = expected[i],
+      a = actual[i];
     if (Number.isNaN(e) !== Number.isNaN(a)) return Infinity;
     if (Number.isNaN(e)) continue;
     if (!Number.isFinite(e) || !Number.isFinite(a)) {
@@ -82,7 +87,12 @@ export function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): 
   return maxDiff / Math.max(maxRef, 1e-6);
 }
 
-export interface Spec { shape: number[]; seed: number; dtype?: 'float32' | 'int32'; values?: ArrayLike<number> }
+export interface Spec {
+  shape: number[];
+  seed: number;
+  dtype?: 'float32' | 'int32';
+  values?: ArrayLike<number>;
+}
 
 /**
  * Runs `f` on fresh tensors built from `specs` under `backend`; returns every output's values and shape.
@@ -95,7 +105,12 @@ export function runOn(backend: string, specs: Spec[], f: (...xs: tf.Tensor[]) =>
     const xs = specs.map((s) => {
       const size = s.shape.reduce((p, q) => p * q, 1);
       const v = s.values ?? rand(size, s.seed);
-      return s.dtype === 'int32' ? tf.tensor(Int32Array.from(v, (q) => Math.round(q * 10)), s.shape, 'int32')
+      return s.dtype === 'int32'
+        ? tf.tensor(
+            Int32Array.from(v, (q) => Math.round(q * 10)),
+            s.shape,
+            'int32',
+          )
         : tf.tensor(v as Float32Array, s.shape, 'float32');
     });
     const r = f(...xs);
@@ -108,8 +123,11 @@ export function runOn(backend: string, specs: Spec[], f: (...xs: tf.Tensor[]) =>
  * Max relative error between native and JS cpu over all outputs; shapes and dtypes must agree, and the
  * onednn run must have called the `native` kernels natively (see NativeExpectation).
  */
-export function compare(specs: Spec[], f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[],
-  native: NativeExpectation): number {
+export function compare(
+  specs: Spec[],
+  f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[],
+  native: NativeExpectation,
+): number {
   const ref = runOn('cpu', specs, f);
   const before = statsSnapshot();
   const got = runOn('onednn', specs, f);
@@ -119,7 +137,9 @@ export function compare(specs: Spec[], f: (...xs: tf.Tensor[]) => tf.Tensor | tf
   ref.forEach((r, i) => {
     const g = got[i];
     if (JSON.stringify(g.shape) !== JSON.stringify(r.shape) || g.dtype !== r.dtype) {
-      throw new Error(`output ${i}: shape/dtype ${JSON.stringify(g.shape)} ${g.dtype} vs ${JSON.stringify(r.shape)} ${r.dtype}`);
+      throw new Error(
+        `output ${i}: shape/dtype ${JSON.stringify(g.shape)} ${g.dtype} vs ${JSON.stringify(r.shape)} ${r.dtype}`,
+      );
     }
     err = Math.max(err, relErr(g.values as ArrayLike<number>, r.values as ArrayLike<number>));
   });

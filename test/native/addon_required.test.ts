@@ -9,8 +9,11 @@ import { describe, expect, it } from 'vitest';
 import { addonAvailable, nativeRequired, skipReason } from './_helpers';
 
 describe('native addon', () => {
-  it.skipIf(!addonAvailable && !nativeRequired)('loads and registers the onednn back end (required when CI is set)', () => {
-    expect(addonAvailable, `native addon unavailable with CI set: ${skipReason}`).toBe(true);
-    expect(tf.findBackendFactory('onednn')).toBeDefined();
-  });
+  it.skipIf(!addonAvailable && !nativeRequired)(
+    'loads and registers the onednn back end (required when CI is set)',
+    () => {
+      expect(addonAvailable, `native addon unavailable with CI set: ${skipReason}`).toBe(true);
+      expect(tf.findBackendFactory('onednn')).toBeDefined();
+    },
+  );
 });

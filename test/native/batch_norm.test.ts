@@ -12,15 +12,30 @@ import { callStats } from '../../src/backend/onednn/kernel_helpers/native_kernel
 import { addonAvailable, compare, skipReason } from './_helpers';
 
 const TOL = 1e-4;
-const shapes = [[2, 5, 5, 3], [1, 7, 9, 17], [4, 3, 3, 64], [3, 11, 11, 130], [16, 10], [1, 1, 1, 8], [64, 6, 6, 33]];
+const shapes = [
+  [2, 5, 5, 3],
+  [1, 7, 9, 17],
+  [4, 3, 3, 64],
+  [3, 11, 11, 130],
+  [16, 10],
+  [1, 1, 1, 8],
+  [64, 6, 6, 33],
+];
 
 describe.skipIf(!addonAvailable)(`native batch norm ${skipReason}`, () => {
   it.each(shapes)('forward kernel %j', (...shape) => {
     const c = shape[shape.length - 1];
-    const specs = [{ shape, seed: 1 }, { shape: [c], seed: 2 }, { shape: [c], seed: 3 }];
-    const err = compare(specs, (x, s, o) =>
-      tf.engine().runKernel(BATCH_NORM_TRAIN, { x, scale: s, offset: o }, { varianceEpsilon: 1e-5 }) as tf.Tensor[],
-    [BATCH_NORM_TRAIN]);
+    const specs = [
+      { shape, seed: 1 },
+      { shape: [c], seed: 2 },
+      { shape: [c], seed: 3 },
+    ];
+    const err = compare(
+      specs,
+      (x, s, o) =>
+        tf.engine().runKernel(BATCH_NORM_TRAIN, { x, scale: s, offset: o }, { varianceEpsilon: 1e-5 }) as tf.Tensor[],
+      [BATCH_NORM_TRAIN],
+    );
     expect(err).toBeLessThan(TOL);
   });
 
@@ -28,38 +43,79 @@ describe.skipIf(!addonAvailable)(`native batch norm ${skipReason}`, () => {
     const shape = [8, 9, 9, 20];
     const n = shape.reduce((p, q) => p * q, 1);
     const values = Float32Array.from({ length: n }, (_, i) => 1000 + Math.sin(i));
-    const err = compare([{ shape, seed: 0, values }, { shape: [20], seed: 2 }, { shape: [20], seed: 3 }], (x, s, o) =>
-      tf.engine().runKernel(BATCH_NORM_TRAIN, { x, scale: s, offset: o }, { varianceEpsilon: 1e-5 }) as tf.Tensor[],
-    [BATCH_NORM_TRAIN]);
+    const err = compare(
+      [
+        { shape, seed: 0, values },
+        { shape: [20], seed: 2 },
+        { shape: [20], seed: 3 },
+      ],
+      (x, s, o) =>
+        tf.engine().runKernel(BATCH_NORM_TRAIN, { x, scale: s, offset: o }, { varianceEpsilon: 1e-5 }) as tf.Tensor[],
+      [BATCH_NORM_TRAIN],
+    );
     expect(err).toBeLessThan(1e-3); // float32 inputs near 1000: 1e-4 relative noise on the centred values
   });
 
   it.each(shapes)('backward kernel %j', (...shape) => {
     const c = shape[shape.length - 1];
-    const specs = [{ shape, seed: 4 }, { shape, seed: 5 }, { shape: [c], seed: 6 }, { shape: [c], seed: 7 },
-      { shape: [c], seed: 8, values: Float32Array.from({ length: c }, (_, i) => 0.5 + (i % 7) / 3) }];
-    const err = compare(specs, (dy, x, s, m, v) => tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD,
-      { dy, x, scale: s, mean: m, variance: v }, { varianceEpsilon: 1e-5 }) as tf.Tensor[], [BATCH_NORM_TRAIN_GRAD]);
+    const specs = [
+      { shape, seed: 4 },
+      { shape, seed: 5 },
+      { shape: [c], seed: 6 },
+      { shape: [c], seed: 7 },
+      { shape: [c], seed: 8, values: Float32Array.from({ length: c }, (_, i) => 0.5 + (i % 7) / 3) },
+    ];
+    const err = compare(
+      specs,
+      (dy, x, s, m, v) =>
+        tf
+          .engine()
+          .runKernel(
+            BATCH_NORM_TRAIN_GRAD,
+            { dy, x, scale: s, mean: m, variance: v },
+            { varianceEpsilon: 1e-5 },
+          ) as tf.Tensor[],
+      [BATCH_NORM_TRAIN_GRAD],
+    );
     expect(err).toBeLessThan(TOL);
   });
 
   it.each(shapes)('inference tf.batchNorm (FusedBatchNorm) %j', (...shape) => {
     const c = shape[shape.length - 1];
     const variance = Float32Array.from({ length: c }, (_, i) => 0.2 + (i % 5));
-    const specs = [{ shape, seed: 12 }, { shape: [c], seed: 13 }, { shape: [c], seed: 14, values: variance },
-      { shape: [c], seed: 15 }, { shape: [c], seed: 16 }];
-    expect(compare(specs, (x, m, v, o, s) => [tf.batchNorm(x, m, v, o, s, 1e-5), tf.batchNorm(x, m, v, undefined,
-      undefined, 1e-3)], ['FusedBatchNorm'])).toBeLessThan(1e-5);
+    const specs = [
+      { shape, seed: 12 },
+      { shape: [c], seed: 13 },
+      { shape: [c], seed: 14, values: variance },
+      { shape: [c], seed: 15 },
+      { shape: [c], seed: 16 },
+    ];
+    expect(
+      compare(
+        specs,
+        (x, m, v, o, s) => [tf.batchNorm(x, m, v, o, s, 1e-5), tf.batchNorm(x, m, v, undefined, undefined, 1e-3)],
+        ['FusedBatchNorm'],
+      ),
+    ).toBeLessThan(1e-5);
   });
 
   it('gradients through batchNormTrain (x, scale, offset) match cpu and run natively', () => {
     callStats.clear();
     const shape = [4, 6, 6, 24];
-    const specs = [{ shape, seed: 9 }, { shape: [24], seed: 10 }, { shape: [24], seed: 11 }];
-    const err = compare(specs, (x, s, o) => tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => {
-      const { y } = batchNormTrain(a, b as tf.Tensor1D, c as tf.Tensor1D, 1e-5);
-      return tf.sum(tf.mul(y, tf.sin(tf.reshape(tf.range(0, y.size), y.shape))));
-    })([x, s, o]), [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD]);
+    const specs = [
+      { shape, seed: 9 },
+      { shape: [24], seed: 10 },
+      { shape: [24], seed: 11 },
+    ];
+    const err = compare(
+      specs,
+      (x, s, o) =>
+        tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => {
+          const { y } = batchNormTrain(a, b as tf.Tensor1D, c as tf.Tensor1D, 1e-5);
+          return tf.sum(tf.mul(y, tf.sin(tf.reshape(tf.range(0, y.size), y.shape))));
+        })([x, s, o]),
+      [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD],
+    );
     expect(err).toBeLessThan(TOL);
     expect(callStats.get(BATCH_NORM_TRAIN)?.native).toBe(1);
     expect(callStats.get(BATCH_NORM_TRAIN_GRAD)?.native).toBe(1);

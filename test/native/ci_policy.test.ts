@@ -12,8 +12,11 @@ const MISSING = path.join(ROOT, 'native', 'build', 'Release', 'does-not-exist.no
 
 function runWithoutAddon(ci: string) {
   const env: NodeJS.ProcessEnv = { ...process.env, RESNET_ONEDNN_ADDON: MISSING, CI: ci };
-  return runProcess(process.execPath, [VITEST, 'run', 'test/native/addon_required.test.ts'],
-    { cwd: ROOT, env, timeoutMs: 150_000 });
+  return runProcess(process.execPath, [VITEST, 'run', 'test/native/addon_required.test.ts'], {
+    cwd: ROOT,
+    env,
+    timeoutMs: 150_000,
+  });
 }
 
 describe('missing native addon', () => {
@@ -21,7 +24,9 @@ describe('missing native addon', () => {
     const r = await runWithoutAddon('1');
     expect(r.timedOut, r.out).toBe(false);
     expect(r.code, r.out).not.toBe(0);
-    expect(r.out).toMatch(/native addon unavailable with CI set: native addon not built \(.*does-not-exist\.node missing\)/);
+    expect(r.out).toMatch(
+      /native addon unavailable with CI set: native addon not built \(.*does-not-exist\.node missing\)/,
+    );
   });
 
   it('skips with a warning on a developer machine (CI unset or empty)', async () => {

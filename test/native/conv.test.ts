@@ -14,7 +14,16 @@ import { addonAvailable, compare, rand, skipReason } from './_helpers';
 const TOL = 1e-4;
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
-interface Case { n: number; h: number; w: number; cin: number; cout: number; k: number; s: number; pad: Pad }
+interface Case {
+  n: number;
+  h: number;
+  w: number;
+  cin: number;
+  cout: number;
+  k: number;
+  s: number;
+  pad: Pad;
+}
 
 const cases: Case[] = [
   { n: 1, h: 9, w: 9, cin: 3, cout: 5, k: 3, s: 1, pad: 1 },
@@ -26,78 +35,162 @@ const cases: Case[] = [
   { n: 1, h: 5, w: 6, cin: 33, cout: 18, k: 1, s: 1, pad: 0 },
   { n: 2, h: 23, w: 21, cin: 1, cout: 64, k: 7, s: 2, pad: 'valid' },
   { n: 1, h: 15, w: 15, cin: 3, cout: 8, k: 7, s: 2, pad: 3 },
-  { n: 2, h: 9, w: 8, cin: 6, cout: 10, k: 3, s: 1, pad: [[0, 0], [2, 0], [1, 2], [0, 0]] },
+  {
+    n: 2,
+    h: 9,
+    w: 8,
+    cin: 6,
+    cout: 10,
+    k: 3,
+    s: 1,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [1, 2],
+      [0, 0],
+    ],
+  },
   { n: 4, h: 3, w: 3, cin: 40, cout: 24, k: 3, s: 1, pad: 1 },
 ];
 
 const name = (c: Case) => `N${c.n} ${c.h}x${c.w}x${c.cin}->${c.cout} k${c.k} s${c.s} pad ${JSON.stringify(c.pad)}`;
 
-for (const algo of ['auto', 'direct', 'gemm'] as ConvAlgorithm[]) describe.skipIf(!addonAvailable)(`native conv2d (${algo}) ${skipReason}`, () => {
-  beforeAll(() => { setConvAlgorithm(algo); });
-  afterAll(() => { setConvAlgorithm('auto'); });
+for (const algo of ['auto', 'direct', 'gemm'] as ConvAlgorithm[])
+  describe.skipIf(!addonAvailable)(`native conv2d (${algo}) ${skipReason}`, () => {
+    beforeAll(() => {
+      setConvAlgorithm(algo);
+    });
+    afterAll(() => {
+      setConvAlgorithm('auto');
+    });
 
-  it.each(cases)('forward $n $h $w $cin $cout k$k s$s', (c) => {
-    const specs = [{ shape: [c.n, c.h, c.w, c.cin], seed: 1 }, { shape: [c.k, c.k, c.cin, c.cout], seed: 2 }];
-    const err = compare(specs, (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad as 'same'), ['Conv2D']);
-    expect(err, name(c)).toBeLessThan(TOL);
-  });
+    it.each(cases)('forward $n $h $w $cin $cout k$k s$s', (c) => {
+      const specs = [
+        { shape: [c.n, c.h, c.w, c.cin], seed: 1 },
+        { shape: [c.k, c.k, c.cin, c.cout], seed: 2 },
+      ];
+      const err = compare(specs, (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad as 'same'), [
+        'Conv2D',
+      ]);
+      expect(err, name(c)).toBeLessThan(TOL);
+    });
 
-  it.each(cases)('fused (bias, relu) $n $h $w $cin $cout k$k s$s', (c) => {
-    const specs = [{ shape: [c.n, c.h, c.w, c.cin], seed: 3 }, { shape: [c.k, c.k, c.cin, c.cout], seed: 4 },
-      { shape: [c.cout], seed: 5 }];
-    for (const activation of ['linear', 'relu'] as const) {
-      const err = compare(specs, (x, w, b) => tf.fused.conv2d({
-        x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: c.s, pad: c.pad as 'same', bias: b, activation,
-      }), ['FusedConv2D']);
-      expect(err, `${name(c)} ${activation}`).toBeLessThan(TOL);
-    }
-  });
+    it.each(cases)('fused (bias, relu) $n $h $w $cin $cout k$k s$s', (c) => {
+      const specs = [
+        { shape: [c.n, c.h, c.w, c.cin], seed: 3 },
+        { shape: [c.k, c.k, c.cin, c.cout], seed: 4 },
+        { shape: [c.cout], seed: 5 },
+      ];
+      for (const activation of ['linear', 'relu'] as const) {
+        const err = compare(
+          specs,
+          (x, w, b) =>
+            tf.fused.conv2d({
+              x: x as tf.Tensor4D,
+              filter: w as tf.Tensor4D,
+              strides: c.s,
+              pad: c.pad as 'same',
+              bias: b,
+              activation,
+            }),
+          ['FusedConv2D'],
+        );
+        expect(err, `${name(c)} ${activation}`).toBeLessThan(TOL);
+      }
+    });
 
-  it.each(cases)('gradients dx, dw $n $h $w $cin $cout k$k s$s', (c) => {
-    const specs = [{ shape: [c.n, c.h, c.w, c.cin], seed: 6 }, { shape: [c.k, c.k, c.cin, c.cout], seed: 7 }];
-    const err = compare(specs, (x, w) => {
-      const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad as 'same');
-      const dy = tf.sin(tf.reshape(tf.range(0, y.size), y.shape)); // non-uniform upstream gradient
-      return tf.grads((a: tf.Tensor, b: tf.Tensor) =>
-        tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad as 'same'))([x, w], dy);
-    }, ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']);
-    expect(err, name(c)).toBeLessThan(TOL);
-  });
+    it.each(cases)('gradients dx, dw $n $h $w $cin $cout k$k s$s', (c) => {
+      const specs = [
+        { shape: [c.n, c.h, c.w, c.cin], seed: 6 },
+        { shape: [c.k, c.k, c.cin, c.cout], seed: 7 },
+      ];
+      const err = compare(
+        specs,
+        (x, w) => {
+          const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad as 'same');
+          const dy = tf.sin(tf.reshape(tf.range(0, y.size), y.shape)); // non-uniform upstream gradient
+          return tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+            tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad as 'same'),
+          )([x, w], dy);
+        },
+        ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'],
+      );
+      expect(err, name(c)).toBeLessThan(TOL);
+    });
 
-  it('fused conv gradients (bias, relu) incl. the bias Sum', () => {
-    const specs = [{ shape: [2, 10, 10, 12], seed: 8 }, { shape: [3, 3, 12, 20], seed: 9 }, { shape: [20], seed: 10 }];
-    const err = compare(specs, (x, w, b) => tf.grads((a: tf.Tensor, f: tf.Tensor, bb: tf.Tensor) =>
-      tf.sum(tf.square(tf.fused.conv2d({
-        x: a as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 1, pad: 1, bias: bb, activation: 'relu',
-      }))))([x, w, b]),
-    // under a gradient tape tfjs does not fuse a relu: conv, bias add and relu run as separate kernels
-    ['Conv2D', 'Add', 'Relu', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Sum', 'ResnetReluGrad']);
-    expect(err).toBeLessThan(TOL);
-  });
+    it('fused conv gradients (bias, relu) incl. the bias Sum', () => {
+      const specs = [
+        { shape: [2, 10, 10, 12], seed: 8 },
+        { shape: [3, 3, 12, 20], seed: 9 },
+        { shape: [20], seed: 10 },
+      ];
+      const err = compare(
+        specs,
+        (x, w, b) =>
+          tf.grads((a: tf.Tensor, f: tf.Tensor, bb: tf.Tensor) =>
+            tf.sum(
+              tf.square(
+                tf.fused.conv2d({
+                  x: a as tf.Tensor4D,
+                  filter: f as tf.Tensor4D,
+                  strides: 1,
+                  pad: 1,
+                  bias: bb,
+                  activation: 'relu',
+                }),
+              ),
+            ),
+          )([x, w, b]),
+        // under a gradient tape tfjs does not fuse a relu: conv, bias add and relu run as separate kernels
+        ['Conv2D', 'Add', 'Relu', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Sum', 'ResnetReluGrad'],
+      );
+      expect(err).toBeLessThan(TOL);
+    });
 
-  it('actually runs natively (no silent fallback) for the training configurations', () => {
-    callStats.clear();
-    compare([{ shape: [2, 22, 22, 16], seed: 1 }, { shape: [3, 3, 16, 32], seed: 2 }],
-      (x, w) => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 1)))([x, w]),
-      ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']);
-    for (const k of ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']) {
-      expect(callStats.get(k), k).toEqual({ native: 1, fallback: 0 });
-    }
-  });
+    it('actually runs natively (no silent fallback) for the training configurations', () => {
+      callStats.clear();
+      compare(
+        [
+          { shape: [2, 22, 22, 16], seed: 1 },
+          { shape: [3, 3, 16, 32], seed: 2 },
+        ],
+        (x, w) =>
+          tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 1)))([x, w]),
+        ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'],
+      );
+      for (const k of ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']) {
+        expect(callStats.get(k), k).toEqual({ native: 1, fallback: 0 });
+      }
+    });
 
-  it('depthwise conv (no native kernel) runs the copied JS kernel; dilated conv runs natively', () => {
-    // NCHW is rejected by tfjs cpu too, so it cannot be compared here.
-    const specs = [{ shape: [1, 9, 9, 4], seed: 11 }, { shape: [3, 3, 4, 2], seed: 12 }];
-    expect(compare(specs, (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'),
-      { fallbackExpected: 'depthwise convolution has no native kernel' })).toBeLessThan(TOL);
-    expect(compare([{ shape: [1, 9, 9, 4], seed: 11 }, { shape: [3, 3, 4, 5], seed: 12 }],
-      (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NHWC', 2), ['Conv2D'])).toBeLessThan(TOL);
+    it('depthwise conv (no native kernel) runs the copied JS kernel; dilated conv runs natively', () => {
+      // NCHW is rejected by tfjs cpu too, so it cannot be compared here.
+      const specs = [
+        { shape: [1, 9, 9, 4], seed: 11 },
+        { shape: [3, 3, 4, 2], seed: 12 },
+      ];
+      expect(
+        compare(specs, (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), {
+          fallbackExpected: 'depthwise convolution has no native kernel',
+        }),
+      ).toBeLessThan(TOL);
+      expect(
+        compare(
+          [
+            { shape: [1, 9, 9, 4], seed: 11 },
+            { shape: [3, 3, 4, 5], seed: 12 },
+          ],
+          (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NHWC', 2),
+          ['Conv2D'],
+        ),
+      ).toBeLessThan(TOL);
+    });
   });
-});
 
 describe.skipIf(!addonAvailable)(`native conv parameters ${skipReason}`, () => {
   const p = convParams(tf.backend_util.computeConv2DInfo([2, 5, 5, 3], [3, 3, 3, 4], 1, 1, 'same'))!;
-  const x = rand(2 * 5 * 5 * 3, 1), w = rand(3 * 3 * 3 * 4, 2);
+  const x = rand(2 * 5 * 5 * 3, 1),
+    w = rand(3 * 3 * 3 * 4, 2);
   const forwards = ['conv2dForward', 'conv2dForwardGemm'] as const;
 
   it('are read by name: a missing or mistyped field is an error naming it', () => {
@@ -107,7 +200,9 @@ describe.skipIf(!addonAvailable)(`native conv parameters ${skipReason}`, () => {
       expect(() => a[f](x, w, null, y, p)).not.toThrow();
       const { strideWidth: _, ...noStride } = p;
       expect(() => a[f](x, w, null, y, noStride as ConvParams), f).toThrow(/'strideWidth' must be a number/);
-      expect(() => a[f](x, w, null, y, { ...p, relu: 1 } as unknown as ConvParams), f).toThrow(/'relu' must be a boolean/);
+      expect(() => a[f](x, w, null, y, { ...p, relu: 1 } as unknown as ConvParams), f).toThrow(
+        /'relu' must be a boolean/,
+      );
       expect(() => a[f](x, w, null, y, Object.values(p) as unknown as ConvParams), f).toThrow(/expected an object/);
     }
   });
@@ -115,10 +210,14 @@ describe.skipIf(!addonAvailable)(`native conv parameters ${skipReason}`, () => {
   it('relu: true fuses a relu into the forward pass', () => {
     const a = loadAddon().addon!;
     for (const f of forwards) {
-      const plain = new Float32Array(2 * 5 * 5 * 4), fused = new Float32Array(plain.length);
+      const plain = new Float32Array(2 * 5 * 5 * 4),
+        fused = new Float32Array(plain.length);
       a[f](x, w, null, plain, { ...p, relu: false });
       a[f](x, w, null, fused, { ...p, relu: true });
-      expect(plain.some((v) => v < 0), f).toBe(true);
+      expect(
+        plain.some((v) => v < 0),
+        f,
+      ).toBe(true);
       expect(Array.from(fused), f).toEqual(Array.from(plain, (v) => Math.max(v, 0)));
     }
   });

@@ -12,17 +12,27 @@ import { addonAvailable, compare, NativeExpectation, skipReason } from './_helpe
 
 /** [name, op, the tfjs kernel it runs] */
 const binaryOps: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, string][] = [
-  ['add', tf.add, 'Add'], ['sub', tf.sub, 'Sub'], ['mul', tf.mul, 'Multiply'], ['div', tf.div, 'RealDiv'],
-  ['maximum', tf.maximum, 'Maximum'], ['minimum', tf.minimum, 'Minimum'],
+  ['add', tf.add, 'Add'],
+  ['sub', tf.sub, 'Sub'],
+  ['mul', tf.mul, 'Multiply'],
+  ['div', tf.div, 'RealDiv'],
+  ['maximum', tf.maximum, 'Maximum'],
+  ['minimum', tf.minimum, 'Minimum'],
   ['squaredDifference', tf.squaredDifference, 'SquaredDifference'],
 ];
 const shapePairs: [number[], number[]][] = [
-  [[2, 3, 4, 5], [2, 3, 4, 5]], // same
+  [
+    [2, 3, 4, 5],
+    [2, 3, 4, 5],
+  ], // same
   [[64, 7, 7, 33], [33]], // bias over last axis
   [[33], [5, 7, 33]], // reversed
   [[3, 4, 5], []], // scalar
   [[], [3, 4, 5]],
-  [[2, 9, 17], [1, 9, 17]], // trailing block with leading 1
+  [
+    [2, 9, 17],
+    [1, 9, 17],
+  ], // trailing block with leading 1
   [[100003], [100003]], // odd length, multi-threaded
   [[600, 70], [70]], // multi-threaded periodic
 ];
@@ -30,7 +40,10 @@ const shapePairs: [number[], number[]][] = [
 describe.skipIf(!addonAvailable)(`native element-wise ${skipReason}`, () => {
   for (const [name, op, kernel] of binaryOps) {
     it.each(shapePairs)(`${name} %j %j`, (sa, sb) => {
-      const specs = [{ shape: sa, seed: 1 }, { shape: sb, seed: 2 }];
+      const specs = [
+        { shape: sa, seed: 1 },
+        { shape: sb, seed: 2 },
+      ];
       expect(compare(specs, op, [kernel])).toBeLessThan(1e-6);
     });
   }
@@ -38,28 +51,61 @@ describe.skipIf(!addonAvailable)(`native element-wise ${skipReason}`, () => {
   it('falls back to JS for int32 and for middle-axis broadcasting', () => {
     callStats.clear();
     const why = { fallbackExpected: 'int32 and middle-axis broadcasting have no native path (asserted below)' };
-    expect(compare([{ shape: [4, 5], seed: 1, dtype: 'int32' }, { shape: [4, 5], seed: 2, dtype: 'int32' }],
-      tf.add, why)).toBe(0);
-    expect(compare([{ shape: [4, 5, 6], seed: 1 }, { shape: [4, 1, 6], seed: 2 }], tf.mul, why)).toBeLessThan(1e-6);
-    expect(compare([{ shape: [4, 1], seed: 1 }, { shape: [1, 6], seed: 2 }], tf.sub, why)).toBeLessThan(1e-6);
+    expect(
+      compare(
+        [
+          { shape: [4, 5], seed: 1, dtype: 'int32' },
+          { shape: [4, 5], seed: 2, dtype: 'int32' },
+        ],
+        tf.add,
+        why,
+      ),
+    ).toBe(0);
+    expect(
+      compare(
+        [
+          { shape: [4, 5, 6], seed: 1 },
+          { shape: [4, 1, 6], seed: 2 },
+        ],
+        tf.mul,
+        why,
+      ),
+    ).toBeLessThan(1e-6);
+    expect(
+      compare(
+        [
+          { shape: [4, 1], seed: 1 },
+          { shape: [1, 6], seed: 2 },
+        ],
+        tf.sub,
+        why,
+      ),
+    ).toBeLessThan(1e-6);
     expect(callStats.get('Add')).toEqual({ native: 0, fallback: 1 });
     expect(callStats.get('Multiply')).toEqual({ native: 0, fallback: 1 });
     expect(callStats.get('Sub')).toEqual({ native: 0, fallback: 1 });
   });
 
   it('a kernel without a native version runs the copied JS kernel (Tanh, Softmax)', () => {
-    expect(compare([{ shape: [7, 13], seed: 3 }], (x) => [tf.tanh(x), tf.softmax(x)],
-      { fallbackExpected: 'Tanh and Softmax have no native kernel' })).toBeLessThan(1e-6);
+    expect(
+      compare([{ shape: [7, 13], seed: 3 }], (x) => [tf.tanh(x), tf.softmax(x)], {
+        fallbackExpected: 'Tanh and Softmax have no native kernel',
+      }),
+    ).toBeLessThan(1e-6);
     expect(tf.getKernel('Tanh', 'onednn')).toBeDefined();
   });
 
   /** [name, op, shape, the tfjs kernel under test] */
   const unary: [string, (x: tf.Tensor) => tf.Tensor, number[], string][] = [
-    ['relu', tf.relu, [3, 5, 7, 9], 'Relu'], ['step', (x) => tf.step(x, 0.25), [1000, 33], 'Step'],
-    ['neg', tf.neg, [17], 'Neg'], ['square', tf.square, [40000, 3], 'Square'], ['abs', tf.abs, [5, 5], 'Abs'],
+    ['relu', tf.relu, [3, 5, 7, 9], 'Relu'],
+    ['step', (x) => tf.step(x, 0.25), [1000, 33], 'Step'],
+    ['neg', tf.neg, [17], 'Neg'],
+    ['square', tf.square, [40000, 3], 'Square'],
+    ['abs', tf.abs, [5, 5], 'Abs'],
     ['sqrt', (x) => tf.sqrt(tf.abs(x)), [9, 31], 'Sqrt'],
     ['rsqrt', (x) => tf.rsqrt(tf.add(tf.abs(x), 0.1)), [9, 31], 'Rsqrt'],
-    ['exp', tf.exp, [123, 45], 'Exp'], ['log', (x) => tf.log(tf.add(tf.abs(x), 1e-3)), [123, 45], 'Log'],
+    ['exp', tf.exp, [123, 45], 'Exp'],
+    ['log', (x) => tf.log(tf.add(tf.abs(x), 1e-3)), [123, 45], 'Log'],
   ];
   it.each(unary)('%s', (_n, op, shape, kernel) => {
     expect(compare([{ shape, seed: 4 }], op, [kernel])).toBeLessThan(1e-6);

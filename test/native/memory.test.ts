@@ -24,8 +24,10 @@ describe.skipIf(!addonAvailable)(`onednn memory ${skipReason}`, () => {
     const misses: number[] = [];
     const hits: number[] = [];
     for (let i = 0; i < 12; i++) {
-      const { value, grads } = tf.variableGrads(() =>
-        softmaxCrossEntropy(net.apply(x, { training: true }), y as tf.Tensor1D), net.trainableVariables());
+      const { value, grads } = tf.variableGrads(
+        () => softmaxCrossEntropy(net.apply(x, { training: true }), y as tf.Tensor1D),
+        net.trainableVariables(),
+      );
       opt.applyGradients(grads);
       expect(Number.isFinite(value.dataSync()[0])).toBe(true);
       tf.dispose([value]);
@@ -61,7 +63,9 @@ describe.skipIf(!addonAvailable)(`onednn memory ${skipReason}`, () => {
     const hitsBefore = poolStats.hits;
     const b = tf.relu(tf.neg(x)); // same size: takes the recycled buffer
     b.dataSync();
-    expect(poolStats.hits - hitsBefore, 'a recycled buffer was reused (else this test shows nothing)').toBeGreaterThan(0);
+    expect(poolStats.hits - hitsBefore, 'a recycled buffer was reused (else this test shows nothing)').toBeGreaterThan(
+      0,
+    );
     expect(Array.from(held)).toEqual(Array.from(expected));
     tf.dispose([x, b]);
   });
@@ -93,23 +97,38 @@ describe.skipIf(!addonAvailable)(`onednn memory ${skipReason}`, () => {
     await tf.setBackend('onednn');
     const x = tf.tensor4d(rand(2 * 15 * 15 * 1, 7), [2, 15, 15, 1]);
     const w = tf.variable(tf.tensor4d(rand(7 * 7 * 8, 8), [7, 7, 1, 8]));
-    const f = (a: tf.Tensor) => tf.sum(tf.square(tf.fused.conv2d({ x: a as tf.Tensor4D, filter: w, strides: 2, pad: 'valid' })));
+    const f = (a: tf.Tensor) =>
+      tf.sum(tf.square(tf.fused.conv2d({ x: a as tf.Tensor4D, filter: w, strides: 2, pad: 'valid' })));
     const dx = tf.grad(f)(x);
     w.assign(tf.zerosLike(w)); // the old filter buffer is released by the variable, still held by the lazy dx
     tf.relu(tf.neg(tf.abs(tf.tensor1d(rand(7 * 7 * 8, 9))))).dispose();
     const got = dx.dataSync();
     await tf.setBackend('cpu');
     const w2 = tf.tensor4d(rand(7 * 7 * 8, 8), [7, 7, 1, 8]);
-    const want = tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, w2, 2, 'valid'))))(x).dataSync();
-    let maxDiff = 0, maxRef = 0;
-    want.forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(v - got[i])); maxRef = Math.max(maxRef, Math.abs(v)); });
+    const want = tf
+      .grad((a: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, w2, 2, 'valid'))))(x)
+      .dataSync();
+    let maxDiff = 0,
+      maxRef = 0;
+    want.forEach((v, i) => {
+      maxDiff = Math.max(maxDiff, Math.abs(v - got[i]));
+      maxRef = Math.max(maxRef, Math.abs(v));
+    });
     expect(maxDiff / maxRef).toBeLessThan(1e-4);
     tf.dispose([x, w, dx, w2]);
   });
 
   it('relu gradient (fused ResnetReluGrad) matches tfjs', () => {
     const values = Float32Array.from(rand(3 * 5 * 7 * 9, 5), (v, i) => (i % 11 === 0 ? 0 : v));
-    expect(compare([{ shape: [3, 5, 7, 9], seed: 0, values }, { shape: [3, 5, 7, 9], seed: 6 }],
-      (x, dy) => tf.grads((a: tf.Tensor) => tf.relu(a))([x], dy), ['Relu', 'ResnetReluGrad'])).toBe(0);
+    expect(
+      compare(
+        [
+          { shape: [3, 5, 7, 9], seed: 0, values },
+          { shape: [3, 5, 7, 9], seed: 6 },
+        ],
+        (x, dy) => tf.grads((a: tf.Tensor) => tf.relu(a))([x], dy),
+        ['Relu', 'ResnetReluGrad'],
+      ),
+    ).toBe(0);
   });
 });

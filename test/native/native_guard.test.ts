@@ -13,20 +13,44 @@ type Case = [keyof OneDnnAddon, Spec[], (...xs: tf.Tensor[]) => tf.Tensor | tf.T
 
 const x4 = { shape: [2, 8, 8, 6], seed: 1 };
 const cases: Case[] = [
-  ['conv2dForward', [x4, { shape: [3, 3, 6, 8], seed: 2 }], (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'),
-    ['Conv2D']],
+  [
+    'conv2dForward',
+    [x4, { shape: [3, 3, 6, 8], seed: 2 }],
+    (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'),
+    ['Conv2D'],
+  ],
   ['maxPool', [x4], (x) => tf.maxPool(x as tf.Tensor4D, 3, 2, 'same'), ['MaxPool']],
-  ['avgPoolGrad', [x4], (x) => tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.avgPool(a as tf.Tensor4D, 2, 2, 'valid'))))(x),
-    ['AvgPool', 'AvgPoolGrad']],
+  [
+    'avgPoolGrad',
+    [x4],
+    (x) => tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.avgPool(a as tf.Tensor4D, 2, 2, 'valid'))))(x),
+    ['AvgPool', 'AvgPoolGrad'],
+  ],
   ['binary', [x4, { shape: [6], seed: 3 }], tf.add, ['Add']],
   ['unary', [x4], tf.exp, ['Exp']],
-  ['matMul', [{ shape: [5, 7], seed: 4 }, { shape: [7, 3], seed: 5 }], (a, b) => tf.matMul(a, b), ['BatchMatMul']],
+  [
+    'matMul',
+    [
+      { shape: [5, 7], seed: 4 },
+      { shape: [7, 3], seed: 5 },
+    ],
+    (a, b) => tf.matMul(a, b),
+    ['BatchMatMul'],
+  ],
   ['sumLeading', [x4], (x) => tf.sum(x, [0, 1, 2]), ['Sum']],
-  ['channelAffine', [x4, { shape: [6], seed: 6 }, { shape: [6], seed: 7, values: new Float32Array(6).fill(0.5) }],
-    (x, m, v) => tf.batchNorm(x, m, v), ['FusedBatchNorm']],
+  [
+    'channelAffine',
+    [x4, { shape: [6], seed: 6 }, { shape: [6], seed: 7, values: new Float32Array(6).fill(0.5) }],
+    (x, m, v) => tf.batchNorm(x, m, v),
+    ['FusedBatchNorm'],
+  ],
   ['resizeBilinear', [x4], (x) => tf.image.resizeBilinear(x as tf.Tensor4D, [5, 11]), ['ResizeBilinear']],
-  ['reluGrad', [x4, { shape: x4.shape, seed: 8 }], (x, dy) => tf.grad((a: tf.Tensor) => tf.relu(a))(x, dy),
-    ['Relu', 'ResnetReluGrad']],
+  [
+    'reluGrad',
+    [x4, { shape: x4.shape, seed: 8 }],
+    (x, dy) => tf.grad((a: tf.Tensor) => tf.relu(a))(x, dy),
+    ['Relu', 'ResnetReluGrad'],
+  ],
 ];
 
 describe.skipIf(!addonAvailable)(`compare() fails when a native kernel fails ${skipReason}`, () => {
@@ -39,7 +63,9 @@ describe.skipIf(!addonAvailable)(`compare() fails when a native kernel fails ${s
   function makeThrow(fn: keyof OneDnnAddon): void {
     const a = loadAddon().addon as unknown as Record<string, unknown>;
     patched.push([a, fn, a[fn]]);
-    a[fn] = () => { throw new Error(`test: ${fn} made to throw`); };
+    a[fn] = () => {
+      throw new Error(`test: ${fn} made to throw`);
+    };
     expect(() => (a[fn] as () => void)()).toThrow(/made to throw/);
   }
 

@@ -15,8 +15,22 @@ import { addonAvailable, assertNativeSince, callsSince, rand, skipReason, statsS
 
 /** Native kernels the small ResNet's loss and gradients must run, none falling back to JS. */
 const NETWORK_KERNELS = [
-  'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'ResnetBatchNormTrain', 'ResnetBatchNormTrainGrad',
-  'Relu', 'ResnetReluGrad', 'MaxPool', 'MaxPoolGrad', '_FusedMatMul', 'BatchMatMul', 'Add', 'Sum', 'Exp', 'Log', 'Neg',
+  'FusedConv2D',
+  'Conv2DBackpropInput',
+  'Conv2DBackpropFilter',
+  'ResnetBatchNormTrain',
+  'ResnetBatchNormTrainGrad',
+  'Relu',
+  'ResnetReluGrad',
+  'MaxPool',
+  'MaxPoolGrad',
+  '_FusedMatMul',
+  'BatchMatMul',
+  'Add',
+  'Sum',
+  'Exp',
+  'Log',
+  'Neg',
   'RealDiv',
 ];
 /** Native too, but the loss's [N, 10] op [N, 1] (a broadcast the native kernels do not handle) runs in JS. */
@@ -31,8 +45,10 @@ describe.skipIf(!addonAvailable)(`small ResNet gradients, onednn vs cpu ${skipRe
     const y = tf.tensor1d([0, 3, 7]);
     const run = async (backend: string) => {
       await tf.setBackend(backend);
-      const { value, grads } = tf.variableGrads(() =>
-        softmaxCrossEntropy(net.apply(x, { training: true }), y as tf.Tensor1D), net.trainableVariables());
+      const { value, grads } = tf.variableGrads(
+        () => softmaxCrossEntropy(net.apply(x, { training: true }), y as tf.Tensor1D),
+        net.trainableVariables(),
+      );
       const out = { loss: value.dataSync()[0], grads: new Map<string, Float32Array>() };
       for (const [name, g] of Object.entries(grads)) out.grads.set(name, g.dataSync() as Float32Array);
       tf.dispose([value, ...Object.values(grads)]);
@@ -51,9 +67,14 @@ describe.skipIf(!addonAvailable)(`small ResNet gradients, onednn vs cpu ${skipRe
       // conv biases feeding a batch norm have a zero true gradient: both sides are rounding noise there,
       // hence the absolute term
       const a = got.grads.get(name)!;
-      let maxDiff = 0, maxRef = 0;
-      g.forEach((v, k) => { maxDiff = Math.max(maxDiff, Math.abs(v - a[k])); maxRef = Math.max(maxRef, Math.abs(v)); });
-      if (process.env.SHOW_ERR) console.log(name, g.length, maxRef.toExponential(2), (maxDiff / maxRef).toExponential(2));
+      let maxDiff = 0,
+        maxRef = 0;
+      g.forEach((v, k) => {
+        maxDiff = Math.max(maxDiff, Math.abs(v - a[k]));
+        maxRef = Math.max(maxRef, Math.abs(v));
+      });
+      if (process.env.SHOW_ERR)
+        console.log(name, g.length, maxRef.toExponential(2), (maxDiff / maxRef).toExponential(2));
       expect(maxDiff, `variable ${name} (${g.length} values, max |grad| ${maxRef})`).toBeLessThan(1e-3 * maxRef + 5e-5);
     }
     await tf.setBackend('cpu');

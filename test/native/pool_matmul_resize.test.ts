@@ -33,27 +33,48 @@ const pools: PoolCase[] = [
 
 describe.skipIf(!addonAvailable)(`native pooling, matmul, resize ${skipReason}`, () => {
   it.each(pools)('maxPool %j k%i s%i %s (+ grad)', (shape, k, s, pad) => {
-    const specs = [{ shape, seed: 1 }, { shape: pooledShape(shape, k, s, pad), seed: 21 }];
+    const specs = [
+      { shape, seed: 1 },
+      { shape: pooledShape(shape, k, s, pad), seed: 21 },
+    ];
     expect(compare(specs, (x) => tf.maxPool(x as tf.Tensor4D, k, s, pad), ['MaxPool'])).toBeLessThan(1e-6);
-    expect(compare(specs, (x, dy) => poolGrad((a) => tf.maxPool(a, k, s, pad), x, dy), ['MaxPool', 'MaxPoolGrad']))
-      .toBeLessThan(1e-6);
+    expect(
+      compare(specs, (x, dy) => poolGrad((a) => tf.maxPool(a, k, s, pad), x, dy), ['MaxPool', 'MaxPoolGrad']),
+    ).toBeLessThan(1e-6);
   });
 
   it('maxPool gradient picks the first maximum on ties', () => {
     const values = Float32Array.from({ length: 2 * 6 * 6 * 3 }, (_, i) => (i % 4 === 0 ? 1 : 0));
     // unit upstream gradient: integer sums, so any difference is a different choice of maximum
-    expect(compare([{ shape: [2, 6, 6, 3], seed: 0, values }], (x) => tf.grads((a: tf.Tensor) =>
-      tf.sum(tf.maxPool(a as tf.Tensor4D, 3, 1, 'same')))([x]), ['MaxPool', 'MaxPoolGrad'])).toBe(0);
+    expect(
+      compare(
+        [{ shape: [2, 6, 6, 3], seed: 0, values }],
+        (x) => tf.grads((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, 3, 1, 'same')))([x]),
+        ['MaxPool', 'MaxPoolGrad'],
+      ),
+    ).toBe(0);
     // varying upstream gradient: also which window's gradient lands where (summation order differs: 1e-6)
-    expect(compare([{ shape: [2, 6, 6, 3], seed: 0, values }, { shape: [2, 6, 6, 3], seed: 22 }], (x, dy) =>
-      poolGrad((a) => tf.maxPool(a, 3, 1, 'same'), x, dy), ['MaxPool', 'MaxPoolGrad'])).toBeLessThan(1e-6);
+    expect(
+      compare(
+        [
+          { shape: [2, 6, 6, 3], seed: 0, values },
+          { shape: [2, 6, 6, 3], seed: 22 },
+        ],
+        (x, dy) => poolGrad((a) => tf.maxPool(a, 3, 1, 'same'), x, dy),
+        ['MaxPool', 'MaxPoolGrad'],
+      ),
+    ).toBeLessThan(1e-6);
   });
 
   it.each(pools)('avgPool %j k%i s%i %s (+ grad)', (shape, k, s, pad) => {
-    const specs = [{ shape, seed: 2 }, { shape: pooledShape(shape, k, s, pad), seed: 23 }];
+    const specs = [
+      { shape, seed: 2 },
+      { shape: pooledShape(shape, k, s, pad), seed: 23 },
+    ];
     expect(compare(specs, (x) => tf.avgPool(x as tf.Tensor4D, k, s, pad), ['AvgPool'])).toBeLessThan(1e-6);
-    expect(compare(specs, (x, dy) => poolGrad((a) => tf.avgPool(a, k, s, pad), x, dy), ['AvgPool', 'AvgPoolGrad']))
-      .toBeLessThan(1e-6);
+    expect(
+      compare(specs, (x, dy) => poolGrad((a) => tf.avgPool(a, k, s, pad), x, dy), ['AvgPool', 'AvgPoolGrad']),
+    ).toBeLessThan(1e-6);
   });
 
   const mms: [number[], number[], boolean, boolean][] = [
@@ -67,17 +88,43 @@ describe.skipIf(!addonAvailable)(`native pooling, matmul, resize ${skipReason}`,
     [[1, 4, 6], [5, 6, 2], false, false],
   ];
   it.each(mms)('matMul %j %j tA=%s tB=%s', (sa, sb, ta, tb) => {
-    expect(compare([{ shape: sa, seed: 3 }, { shape: sb, seed: 4 }], (a, b) => tf.matMul(a, b, ta, tb), ['BatchMatMul']))
-      .toBeLessThan(1e-5);
+    expect(
+      compare(
+        [
+          { shape: sa, seed: 3 },
+          { shape: sb, seed: 4 },
+        ],
+        (a, b) => tf.matMul(a, b, ta, tb),
+        ['BatchMatMul'],
+      ),
+    ).toBeLessThan(1e-5);
   });
 
   it('fused matMul (bias, relu) and dense gradients', () => {
-    const specs = [{ shape: [16, 40], seed: 5 }, { shape: [40, 10], seed: 6 }, { shape: [10], seed: 7 }];
-    expect(compare(specs, (a, b, c) => [
-      tf.fused.matMul({ a, b, bias: c, activation: 'relu' }), tf.fused.matMul({ a, b, bias: c }),
-    ], ['_FusedMatMul'])).toBeLessThan(1e-5);
-    expect(compare(specs, (a, b, c) => tf.grads((x: tf.Tensor, w: tf.Tensor, bb: tf.Tensor) =>
-      tf.sum(tf.square(tf.add(tf.matMul(x, w), bb))))([a, b, c]), ['BatchMatMul', 'Add', 'Sum'])).toBeLessThan(1e-5);
+    const specs = [
+      { shape: [16, 40], seed: 5 },
+      { shape: [40, 10], seed: 6 },
+      { shape: [10], seed: 7 },
+    ];
+    expect(
+      compare(
+        specs,
+        (a, b, c) => [tf.fused.matMul({ a, b, bias: c, activation: 'relu' }), tf.fused.matMul({ a, b, bias: c })],
+        ['_FusedMatMul'],
+      ),
+    ).toBeLessThan(1e-5);
+    expect(
+      compare(
+        specs,
+        (a, b, c) =>
+          tf.grads((x: tf.Tensor, w: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.square(tf.add(tf.matMul(x, w), bb))))([
+            a,
+            b,
+            c,
+          ]),
+        ['BatchMatMul', 'Add', 'Sum'],
+      ),
+    ).toBeLessThan(1e-5);
   });
 
   const resizes: [number[], [number, number], boolean, boolean][] = [
@@ -88,9 +135,11 @@ describe.skipIf(!addonAvailable)(`native pooling, matmul, resize ${skipReason}`,
     [[3, 9, 9, 2], [4, 17], false, true],
   ];
   it.each(resizes)('resizeBilinear %j -> %j align=%s half=%s', (shape, size, align, half) => {
-    expect(compare([{ shape, seed: 8 }], (x) => tf.image.resizeBilinear(x as tf.Tensor4D, size, align, half),
-      ['ResizeBilinear']))
-      .toBeLessThan(1e-6);
+    expect(
+      compare([{ shape, seed: 8 }], (x) => tf.image.resizeBilinear(x as tf.Tensor4D, size, align, half), [
+        'ResizeBilinear',
+      ]),
+    ).toBeLessThan(1e-6);
   });
 });
 
@@ -98,10 +147,13 @@ describe.skipIf(!addonAvailable)(`native pooling, matmul and resize parameters $
   it('are read by name: a missing field or a positional array is an error naming it', () => {
     const a = loadAddon().addon!;
     const p = poolParams(tf.backend_util.computePool2DInfo([1, 6, 6, 2], 3, 2, 1, 'same'))!;
-    const x = rand(72, 1), y = new Float32Array(1 * 3 * 3 * 2).fill(NaN);
+    const x = rand(72, 1),
+      y = new Float32Array(1 * 3 * 3 * 2).fill(NaN);
     a.maxPool(x, y, p);
     tf.setBackend('cpu');
-    expect(Array.from(y)).toEqual(Array.from(tf.tidy(() => tf.maxPool(tf.tensor4d(x, [1, 6, 6, 2]), 3, 2, 'same').dataSync())));
+    expect(Array.from(y)).toEqual(
+      Array.from(tf.tidy(() => tf.maxPool(tf.tensor4d(x, [1, 6, 6, 2]), 3, 2, 'same').dataSync())),
+    );
     const { padLeft: _, ...noPad } = p;
     expect(() => a.maxPool(x, y, noPad as PoolParams)).toThrow(/pool params: 'padLeft' must be a number/);
     expect(() => a.avgPool(x, y, Object.values(p) as unknown as PoolParams)).toThrow(/pool params: expected an object/);
@@ -109,19 +161,38 @@ describe.skipIf(!addonAvailable)(`native pooling, matmul and resize parameters $
 
   it('matMul and resizeBilinear read their parameters by name too', () => {
     const a = loadAddon().addon!;
-    const mm: MatMulParams = { batchA: 1, batchB: 1, m: 2, k: 3, n: 2, transposeA: false, transposeB: false, relu: false };
+    const mm: MatMulParams = {
+      batchA: 1,
+      batchB: 1,
+      m: 2,
+      k: 3,
+      n: 2,
+      transposeA: false,
+      transposeB: false,
+      relu: false,
+    };
     const out = new Float32Array(4).fill(NaN);
     a.matMul(Float32Array.of(1, 2, 3, 4, 5, 6), Float32Array.of(1, 0, 0, 1, 1, 1), null, out, mm);
     expect(Array.from(out)).toEqual([4, 5, 10, 11]);
-    expect(() => a.matMul(out, out, null, out, { ...mm, transposeB: 0 } as unknown as MatMulParams))
-      .toThrow(/matmul params: 'transposeB' must be a boolean/);
-    const rp: ResizeParams = { batch: 1, inHeight: 1, inWidth: 2, channels: 1, outHeight: 1, outWidth: 4,
-      alignCorners: true, halfPixelCenters: false };
+    expect(() => a.matMul(out, out, null, out, { ...mm, transposeB: 0 } as unknown as MatMulParams)).toThrow(
+      /matmul params: 'transposeB' must be a boolean/,
+    );
+    const rp: ResizeParams = {
+      batch: 1,
+      inHeight: 1,
+      inWidth: 2,
+      channels: 1,
+      outHeight: 1,
+      outWidth: 4,
+      alignCorners: true,
+      halfPixelCenters: false,
+    };
     const y = new Float32Array(4).fill(NaN);
     a.resizeBilinear(Float32Array.of(0, 3), y, rp);
     expect(Array.from(y)).toEqual([0, 1, 2, 3]);
     const { outWidth: _, ...noWidth } = rp;
-    expect(() => a.resizeBilinear(Float32Array.of(0, 3), y, noWidth as ResizeParams))
-      .toThrow(/resize params: 'outWidth' must be a number/);
+    expect(() => a.resizeBilinear(Float32Array.of(0, 3), y, noWidth as ResizeParams)).toThrow(
+      /resize params: 'outWidth' must be a number/,
+    );
   });
 });

@@ -2,9 +2,23 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { inflateSync } from 'node:zlib';
 import {
-  trainingCurvesSpec, imageGridSpec, renderSvg, renderSvgAsync, encodeGrayPng, LiveDisplay, setDisplayWriter,
-  showVegaLite, TrainingMonitor, expectShape, shapeChecksText, nchwToNhwc, nhwcToNchw, ShapeMismatchError,
-  VEGA_LITE_MIME, trainingRecipe, isFastMode,
+  trainingCurvesSpec,
+  imageGridSpec,
+  renderSvg,
+  renderSvgAsync,
+  encodeGrayPng,
+  LiveDisplay,
+  setDisplayWriter,
+  showVegaLite,
+  TrainingMonitor,
+  expectShape,
+  shapeChecksText,
+  nchwToNhwc,
+  nhwcToNchw,
+  ShapeMismatchError,
+  VEGA_LITE_MIME,
+  trainingRecipe,
+  isFastMode,
 } from '../../src/index';
 import type { DisplayContent } from '../../src/plot/display';
 
@@ -32,10 +46,13 @@ describe('specs and rendering', () => {
 
   it('image grid: PNG data URLs, labels, red/green verdicts', async () => {
     const px = new Uint8Array(28 * 28).map((_, i) => i % 256);
-    const spec = imageGridSpec([
-      { pixels: px, height: 28, width: 28, label: 'coat', sublabel: 'shirt', correct: false },
-      { pixels: px, height: 28, width: 28, label: 'bag', sublabel: 'bag', correct: true },
-    ], { columns: 2, size: 56 });
+    const spec = imageGridSpec(
+      [
+        { pixels: px, height: 28, width: 28, label: 'coat', sublabel: 'shirt', correct: false },
+        { pixels: px, height: 28, width: 28, label: 'bag', sublabel: 'bag', correct: true },
+      ],
+      { columns: 2, size: 56 },
+    );
     const svg = await renderSvgAsync(spec);
     expect(svg.match(/xlink:href="data:image\/png;base64,/g)).toHaveLength(2);
     for (const t of ['coat', 'shirt', 'bag', '#cf222e', '#1a7f37']) expect(svg).toContain(t);
@@ -88,7 +105,8 @@ describe('display in a notebook', () => {
     const sent: [DisplayContent, boolean][] = [];
     setDisplayWriter((c, u) => sent.push([c, u]));
     const m = new TrainingMonitor({ every: 3, epochs: 1 });
-    for (let b = 1; b <= 7; b++) m.onBatch({ epoch: 0, batch: b, numBatches: 7, loss: b, batchSize: 2, correct: b % 2, imagesPerSecond: 1 });
+    for (let b = 1; b <= 7; b++)
+      m.onBatch({ epoch: 0, batch: b, numBatches: 7, loss: b, batchSize: 2, correct: b % 2, imagesPerSecond: 1 });
     // batches 3, 6 and 7 (the last); then the epoch's record
     expect(sent).toHaveLength(3);
     m.onEpoch({ epoch: 0, loss: 4, trainAcc: 0.5, testAcc: 0.6, seconds: 1, imagesPerSecond: 1 });
@@ -98,7 +116,11 @@ describe('display in a notebook', () => {
     expect(losses[2].value).toBeCloseTo(2); // mean of 1, 2, 3
     // train acc from the events' own counts: (1 + 0 + 1) correct of 3 * 2 examples
     expect(m.points.filter((p) => p.metric === 'train acc')[2].value).toBeCloseTo(2 / 6);
-    expect(m.points.filter((p) => p.epoch === 1).map((p) => [p.metric, p.value])).toEqual([['loss', 4], ['train acc', 0.5], ['test acc', 0.6]]);
+    expect(m.points.filter((p) => p.epoch === 1).map((p) => [p.metric, p.value])).toEqual([
+      ['loss', 4],
+      ['train acc', 0.5],
+      ['test acc', 0.6],
+    ]);
     expect(String(sent[3][0].data['text/plain'])).toContain('test acc 0.600');
   });
 });
@@ -109,16 +131,24 @@ describe('shape checks and the recipe', () => {
     expect(ok.ok).toBe(true);
     expect(shapeChecksText([ok])).toMatch(/Residual\(3\)\s+\(4, 3, 6, 6\)\s+\[4, 6, 6, 3\]\s+\[4, 6, 6, 3\]\s+ok/);
     expect(() => expectShape('Residual(8)', [4, 6, 6, 8], [4, 3, 3, 8])).toThrow(ShapeMismatchError);
-    expect(() => expectShape('Residual(8)', [4, 6, 6, 8], [4, 3, 3, 8])).toThrow('expected [4, 3, 3, 8], got [4, 6, 6, 8]');
+    expect(() => expectShape('Residual(8)', [4, 6, 6, 8], [4, 3, 3, 8])).toThrow(
+      'expected [4, 3, 3, 8], got [4, 6, 6, 8]',
+    );
     expect(nchwToNhwc([4, 8, 3, 3])).toEqual([4, 3, 3, 8]);
     expect(nhwcToNchw([4, 3, 3, 8])).toEqual([4, 8, 3, 3]);
     expect(nchwToNhwc([4, 10])).toEqual([4, 10]);
   });
 
-  it('full recipe is the seed\'s; fast mode is small', () => {
+  it("full recipe is the seed's; fast mode is small", () => {
     const full = trainingRecipe({ fast: false });
-    expect([full.batchSize, full.resize, full.learningRate, full.epochs, full.trainLimit, full.maxBatchesPerEpoch])
-      .toEqual([64, 96, 0.05, 1, undefined, undefined]);
+    expect([
+      full.batchSize,
+      full.resize,
+      full.learningRate,
+      full.epochs,
+      full.trainLimit,
+      full.maxBatchesPerEpoch,
+    ]).toEqual([64, 96, 0.05, 1, undefined, undefined]);
     expect(full.model).toEqual({});
     const fast = trainingRecipe({ fast: true });
     expect(fast.name === 'tiny' && fast.trainLimit! <= 2000 && fast.maxBatchesPerEpoch! <= 50).toBe(true);

@@ -11,20 +11,59 @@ describe('npm start options', () => {
     const o = parseRunOptions([]);
     if (o === 'help') throw new Error('help');
     expect(o.recipe).toEqual(trainingRecipe('seed'));
-    expect(o.recipe).toMatchObject({ epochs: 1, batchSize: 64, resize: 96, learningRate: 0.05, momentum: 0, seed: 0, name: 'seed' });
+    expect(o.recipe).toMatchObject({
+      epochs: 1,
+      batchSize: 64,
+      resize: 96,
+      learningRate: 0.05,
+      momentum: 0,
+      seed: 0,
+      name: 'seed',
+    });
     expect(o.resume).toBe(false);
     expect(o.out).toBe(path.join('runs', 'seed'));
-    expect(new ResNet(o.recipe.model).config).toMatchObject({ widths: [64, 128, 256, 512], depths: [2, 2, 2, 2], block: 'basic', headPool: 'avg3', stem: 'seed' });
+    expect(new ResNet(o.recipe.model).config).toMatchObject({
+      widths: [64, 128, 256, 512],
+      depths: [2, 2, 2, 2],
+      block: 'basic',
+      headPool: 'avg3',
+      stem: 'seed',
+    });
   });
 
   it('--recipe picks a named recipe and flags override its fields by the same names', () => {
-    const o = parseRunOptions(['--recipe', 'fast', '--learning-rate', '0.3', '--epochs', '3', '--no-nesterov', '--augment', '1',
-      '--max-batches-per-epoch', '7', '--weight-decay', '0.001', '--label-smoothing', '0.05', '--stem', 'seed']);
+    const o = parseRunOptions([
+      '--recipe',
+      'fast',
+      '--learning-rate',
+      '0.3',
+      '--epochs',
+      '3',
+      '--no-nesterov',
+      '--augment',
+      '1',
+      '--max-batches-per-epoch',
+      '7',
+      '--weight-decay',
+      '0.001',
+      '--label-smoothing',
+      '0.05',
+      '--stem',
+      'seed',
+    ]);
     if (o === 'help') throw new Error('help');
     const fast = trainingRecipe('fast');
     expect(o.recipe).toEqual({
-      ...fast, learningRate: 0.3, epochs: 3, nesterov: false, augment: { padding: 1, flip: false }, maxBatchesPerEpoch: 7,
-      weightDecay: 0.001, labelSmoothing: 0.05, model: { ...fast.model, stem: 'seed' }, modelName: `${fast.modelName}, modified`,
+      ...fast,
+      learningRate: 0.3,
+      epochs: 3,
+      nesterov: false,
+      augment: { padding: 1, flip: false },
+      maxBatchesPerEpoch: 7,
+      weightDecay: 0.001,
+      labelSmoothing: 0.05,
+      model: { ...fast.model, stem: 'seed' },
+      modelName: `${fast.modelName}, modified`,
     });
     expect(o.out).toBe(path.join('runs', 'fast'));
     // The short aliases set the same fields.
@@ -33,7 +72,9 @@ describe('npm start options', () => {
     expect(() => parseRunOptions(['--recipe', 'slow'])).toThrow(/--recipe must be one of seed, fast, tiny; got 'slow'/);
     expect(() => parseRunOptions(['--augment', 'flip'])).toThrow(/--augment must be 'none' or P\[,flip\]/);
     expect(() => parseRunOptions(['--nesterov'])).toThrow(/--nesterov needs --momentum > 0/);
-    expect(() => parseRunOptions(['--label-smoothing', '1'])).toThrow(/--label-smoothing must be a number >= 0 and < 1/);
+    expect(() => parseRunOptions(['--label-smoothing', '1'])).toThrow(
+      /--label-smoothing must be a number >= 0 and < 1/,
+    );
   });
 
   it('rejects bad values naming the flag', () => {
@@ -45,8 +86,24 @@ describe('npm start options', () => {
 
   it('trains, writes metrics and a checkpoint, resumes for another epoch, and refuses a changed recipe', async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'run-'));
-    const args = ['--model', 'tiny', '--resize', '28', '--head-pool', 'global', '--train-limit', '256', '--test-limit', '128',
-      '--out', out, '--progress', 'none', '--batch-size', '32'];
+    const args = [
+      '--model',
+      'tiny',
+      '--resize',
+      '28',
+      '--head-pool',
+      'global',
+      '--train-limit',
+      '256',
+      '--test-limit',
+      '128',
+      '--out',
+      out,
+      '--progress',
+      'none',
+      '--batch-size',
+      '32',
+    ];
     const lines: string[] = [];
     await run(parseRunOptions(args) as never, (l) => lines.push(l));
     const m1 = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8'));
@@ -60,6 +117,8 @@ describe('npm start options', () => {
     expect(m2.history[0]).toEqual(m1.history[0]);
     expect(m2.steps).toBe(16);
 
-    await expect(run(parseRunOptions([...args, '--lr', '0.1', '--resume']) as never, () => {})).rejects.toThrow(/option learningRate is 0.1 but the checkpoint was made with 0.05/);
+    await expect(run(parseRunOptions([...args, '--lr', '0.1', '--resume']) as never, () => {})).rejects.toThrow(
+      /option learningRate is 0.1 but the checkpoint was made with 0.05/,
+    );
   });
 });

@@ -18,10 +18,16 @@ function run(fused: boolean, x: tf.Tensor, g: tf.Tensor1D, b: tf.Tensor1D, dy: t
     const grads = tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
       const r = batchNormTrain(xx, gg as tf.Tensor1D, bb as tf.Tensor1D, 1e-5);
       stats = [Array.from(r.mean.dataSync()), Array.from(r.variance.dataSync())];
-      r.mean.dispose(); r.variance.dispose();
+      r.mean.dispose();
+      r.variance.dispose();
       return tf.sum(tf.mul(r.y, dy));
     })([x, g, b]);
-    const y = tf.tidy(() => { const r = batchNormTrain(x, g, b, 1e-5); r.mean.dispose(); r.variance.dispose(); return r.y; });
+    const y = tf.tidy(() => {
+      const r = batchNormTrain(x, g, b, 1e-5);
+      r.mean.dispose();
+      r.variance.dispose();
+      return r.y;
+    });
     return { y, grads, stats };
   } finally {
     if (!fused) saved.forEach((k) => tf.registerKernel(k));
@@ -29,7 +35,11 @@ function run(fused: boolean, x: tf.Tensor, g: tf.Tensor1D, b: tf.Tensor1D, dy: t
 }
 
 describe('fused training-mode batch norm', () => {
-  for (const shape of [[3, 5, 7, 6], [16, 10], [1, 2, 3, 17]]) {
+  for (const shape of [
+    [3, 5, 7, 6],
+    [16, 10],
+    [1, 2, 3, 17],
+  ]) {
     it(`fused kernels agree with composed tfjs ops on ${JSON.stringify(shape)}`, () => {
       const c = shape[shape.length - 1];
       const x = tf.randomNormal(shape, 0.5, 2, 'float32', 1);
@@ -42,9 +52,13 @@ describe('fused training-mode batch norm', () => {
       fused.grads.forEach((gr, i) => expect(maxAbsDiff(gr, composed.grads[i])).toBeLessThan(2e-4));
       fused.stats.forEach((s, i) => s.forEach((v, j) => expect(v).toBeCloseTo(composed.stats[i][j], 4)));
       // Normalised output: per-channel mean 0 and (biased) variance 1 when gamma=1, beta=0.
-      const ones = tf.ones([c]) as tf.Tensor1D, zeros = tf.zeros([c]) as tf.Tensor1D;
+      const ones = tf.ones([c]) as tf.Tensor1D,
+        zeros = tf.zeros([c]) as tf.Tensor1D;
       const r = batchNormTrain(x, ones, zeros, 0);
-      const m = tf.moments(r.y, shape.slice(0, -1).map((_, i) => i));
+      const m = tf.moments(
+        r.y,
+        shape.slice(0, -1).map((_, i) => i),
+      );
       expect(tf.max(tf.abs(m.mean)).dataSync()[0]).toBeLessThan(1e-5);
       expect(tf.max(tf.abs(tf.sub(m.variance, 1))).dataSync()[0]).toBeLessThan(1e-4);
     });
@@ -55,16 +69,21 @@ describe('fused training-mode batch norm', () => {
     const g = tf.tensor1d([1.3, 0.7]);
     const b = tf.tensor1d([0.1, -0.2]);
     const w = tf.randomNormal([4, 3, 3, 2], 0, 1, 'float32', 6);
-    const f = (xx: tf.Tensor) => tf.tidy(() => {
-      const r = batchNormTrain(xx, g, b, 1e-3); r.mean.dispose(); r.variance.dispose();
-      return tf.sum(tf.mul(tf.square(r.y), w));
-    });
+    const f = (xx: tf.Tensor) =>
+      tf.tidy(() => {
+        const r = batchNormTrain(xx, g, b, 1e-3);
+        r.mean.dispose();
+        r.variance.dispose();
+        return tf.sum(tf.mul(tf.square(r.y), w));
+      });
     const analytic = tf.grad(f)(x).dataSync();
     const xv = x.dataSync().slice();
     const h = 1e-2;
     for (const i of [0, 7, 35, 71]) {
-      const plus = xv.slice(); plus[i] += h;
-      const minus = xv.slice(); minus[i] -= h;
+      const plus = xv.slice();
+      plus[i] += h;
+      const minus = xv.slice();
+      minus[i] -= h;
       const num = (f(tf.tensor(plus, x.shape)).dataSync()[0] - f(tf.tensor(minus, x.shape)).dataSync()[0]) / (2 * h);
       expect(analytic[i]).toBeCloseTo(num, 1);
       expect(Math.abs(analytic[i] - num)).toBeLessThan(0.02 * Math.max(1, Math.abs(num)));
@@ -72,7 +91,8 @@ describe('fused training-mode batch norm', () => {
   });
 
   it('names the shapes when scale does not match the channels', () => {
-    expect(() => batchNormTrain(tf.zeros([2, 3]), tf.ones([4]) as tf.Tensor1D, tf.zeros([4]) as tf.Tensor1D))
-      .toThrow(/x \[2,3\].*scale \[4\]/);
+    expect(() => batchNormTrain(tf.zeros([2, 3]), tf.ones([4]) as tf.Tensor1D, tf.zeros([4]) as tf.Tensor1D)).toThrow(
+      /x \[2,3\].*scale \[4\]/,
+    );
   });
 });

@@ -22,15 +22,36 @@ import { recalibrateBatchNorm } from '../../src/train/recalibrate';
 import { CheckpointError, readCheckpoint, restoreCheckpoint, saveCheckpoint } from '../../src/train/checkpoint';
 
 const quiet = () => {};
-const TINY = { widths: [4, 8, 8, 8] as [number, number, number, number], depths: [1, 1, 1, 1] as [number, number, number, number], headPool: 'global' as const };
+const TINY = {
+  widths: [4, 8, 8, 8] as [number, number, number, number],
+  depths: [1, 1, 1, 1] as [number, number, number, number],
+  headPool: 'global' as const,
+};
 
 const NETS: [string, () => Module][] = [
   ['ResNet', () => new ResNet(TINY)],
-  ['Residual stack', () => new Sequential(
-    new Conv2d(4, { kernelSize: 3, strides: 2 }), new Residual(4), new Residual(8, { sameShape: false }),
-    new GlobalAvgPool2d(), new Dense(10))],
-  ['Sequential', () => new Sequential(
-    new Conv2d(4, { kernelSize: 3, strides: 2 }), new BatchNorm(), new ReLU(), new MaxPool2d(2), new Dense(10))],
+  [
+    'Residual stack',
+    () =>
+      new Sequential(
+        new Conv2d(4, { kernelSize: 3, strides: 2 }),
+        new Residual(4),
+        new Residual(8, { sameShape: false }),
+        new GlobalAvgPool2d(),
+        new Dense(10),
+      ),
+  ],
+  [
+    'Sequential',
+    () =>
+      new Sequential(
+        new Conv2d(4, { kernelSize: 3, strides: 2 }),
+        new BatchNorm(),
+        new ReLU(),
+        new MaxPool2d(2),
+        new Dense(10),
+      ),
+  ],
 ];
 
 /** The same net, from the same initialiser seed. */
@@ -68,7 +89,8 @@ describe('deferred initialisation', () => {
       const eager = seeded(make).build([28, 28, 1]);
       await train({ ...common, net: eager, optimizer: tf.train.sgd(0.05) });
       seedInitializers(undefined);
-      const a = values(lazy), b = values(eager);
+      const a = values(lazy),
+        b = values(eager);
       expect(a.map(([n]) => n)).toEqual(b.map(([n]) => n));
       expect(a.length).toBeGreaterThan(0);
       a.forEach(([, v], i) => expect(v).toEqual(b[i][1]));
@@ -77,10 +99,16 @@ describe('deferred initialisation', () => {
 
   it('a variable list of a net that never saw an input throws, naming the net and the fix', () => {
     const fix = /call \.build\(inputShape\) first .* or run it once on a batch \(\.apply\(x\)\)/i;
-    expect(() => new ResNet(TINY).trainableVariables()).toThrow(/^ResNet\.trainableVariables\(\): this ResNet has not been built yet/);
+    expect(() => new ResNet(TINY).trainableVariables()).toThrow(
+      /^ResNet\.trainableVariables\(\): this ResNet has not been built yet/,
+    );
     expect(() => new ResNet(TINY).trainableVariables()).toThrow(fix);
-    expect(() => new Sequential(new ReLU(), new Dense(3)).namedVariables()).toThrow(/^Sequential\.namedVariables\(\): this Sequential/);
-    expect(() => new Residual(8).numParameters()).toThrow(/^Residual\.numParameters\(\): this Residual has not been built/);
+    expect(() => new Sequential(new ReLU(), new Dense(3)).namedVariables()).toThrow(
+      /^Sequential\.namedVariables\(\): this Sequential/,
+    );
+    expect(() => new Residual(8).numParameters()).toThrow(
+      /^Residual\.numParameters\(\): this Residual has not been built/,
+    );
     expect(() => new Conv2d(3, { kernelSize: 1 }).namedVariables()).toThrow(fix);
   });
 
@@ -93,7 +121,9 @@ describe('deferred initialisation', () => {
   it('running a net once builds it and every block in it', () => {
     const net = new ResNet(TINY);
     expect(net.blocks.some((b) => b.built)).toBe(false);
-    tf.tidy(() => { net.apply(tf.zeros([2, 28, 28, 1])); });
+    tf.tidy(() => {
+      net.apply(tf.zeros([2, 28, 28, 1]));
+    });
     expect(net.built).toBe(true);
     expect(net.blocks.every((b) => b.built)).toBe(true);
     expect(net.inputShape).toEqual([28, 28, 1]);
@@ -101,7 +131,7 @@ describe('deferred initialisation', () => {
     expect(net.numParameters()).toBe(net.blocks.reduce((n, b) => n + b.numParameters(), 0));
   });
 
-  it('evaluateAccuracy and recalibrateBatchNorm build an unbuilt net and give the prebuilt net\'s numbers', async () => {
+  it("evaluateAccuracy and recalibrateBatchNorm build an unbuilt net and give the prebuilt net's numbers", async () => {
     const { trainIter, testIter } = await data(32, 48);
     const lazy = seeded(() => new ResNet(TINY));
     const accLazy = evaluateAccuracy(testIter, lazy);
@@ -113,7 +143,8 @@ describe('deferred initialisation', () => {
     expect(recalibrateBatchNorm(lazyBn, trainIter, 2)).toBe(2);
     recalibrateBatchNorm(eager, trainIter, 2);
     seedInitializers(undefined);
-    const a = values(lazyBn), b = values(eager);
+    const a = values(lazyBn),
+      b = values(eager);
     a.forEach(([n, v], i) => expect([n, v]).toEqual([b[i][0], b[i][1]]));
   });
 
@@ -136,8 +167,9 @@ describe('deferred initialisation', () => {
     delete m.inputShape;
     fs.writeFileSync(manifestFile, JSON.stringify(m));
     await expect(restoreCheckpoint(dir, new ResNet(TINY), undefined)).rejects.toThrow(CheckpointError);
-    await expect(restoreCheckpoint(dir, new ResNet(TINY), undefined)).rejects
-      .toThrow(/the ResNet is not built and the checkpoint records no input shape: pass inputShape .* or call \.build\(inputShape\)/);
+    await expect(restoreCheckpoint(dir, new ResNet(TINY), undefined)).rejects.toThrow(
+      /the ResNet is not built and the checkpoint records no input shape: pass inputShape .* or call \.build\(inputShape\)/,
+    );
     const given = new ResNet(TINY);
     await restoreCheckpoint(dir, given, undefined, [28, 28, 1]);
     expect(values(given)).toEqual(values(src));
@@ -145,8 +177,17 @@ describe('deferred initialisation', () => {
     // train({ resume }) on an unbuilt net takes the shape from the first training batch.
     const { trainIter, testIter } = await data(16, 16);
     const resumed = new ResNet(TINY);
-    const { history } = await train({ trainData: trainIter, testData: testIter, net: resumed, epochs: 2, log: quiet,
-      progress: 'none', checkpointDir: dir, resume: {}, optimizer: tf.train.sgd(0.05) });
+    const { history } = await train({
+      trainData: trainIter,
+      testData: testIter,
+      net: resumed,
+      epochs: 2,
+      log: quiet,
+      progress: 'none',
+      checkpointDir: dir,
+      resume: {},
+      optimizer: tf.train.sgd(0.05),
+    });
     expect(history.map((h) => h.epoch)).toEqual([1]);
     expect(resumed.inputShape).toEqual([28, 28, 1]);
   });

@@ -41,8 +41,14 @@ async function runFast(opts: { checkpointDir?: string; stopAtStep?: number; resu
   seedInitializers(undefined);
   const result = await train({
     ...recipeTrainOptions(r, data.trainIter.numBatches),
-    trainData: data.trainIter, testData: data.testIter, validData: data.validIter, net, log: quiet, progress: 'none',
-    checkpointDir: opts.checkpointDir, checkpointEvery: opts.stopAtStep,
+    trainData: data.trainIter,
+    testData: data.testIter,
+    validData: data.validIter,
+    net,
+    log: quiet,
+    progress: 'none',
+    checkpointDir: opts.checkpointDir,
+    checkpointEvery: opts.stopAtStep,
     resume: opts.resume ? { inputShape: [r.resize, r.resize, 1] } : undefined,
     onBatch: () => {
       if (opts.stopAtStep !== undefined && !opts.resume && ++steps === opts.stopAtStep) throw new Error('interrupted');
@@ -54,7 +60,9 @@ async function runFast(opts: { checkpointDir?: string; stopAtStep?: number; resu
 const strip = (h: { epoch: number; loss: number; trainAcc: number; testAcc: number; validAcc?: number }[]) =>
   h.map(({ epoch, loss, trainAcc, testAcc, validAcc }) => ({ epoch, loss, trainAcc, testAcc, validAcc }));
 
-beforeAll(async () => { await tf.setBackend('cpu'); });
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
 
 describe('fast recipe', () => {
   it('uses the validation split and reports validation accuracy each epoch', async () => {

@@ -27,13 +27,27 @@ describe('learning on real Fashion-MNIST', () => {
     const device = await tryGpu({ prefer: want, log: () => {} });
     expect(device.backend).toBe(want);
     const before = statsSnapshot();
-    const { trainIter, testIter } = await loadDataFashionMnist({ batchSize: 64, seed: 0, trainLimit: 6144, testLimit: 1000, log: () => {} });
+    const { trainIter, testIter } = await loadDataFashionMnist({
+      batchSize: 64,
+      seed: 0,
+      trainLimit: 6144,
+      testLimit: 1000,
+      log: () => {},
+    });
     seedInitializers(0);
     const net = new ResNet({ widths: [16, 32, 32, 64], depths: [1, 1, 1, 1], headPool: 'global' });
     net.build([28, 28, 1]);
     seedInitializers(undefined);
     const lines: string[] = [];
-    const { history } = await train({ trainData: trainIter, testData: testIter, net, epochs: 2, log: (l) => lines.push(l), progress: 'none', deviceDescription: device.description });
+    const { history } = await train({
+      trainData: trainIter,
+      testData: testIter,
+      net,
+      epochs: 2,
+      log: (l) => lines.push(l),
+      progress: 'none',
+      deviceDescription: device.description,
+    });
     console.log(lines.join('\n'), `\ntest accuracy ${history[history.length - 1].testAcc}`);
     const last = history[history.length - 1];
     expect(last.testAcc).toBeGreaterThanOrEqual(0.73);

@@ -22,7 +22,10 @@ function source(batches: number): BatchSource {
     *epoch(e: number) {
       for (let b = 0; b < batches; b++) {
         const seed = 100 * e + b;
-        yield { x: tf.randomUniform([4, 2, 2, 3], -1, 1, 'float32', seed) as tf.Tensor4D, y: tf.tensor1d([0, 1, 2, 1], 'int32') };
+        yield {
+          x: tf.randomUniform([4, 2, 2, 3], -1, 1, 'float32', seed) as tf.Tensor4D,
+          y: tf.tensor1d([0, 1, 2, 1], 'int32'),
+        };
       }
     },
   };
@@ -39,13 +42,19 @@ function net(): Sequential {
 function gradsAt(n: Sequential, b: number): Map<string, Float32Array> {
   const batch = [...source(b + 1).epoch(0)][b];
   const named = n.namedVariables().filter(([, v]) => v.trainable);
-  const { grads } = tf.variableGrads(() => softmaxCrossEntropy(n.apply(batch.x, { training: true }), batch.y), named.map(([, v]) => v));
+  const { grads } = tf.variableGrads(
+    () => softmaxCrossEntropy(n.apply(batch.x, { training: true }), batch.y),
+    named.map(([, v]) => v),
+  );
   return new Map(named.map(([name, v]) => [name, grads[v.name].dataSync() as Float32Array]));
 }
 
-const values = (n: Sequential) => new Map(n.namedVariables().map(([name, v]) => [name, Float32Array.from(v.dataSync())]));
+const values = (n: Sequential) =>
+  new Map(n.namedVariables().map(([name, v]) => [name, Float32Array.from(v.dataSync())]));
 
-beforeAll(async () => { await tf.setBackend('cpu'); });
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
 
 describe('the optimizer step train() takes', () => {
   it('SGD with a schedule and weight decay: w1 = w0 - lr(0) * (g + wd * w0) for weights, no decay for BN and biases', async () => {
@@ -53,8 +62,15 @@ describe('the optimizer step train() takes', () => {
     const w0 = values(a);
     const g = gradsAt(net(), 0);
     await train({
-      trainData: source(1), testData: source(1), net: a, epochs: 1, log: quiet, progress: 'none',
-      optimizer: tf.train.sgd(1), schedule: (step) => 0.1 + step, weightDecay: 0.01,
+      trainData: source(1),
+      testData: source(1),
+      net: a,
+      epochs: 1,
+      log: quiet,
+      progress: 'none',
+      optimizer: tf.train.sgd(1),
+      schedule: (step) => 0.1 + step,
+      weightDecay: 0.01,
     });
     const w1 = values(a);
     for (const [name, g0] of g) {
@@ -68,11 +84,18 @@ describe('the optimizer step train() takes', () => {
   });
 
   it('Nesterov momentum over two steps with a changing learning rate, as PyTorch defines it', async () => {
-    const m = 0.9, lrs = [0.05, 0.02];
+    const m = 0.9,
+      lrs = [0.05, 0.02];
     const a = net();
     await train({
-      trainData: source(2), testData: source(1), net: a, epochs: 1, log: quiet, progress: 'none',
-      optimizer: tf.train.momentum(1, m, true), schedule: (step) => lrs[step],
+      trainData: source(2),
+      testData: source(1),
+      net: a,
+      epochs: 1,
+      log: quiet,
+      progress: 'none',
+      optimizer: tf.train.momentum(1, m, true),
+      schedule: (step) => lrs[step],
     });
     // By hand: buf = m*buf + g; w -= lr * (g + m*buf).
     const b = net();
@@ -86,29 +109,53 @@ describe('the optimizer step train() takes', () => {
         const next = prev.map((p, i) => m * p + gi[i]);
         buf.set(name, next);
         const w = v.dataSync();
-        v.assign(tf.tensor(Float32Array.from(w, (wi, i) => wi - lrs[step] * (gi[i] + m * next[i])), v.shape));
+        v.assign(
+          tf.tensor(
+            Float32Array.from(w, (wi, i) => wi - lrs[step] * (gi[i] + m * next[i])),
+            v.shape,
+          ),
+        );
       }
     }
-    const got = values(a), want = values(b);
+    const got = values(a),
+      want = values(b);
     for (const [name, w] of want) {
       for (let i = 0; i < w.length; i++) expect(got.get(name)![i], `${name}[${i}]`).toBeCloseTo(w[i], 5);
     }
   });
 
   it('a schedule with an optimizer that has no learning-rate setter fails clearly', async () => {
-    await expect(train({
-      trainData: source(1), testData: source(1), net: net(), epochs: 1, log: quiet, progress: 'none',
-      optimizer: tf.train.adam(0.01), schedule: () => 0.1,
-    })).rejects.toThrow(/schedule needs an optimizer with setLearningRate.*Adam/);
+    await expect(
+      train({
+        trainData: source(1),
+        testData: source(1),
+        net: net(),
+        epochs: 1,
+        log: quiet,
+        progress: 'none',
+        optimizer: tf.train.adam(0.01),
+        schedule: () => 0.1,
+      }),
+    ).rejects.toThrow(/schedule needs an optimizer with setLearningRate.*Adam/);
   });
 
   it('recalibrateBatches: evaluation sees the recalibrated statistics, as recalibrateBatchNorm after training', async () => {
-    const a = net(), b = net();
-    const ra = await train({ trainData: source(3), testData: source(2), net: a, epochs: 1, log: quiet, progress: 'none', recalibrateBatches: 2 });
+    const a = net(),
+      b = net();
+    const ra = await train({
+      trainData: source(3),
+      testData: source(2),
+      net: a,
+      epochs: 1,
+      log: quiet,
+      progress: 'none',
+      recalibrateBatches: 2,
+    });
     await train({ trainData: source(3), testData: source(2), net: b, epochs: 1, log: quiet, progress: 'none' });
     const before = values(b).get('0.running_mean')!;
     recalibrateBatchNorm(b, source(3), 2, 0);
-    const wa = values(a), wb = values(b);
+    const wa = values(a),
+      wb = values(b);
     expect(Array.from(wb.get('0.running_mean')!)).not.toEqual(Array.from(before));
     for (const name of ['0.running_mean', '0.running_var']) {
       for (let i = 0; i < wb.get(name)!.length; i++) expect(wa.get(name)![i], name).toBeCloseTo(wb.get(name)![i], 6);

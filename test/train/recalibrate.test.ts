@@ -13,7 +13,12 @@ import type { Batch, BatchSource } from '../../src/train/batches';
 
 /** Four fixed batches with different scales and offsets, so per-batch statistics differ a lot. */
 function source(): BatchSource & { xs: tf.Tensor4D[] } {
-  const xs = [0, 1, 2, 3].map((i) => tf.tidy(() => tf.add(tf.mul(tf.randomNormal([5, 4, 4, 2], 0, 1, 'float32', 10 + i), 1 + i), i * 0.5)) as tf.Tensor4D);
+  const xs = [0, 1, 2, 3].map(
+    (i) =>
+      tf.tidy(() =>
+        tf.add(tf.mul(tf.randomNormal([5, 4, 4, 2], 0, 1, 'float32', 10 + i), 1 + i), i * 0.5),
+      ) as tf.Tensor4D,
+  );
   return {
     xs,
     numExamples: 20,
@@ -42,10 +47,12 @@ describe('recalibrateBatchNorm', () => {
     const before = new Map([...named(n)].map(([k, v]) => [k, values(v)]));
     const conv = n.children()[0][1];
     // Per-batch statistics of the BatchNorm's input, computed independently with tf.moments.
-    const stats = data.xs.slice(0, 3).map((x) => tf.tidy(() => {
-      const { mean, variance } = tf.moments(conv.apply(x), [0, 1, 2]);
-      return [values(mean), values(variance)];
-    }));
+    const stats = data.xs.slice(0, 3).map((x) =>
+      tf.tidy(() => {
+        const { mean, variance } = tf.moments(conv.apply(x), [0, 1, 2]);
+        return [values(mean), values(variance)];
+      }),
+    );
     const avg = (j: number) => stats[0][j].map((_, c) => stats.reduce((a, s) => a + s[j][c], 0) / stats.length);
     const tensorsBefore = tf.memory().numTensors;
 

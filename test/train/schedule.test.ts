@@ -8,8 +8,15 @@ describe('learning-rate schedules', () => {
   it('oneCycle agrees with PyTorch 1.13 OneCycleLR(max_lr=0.4, total_steps=100, pct_start=0.25) at known steps', () => {
     // Reference values printed by torch.optim.lr_scheduler.OneCycleLR (anneal_strategy='cos').
     const torch: [number, number][] = [
-      [0, 0.016000000000000014], [1, 0.017642586616228417], [10, 0.15830674334031603], [23, 0.3983574133837716],
-      [24, 0.4], [25, 0.3998245667215076], [50, 0.29265963638714426], [98, 0.00017703327849240245], [99, 1.6e-06],
+      [0, 0.016000000000000014],
+      [1, 0.017642586616228417],
+      [10, 0.15830674334031603],
+      [23, 0.3983574133837716],
+      [24, 0.4],
+      [25, 0.3998245667215076],
+      [50, 0.29265963638714426],
+      [98, 0.00017703327849240245],
+      [99, 1.6e-6],
     ];
     const s = oneCycle({ maxLr: 0.4, totalSteps: 100 });
     for (const [step, lr] of torch) expect(s(step), `step ${step}`).toBeCloseTo(lr, 12);
@@ -39,10 +46,17 @@ describe('learning-rate schedules', () => {
 
 describe('label smoothing', () => {
   it('matches the hand-computed smoothed cross-entropy', () => {
-    const logits = tf.tensor2d([[2, 0, -1], [0.5, 0.5, 3]]);
+    const logits = tf.tensor2d([
+      [2, 0, -1],
+      [0.5, 0.5, 3],
+    ]);
     const labels = tf.tensor1d([0, 2], 'int32');
-    const e = 0.1, k = 3;
-    const rows = [[2, 0, -1], [0.5, 0.5, 3]];
+    const e = 0.1,
+      k = 3;
+    const rows = [
+      [2, 0, -1],
+      [0.5, 0.5, 3],
+    ];
     const expected = rows.map((r, i) => {
       const lse = Math.log(r.reduce((a, z) => a + Math.exp(z), 0));
       const target = r.map((_, j) => (j === [0, 2][i] ? 1 - e : 0) + e / k);

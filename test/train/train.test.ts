@@ -12,7 +12,11 @@ import { CheckpointError, readCheckpoint, restoreCheckpoint, saveCheckpoint } fr
 import { evaluateAccuracy } from '../../src/train/evaluate';
 
 // Small net on 28x28 inputs so the JS back end can run these quickly.
-const TINY = { widths: [8, 16, 16, 32] as [number, number, number, number], depths: [1, 1, 1, 1] as [number, number, number, number], headPool: 'global' as const };
+const TINY = {
+  widths: [8, 16, 16, 32] as [number, number, number, number],
+  depths: [1, 1, 1, 1] as [number, number, number, number],
+  headPool: 'global' as const,
+};
 
 function tinyNet(seed = 1): ResNet {
   seedInitializers(seed);
@@ -42,7 +46,12 @@ describe('train', () => {
     const net = tinyNet();
     const counts: number[] = [];
     await train({
-      trainData: trainIter, testData: testIter, net, epochs: 1, log: quiet, progress: 'none',
+      trainData: trainIter,
+      testData: testIter,
+      net,
+      epochs: 1,
+      log: quiet,
+      progress: 'none',
       onBatch: () => counts.push(tf.memory().numTensors),
     });
     expect(counts.length).toBe(5);
@@ -57,11 +66,18 @@ describe('train', () => {
     const { trainIter, testIter } = await data(64, 64);
     const lines: string[] = [];
     const { history } = await train({
-      trainData: trainIter, testData: testIter, net: tinyNet(), epochs: 2, log: (l) => lines.push(l), progress: 'none',
+      trainData: trainIter,
+      testData: testIter,
+      net: tinyNet(),
+      epochs: 2,
+      log: (l) => lines.push(l),
+      progress: 'none',
       deviceDescription: 'cpu (test)',
     });
     expect(lines[0]).toBe('Start training on cpu (test)');
-    expect(lines[1]).toMatch(/^Epoch 0\. Loss: \d+\.\d{3}, Train acc \d\.\d\d, Test acc \d\.\d\d, Time \d+\.\d sec, \d+\.\d img\/s$/);
+    expect(lines[1]).toMatch(
+      /^Epoch 0\. Loss: \d+\.\d{3}, Train acc \d\.\d\d, Test acc \d\.\d\d, Time \d+\.\d sec, \d+\.\d img\/s$/,
+    );
     expect(history.map((h) => h.epoch)).toEqual([0, 1]);
     for (const h of history) {
       expect(h.trainAcc).toBeGreaterThanOrEqual(0);
@@ -70,11 +86,16 @@ describe('train', () => {
     }
   });
 
-  it('each batch event carries the batch\'s size and correct count, which add up to the epoch\'s numbers', async () => {
+  it("each batch event carries the batch's size and correct count, which add up to the epoch's numbers", async () => {
     const { trainIter, testIter } = await data(32 * 2 + 10, 32);
     const events: { loss: number; batchSize: number; correct: number }[] = [];
     const { history } = await train({
-      trainData: trainIter, testData: testIter, net: tinyNet(), epochs: 1, log: quiet, progress: 'none',
+      trainData: trainIter,
+      testData: testIter,
+      net: tinyNet(),
+      epochs: 1,
+      log: quiet,
+      progress: 'none',
       onBatch: (e) => events.push(e),
     });
     expect(events.map((e) => e.batchSize)).toEqual([32, 32, 10]);
@@ -92,15 +113,31 @@ describe('train', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-'));
     // Run 1 stops after epoch 0 + 2 steps of epoch 1 (checkpoint every 2 steps), as if killed.
     const first = tinyNet();
-    await train({ ...common, net: first, epochs: 2, checkpointDir: dir, checkpointEvery: 2, maxBatchesPerEpoch: undefined,
-      onBatch: (e) => { if (e.epoch === 1 && e.batch === 2) throw new Error('killed'); } }).catch((e) => {
+    await train({
+      ...common,
+      net: first,
+      epochs: 2,
+      checkpointDir: dir,
+      checkpointEvery: 2,
+      maxBatchesPerEpoch: undefined,
+      onBatch: (e) => {
+        if (e.epoch === 1 && e.batch === 2) throw new Error('killed');
+      },
+    }).catch((e) => {
       if ((e as Error).message !== 'killed') throw e;
     });
     expect(readCheckpoint(dir).manifest.position).toMatchObject({ epoch: 1, batch: 2, step: 6 });
     const resumed = tinyNet(99); // different init: everything must come from the checkpoint
-    const { history } = await train({ ...common, net: resumed, epochs: 2, checkpointDir: dir, resume: { inputShape: [28, 28, 1] } });
+    const { history } = await train({
+      ...common,
+      net: resumed,
+      epochs: 2,
+      checkpointDir: dir,
+      resume: { inputShape: [28, 28, 1] },
+    });
     expect(history.map((h) => h.epoch)).toEqual([0, 1]);
-    const a = weights(straight), b = weights(resumed);
+    const a = weights(straight),
+      b = weights(resumed);
     a.forEach((w, i) => expect(Array.from(b[i])).toEqual(Array.from(w)));
     // Only the newest weights file is kept.
     expect(fs.readdirSync(dir).filter((f) => f.endsWith('.bin'))).toHaveLength(1);
@@ -118,8 +155,17 @@ describe('train', () => {
 
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-'));
       const first = tinyNet();
-      await train({ ...common, net: first, epochs: 2, optimizer: opt(), checkpointDir: dir, checkpointEvery: 2,
-        onBatch: (e) => { if (e.epoch === 1 && e.batch === 2) throw new Error('killed'); } }).catch((e) => {
+      await train({
+        ...common,
+        net: first,
+        epochs: 2,
+        optimizer: opt(),
+        checkpointDir: dir,
+        checkpointEvery: 2,
+        onBatch: (e) => {
+          if (e.epoch === 1 && e.batch === 2) throw new Error('killed');
+        },
+      }).catch((e) => {
         if ((e as Error).message !== 'killed') throw e;
       });
       const { manifest } = readCheckpoint(dir);
@@ -129,8 +175,16 @@ describe('train', () => {
       expect(manifest.optimizer.weights).toHaveLength(1 + first.trainableVariables().length);
 
       const resumed = tinyNet(99);
-      await train({ ...common, net: resumed, epochs: 2, optimizer: opt(), checkpointDir: dir, resume: { inputShape: [28, 28, 1] } });
-      const a = weights(straight), b = weights(resumed);
+      await train({
+        ...common,
+        net: resumed,
+        epochs: 2,
+        optimizer: opt(),
+        checkpointDir: dir,
+        resume: { inputShape: [28, 28, 1] },
+      });
+      const a = weights(straight),
+        b = weights(resumed);
       a.forEach((w, i) => expect(Array.from(b[i])).toEqual(Array.from(w)));
 
       // Control: the same resume with a fresh (zero) velocity does not match, so the check above has teeth.
@@ -138,7 +192,14 @@ describe('train', () => {
       await restoreCheckpoint(dir, lost, undefined, [28, 28, 1]);
       const lostDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-'));
       await saveCheckpoint(lostDir, lost, opt(), manifest.position, manifest.history, {});
-      await train({ ...common, net: lost, epochs: 2, optimizer: opt(), checkpointDir: lostDir, resume: { inputShape: [28, 28, 1] } });
+      await train({
+        ...common,
+        net: lost,
+        epochs: 2,
+        optimizer: opt(),
+        checkpointDir: lostDir,
+        resume: { inputShape: [28, 28, 1] },
+      });
       const c = weights(lost);
       expect(a.some((w, i) => w.some((x, j) => x !== c[i][j]))).toBe(true);
     }, 180_000);
@@ -147,15 +208,25 @@ describe('train', () => {
   it('restoring into a model of another shape names the variable and both shapes', async () => {
     const { trainIter, testIter } = await data(32, 32);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-'));
-    await train({ trainData: trainIter, testData: testIter, net: tinyNet(), epochs: 1, log: quiet, progress: 'none', checkpointDir: dir,
-      optimizer: tf.train.momentum(0.05, 0.9) });
+    await train({
+      trainData: trainIter,
+      testData: testIter,
+      net: tinyNet(),
+      epochs: 1,
+      log: quiet,
+      progress: 'none',
+      checkpointDir: dir,
+      optimizer: tf.train.momentum(0.05, 0.9),
+    });
     seedInitializers(5);
     const wider = new ResNet({ ...TINY, widths: [8, 16, 16, 64] });
     seedInitializers(undefined);
     const err = await restoreCheckpoint(dir, wider, tf.train.momentum(0.05, 0.9), [28, 28, 1]).catch((e) => e);
     expect(err).toBeInstanceOf(CheckpointError);
     // The first mismatch in the last stage: its first conv has 32 output channels saved, 64 here.
-    expect((err as Error).message).toMatch(/b5\.0\.conv1\.weight has shape \[3,3,16,32\] in the checkpoint, \[3,3,16,64\] in the model/);
+    expect((err as Error).message).toMatch(
+      /b5\.0\.conv1\.weight has shape \[3,3,16,32\] in the checkpoint, \[3,3,16,64\] in the model/,
+    );
 
     // Same architecture, other optimizer kind: refused before anything is applied.
     const err2 = await restoreCheckpoint(dir, tinyNet(), tf.train.sgd(0.05), [28, 28, 1]).catch((e) => e);
@@ -165,7 +236,15 @@ describe('train', () => {
   it('refuses a corrupt checkpoint, naming the file', async () => {
     const { trainIter, testIter } = await data(32, 32);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-'));
-    await train({ trainData: trainIter, testData: testIter, net: tinyNet(), epochs: 1, log: quiet, progress: 'none', checkpointDir: dir });
+    await train({
+      trainData: trainIter,
+      testData: testIter,
+      net: tinyNet(),
+      epochs: 1,
+      log: quiet,
+      progress: 'none',
+      checkpointDir: dir,
+    });
     const bin = fs.readdirSync(dir).find((f) => f.endsWith('.bin'))!;
     const file = path.join(dir, bin);
     const bytes = fs.readFileSync(file);

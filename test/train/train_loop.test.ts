@@ -13,7 +13,12 @@ import { Module, Sequential } from '../../src/nn/module';
 import { seedInitializers } from '../../src/nn/init';
 import type { Batch, BatchSource } from '../../src/train/batches';
 import {
-  CHECKPOINT_FORMAT, CheckpointError, hasCheckpoint, readCheckpoint, restoreCheckpoint, saveCheckpoint,
+  CHECKPOINT_FORMAT,
+  CheckpointError,
+  hasCheckpoint,
+  readCheckpoint,
+  restoreCheckpoint,
+  saveCheckpoint,
 } from '../../src/train/checkpoint';
 import { evaluateAccuracy } from '../../src/train/evaluate';
 import { countCorrect, softmaxCrossEntropy } from '../../src/train/metrics';
@@ -25,15 +30,27 @@ beforeAll(async () => {
 });
 
 const dirs: string[] = [];
-const tmp = () => { const d = fs.mkdtempSync(path.join(os.tmpdir(), 'loop-')); dirs.push(d); return d; };
-afterAll(() => { for (const d of dirs) fs.rmSync(d, { recursive: true, force: true }); });
+const tmp = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'loop-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
 
 const INPUT: [number, number, number] = [6, 6, 2];
 const quiet = () => {};
 
 function net(seed = 1): Sequential {
   seedInitializers(seed);
-  const n = new Sequential(new Conv2d(4, { kernelSize: 3, padding: 1 }), new BatchNorm(), new ReLU(), new GlobalAvgPool2d(), new Dense(3));
+  const n = new Sequential(
+    new Conv2d(4, { kernelSize: 3, padding: 1 }),
+    new BatchNorm(),
+    new ReLU(),
+    new GlobalAvgPool2d(),
+    new Dense(3),
+  );
   n.build(INPUT);
   seedInitializers(undefined);
   return n;
@@ -49,7 +66,10 @@ function source(numBatches = 4, batchSize = 5): BatchSource {
         const seed = 1 + 100 * e + i; // not 0: tfjs treats seed 0 as "no seed"
         yield {
           x: tf.randomNormal([batchSize, ...INPUT], 0, 1, 'float32', seed) as tf.Tensor4D,
-          y: tf.tensor1d(Array.from({ length: batchSize }, (_, j) => (j + i + e) % 3), 'int32'),
+          y: tf.tensor1d(
+            Array.from({ length: batchSize }, (_, j) => (j + i + e) % 3),
+            'int32',
+          ),
         };
       }
     },
@@ -60,18 +80,28 @@ const values = (n: Module) => n.namedVariables().map(([, v]) => Array.from(v.dat
 
 describe('metrics', () => {
   it('softmaxCrossEntropy is the mean of -log softmax at the label', () => {
-    const logits = tf.tensor2d([[1, 2, 3], [0, 0, 0], [5, -1, 2]]);
+    const logits = tf.tensor2d([
+      [1, 2, 3],
+      [0, 0, 0],
+      [5, -1, 2],
+    ]);
     const labels = tf.tensor1d([2, 1, 0], 'int32');
-    const expected = [
-      -Math.log(Math.exp(3) / (Math.exp(1) + Math.exp(2) + Math.exp(3))),
-      Math.log(3),
-      -Math.log(Math.exp(5) / (Math.exp(5) + Math.exp(-1) + Math.exp(2))),
-    ].reduce((a, b) => a + b) / 3;
+    const expected =
+      [
+        -Math.log(Math.exp(3) / (Math.exp(1) + Math.exp(2) + Math.exp(3))),
+        Math.log(3),
+        -Math.log(Math.exp(5) / (Math.exp(5) + Math.exp(-1) + Math.exp(2))),
+      ].reduce((a, b) => a + b) / 3;
     expect(softmaxCrossEntropy(logits, labels).dataSync()[0]).toBeCloseTo(expected, 5);
   });
 
   it('countCorrect counts rows whose arg-max is the label', () => {
-    const logits = tf.tensor2d([[1, 2, 3], [0, 9, 0], [5, -1, 2], [0, 1, 0]]);
+    const logits = tf.tensor2d([
+      [1, 2, 3],
+      [0, 9, 0],
+      [5, -1, 2],
+      [0, 1, 0],
+    ]);
     expect(countCorrect(logits, tf.tensor1d([2, 1, 1, 0], 'int32')).dataSync()[0]).toBe(2);
     expect(countCorrect(logits, tf.tensor1d([2, 1, 0, 1], 'float32')).dataSync()[0]).toBe(4);
   });
@@ -122,14 +152,18 @@ describe('epochProgress', () => {
     ]);
     const few: string[] = [];
     const q = epochProgress('lines', 0, 100, 0, 1, (l) => few.push(l));
-    q.update(10, 1); q.update(11, 1); q.update(20, 1);
+    q.update(10, 1);
+    q.update(11, 1);
+    q.update(20, 1);
     expect(few).toEqual(['epoch 0: batch 10/100, 1.0 img/s, ETA 1m30s', 'epoch 0: batch 20/100, 1.0 img/s, ETA 1m20s']);
   });
 
   it("'none' logs nothing; 'auto' without a TTY logs lines", () => {
     const lines: string[] = [];
     const p = epochProgress('none', 0, 2, 0, 1, (l) => lines.push(l));
-    p.update(1, 1); p.update(2, 1); p.stop();
+    p.update(1, 1);
+    p.update(2, 1);
+    p.stop();
     expect(lines).toEqual([]);
     const tty = process.stderr.isTTY;
     try {
@@ -146,7 +180,10 @@ describe('epochProgress', () => {
 /** Runs fn with stderr posing as a terminal; returns what was written to it. */
 async function onTerminal(fn: () => Promise<void>): Promise<string[]> {
   const out: string[] = [];
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { out.push(String(s)); return true; });
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    out.push(String(s));
+    return true;
+  });
   const tty = process.stderr.isTTY;
   (process.stderr as { isTTY?: boolean }).isTTY = true;
   try {
@@ -178,7 +215,9 @@ describe('epochProgress on a terminal', () => {
 
   it("'auto' on a terminal draws the bar", async () => {
     const out = await onTerminal(async () => {
-      const p = epochProgress('auto', 0, 4, 0, 1, () => { throw new Error('no plain lines on a terminal'); });
+      const p = epochProgress('auto', 0, 4, 0, 1, () => {
+        throw new Error('no plain lines on a terminal');
+      });
       p.update(4, 2);
       p.stop();
     });
@@ -195,16 +234,36 @@ describe('train (tiny net)', () => {
     const epochs: number[] = [];
     const counts: number[] = [];
     const { history, steps } = await train({
-      trainData: data, testData: source(2, 3), net: n, epochs: 2, log: (l) => lines.push(l), progress: 'none',
+      trainData: data,
+      testData: source(2, 3),
+      net: n,
+      epochs: 2,
+      log: (l) => lines.push(l),
+      progress: 'none',
       deviceDescription: 'test device',
-      onBatch: (e) => { batches.push(e); counts.push(tf.memory().numTensors); },
-      onEpoch: (r, h) => { epochs.push(r.epoch); expect(h[h.length - 1]).toBe(r); },
+      onBatch: (e) => {
+        batches.push(e);
+        counts.push(tf.memory().numTensors);
+      },
+      onEpoch: (r, h) => {
+        epochs.push(r.epoch);
+        expect(h[h.length - 1]).toBe(r);
+      },
     });
     expect(steps).toBe(8);
     expect(lines[0]).toBe('Start training on test device');
     expect(lines.slice(1)).toEqual(history.map(formatEpoch));
     expect(epochs).toEqual([0, 1]);
-    expect(batches.map((b) => `${b.epoch}:${b.batch}/${b.numBatches}`)).toEqual(['0:1/4', '0:2/4', '0:3/4', '0:4/4', '1:1/4', '1:2/4', '1:3/4', '1:4/4']);
+    expect(batches.map((b) => `${b.epoch}:${b.batch}/${b.numBatches}`)).toEqual([
+      '0:1/4',
+      '0:2/4',
+      '0:3/4',
+      '0:4/4',
+      '1:1/4',
+      '1:2/4',
+      '1:3/4',
+      '1:4/4',
+    ]);
     expect(new Set(counts.slice(1)).size).toBe(1);
     for (const [e, r] of history.entries()) {
       expect(r.epoch).toBe(e);
@@ -231,7 +290,12 @@ describe('train (tiny net)', () => {
     })();
     zero.build(INPUT);
     const { history } = await train({
-      trainData: data, testData: data, net: zero, epochs: 1, log: quiet, progress: 'none',
+      trainData: data,
+      testData: data,
+      net: zero,
+      epochs: 1,
+      log: quiet,
+      progress: 'none',
       loss: (logits) => tf.mul(tf.sum(logits), 0.5) as tf.Scalar,
     });
     expect(history[0].trainAcc).toBeCloseTo(4 / 12, 10);
@@ -241,7 +305,9 @@ describe('train (tiny net)', () => {
 
   it('the default optimizer is SGD with learning rate 0.05 and the default loss is softmax cross-entropy', async () => {
     const common = { trainData: source(), testData: source(1, 2), epochs: 1, log: quiet, progress: 'none' as const };
-    const a = net(), b = net(), c = net();
+    const a = net(),
+      b = net(),
+      c = net();
     await train({ ...common, net: a });
     await train({ ...common, net: b, optimizer: tf.train.sgd(0.05), loss: softmaxCrossEntropy });
     await train({ ...common, net: c, optimizer: tf.train.sgd(0.1) });
@@ -255,7 +321,13 @@ describe('train (tiny net)', () => {
     const n = net();
     const before = tf.memory().numTensors;
     const { history, steps } = await train({
-      trainData: source(5, 2), testData: source(1, 2), net: n, epochs: 2, log: quiet, progress: 'none', maxBatchesPerEpoch: 2,
+      trainData: source(5, 2),
+      testData: source(1, 2),
+      net: n,
+      epochs: 2,
+      log: quiet,
+      progress: 'none',
+      maxBatchesPerEpoch: 2,
       onBatch: (e) => seen.push(`${e.epoch}:${e.batch}/${e.numBatches}`),
     });
     expect(steps).toBe(4);
@@ -266,21 +338,52 @@ describe('train (tiny net)', () => {
   });
 
   it('a non-finite loss stops training with the epoch and batch', async () => {
-    await expect(train({
-      trainData: source(), testData: source(1, 2), net: net(), epochs: 1, log: quiet, progress: 'none',
-      loss: (logits) => tf.div(tf.sum(logits), 0) as tf.Scalar,
-      onBatch: () => { throw new Error('onBatch must not run for a diverged step'); },
-    })).rejects.toThrow(/training diverged: loss is (NaN|-?Infinity) at epoch 0, batch 0/);
+    await expect(
+      train({
+        trainData: source(),
+        testData: source(1, 2),
+        net: net(),
+        epochs: 1,
+        log: quiet,
+        progress: 'none',
+        loss: (logits) => tf.div(tf.sum(logits), 0) as tf.Scalar,
+        onBatch: () => {
+          throw new Error('onBatch must not run for a diverged step');
+        },
+      }),
+    ).rejects.toThrow(/training diverged: loss is (NaN|-?Infinity) at epoch 0, batch 0/);
   });
 
   it("progress 'bar': one bar per epoch over the epoch's batch count; a resumed epoch starts at its batch", async () => {
     const dir = tmp();
     const out = await onTerminal(async () => {
-      await train({ trainData: source(), testData: source(1, 2), net: net(), epochs: 2, log: quiet, progress: 'bar', maxBatchesPerEpoch: 3,
-        checkpointDir: dir, checkpointEvery: 1, onBatch: (e) => { if (e.epoch === 1 && e.batch === 2) throw new Error('killed'); } })
-        .catch((e) => { if ((e as Error).message !== 'killed') throw e; });
-      await train({ trainData: source(), testData: source(1, 2), net: net(), epochs: 2, log: quiet, progress: 'bar', maxBatchesPerEpoch: 3,
-        checkpointDir: dir, resume: { inputShape: INPUT } });
+      await train({
+        trainData: source(),
+        testData: source(1, 2),
+        net: net(),
+        epochs: 2,
+        log: quiet,
+        progress: 'bar',
+        maxBatchesPerEpoch: 3,
+        checkpointDir: dir,
+        checkpointEvery: 1,
+        onBatch: (e) => {
+          if (e.epoch === 1 && e.batch === 2) throw new Error('killed');
+        },
+      }).catch((e) => {
+        if ((e as Error).message !== 'killed') throw e;
+      });
+      await train({
+        trainData: source(),
+        testData: source(1, 2),
+        net: net(),
+        epochs: 2,
+        log: quiet,
+        progress: 'bar',
+        maxBatchesPerEpoch: 3,
+        checkpointDir: dir,
+        resume: { inputShape: INPUT },
+      });
     });
     const frames = out.filter((f) => f.startsWith('epoch '));
     expect(frames[0]).toMatch(/^epoch 0 \|.*\| 0\/3 batches \| - img\/s \| ETA \?$/);
@@ -292,8 +395,17 @@ describe('train (tiny net)', () => {
   });
 
   it('resume without a checkpoint directory is refused', async () => {
-    await expect(train({ trainData: source(), testData: source(), net: net(), epochs: 1, log: quiet, progress: 'none', resume: { inputShape: INPUT } }))
-      .rejects.toThrow('train: resume needs checkpointDir');
+    await expect(
+      train({
+        trainData: source(),
+        testData: source(),
+        net: net(),
+        epochs: 1,
+        log: quiet,
+        progress: 'none',
+        resume: { inputShape: INPUT },
+      }),
+    ).rejects.toThrow('train: resume needs checkpointDir');
   });
 });
 
@@ -310,8 +422,18 @@ describe('checkpoints (tiny net)', () => {
       const full = await train({ ...common, net: straight, epochs: 3, optimizer: opt() });
 
       const dir = tmp();
-      await train({ ...common, net: net(), epochs: 3, optimizer: opt(), checkpointDir: dir, checkpointEvery: 3, checkpointMeta: { run: 'a' },
-        onBatch: (e) => { if (e.epoch === 1 && e.batch === 3) throw new Error('killed'); } }).catch((e) => {
+      await train({
+        ...common,
+        net: net(),
+        epochs: 3,
+        optimizer: opt(),
+        checkpointDir: dir,
+        checkpointEvery: 3,
+        checkpointMeta: { run: 'a' },
+        onBatch: (e) => {
+          if (e.epoch === 1 && e.batch === 3) throw new Error('killed');
+        },
+      }).catch((e) => {
         if ((e as Error).message !== 'killed') throw e;
       });
       const { manifest } = readCheckpoint(dir);
@@ -322,13 +444,29 @@ describe('checkpoints (tiny net)', () => {
 
       const lines: string[] = [];
       const resumed = net(99); // different init: everything must come from the checkpoint
-      const res = await train({ ...common, net: resumed, epochs: 3, optimizer: opt(), checkpointDir: dir, resume: { inputShape: INPUT },
-        log: (l) => lines.push(l) });
+      const res = await train({
+        ...common,
+        net: resumed,
+        epochs: 3,
+        optimizer: opt(),
+        checkpointDir: dir,
+        resume: { inputShape: INPUT },
+        log: (l) => lines.push(l),
+      });
       expect(lines[0]).toBe(`Resuming from ${dir}: epoch 1, batch 2, step 6`);
       expect(res.steps).toBe(12);
       expect(values(resumed)).toEqual(values(straight));
-      expect(res.history.map((h) => [h.epoch, h.loss, h.trainAcc, h.testAcc])).toEqual(full.history.map((h) => [h.epoch, h.loss, h.trainAcc, h.testAcc]));
-      expect(readCheckpoint(dir).manifest.position).toMatchObject({ epoch: 3, batch: 0, step: 12, seen: 0, lossSum: 0, correct: 0 });
+      expect(res.history.map((h) => [h.epoch, h.loss, h.trainAcc, h.testAcc])).toEqual(
+        full.history.map((h) => [h.epoch, h.loss, h.trainAcc, h.testAcc]),
+      );
+      expect(readCheckpoint(dir).manifest.position).toMatchObject({
+        epoch: 3,
+        batch: 0,
+        step: 12,
+        seen: 0,
+        lossSum: 0,
+        correct: 0,
+      });
     });
   }
 
@@ -343,7 +481,14 @@ describe('checkpoints (tiny net)', () => {
     const lostDir = tmp();
     const m = readCheckpoint(dir).manifest;
     await saveCheckpoint(lostDir, lost, tf.train.momentum(0.05, 0.9), m.position, m.history, {});
-    await train({ ...common, net: lost, epochs: 2, optimizer: tf.train.momentum(0.05, 0.9), checkpointDir: lostDir, resume: { inputShape: INPUT } });
+    await train({
+      ...common,
+      net: lost,
+      epochs: 2,
+      optimizer: tf.train.momentum(0.05, 0.9),
+      checkpointDir: lostDir,
+      resume: { inputShape: INPUT },
+    });
     expect(values(lost)).not.toEqual(values(straight));
   });
 
@@ -351,8 +496,18 @@ describe('checkpoints (tiny net)', () => {
     const dir = tmp();
     const n = net();
     const opt = tf.train.momentum(0.05, 0.9);
-    await train({ trainData: source(), testData: source(1, 2), net: n, epochs: 2, optimizer: opt, log: quiet, progress: 'none',
-      checkpointDir: dir, checkpointEvery: 1, checkpointMeta: { model: 'tiny' } });
+    await train({
+      trainData: source(),
+      testData: source(1, 2),
+      net: n,
+      epochs: 2,
+      optimizer: opt,
+      log: quiet,
+      progress: 'none',
+      checkpointDir: dir,
+      checkpointEvery: 1,
+      checkpointMeta: { model: 'tiny' },
+    });
     expect(hasCheckpoint(dir)).toBe(true);
     expect(hasCheckpoint(tmp())).toBe(false);
     expect(fs.readdirSync(dir).sort()).toEqual(['checkpoint.json', 'weights-8.bin']);
@@ -386,8 +541,21 @@ describe('checkpoints (tiny net)', () => {
   it('restores into an unbuilt net and without an optimizer', async () => {
     const dir = tmp();
     const n = net();
-    await saveCheckpoint(dir, n, tf.train.sgd(0.1), { epoch: 0, batch: 1, step: 1, lossSum: 2, correct: 1, seen: 5, seconds: 0.5 }, [], { k: 1 });
-    const fresh = new Sequential(new Conv2d(4, { kernelSize: 3, padding: 1 }), new BatchNorm(), new ReLU(), new GlobalAvgPool2d(), new Dense(3));
+    await saveCheckpoint(
+      dir,
+      n,
+      tf.train.sgd(0.1),
+      { epoch: 0, batch: 1, step: 1, lossSum: 2, correct: 1, seen: 5, seconds: 0.5 },
+      [],
+      { k: 1 },
+    );
+    const fresh = new Sequential(
+      new Conv2d(4, { kernelSize: 3, padding: 1 }),
+      new BatchNorm(),
+      new ReLU(),
+      new GlobalAvgPool2d(),
+      new Dense(3),
+    );
     const m = await restoreCheckpoint(dir, fresh, undefined, INPUT);
     expect(values(fresh)).toEqual(values(n));
     expect(m.position).toEqual({ epoch: 0, batch: 1, step: 1, lossSum: 2, correct: 1, seen: 5, seconds: 0.5 });
@@ -397,7 +565,14 @@ describe('checkpoints (tiny net)', () => {
   describe('refusals name the problem', () => {
     async function saved(): Promise<string> {
       const dir = tmp();
-      await saveCheckpoint(dir, net(), tf.train.sgd(0.05), { epoch: 0, batch: 0, step: 3, lossSum: 0, correct: 0, seen: 0, seconds: 0 }, [], {});
+      await saveCheckpoint(
+        dir,
+        net(),
+        tf.train.sgd(0.05),
+        { epoch: 0, batch: 0, step: 3, lossSum: 0, correct: 0, seen: 0, seconds: 0 },
+        [],
+        {},
+      );
       return dir;
     }
     const manifestOf = (dir: string) => path.join(dir, 'checkpoint.json');
@@ -413,7 +588,12 @@ describe('checkpoints (tiny net)', () => {
 
     it('no manifest', () => {
       const dir = tmp();
-      fails(dir, new RegExp(`^checkpoint ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no checkpoint.json \\(nothing to resume from\\)$`));
+      fails(
+        dir,
+        new RegExp(
+          `^checkpoint ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no checkpoint.json \\(nothing to resume from\\)$`,
+        ),
+      );
     });
     it('invalid JSON', async () => {
       const dir = await saved();
@@ -422,7 +602,9 @@ describe('checkpoints (tiny net)', () => {
     });
     it('another format', async () => {
       const dir = await saved();
-      rewrite(dir, (m) => { m.format = 'other/9'; });
+      rewrite(dir, (m) => {
+        m.format = 'other/9';
+      });
       fails(dir, new RegExp(`format 'other/9', expected '${CHECKPOINT_FORMAT}'`));
     });
     it('missing weights file', async () => {
@@ -440,24 +622,41 @@ describe('checkpoints (tiny net)', () => {
     });
     it('a model with other layers', async () => {
       const dir = await saved();
-      const other = new Sequential(new Conv2d(4, { kernelSize: 3, padding: 1 }), new ReLU(), new GlobalAvgPool2d(), new Dense(3), new Dense(3));
+      const other = new Sequential(
+        new Conv2d(4, { kernelSize: 3, padding: 1 }),
+        new ReLU(),
+        new GlobalAvgPool2d(),
+        new Dense(3),
+        new Dense(3),
+      );
       other.build(INPUT);
       await expect(restoreCheckpoint(dir, other, undefined, INPUT)).rejects.toThrow(
-        /model does not match: missing in model \[1\.gamma,1\.beta,1\.running_mean,1\.running_var\], not in checkpoint \[3\.weight,3\.bias\]/);
+        /model does not match: missing in model \[1\.gamma,1\.beta,1\.running_mean,1\.running_var\], not in checkpoint \[3\.weight,3\.bias\]/,
+      );
       await expect(restoreCheckpoint(dir, other, undefined, INPUT)).rejects.toBeInstanceOf(CheckpointError);
     });
     it('a model of another shape: the variable and both shapes, nothing overwritten', async () => {
       const dir = await saved();
-      const wide = new Sequential(new Conv2d(4, { kernelSize: 3, padding: 1 }), new BatchNorm(), new ReLU(), new GlobalAvgPool2d(), new Dense(5));
+      const wide = new Sequential(
+        new Conv2d(4, { kernelSize: 3, padding: 1 }),
+        new BatchNorm(),
+        new ReLU(),
+        new GlobalAvgPool2d(),
+        new Dense(5),
+      );
       wide.build(INPUT);
       const before = values(wide);
-      await expect(restoreCheckpoint(dir, wide, undefined, INPUT)).rejects.toThrow(/4\.weight has shape \[4,3\] in the checkpoint, \[4,5\] in the model/);
+      await expect(restoreCheckpoint(dir, wide, undefined, INPUT)).rejects.toThrow(
+        /4\.weight has shape \[4,3\] in the checkpoint, \[4,5\] in the model/,
+      );
       // Checked before any assignment: the conv and BN in front of the mismatch keep their values.
       expect(values(wide)).toEqual(before);
     });
     it('another optimizer kind', async () => {
       const dir = await saved();
-      await expect(restoreCheckpoint(dir, net(), tf.train.adam(), INPUT)).rejects.toThrow(/optimizer is Adam, checkpoint has SGD/);
+      await expect(restoreCheckpoint(dir, net(), tf.train.adam(), INPUT)).rejects.toThrow(
+        /optimizer is Adam, checkpoint has SGD/,
+      );
     });
   });
 });

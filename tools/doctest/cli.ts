@@ -8,7 +8,10 @@ import { checkDocs, docFiles, formatFailure } from './run';
 
 async function main(): Promise<void> {
   const root = findProjectRoot(__dirname);
-  const files = process.argv.slice(2).filter((a) => a !== '--').map((f) => path.relative(root, path.resolve(f)));
+  const files = process.argv
+    .slice(2)
+    .filter((a) => a !== '--')
+    .map((f) => path.relative(root, path.resolve(f)));
   const list = files.length ? files : docFiles(root);
   const failures = await checkDocs(root, list);
   for (const f of failures) process.stderr.write(`${formatFailure(f)}\n`);
@@ -16,4 +19,7 @@ async function main(): Promise<void> {
   process.exitCode = failures.length ? 1 : 0;
 }
 
-main().catch((e) => { process.stderr.write(`doctest: ${(e as Error).stack ?? e}\n`); process.exitCode = 1; });
+main().catch((e) => {
+  process.stderr.write(`doctest: ${(e as Error).stack ?? e}\n`);
+  process.exitCode = 1;
+});

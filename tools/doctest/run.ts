@@ -27,11 +27,19 @@ export const formatFailure = (f: DocFailure): string => `${f.file}:${f.line}: ${
 
 /** The documentation under test: README.md, ARCHITECTURE.md, docs/*.md, tools/<tool>/README.md. */
 export function docFiles(root: string): string[] {
-  const md = (dir: string) => (fs.existsSync(path.join(root, dir))
-    ? fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith('.md')).sort().map((f) => path.join(dir, f)) : []);
-  const tools = fs.readdirSync(path.join(root, 'tools'), { withFileTypes: true })
+  const md = (dir: string) =>
+    fs.existsSync(path.join(root, dir))
+      ? fs
+          .readdirSync(path.join(root, dir))
+          .filter((f) => f.endsWith('.md'))
+          .sort()
+          .map((f) => path.join(dir, f))
+      : [];
+  const tools = fs
+    .readdirSync(path.join(root, 'tools'), { withFileTypes: true })
     .filter((d) => d.isDirectory() && fs.existsSync(path.join(root, 'tools', d.name, 'README.md')))
-    .map((d) => path.join('tools', d.name, 'README.md')).sort();
+    .map((d) => path.join('tools', d.name, 'README.md'))
+    .sort();
   return ['README.md', 'ARCHITECTURE.md', ...md('docs'), ...tools].filter((f) => fs.existsSync(path.join(root, f)));
 }
 
@@ -46,7 +54,8 @@ export function readDoc(root: string, file: string): { blocks: DocBlock[]; comma
 
 const NPM = /\bnpm\s+(?:run(?:-script)?\s+([^\s;&|)`'"]+)|(start|test)\b)/g;
 /** Relative paths into the project's own folders, e.g. tools/setup.sh, bench/torch_epoch.py. */
-const PROJECT_PATH = /(?:^|[\s=('"])(?:\.\/)?((?:src|tools|bench|data-scripts|test|native|notebooks|docs)\/[\w./-]*[\w])/g;
+const PROJECT_PATH =
+  /(?:^|[\s=('"])(?:\.\/)?((?:src|tools|bench|data-scripts|test|native|notebooks|docs)\/[\w./-]*[\w])/g;
 
 function scriptsOf(root: string): Set<string> {
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -70,11 +79,20 @@ function shellLineProblems(text: string, root: string, scripts: Set<string>): st
 export function checkShellBlock(block: DocBlock, root: string): DocFailure[] {
   const scripts = scriptsOf(root);
   return block.code.split('\n').flatMap((text, i) =>
-    shellLineProblems(text, root, scripts).map((message) => ({ file: block.file, line: block.line + 1 + i, message })));
+    shellLineProblems(text, root, scripts).map((message) => ({
+      file: block.file,
+      line: block.line + 1 + i,
+      message,
+    })),
+  );
 }
 
 export function checkInlineCommand(cmd: InlineCommand, root: string): DocFailure[] {
-  return shellLineProblems(cmd.text, root, scriptsOf(root)).map((message) => ({ file: cmd.file, line: cmd.line, message }));
+  return shellLineProblems(cmd.text, root, scriptsOf(root)).map((message) => ({
+    file: cmd.file,
+    line: cmd.line,
+    message,
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -85,7 +103,9 @@ const virtualName = (root: string, i: number) => path.join(root, `.doctest-check
 /** Type errors of every TypeScript block (one program; each block is a module of its own). */
 export function typecheckBlocks(blocks: DocBlock[], root: string): Map<DocBlock, DocFailure[]> {
   const tsBlocks = blocks.filter((b) => b.kind === 'ts');
-  const files = new Map(tsBlocks.map((b, i) => [path.resolve(virtualName(root, i)), { block: b, text: `${b.code}\nexport {};\n` }]));
+  const files = new Map(
+    tsBlocks.map((b, i) => [path.resolve(virtualName(root, i)), { block: b, text: `${b.code}\nexport {};\n` }]),
+  );
   const options: ts.CompilerOptions = {
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.ESNext, // top-level await, as vite-node runs the blocks
@@ -105,7 +125,9 @@ export function typecheckBlocks(blocks: DocBlock[], root: string): Map<DocBlock,
   const getSourceFile = host.getSourceFile.bind(host);
   host.getSourceFile = (name, lang, onError, create) => {
     const v = files.get(path.resolve(name));
-    return v ? ts.createSourceFile(name, v.text, lang, true, ts.ScriptKind.TS) : getSourceFile(name, lang, onError, create);
+    return v
+      ? ts.createSourceFile(name, v.text, lang, true, ts.ScriptKind.TS)
+      : getSourceFile(name, lang, onError, create);
   };
   const fileExists = host.fileExists.bind(host);
   host.fileExists = (f) => files.has(path.resolve(f)) || fileExists(f);
@@ -118,14 +140,18 @@ export function typecheckBlocks(blocks: DocBlock[], root: string): Map<DocBlock,
   for (const [name, { block }] of files) {
     const sf = program.getSourceFile(name)!;
     const diags = [...optionErrors, ...program.getSyntacticDiagnostics(sf), ...program.getSemanticDiagnostics(sf)];
-    result.set(block, diags.map((d) => {
-      const pos = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : { line: -1, character: 0 };
-      return {
-        file: block.file,
-        line: block.line + 1 + Math.max(0, pos.line),
-        message: `col ${pos.character + 1}: TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`,
-      };
-    }));
+    result.set(
+      block,
+      diags.map((d) => {
+        const pos =
+          d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : { line: -1, character: 0 };
+        return {
+          file: block.file,
+          line: block.line + 1 + Math.max(0, pos.line),
+          message: `col ${pos.character + 1}: TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`,
+        };
+      }),
+    );
   }
   return result;
 }
@@ -160,13 +186,23 @@ export async function runBlock(block: DocBlock, root: string, opts: RunOptions =
     const r = await spawnAsync(process.execPath, args, root, env, opts.timeoutMs ?? 120_000);
     // file:line inside the temporary module -> the markdown file's line.
     const where = new RegExp(`(?:file://)?(?:[\\w./-]*/)?${base.replace(/[.]/g, '\\.')}(?::(\\d+))?(?::(\\d+))?`, 'g');
-    const relocate = (s: string) => s.replace(where, (_m, l?: string, c?: string) =>
-      `${block.file}${l ? `:${block.line + Number(l)}` : ''}${c ? `:${c}` : ''}`);
-    const stdout = relocate(r.stdout), stderr = relocate(r.stderr);
+    const relocate = (s: string) =>
+      s.replace(
+        where,
+        (_m, l?: string, c?: string) => `${block.file}${l ? `:${block.line + Number(l)}` : ''}${c ? `:${c}` : ''}`,
+      );
+    const stdout = relocate(r.stdout),
+      stderr = relocate(r.stderr);
     if (r.timedOut || r.code !== 0) {
       const tail = (stdout + stderr).trimEnd().split('\n').slice(-30).join('\n');
-      const why = r.timedOut ? `timed out after ${(opts.timeoutMs ?? 120_000) / 1000} s` : `exit code ${r.code ?? r.signal}`;
-      return { stdout, stderr, failure: { file: block.file, line: block.line, message: `ts block failed (${why}):\n${tail}` } };
+      const why = r.timedOut
+        ? `timed out after ${(opts.timeoutMs ?? 120_000) / 1000} s`
+        : `exit code ${r.code ?? r.signal}`;
+      return {
+        stdout,
+        stderr,
+        failure: { file: block.file, line: block.line, message: `ts block failed (${why}):\n${tail}` },
+      };
     }
     return { stdout, stderr };
   } finally {
@@ -174,17 +210,44 @@ export async function runBlock(block: DocBlock, root: string, opts: RunOptions =
   }
 }
 
-interface Spawned { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; timedOut: boolean }
+interface Spawned {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
 
-function spawnAsync(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Spawned> {
+function spawnAsync(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<Spawned> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '', timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr, timedOut }); });
+    let stdout = '',
+      stderr = '',
+      timedOut = false;
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      stdout += s;
+    });
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      stderr += s;
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, timedOut });
+    });
   });
 }
 
@@ -193,7 +256,9 @@ function spawnAsync(cmd: string, args: string[], cwd: string, env: NodeJS.Proces
 
 /** Marker errors: a no-run marker must say why. */
 export function checkMarker(block: DocBlock): DocFailure[] {
-  return block.noRun === '' ? [{ file: block.file, line: block.line, message: 'no-run marker without a reason (write `no-run: <why>`)' }] : [];
+  return block.noRun === ''
+    ? [{ file: block.file, line: block.line, message: 'no-run marker without a reason (write `no-run: <why>`)' }]
+    : [];
 }
 
 /** Every failure of the given markdown files (relative to `root`), blocks in order. */

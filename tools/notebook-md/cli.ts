@@ -27,7 +27,10 @@ async function main(argv: string[]): Promise<number> {
   const { values: v, positionals } = parseArgs({
     args: rest,
     options: {
-      dir: { type: 'string' }, out: { type: 'string' }, in: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      dir: { type: 'string' },
+      out: { type: 'string' },
+      in: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
       'require-executed': { type: 'boolean' },
     },
     allowPositionals: true,
@@ -59,7 +62,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'policy': {
       const violations = checkOutputPolicy(dir);
-      for (const p of violations) console.error(`nb:policy: ${p.message} (committed notebooks carry no outputs: npm run nb:strip)`);
+      for (const p of violations)
+        console.error(`nb:policy: ${p.message} (committed notebooks carry no outputs: npm run nb:strip)`);
       if (violations.length === 0) console.log(`nb:policy: ${listNotebooks(dir).length} notebook(s) without outputs`);
       return violations.length ? 1 : 0;
     }
@@ -103,18 +107,28 @@ async function main(argv: string[]): Promise<number> {
         requireExecuted: !!v['require-executed'],
         log: (l) => console.log(`site: ${l}`),
       });
-      console.log(`site: ${r.pages.length} page(s) + index in ${path.relative(process.cwd(), r.outDir) || '.'}: ${r.pages.map((p) => p.file).join(', ')}`);
+      console.log(
+        `site: ${r.pages.length} page(s) + index in ${path.relative(process.cwd(), r.outDir) || '.'}: ${r.pages.map((p) => p.file).join(', ')}`,
+      );
       return 0;
     }
     default:
-      console.log(fs.readFileSync(__filename, 'utf8').match(/\/\*\*([\s\S]*?)\*\//)?.[1].replace(/^ \* ?/gm, '') ?? '');
+      console.log(
+        fs
+          .readFileSync(__filename, 'utf8')
+          .match(/\/\*\*([\s\S]*?)\*\//)?.[1]
+          .replace(/^ \* ?/gm, '') ?? '',
+      );
       return command === undefined || command === 'help' || v.help ? 0 : 2;
   }
 }
 
-main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-}, (e) => {
-  console.error(`notebook-md: ${(e as Error).message}`);
-  process.exitCode = 1;
-});
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    console.error(`notebook-md: ${(e as Error).message}`);
+    process.exitCode = 1;
+  },
+);

@@ -73,13 +73,19 @@ export function parseNotebook(text: string, name = 'notebook'): Notebook {
     throw new Error(`${name}: not JSON: ${(e as Error).message}`, { cause: e });
   }
   const nb = raw as { cells?: unknown; metadata?: unknown; nbformat?: unknown; nbformat_minor?: unknown };
-  if (!nb || typeof nb !== 'object' || !Array.isArray(nb.cells)) throw new Error(`${name}: no "cells" list (not an nbformat 4 notebook)`);
+  if (!nb || typeof nb !== 'object' || !Array.isArray(nb.cells))
+    throw new Error(`${name}: no "cells" list (not an nbformat 4 notebook)`);
   if (nb.nbformat !== 4) throw new Error(`${name}: nbformat ${String(nb.nbformat)}, only 4 is supported`);
   const cells: Cell[] = nb.cells.map((c: unknown, i: number) => {
     const cell = c as Record<string, unknown>;
     const type = cell.cell_type;
-    if (type !== 'markdown' && type !== 'code' && type !== 'raw') throw new Error(`${name}: cell ${i + 1}: unknown cell_type ${JSON.stringify(type)}`);
-    const out: Cell = { cell_type: type, metadata: (cell.metadata as Record<string, unknown>) ?? {}, source: joinText(cell.source) };
+    if (type !== 'markdown' && type !== 'code' && type !== 'raw')
+      throw new Error(`${name}: cell ${i + 1}: unknown cell_type ${JSON.stringify(type)}`);
+    const out: Cell = {
+      cell_type: type,
+      metadata: (cell.metadata as Record<string, unknown>) ?? {},
+      source: joinText(cell.source),
+    };
     if (typeof cell.id === 'string') out.id = cell.id;
     if (type === 'code') {
       out.execution_count = (cell.execution_count as number | null | undefined) ?? null;
@@ -105,7 +111,11 @@ function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (v && typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    return Object.fromEntries(Object.keys(o).sort().map((k) => [k, sortKeys(o[k])]));
+    return Object.fromEntries(
+      Object.keys(o)
+        .sort()
+        .map((k) => [k, sortKeys(o[k])]),
+    );
   }
   return v;
 }
@@ -115,8 +125,12 @@ function outputToJson(o: Output): unknown {
   const r: Record<string, unknown> = { ...o };
   if (typeof r.text === 'string') r.text = splitLines(r.text);
   if (r.data && typeof r.data === 'object') {
-    r.data = Object.fromEntries(Object.entries(r.data as Record<string, unknown>).map(([k, v]) =>
-      [k, typeof v === 'string' && (k.startsWith('text/') || k === 'image/svg+xml') ? splitLines(v) : v]));
+    r.data = Object.fromEntries(
+      Object.entries(r.data as Record<string, unknown>).map(([k, v]) => [
+        k,
+        typeof v === 'string' && (k.startsWith('text/') || k === 'image/svg+xml') ? splitLines(v) : v,
+      ]),
+    );
   }
   return r;
 }

@@ -44,18 +44,27 @@ const END_RE = /^<!-- #end(region|raw)\s*-->$/;
 const MARKER_LIKE_RE = /^(\s*<!--\s*)(#+)(\s*(?:end)?(?:region|raw)\b)/;
 
 function escapeMarkers(s: string): string {
-  return s.split('\n').map((l) => l.replace(MARKER_LIKE_RE, '$1#$2$3')).join('\n');
+  return s
+    .split('\n')
+    .map((l) => l.replace(MARKER_LIKE_RE, '$1#$2$3'))
+    .join('\n');
 }
 
 function unescapeMarkers(s: string): string {
-  return s.split('\n').map((l) => l.replace(MARKER_LIKE_RE, (_m, a: string, h: string, b: string) => a + (h.length > 1 ? h.slice(1) : h) + b)).join('\n');
+  return s
+    .split('\n')
+    .map((l) =>
+      l.replace(MARKER_LIKE_RE, (_m, a: string, h: string, b: string) => a + (h.length > 1 ? h.slice(1) : h) + b),
+    )
+    .join('\n');
 }
 
 /** `id=X {"json"}` (either part optional) for a cell; safe inside an HTML comment and a backtick fence's info string. */
 function cellAttributes(cell: Cell): string {
   const parts: string[] = [];
   if (cell.id !== undefined) {
-    if (!/^[A-Za-z0-9_-]+$/.test(cell.id)) throw new Error(`cell id ${JSON.stringify(cell.id)} is not a valid nbformat cell id`);
+    if (!/^[A-Za-z0-9_-]+$/.test(cell.id))
+      throw new Error(`cell id ${JSON.stringify(cell.id)} is not a valid nbformat cell id`);
     parts.push(`id=${cell.id}`);
   }
   if (cell.metadata && Object.keys(cell.metadata).length > 0) {
@@ -64,10 +73,16 @@ function cellAttributes(cell: Cell): string {
   return parts.join(' ');
 }
 
-function parseAttributes(s: string | null | undefined, where: string): { id?: string; metadata: Record<string, unknown> } {
+function parseAttributes(
+  s: string | null | undefined,
+  where: string,
+): { id?: string; metadata: Record<string, unknown> } {
   const text = (s ?? '').trim();
   const m = /^(?:id=([A-Za-z0-9_-]+))?\s*(\{.*\})?$/s.exec(text);
-  if (!m) throw new Error(`${where}: cannot read cell attributes ${JSON.stringify(text)} (expected: id=ID {"json": "metadata"})`);
+  if (!m)
+    throw new Error(
+      `${where}: cannot read cell attributes ${JSON.stringify(text)} (expected: id=ID {"json": "metadata"})`,
+    );
   let metadata: Record<string, unknown> = {};
   if (m[2]) {
     try {
@@ -83,7 +98,10 @@ function frontMatter(nb: Notebook): string {
   for (const k of ['nbformat', 'nbformat_minor']) {
     if (k in nb.metadata) throw new Error(`notebook metadata has a key '${k}', which the markdown form reserves`);
   }
-  return YAML.stringify({ jupyter: { ...nb.metadata, nbformat: nb.nbformat, nbformat_minor: nb.nbformat_minor } }, { lineWidth: 0 }).replace(/\n$/, '');
+  return YAML.stringify(
+    { jupyter: { ...nb.metadata, nbformat: nb.nbformat, nbformat_minor: nb.nbformat_minor } },
+    { lineWidth: 0 },
+  ).replace(/\n$/, '');
 }
 
 function cellNode(cell: Cell, fallback: boolean): RootContent {
@@ -93,10 +111,18 @@ function cellNode(cell: Cell, fallback: boolean): RootContent {
     return node;
   }
   if (fallback) {
-    return { type: 'code', lang: cell.cell_type === 'raw' ? RAW_FALLBACK : MD_FALLBACK, meta: attrs || null, value: cell.source } as Code;
+    return {
+      type: 'code',
+      lang: cell.cell_type === 'raw' ? RAW_FALLBACK : MD_FALLBACK,
+      meta: attrs || null,
+      value: cell.source,
+    } as Code;
   }
   const kind = cell.cell_type === 'raw' ? 'raw' : 'region';
-  const node: Html = { type: 'html', value: `<!-- #${kind}${attrs ? ' ' + attrs : ''} -->\n${escapeMarkers(cell.source)}\n<!-- #end${kind} -->` };
+  const node: Html = {
+    type: 'html',
+    value: `<!-- #${kind}${attrs ? ' ' + attrs : ''} -->\n${escapeMarkers(cell.source)}\n<!-- #end${kind} -->`,
+  };
   return node;
 }
 
@@ -109,8 +135,13 @@ function render(nb: Notebook, fallback: Set<number>): string {
 }
 
 function sameCell(a: Cell, b: Cell | undefined): boolean {
-  return !!b && a.cell_type === b.cell_type && a.source === b.source && a.id === b.id &&
-    JSON.stringify(a.metadata) === JSON.stringify(b.metadata);
+  return (
+    !!b &&
+    a.cell_type === b.cell_type &&
+    a.source === b.source &&
+    a.id === b.id &&
+    JSON.stringify(a.metadata) === JSON.stringify(b.metadata)
+  );
 }
 
 /**
@@ -215,7 +246,8 @@ export function markdownToNotebook(text: string, options: MarkdownReadOptions = 
       const j = (fm as { jupyter?: Record<string, unknown> } | null)?.jupyter ?? {};
       const { nbformat, nbformat_minor, ...metadata } = j as Record<string, unknown>;
       nb.metadata = metadata;
-      if (nbformat !== undefined && nbformat !== 4) throw new Error(`${where}: nbformat ${String(nbformat)}, only 4 is supported`);
+      if (nbformat !== undefined && nbformat !== 4)
+        throw new Error(`${where}: nbformat ${String(nbformat)}, only 4 is supported`);
       if (typeof nbformat_minor === 'number') nb.nbformat_minor = nbformat_minor;
       continue;
     }
@@ -237,7 +269,12 @@ export function markdownToNotebook(text: string, options: MarkdownReadOptions = 
         if (body.endsWith('\r') && text[bodyStart - 2] === '\r') body = body.slice(0, -1);
         const attrs = parseAttributes(m[2], where);
         const type: CellType = kind === 'raw' ? 'raw' : 'markdown';
-        nb.cells.push({ cell_type: type, ...(attrs.id !== undefined ? { id: attrs.id } : {}), metadata: attrs.metadata, source: unescapeMarkers(body) });
+        nb.cells.push({
+          cell_type: type,
+          ...(attrs.id !== undefined ? { id: attrs.id } : {}),
+          metadata: attrs.metadata,
+          source: unescapeMarkers(body),
+        });
         i = j;
         continue;
       }
@@ -248,9 +285,19 @@ export function markdownToNotebook(text: string, options: MarkdownReadOptions = 
       const attrs = parseAttributes(node.meta, where);
       const source = fenceContent(text, node);
       const idPart = attrs.id !== undefined ? { id: attrs.id } : {};
-      if (node.lang === MD_FALLBACK) nb.cells.push({ cell_type: 'markdown', ...idPart, metadata: attrs.metadata, source });
-      else if (node.lang === RAW_FALLBACK) nb.cells.push({ cell_type: 'raw', ...idPart, metadata: attrs.metadata, source });
-      else nb.cells.push({ cell_type: 'code', ...idPart, metadata: attrs.metadata, source, execution_count: null, outputs: [] });
+      if (node.lang === MD_FALLBACK)
+        nb.cells.push({ cell_type: 'markdown', ...idPart, metadata: attrs.metadata, source });
+      else if (node.lang === RAW_FALLBACK)
+        nb.cells.push({ cell_type: 'raw', ...idPart, metadata: attrs.metadata, source });
+      else
+        nb.cells.push({
+          cell_type: 'code',
+          ...idPart,
+          metadata: attrs.metadata,
+          source,
+          execution_count: null,
+          outputs: [],
+        });
       continue;
     }
     loose.push(node);

@@ -11,7 +11,11 @@ import { notebookToMarkdown } from './markdown';
 /** The notebooks of a folder, sorted by name. */
 export function listNotebooks(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).filter((f) => f.endsWith('.ipynb')).sort().map((f) => path.join(dir, f));
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.ipynb'))
+    .sort()
+    .map((f) => path.join(dir, f));
 }
 
 export function mirrorPath(ipynb: string): string {
@@ -30,7 +34,8 @@ export function firstDifference(expected: string, actual: string): string | null
   const a = actual.split('\n');
   for (let i = 0; i < Math.max(e.length, a.length); i++) {
     if (e[i] !== a[i]) {
-      const show = (s: string | undefined) => (s === undefined ? '(end of file)' : JSON.stringify(s.length > 120 ? s.slice(0, 117) + '...' : s));
+      const show = (s: string | undefined) =>
+        s === undefined ? '(end of file)' : JSON.stringify(s.length > 120 ? s.slice(0, 117) + '...' : s);
       return `line ${i + 1}: expected ${show(e[i])}, found ${show(a[i])}`;
     }
   }
@@ -57,16 +62,26 @@ export function checkMirrors(dir: string): MirrorProblem[] {
       continue;
     }
     if (!fs.existsSync(mdFile)) {
-      problems.push({ notebook: rel, message: `${rel}: no markdown mirror ${path.basename(mdFile)} (run npm run md:sync)` });
+      problems.push({
+        notebook: rel,
+        message: `${rel}: no markdown mirror ${path.basename(mdFile)} (run npm run md:sync)`,
+      });
       continue;
     }
     const diff = firstDifference(expected, fs.readFileSync(mdFile, 'utf8'));
-    if (diff) problems.push({ notebook: rel, message: `${rel}: ${path.basename(mdFile)} is out of date, ${diff} (run npm run md:sync)` });
+    if (diff)
+      problems.push({
+        notebook: rel,
+        message: `${rel}: ${path.basename(mdFile)} is out of date, ${diff} (run npm run md:sync)`,
+      });
   }
   const names = new Set(notebooks.map((f) => path.basename(mirrorPath(f))));
   for (const f of fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []) {
     if (f.endsWith('.md') && !names.has(f) && looksLikeMirror(fs.readFileSync(path.join(dir, f), 'utf8'))) {
-      problems.push({ notebook: f, message: `${f}: a notebook mirror without ${f.replace(/\.md$/, '.ipynb')} (delete it, or restore the notebook)` });
+      problems.push({
+        notebook: f,
+        message: `${f}: a notebook mirror without ${f.replace(/\.md$/, '.ipynb')} (delete it, or restore the notebook)`,
+      });
     }
   }
   return problems;

@@ -20,7 +20,8 @@ export function notebookViolations(nb: Notebook, name: string): PolicyViolation[
     const what: string[] = [];
     if (c.cell_type === 'code') {
       if ((c.outputs ?? []).length > 0) what.push(`${c.outputs!.length} output(s)`);
-      if (c.execution_count !== null && c.execution_count !== undefined) what.push(`execution count ${c.execution_count}`);
+      if (c.execution_count !== null && c.execution_count !== undefined)
+        what.push(`execution count ${c.execution_count}`);
     }
     if (c.metadata && 'execution' in c.metadata) what.push('execution metadata');
     if (what.length) {

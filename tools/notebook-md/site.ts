@@ -60,10 +60,14 @@ export interface SitePage {
 const VEGA_LITE_MIMES = ['application/vnd.vegalite.v5+json', 'application/vnd.vegalite.v4+json'];
 const MARKER_FILE = '.resnet-ts-site';
 
-const h = (tagName: string, properties: Record<string, unknown> = {}, children: ElementContent[] = []): Element =>
-  ({ type: 'element', tagName, properties: properties as Element['properties'], children });
+const h = (tagName: string, properties: Record<string, unknown> = {}, children: ElementContent[] = []): Element => ({
+  type: 'element',
+  tagName,
+  properties: properties as Element['properties'],
+  children,
+});
 const text = (value: string): ElementContent => ({ type: 'text', value });
-const raw = (value: string): ElementContent => ({ type: 'raw', value } as unknown as ElementContent);
+const raw = (value: string): ElementContent => ({ type: 'raw', value }) as unknown as ElementContent;
 
 // eslint-disable-next-line no-control-regex -- ANSI colour codes start with ESC
 const stripAnsi = (s: string) => s.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
@@ -80,13 +84,15 @@ function titleOf(nb: Notebook, fallback: string): string {
 /** Makes the ids of one inline SVG unique on the page (vega's clip paths are clip1, clip2, ... in every figure). */
 function prefixSvgIds(svg: string, prefix: string): string {
   return svg
-    .replace(/<\?xml[^>]*\?>\s*/g, '').replace(/<!DOCTYPE[^>]*>\s*/gi, '')
+    .replace(/<\?xml[^>]*\?>\s*/g, '')
+    .replace(/<!DOCTYPE[^>]*>\s*/gi, '')
     .replace(/\bid="([^"]+)"/g, `id="${prefix}-$1"`)
     .replace(/url\(#([^)]+)\)/g, `url(#${prefix}-$1)`)
     .replace(/(xlink:href|href)="#([^"]+)"/g, `$1="#${prefix}-$2"`);
 }
 
-const markdownProcessor = () => unified().use(remarkParse).use(remarkGfm).use(remarkMath).use(remarkRehype, { allowDangerousHtml: true });
+const markdownProcessor = () =>
+  unified().use(remarkParse).use(remarkGfm).use(remarkMath).use(remarkRehype, { allowDangerousHtml: true });
 
 /**
  * `$$...$$` written within a line (as Jupyter's MathJax takes it) is display math too; remark-math
@@ -117,13 +123,16 @@ interface PageContext {
 
 async function outputNode(o: Output, ctx: PageContext): Promise<ElementContent | null> {
   if (o.output_type === 'stream') {
-    return h('pre', { className: ['output', 'stream', o.name === 'stderr' ? 'stderr' : 'stdout'] }, [text(stripAnsi(joinText(o.text)))]);
+    return h('pre', { className: ['output', 'stream', o.name === 'stderr' ? 'stderr' : 'stdout'] }, [
+      text(stripAnsi(joinText(o.text))),
+    ]);
   }
   if (o.output_type === 'error') {
     const tb = (o.traceback ?? []).map(stripAnsi).join('\n');
     return h('pre', { className: ['output', 'error'] }, [text(tb || `${o.ename}: ${o.evalue}`)]);
   }
-  if (o.output_type !== 'display_data' && o.output_type !== 'execute_result' && o.output_type !== 'update_display_data') return null;
+  if (o.output_type !== 'display_data' && o.output_type !== 'execute_result' && o.output_type !== 'update_display_data')
+    return null;
   const data = o.data ?? {};
   const vlMime = VEGA_LITE_MIMES.find((m) => m in data);
   if (vlMime) {
@@ -141,24 +150,35 @@ async function outputNode(o: Output, ctx: PageContext): Promise<ElementContent |
   if ('text/html' in data) return h('div', { className: ['output', 'html'] }, [raw(joinText(data['text/html']))]);
   if ('image/svg+xml' in data) {
     const id = `figure-${++ctx.figures}`;
-    return h('div', { className: ['output', 'image', 'svg'] }, [raw(prefixSvgIds(joinText(data['image/svg+xml']), id))]);
+    return h('div', { className: ['output', 'image', 'svg'] }, [
+      raw(prefixSvgIds(joinText(data['image/svg+xml']), id)),
+    ]);
   }
   for (const mime of ['image/png', 'image/jpeg', 'image/gif']) {
     if (mime in data) {
       ctx.figures++;
       const b64 = joinText(data[mime]).replace(/\s+/g, '');
-      return h('div', { className: ['output', 'image'] }, [h('img', { src: `data:${mime};base64,${b64}`, alt: joinText(data['text/plain']) || 'image output' })]);
+      return h('div', { className: ['output', 'image'] }, [
+        h('img', { src: `data:${mime};base64,${b64}`, alt: joinText(data['text/plain']) || 'image output' }),
+      ]);
     }
   }
-  if ('text/markdown' in data) return h('div', { className: ['output', 'markdown'] }, await markdownToHast(joinText(data['text/markdown'])));
-  if ('application/json' in data) return h('pre', { className: ['output', 'json'] }, [text(JSON.stringify(data['application/json'], null, 2))]);
-  if ('text/plain' in data) return h('pre', { className: ['output', 'text'] }, [text(stripAnsi(joinText(data['text/plain'])))]);
+  if ('text/markdown' in data)
+    return h('div', { className: ['output', 'markdown'] }, await markdownToHast(joinText(data['text/markdown'])));
+  if ('application/json' in data)
+    return h('pre', { className: ['output', 'json'] }, [text(JSON.stringify(data['application/json'], null, 2))]);
+  if ('text/plain' in data)
+    return h('pre', { className: ['output', 'text'] }, [text(stripAnsi(joinText(data['text/plain'])))]);
   return null;
 }
 
 async function cellNode(cell: Cell, index: number, ctx: PageContext): Promise<Element> {
   if (cell.cell_type === 'markdown') {
-    return h('section', { className: ['cell', 'markdown'], id: cell.id ? `cell-${cell.id}` : `cell-${index + 1}` }, await markdownToHast(cell.source));
+    return h(
+      'section',
+      { className: ['cell', 'markdown'], id: cell.id ? `cell-${cell.id}` : `cell-${index + 1}` },
+      await markdownToHast(cell.source),
+    );
   }
   if (cell.cell_type === 'raw') {
     return h('section', { className: ['cell', 'raw'] }, [h('pre', { className: ['raw'] }, [text(cell.source)])]);
@@ -192,8 +212,14 @@ function rewriteNotebookLinks(tree: HastRoot): void {
 function navNode(pages: SitePage[], i: number | null, where: 'top' | 'bottom'): Element {
   const links: ElementContent[] = [h('a', { href: 'index.html', className: ['nav-index'] }, [text('Contents')])];
   if (i !== null) {
-    if (i > 0) links.push(h('a', { href: pages[i - 1].file, rel: ['prev'], className: ['nav-prev'] }, [text(`← ${pages[i - 1].title}`)]));
-    if (i < pages.length - 1) links.push(h('a', { href: pages[i + 1].file, rel: ['next'], className: ['nav-next'] }, [text(`${pages[i + 1].title} →`)]));
+    if (i > 0)
+      links.push(
+        h('a', { href: pages[i - 1].file, rel: ['prev'], className: ['nav-prev'] }, [text(`← ${pages[i - 1].title}`)]),
+      );
+    if (i < pages.length - 1)
+      links.push(
+        h('a', { href: pages[i + 1].file, rel: ['next'], className: ['nav-next'] }, [text(`${pages[i + 1].title} →`)]),
+      );
   }
   return h('nav', { className: ['site-nav', `site-nav-${where}`] }, links);
 }
@@ -211,8 +237,12 @@ function pageDocument(title: string, body: ElementContent[], opts: { vega: boole
           h('meta', { name: 'viewport', content: 'width=device-width, initial-scale=1' }),
           h('link', { rel: ['icon'], href: 'data:,' }),
           h('title', {}, [text(title === opts.courseTitle ? title : `${title} · ${opts.courseTitle}`)]),
-          css('assets/katex/katex.min.css'), css('assets/highlight.css'), css('assets/site.css'),
-          ...(opts.vega ? [js('assets/vega.min.js'), js('assets/vega-lite.min.js'), js('assets/vega-embed.min.js')] : []),
+          css('assets/katex/katex.min.css'),
+          css('assets/highlight.css'),
+          css('assets/site.css'),
+          ...(opts.vega
+            ? [js('assets/vega.min.js'), js('assets/vega-lite.min.js'), js('assets/vega-embed.min.js')]
+            : []),
         ]),
         h('body', {}, [h('main', {}, body), ...(opts.vega ? [js('assets/site.js')] : [])]),
       ]),
@@ -221,7 +251,10 @@ function pageDocument(title: string, body: ElementContent[], opts: { vega: boole
 }
 
 async function renderDocument(tree: HastRoot): Promise<string> {
-  const p = unified().use(rehypeKatex, { strict: false }).use(rehypeHighlight).use(rehypeStringify, { allowDangerousHtml: true });
+  const p = unified()
+    .use(rehypeKatex, { strict: false })
+    .use(rehypeHighlight)
+    .use(rehypeStringify, { allowDangerousHtml: true });
   const out = (await p.run(tree)) as HastRoot;
   return p.stringify(out) + '\n';
 }
@@ -236,14 +269,31 @@ function copyAssets(root: string, outDir: string): void {
   const nm = path.join(root, 'node_modules');
   const assets = path.join(outDir, 'assets');
   // The KaTeX that rehype-katex renders with (its CSS must match its HTML).
-  const katexDist = path.dirname(firstExisting(path.join(nm, 'rehype-katex', 'node_modules', 'katex', 'dist', 'katex.min.css'), path.join(nm, 'katex', 'dist', 'katex.min.css')));
+  const katexDist = path.dirname(
+    firstExisting(
+      path.join(nm, 'rehype-katex', 'node_modules', 'katex', 'dist', 'katex.min.css'),
+      path.join(nm, 'katex', 'dist', 'katex.min.css'),
+    ),
+  );
   fs.mkdirSync(path.join(assets, 'katex'), { recursive: true });
   fs.copyFileSync(path.join(katexDist, 'katex.min.css'), path.join(assets, 'katex', 'katex.min.css'));
   fs.cpSync(path.join(katexDist, 'fonts'), path.join(assets, 'katex', 'fonts'), { recursive: true });
-  fs.copyFileSync(firstExisting(path.join(nm, 'highlight.js', 'styles', 'github.min.css'), path.join(nm, 'lowlight', 'node_modules', 'highlight.js', 'styles', 'github.min.css')), path.join(assets, 'highlight.css'));
+  fs.copyFileSync(
+    firstExisting(
+      path.join(nm, 'highlight.js', 'styles', 'github.min.css'),
+      path.join(nm, 'lowlight', 'node_modules', 'highlight.js', 'styles', 'github.min.css'),
+    ),
+    path.join(assets, 'highlight.css'),
+  );
   fs.copyFileSync(firstExisting(path.join(nm, 'vega', 'build', 'vega.min.js')), path.join(assets, 'vega.min.js'));
-  fs.copyFileSync(firstExisting(path.join(nm, 'vega-lite', 'build', 'vega-lite.min.js')), path.join(assets, 'vega-lite.min.js'));
-  fs.copyFileSync(firstExisting(path.join(nm, 'vega-embed', 'build', 'vega-embed.min.js')), path.join(assets, 'vega-embed.min.js'));
+  fs.copyFileSync(
+    firstExisting(path.join(nm, 'vega-lite', 'build', 'vega-lite.min.js')),
+    path.join(assets, 'vega-lite.min.js'),
+  );
+  fs.copyFileSync(
+    firstExisting(path.join(nm, 'vega-embed', 'build', 'vega-embed.min.js')),
+    path.join(assets, 'vega-embed.min.js'),
+  );
   const here = path.join(root, 'tools', 'notebook-md', 'site-assets');
   for (const f of ['site.css', 'site.js']) fs.copyFileSync(path.join(here, f), path.join(assets, f));
 }
@@ -279,7 +329,10 @@ export async function buildSite(opts: SiteOptions): Promise<{ outDir: string; pa
     if (fs.existsSync(exe)) {
       const nb = readNotebook(exe);
       const stale = codeOf(nb) !== codeOf(source);
-      if (stale) log(`WARNING: ${path.relative(process.cwd(), exe)} was executed from an older ${name}.ipynb (run npm run notebooks again)`);
+      if (stale)
+        log(
+          `WARNING: ${path.relative(process.cwd(), exe)} was executed from an older ${name}.ipynb (run npm run notebooks again)`,
+        );
       inputs.push({ name, nb, executed: true, stale });
     } else {
       missing.push(name);
@@ -289,17 +342,27 @@ export async function buildSite(opts: SiteOptions): Promise<{ outDir: string; pa
   if (missing.length) {
     const msg = `no executed copy of ${missing.join(', ')} in ${path.relative(process.cwd(), opts.executedDir) || '.'}: run \`npm run notebooks\` first`;
     if (opts.requireExecuted) throw new Error(`site: ${msg}`);
-    log(`${msg}; building ${missing.length === sources.length ? 'every page' : 'those pages'} from the source notebooks, without outputs`);
+    log(
+      `${msg}; building ${missing.length === sources.length ? 'every page' : 'those pages'} from the source notebooks, without outputs`,
+    );
   }
 
   prepareOutDir(opts.outDir);
   copyAssets(opts.root, opts.outDir);
 
-  const pages: SitePage[] = inputs.map((x) => ({ name: x.name, file: `${x.name}.html`, title: titleOf(x.nb, x.name), executed: x.executed, stale: x.stale, figures: 0 }));
+  const pages: SitePage[] = inputs.map((x) => ({
+    name: x.name,
+    file: `${x.name}.html`,
+    title: titleOf(x.nb, x.name),
+    executed: x.executed,
+    stale: x.stale,
+    figures: 0,
+  }));
   let renderVegaLite: ((spec: unknown) => Promise<string>) | undefined;
   for (let i = 0; i < inputs.length; i++) {
     const ctx: PageContext = {
-      figures: 0, usesVega: false,
+      figures: 0,
+      usesVega: false,
       renderVegaLite: async (spec) => {
         renderVegaLite ??= (await import('../../src/plot/render')).renderSvgAsync as (spec: unknown) => Promise<string>;
         return renderVegaLite(spec);
@@ -308,28 +371,50 @@ export async function buildSite(opts: SiteOptions): Promise<{ outDir: string; pa
     const cells: ElementContent[] = [];
     for (const [j, c] of inputs[i].nb.cells.entries()) cells.push(await cellNode(c, j, ctx));
     const notes: ElementContent[] = [];
-    if (!inputs[i].executed) notes.push(h('p', { className: ['note'] }, [text('This page shows the notebook without outputs: run `npm run notebooks`, then `npm run site`.')]));
-    if (inputs[i].stale) notes.push(h('p', { className: ['note'] }, [text('The outputs below come from an older version of this notebook.')]));
-    const body: ElementContent[] = [navNode(pages, i, 'top'), ...notes, h('article', { className: ['notebook'] }, cells), navNode(pages, i, 'bottom')];
+    if (!inputs[i].executed)
+      notes.push(
+        h('p', { className: ['note'] }, [
+          text('This page shows the notebook without outputs: run `npm run notebooks`, then `npm run site`.'),
+        ]),
+      );
+    if (inputs[i].stale)
+      notes.push(
+        h('p', { className: ['note'] }, [text('The outputs below come from an older version of this notebook.')]),
+      );
+    const body: ElementContent[] = [
+      navNode(pages, i, 'top'),
+      ...notes,
+      h('article', { className: ['notebook'] }, cells),
+      navNode(pages, i, 'bottom'),
+    ];
     const tree = pageDocument(pages[i].title, body, { vega: ctx.usesVega, courseTitle });
     rewriteNotebookLinks(tree);
     fs.writeFileSync(path.join(opts.outDir, pages[i].file), await renderDocument(tree));
     pages[i].figures = ctx.figures;
-    log(`${pages[i].file}: ${pages[i].title} (${inputs[i].executed ? 'executed' : 'no outputs'}${ctx.figures ? `, ${ctx.figures} figure(s)` : ''})`);
+    log(
+      `${pages[i].file}: ${pages[i].title} (${inputs[i].executed ? 'executed' : 'no outputs'}${ctx.figures ? `, ${ctx.figures} figure(s)` : ''})`,
+    );
   }
 
-  const list = h('ol', { className: ['toc'] }, pages.map((p) => h('li', {}, [
-    h('a', { href: p.file }, [text(p.title)]),
-    ...(p.executed ? [] : [text(' (without outputs)')]),
-  ])));
-  const index = pageDocument(courseTitle, [
-    navNode(pages, null, 'top'),
-    h('article', { className: ['index'] }, [
-      h('h1', {}, [text(courseTitle)]),
-      h('p', {}, [text('The ResNet chapter of Dive into Deep Learning, as TypeScript notebooks on TensorFlow.js.')]),
-      list,
-    ]),
-  ], { vega: false, courseTitle });
+  const list = h(
+    'ol',
+    { className: ['toc'] },
+    pages.map((p) =>
+      h('li', {}, [h('a', { href: p.file }, [text(p.title)]), ...(p.executed ? [] : [text(' (without outputs)')])]),
+    ),
+  );
+  const index = pageDocument(
+    courseTitle,
+    [
+      navNode(pages, null, 'top'),
+      h('article', { className: ['index'] }, [
+        h('h1', {}, [text(courseTitle)]),
+        h('p', {}, [text('The ResNet chapter of Dive into Deep Learning, as TypeScript notebooks on TensorFlow.js.')]),
+        list,
+      ]),
+    ],
+    { vega: false, courseTitle },
+  );
   fs.writeFileSync(path.join(opts.outDir, 'index.html'), await renderDocument(index));
   return { outDir: opts.outDir, pages };
 }

@@ -24,9 +24,20 @@ export interface NotebookTypeError {
   message: string;
 }
 
-interface CellSpan { cell: number; codeCell: number; id?: string; startLine: number; lines: number }
+interface CellSpan {
+  cell: number;
+  codeCell: number;
+  id?: string;
+  startLine: number;
+  lines: number;
+}
 
-interface Virtual { notebook: string; file: string; text: string; spans: CellSpan[] }
+interface Virtual {
+  notebook: string;
+  file: string;
+  text: string;
+  spans: CellSpan[];
+}
 
 /** The module text of a notebook's code cells; a `;` line between cells keeps each one a statement list of its own. */
 function virtualModule(notebook: string): Virtual {
@@ -84,7 +95,9 @@ export function typecheckNotebooks(notebooks: string[], options: TypecheckOption
   const getSourceFile = host.getSourceFile.bind(host);
   host.getSourceFile = (fileName, lang, onError, shouldCreate) => {
     const v = byFile.get(path.resolve(fileName));
-    return v ? ts.createSourceFile(fileName, v.text, lang, true, ts.ScriptKind.TS) : getSourceFile(fileName, lang, onError, shouldCreate);
+    return v
+      ? ts.createSourceFile(fileName, v.text, lang, true, ts.ScriptKind.TS)
+      : getSourceFile(fileName, lang, onError, shouldCreate);
   };
   const fileExists = host.fileExists.bind(host);
   host.fileExists = (f) => byFile.has(path.resolve(f)) || fileExists(f);
@@ -94,7 +107,15 @@ export function typecheckNotebooks(notebooks: string[], options: TypecheckOption
   const program = ts.createProgram({ rootNames: virtuals.map((v) => v.file), options: compilerOptions, host });
   const errors: NotebookTypeError[] = [];
   for (const d of program.getOptionsDiagnostics()) {
-    errors.push({ notebook: '(compiler options)', cell: 0, codeCell: 0, line: 0, column: 0, code: d.code, message: ts.flattenDiagnosticMessageText(d.messageText, '\n') });
+    errors.push({
+      notebook: '(compiler options)',
+      cell: 0,
+      codeCell: 0,
+      line: 0,
+      column: 0,
+      code: d.code,
+      message: ts.flattenDiagnosticMessageText(d.messageText, '\n'),
+    });
   }
   for (const v of virtuals) {
     const sf = program.getSourceFile(v.file)!;
@@ -108,7 +129,8 @@ export function typecheckNotebooks(notebooks: string[], options: TypecheckOption
     // A name declared again in a later cell is allowed (tslab, like a REPL): drop redeclaration
     // errors of a name whose declarations are all in different cells.
     const redeclared = new Map<string, number[]>();
-    for (const x of located) if (REDECLARE.has(x.d.code) && x.span) redeclared.set(x.name, [...(redeclared.get(x.name) ?? []), x.span.cell]);
+    for (const x of located)
+      if (REDECLARE.has(x.d.code) && x.span) redeclared.set(x.name, [...(redeclared.get(x.name) ?? []), x.span.cell]);
     for (const x of located) {
       if (REDECLARE.has(x.d.code)) {
         const cells = redeclared.get(x.name) ?? [];
@@ -131,8 +153,12 @@ export function typecheckNotebooks(notebooks: string[], options: TypecheckOption
 
 /** One line per error: `notebooks/x.ipynb: cell 5 (code cell 3, id ab), line 2, col 7: TS2345: ...`. */
 export function formatTypeErrors(errors: NotebookTypeError[], cwd = process.cwd()): string {
-  return errors.map((e) => {
-    const where = e.cell ? `cell ${e.cell} (code cell ${e.codeCell}${e.id ? `, id ${e.id}` : ''}), line ${e.line}, col ${e.column}` : 'between cells';
-    return `${path.relative(cwd, e.notebook) || e.notebook}: ${where}: TS${e.code}: ${e.message.replace(/\n/g, '\n    ')}`;
-  }).join('\n');
+  return errors
+    .map((e) => {
+      const where = e.cell
+        ? `cell ${e.cell} (code cell ${e.codeCell}${e.id ? `, id ${e.id}` : ''}), line ${e.line}, col ${e.column}`
+        : 'between cells';
+      return `${path.relative(cwd, e.notebook) || e.notebook}: ${where}: TS${e.code}: ${e.message.replace(/\n/g, '\n    ')}`;
+    })
+    .join('\n');
 }

@@ -26,8 +26,12 @@ async function main(): Promise<number> {
   try {
     ({ values: v, positionals } = parseArgs({
       options: {
-        fast: { type: 'boolean' }, full: { type: 'boolean' }, timeout: { type: 'string' },
-        out: { type: 'string' }, kernel: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        fast: { type: 'boolean' },
+        full: { type: 'boolean' },
+        timeout: { type: 'string' },
+        out: { type: 'string' },
+        kernel: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
     }));
@@ -36,7 +40,12 @@ async function main(): Promise<number> {
     return 2;
   }
   if (v.help) {
-    console.log(fs.readFileSync(__filename, 'utf8').match(/\/\*\*([\s\S]*?)\*\//)?.[1].replace(/^ \* ?/gm, '') ?? '');
+    console.log(
+      fs
+        .readFileSync(__filename, 'utf8')
+        .match(/\/\*\*([\s\S]*?)\*\//)?.[1]
+        .replace(/^ \* ?/gm, '') ?? '',
+    );
     return 0;
   }
   const env: NodeJS.ProcessEnv = {};
@@ -48,8 +57,14 @@ async function main(): Promise<number> {
     console.error(`run-notebooks: --timeout must be a positive number of seconds, got '${v.timeout}'`);
     return 2;
   }
-  const files = positionals.length > 0 ? positionals
-    : fs.readdirSync(path.join(ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb')).sort().map((f) => path.join(ROOT, 'notebooks', f));
+  const files =
+    positionals.length > 0
+      ? positionals
+      : fs
+          .readdirSync(path.join(ROOT, 'notebooks'))
+          .filter((f) => f.endsWith('.ipynb'))
+          .sort()
+          .map((f) => path.join(ROOT, 'notebooks', f));
   for (const f of files) {
     if (!fs.existsSync(f)) {
       console.error(`run-notebooks: no such notebook: ${f}`);
@@ -66,8 +81,10 @@ async function main(): Promise<number> {
   const { spec, file: specFile } = found;
   if (found.note) console.error(`run-notebooks: note: ${found.note}`);
   const outDir = path.resolve((v.out as string | undefined) ?? path.join(ROOT, 'build', 'notebooks'));
-  console.log(`run-notebooks: ${files.length} notebook(s), ${fast ? 'fast' : 'full'} mode, kernel ${specFile}, ` +
-    `timeout ${timeoutS} s per cell, output in ${path.relative(process.cwd(), outDir) || '.'}`);
+  console.log(
+    `run-notebooks: ${files.length} notebook(s), ${fast ? 'fast' : 'full'} mode, kernel ${specFile}, ` +
+      `timeout ${timeoutS} s per cell, output in ${path.relative(process.cwd(), outDir) || '.'}`,
+  );
 
   // Notebook folders inside the project get the link that lets cells import 'resnet-ts'.
   for (const dir of new Set(files.map((f) => path.dirname(path.resolve(f))))) {
@@ -77,19 +94,34 @@ async function main(): Promise<number> {
   const failures: string[] = [];
   const t0 = performance.now();
   for (const f of files) {
-    const r = await runNotebook(path.resolve(f), { spec, timeoutMs: timeoutS * 1000, outDir, env, log: (l) => console.log(l) });
-    console.log(`${r.notebook}: ${r.ok ? 'OK' : 'FAILED'} in ${r.seconds.toFixed(1)} s -> ${path.relative(process.cwd(), r.outPath)}`);
+    const r = await runNotebook(path.resolve(f), {
+      spec,
+      timeoutMs: timeoutS * 1000,
+      outDir,
+      env,
+      log: (l) => console.log(l),
+    });
+    console.log(
+      `${r.notebook}: ${r.ok ? 'OK' : 'FAILED'} in ${r.seconds.toFixed(1)} s -> ${path.relative(process.cwd(), r.outPath)}`,
+    );
     if (r.failure) {
       const text = formatFailure(r.failure);
       failures.push(text);
       console.error(text);
     }
   }
-  console.log(`run-notebooks: ${files.length - failures.length}/${files.length} notebooks passed in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `run-notebooks: ${files.length - failures.length}/${files.length} notebooks passed in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
   return failures.length ? 1 : 0;
 }
 
-main().then((code) => { process.exitCode = code; }, (e) => {
-  console.error(`run-notebooks: ${(e as Error).stack ?? e}`);
-  process.exitCode = 1;
-});
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    console.error(`run-notebooks: ${(e as Error).stack ?? e}`);
+    process.exitCode = 1;
+  },
+);

@@ -53,11 +53,17 @@ const DELIM = Buffer.from('<IDS|MSG>');
 
 /** Ports the OS reports free right now (the same race jupyter_client accepts). */
 async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<net.Server>((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => resolve(s));
-  })));
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const s = net.createServer();
+          s.once('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
+  );
   const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
@@ -67,7 +73,10 @@ export class KernelError extends Error {}
 
 /** The kernel process did not become ready; carries what it printed (often the reason). */
 export class KernelStartError extends KernelError {
-  constructor(message: string, readonly processOutput: string) {
+  constructor(
+    message: string,
+    readonly processOutput: string,
+  ) {
     super(message);
   }
 }
@@ -94,12 +103,22 @@ export class Kernel {
   ) {}
 
   /** Starts the kernel described by `spec` in `cwd` and waits until shell and iopub both work. */
-  static async start(spec: KernelSpec, opts: { cwd: string; env?: NodeJS.ProcessEnv; startTimeoutMs?: number }): Promise<Kernel> {
+  static async start(
+    spec: KernelSpec,
+    opts: { cwd: string; env?: NodeJS.ProcessEnv; startTimeoutMs?: number },
+  ): Promise<Kernel> {
     const [shell, iopub, stdin, control, hb] = await freePorts(5);
     const key = randomBytes(32).toString('hex');
     const conn = {
-      ip: '127.0.0.1', transport: 'tcp', signature_scheme: 'hmac-sha256', key,
-      shell_port: shell, iopub_port: iopub, stdin_port: stdin, control_port: control, hb_port: hb,
+      ip: '127.0.0.1',
+      transport: 'tcp',
+      signature_scheme: 'hmac-sha256',
+      key,
+      shell_port: shell,
+      iopub_port: iopub,
+      stdin_port: stdin,
+      control_port: control,
+      hb_port: hb,
       kernel_name: spec.display_name ?? 'kernel',
     };
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'resnet-ts-kernel-'));
@@ -112,7 +131,9 @@ export class Kernel {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const k = new Kernel(proc, Buffer.from(key), connectionFile);
-    const keep = (d: Buffer) => { k.processOutput = (k.processOutput + d.toString()).slice(-65536); };
+    const keep = (d: Buffer) => {
+      k.processOutput = (k.processOutput + d.toString()).slice(-65536);
+    };
     proc.stdout!.on('data', keep);
     proc.stderr!.on('data', keep);
     proc.on('error', (e) => k.onExit(`could not start ${argv[0]}: ${e.message}`));
@@ -180,10 +201,17 @@ export class Kernel {
   }
 
   /** Sends a request and resolves with its reply (rejects on timeout or kernel death). */
-  private async request(sock: zmq.Dealer, msgType: string, content: Record<string, unknown>, timeoutMs: number,
-    onIopub?: (m: Message) => void): Promise<{ id: string; reply: Message }> {
+  private async request(
+    sock: zmq.Dealer,
+    msgType: string,
+    content: Record<string, unknown>,
+    timeoutMs: number,
+    onIopub?: (m: Message) => void,
+  ): Promise<{ id: string; reply: Message }> {
     let resolveReply!: (m: Message) => void;
-    const replied = new Promise<Message>((r) => { resolveReply = r; });
+    const replied = new Promise<Message>((r) => {
+      resolveReply = r;
+    });
     // Register before sending: the reply can arrive before send() resolves.
     const msgId = await this.prepareAndSend(sock, msgType, content, (id) => {
       this.replies.set(id, resolveReply);
@@ -197,11 +225,19 @@ export class Kernel {
     }
   }
 
-  private async prepareAndSend(sock: zmq.Dealer, msgType: string, content: Record<string, unknown>,
-    register: (msgId: string) => void): Promise<string> {
+  private async prepareAndSend(
+    sock: zmq.Dealer,
+    msgType: string,
+    content: Record<string, unknown>,
+    register: (msgId: string) => void,
+  ): Promise<string> {
     const header: Header = {
-      msg_id: randomUUID(), session: this.session, username: os.userInfo().username,
-      date: new Date().toISOString(), msg_type: msgType, version: '5.3',
+      msg_id: randomUUID(),
+      session: this.session,
+      username: os.userInfo().username,
+      date: new Date().toISOString(),
+      msg_type: msgType,
+      version: '5.3',
     };
     register(header.msg_id);
     const parts = [header, {}, {}, content].map((o) => Buffer.from(JSON.stringify(o)));
@@ -212,8 +248,20 @@ export class Kernel {
   private race<T>(p: Promise<T>, timeoutMs: number, what: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const t = setTimeout(() => reject(new KernelError(`${what} within ${timeoutMs / 1000} s`)), timeoutMs);
-      p.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
-      void this.exited().then((info) => { clearTimeout(t); reject(new KernelError(`kernel died (${info})`)); });
+      p.then(
+        (v) => {
+          clearTimeout(t);
+          resolve(v);
+        },
+        (e) => {
+          clearTimeout(t);
+          reject(e);
+        },
+      );
+      void this.exited().then((info) => {
+        clearTimeout(t);
+        reject(new KernelError(`kernel died (${info})`));
+      });
     });
   }
 
@@ -225,10 +273,18 @@ export class Kernel {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       let sawIdle!: () => void;
-      const idle = new Promise<void>((r) => { sawIdle = r; });
-      const { id } = await this.request(this.shell, 'kernel_info_request', {}, Math.max(1000, deadline - Date.now()), (m) => {
-        if (m.header.msg_type === 'status' && m.content.execution_state === 'idle') sawIdle();
+      const idle = new Promise<void>((r) => {
+        sawIdle = r;
       });
+      const { id } = await this.request(
+        this.shell,
+        'kernel_info_request',
+        {},
+        Math.max(1000, deadline - Date.now()),
+        (m) => {
+          if (m.header.msg_type === 'status' && m.content.execution_state === 'idle') sawIdle();
+        },
+      );
       try {
         await this.race(idle, 1000, 'iopub');
         return;
@@ -249,25 +305,44 @@ export class Kernel {
   async execute(code: string, timeoutMs: number, onMessage?: (m: Message) => void): Promise<ExecuteOutcome> {
     const messages: Message[] = [];
     let sawIdle!: () => void;
-    const idle = new Promise<void>((r) => { sawIdle = r; });
-    let resolveReply!: (m: Message) => void;
-    const replied = new Promise<Message>((r) => { resolveReply = r; });
-    const id = await this.prepareAndSend(this.shell, 'execute_request', {
-      code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true,
-    }, (msgId) => {
-      this.replies.set(msgId, resolveReply);
-      this.iopubListeners.set(msgId, (m) => {
-        if (m.header.msg_type === 'status') {
-          if (m.content.execution_state === 'idle') sawIdle();
-          return;
-        }
-        messages.push(m);
-        onMessage?.(m);
-      });
+    const idle = new Promise<void>((r) => {
+      sawIdle = r;
     });
-    const cleanup = () => { this.replies.delete(id); this.iopubListeners.delete(id); };
+    let resolveReply!: (m: Message) => void;
+    const replied = new Promise<Message>((r) => {
+      resolveReply = r;
+    });
+    const id = await this.prepareAndSend(
+      this.shell,
+      'execute_request',
+      {
+        code,
+        silent: false,
+        store_history: true,
+        user_expressions: {},
+        allow_stdin: false,
+        stop_on_error: true,
+      },
+      (msgId) => {
+        this.replies.set(msgId, resolveReply);
+        this.iopubListeners.set(msgId, (m) => {
+          if (m.header.msg_type === 'status') {
+            if (m.content.execution_state === 'idle') sawIdle();
+            return;
+          }
+          messages.push(m);
+          onMessage?.(m);
+        });
+      },
+    );
+    const cleanup = () => {
+      this.replies.delete(id);
+      this.iopubListeners.delete(id);
+    };
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), timeoutMs); });
+    const timedOut = new Promise<'timeout'>((r) => {
+      timer = setTimeout(() => r('timeout'), timeoutMs);
+    });
     const died = this.exited().then((info) => ({ died: info }));
     const first = await Promise.race([replied, timedOut, died]);
     clearTimeout(timer);
@@ -299,7 +374,9 @@ export class Kernel {
     if (this.alive) {
       try {
         await this.request(this.control, 'shutdown_request', { restart: false }, graceMs);
-      } catch { /* fall through to signals */ }
+      } catch {
+        /* fall through to signals */
+      }
       await Promise.race([this.exited(), new Promise((r) => setTimeout(r, graceMs))]);
     }
     if (this.alive) {

@@ -55,7 +55,10 @@ class OutputCollector {
   private clearPending = false;
   stderr = '';
 
-  constructor(private outputs: Output[], private readonly executionCount: () => number | null) {}
+  constructor(
+    private outputs: Output[],
+    private readonly executionCount: () => number | null,
+  ) {}
 
   setCell(outputs: Output[]): void {
     this.outputs = outputs;
@@ -69,7 +72,8 @@ class OutputCollector {
     const c = m.content as Record<string, any>;
     const type = m.header.msg_type;
     if (type === 'clear_output') {
-      if (c.wait) this.clearPending = true; else this.outputs.length = 0;
+      if (c.wait) this.clearPending = true;
+      else this.outputs.length = 0;
       return;
     }
     if (type === 'update_display_data') {
@@ -95,9 +99,10 @@ class OutputCollector {
     } else if (type === 'error') {
       this.outputs.push({ output_type: 'error', ename: c.ename, evalue: c.evalue, traceback: c.traceback ?? [] });
     } else {
-      const o: Output = type === 'execute_result'
-        ? { output_type: type, execution_count: this.executionCount(), data: c.data, metadata: c.metadata ?? {} }
-        : { output_type: 'display_data', data: c.data, metadata: c.metadata ?? {} };
+      const o: Output =
+        type === 'execute_result'
+          ? { output_type: type, execution_count: this.executionCount(), data: c.data, metadata: c.metadata ?? {} }
+          : { output_type: 'display_data', data: c.data, metadata: c.metadata ?? {} };
       this.outputs.push(o);
       const id = c.transient?.display_id;
       if (id) this.displays.set(id, [...(this.displays.get(id) ?? []), o]);
@@ -105,7 +110,11 @@ class OutputCollector {
   }
 }
 
-const firstLine = (src: string) => src.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+const firstLine = (src: string) =>
+  src
+    .split('\n')
+    .find((l) => l.trim() !== '')
+    ?.trim() ?? '';
 
 /** Executes every code cell of `file` in order; never throws for cell failures (see `failure`). */
 export async function runNotebook(file: string, opts: RunNotebookOptions): Promise<NotebookResult> {
@@ -121,20 +130,40 @@ export async function runNotebook(file: string, opts: RunNotebookOptions): Promi
     fs.mkdirSync(opts.outDir, { recursive: true });
     fs.writeFileSync(`${outPath}.tmp`, stringifyNotebook(executed));
     fs.renameSync(`${outPath}.tmp`, outPath);
-    return { notebook: rel, ok: !failure, seconds: (performance.now() - started) / 1000, failure, outPath, executed, cellSeconds };
+    return {
+      notebook: rel,
+      ok: !failure,
+      seconds: (performance.now() - started) / 1000,
+      failure,
+      outPath,
+      executed,
+      cellSeconds,
+    };
   };
 
   for (const cell of executed.cells) {
-    if (cell.cell_type === 'code') { cell.outputs = []; cell.execution_count = null; }
+    if (cell.cell_type === 'code') {
+      cell.outputs = [];
+      cell.execution_count = null;
+    }
   }
 
   let kernel: Kernel;
   try {
-    kernel = await Kernel.start(opts.spec, { cwd: path.dirname(path.resolve(file)), env: opts.env, startTimeoutMs: opts.startTimeoutMs });
+    kernel = await Kernel.start(opts.spec, {
+      cwd: path.dirname(path.resolve(file)),
+      env: opts.env,
+      startTimeoutMs: opts.startTimeoutMs,
+    });
   } catch (e) {
     const said = e instanceof KernelStartError ? e.processOutput.trim().split('\n').slice(-15).join('\n') : '';
-    failure = { notebook: rel, cell: 0, kind: 'start', firstLine: '',
-      message: `kernel did not start: ${(e as Error).message}${said ? `; the kernel printed:\n${said}` : ''}` };
+    failure = {
+      notebook: rel,
+      cell: 0,
+      kind: 'start',
+      firstLine: '',
+      message: `kernel did not start: ${(e as Error).message}${said ? `; the kernel printed:\n${said}` : ''}`,
+    };
     return finish();
   }
   let count = 0;
@@ -150,14 +179,14 @@ export async function runNotebook(file: string, opts: RunNotebookOptions): Promi
       const t0 = performance.now();
       const updateTimes: number[] = [];
       const outcome = await kernel.execute(src, opts.timeoutMs, (m) => {
-        if (m.header.msg_type === 'update_display_data') updateTimes.push(+((performance.now() - t0) / 1000).toFixed(2));
+        if (m.header.msg_type === 'update_display_data')
+          updateTimes.push(+((performance.now() - t0) / 1000).toFixed(2));
         collector.add(m);
       });
       const secs = (performance.now() - t0) / 1000;
       cellSeconds[i + 1] = secs;
       // How long it took and how often a display was redrawn in place (live plots).
-      cell.metadata = { ...cell.metadata, execution: { seconds: +secs.toFixed(3),
-        display_updates_at: updateTimes } };
+      cell.metadata = { ...cell.metadata, execution: { seconds: +secs.toFixed(3), display_updates_at: updateTimes } };
       const reportedCount = outcome.reply?.execution_count;
       count = typeof reportedCount === 'number' ? reportedCount : count + 1;
       cell.execution_count = count;
@@ -180,7 +209,11 @@ export async function runNotebook(file: string, opts: RunNotebookOptions): Promi
       }
       // Record the failure in the executed copy as an nbformat error output.
       outputs.push({ output_type: 'error', ename: outcome.status, evalue: message, traceback: [] });
-      failure = { ...where, kind: outcome.status === 'timeout' ? 'timeout' : outcome.status === 'died' ? 'died' : 'error', message };
+      failure = {
+        ...where,
+        kind: outcome.status === 'timeout' ? 'timeout' : outcome.status === 'died' ? 'died' : 'error',
+        message,
+      };
       log(`${rel}: cell ${i + 1} FAILED (${secs.toFixed(1)} s)`);
       break;
     }
@@ -191,14 +224,19 @@ export async function runNotebook(file: string, opts: RunNotebookOptions): Promi
 }
 
 export function formatFailure(f: CellFailure): string {
-  const head = f.kind === 'start' ? `${f.notebook}: ${f.message}` : `${f.notebook}: cell ${f.cell} (${f.firstLine}) ${f.kind === 'error' ? 'failed' : f.kind === 'timeout' ? 'timed out' : 'killed the kernel'}:`;
+  const head =
+    f.kind === 'start'
+      ? `${f.notebook}: ${f.message}`
+      : `${f.notebook}: cell ${f.cell} (${f.firstLine}) ${f.kind === 'error' ? 'failed' : f.kind === 'timeout' ? 'timed out' : 'killed the kernel'}:`;
   return f.kind === 'start' ? head : `${head}\n${f.message.replace(/^/gm, '    ')}`;
 }
 
 /** Jupyter's data directories, in its search order (JUPYTER_PATH, user, system). */
 export function jupyterDataDirs(env: NodeJS.ProcessEnv = process.env): string[] {
   const dirs = (env.JUPYTER_PATH ?? '').split(path.delimiter).filter(Boolean);
-  dirs.push(env.JUPYTER_DATA_DIR ?? path.join(env.XDG_DATA_HOME ?? path.join(os.homedir(), '.local', 'share'), 'jupyter'));
+  dirs.push(
+    env.JUPYTER_DATA_DIR ?? path.join(env.XDG_DATA_HOME ?? path.join(os.homedir(), '.local', 'share'), 'jupyter'),
+  );
   dirs.push('/usr/local/share/jupyter', '/usr/share/jupyter');
   return dirs;
 }
@@ -209,7 +247,11 @@ export function jupyterDataDirs(env: NodeJS.ProcessEnv = process.env): string[] 
  * which), so: an installed spec made for `projectRoot`, else the one setup-notebooks wrote into
  * build/kernelspec/ of `projectRoot`, else any installed spec whose program still exists.
  */
-export function findKernelSpec(name: string, projectRoot: string, env: NodeJS.ProcessEnv = process.env): { spec: KernelSpec; file: string; note?: string } {
+export function findKernelSpec(
+  name: string,
+  projectRoot: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { spec: KernelSpec; file: string; note?: string } {
   const installed = jupyterDataDirs(env).map((d) => path.join(d, 'kernels', name, 'kernel.json'));
   const own = path.join(projectRoot, 'build', 'kernelspec', name, 'kernel.json');
   const read = (file: string) => {
@@ -218,7 +260,11 @@ export function findKernelSpec(name: string, projectRoot: string, env: NodeJS.Pr
     return spec;
   };
   const sameDir = (a: string | undefined, b: string) => {
-    try { return !!a && fs.realpathSync(a) === fs.realpathSync(b); } catch { return false; }
+    try {
+      return !!a && fs.realpathSync(a) === fs.realpathSync(b);
+    } catch {
+      return false;
+    }
   };
   const existing = installed.filter((f) => fs.existsSync(f));
   const specs = existing.map((file) => ({ file, spec: read(file) }));
@@ -233,10 +279,16 @@ export function findKernelSpec(name: string, projectRoot: string, env: NodeJS.Pr
       broken.push(`${file} starts ${program}, which does not exist`);
       continue;
     }
-    return { spec, file, note: `kernelspec ${file} was made for ${spec.metadata?.project ?? 'another project'}, not ${projectRoot}` };
+    return {
+      spec,
+      file,
+      note: `kernelspec ${file} was made for ${spec.metadata?.project ?? 'another project'}, not ${projectRoot}`,
+    };
   }
-  throw new Error(`no usable kernelspec '${name}' (${[...broken, `nothing at ${[...installed, own].filter((f) => !existing.includes(f)).join(', ')}`].join('; ')}); ` +
-    'run tools/setup.sh or node tools/setup-notebooks.js');
+  throw new Error(
+    `no usable kernelspec '${name}' (${[...broken, `nothing at ${[...installed, own].filter((f) => !existing.includes(f)).join(', ')}`].join('; ')}); ` +
+      'run tools/setup.sh or node tools/setup-notebooks.js',
+  );
 }
 
 /**
@@ -247,7 +299,9 @@ export function ensurePackageLink(notebookDir: string, root: string): void {
   const link = path.join(notebookDir, 'node_modules', 'resnet-ts');
   try {
     if (fs.realpathSync(link) === fs.realpathSync(root)) return;
-  } catch { /* absent or dangling */ }
+  } catch {
+    /* absent or dangling */
+  }
   fs.mkdirSync(path.dirname(link), { recursive: true });
   fs.rmSync(link, { recursive: true, force: true });
   fs.symlinkSync(path.relative(path.dirname(link), root), link, 'dir');

@@ -71,8 +71,26 @@ export interface ResizeParams {
   halfPixelCenters: boolean;
 }
 
-export const enum BinaryOp { Add = 0, Sub = 1, Mul = 2, Div = 3, Max = 4, Min = 5, SquaredDifference = 6 }
-export const enum UnaryOp { Relu = 0, Step = 1, Neg = 2, Square = 3, Sqrt = 4, Rsqrt = 5, Exp = 6, Log = 7, Abs = 8 }
+export const enum BinaryOp {
+  Add = 0,
+  Sub = 1,
+  Mul = 2,
+  Div = 3,
+  Max = 4,
+  Min = 5,
+  SquaredDifference = 6,
+}
+export const enum UnaryOp {
+  Relu = 0,
+  Step = 1,
+  Neg = 2,
+  Square = 3,
+  Sqrt = 4,
+  Rsqrt = 5,
+  Exp = 6,
+  Log = 7,
+  Abs = 8,
+}
 
 export interface OneDnnAddon {
   info(): { onednn: string; threads: number; isa: number };
@@ -82,10 +100,28 @@ export interface OneDnnAddon {
   conv2dForwardGemm(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: ConvParams): void;
   conv2dBackwardDataGemm(dy: Float32Array, w: Float32Array, dx: Float32Array, p: ConvParams): void;
   conv2dBackwardWeightsGemm(x: Float32Array, dy: Float32Array, dw: Float32Array, p: ConvParams): void;
-  batchNormTrain(x: Float32Array, scale: Float32Array, offset: Float32Array, y: Float32Array, mean: Float32Array,
-    variance: Float32Array, channels: number, eps: number): void;
-  batchNormTrainGrad(dy: Float32Array, x: Float32Array, scale: Float32Array, mean: Float32Array, variance: Float32Array,
-    dx: Float32Array, dScale: Float32Array, dOffset: Float32Array, channels: number, eps: number): void;
+  batchNormTrain(
+    x: Float32Array,
+    scale: Float32Array,
+    offset: Float32Array,
+    y: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    channels: number,
+    eps: number,
+  ): void;
+  batchNormTrainGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    scale: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    dx: Float32Array,
+    dScale: Float32Array,
+    dOffset: Float32Array,
+    channels: number,
+    eps: number,
+  ): void;
   channelAffine(x: Float32Array, a: Float32Array, b: Float32Array, y: Float32Array, channels: number): void;
   maxPool(x: Float32Array, y: Float32Array, p: PoolParams): void;
   maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, p: PoolParams): void;
@@ -116,8 +152,11 @@ let cached: AddonLoad | undefined;
 export function loadAddon(): AddonLoad {
   if (cached) return cached;
   if (!fs.existsSync(ADDON_PATH)) {
-    cached = { addon: null, path: ADDON_PATH,
-      reason: `native addon not built (${ADDON_PATH} missing): apt-get install libdnnl-dev g++ && npm run build:native` };
+    cached = {
+      addon: null,
+      path: ADDON_PATH,
+      reason: `native addon not built (${ADDON_PATH} missing): apt-get install libdnnl-dev g++ && npm run build:native`,
+    };
     return cached;
   }
   // libgomp (oneDNN's and our threads) spins 300000 iterations at every barrier by default: when the two cores

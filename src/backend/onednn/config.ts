@@ -41,7 +41,8 @@ function megabytes(v: string | undefined, dflt: number): number {
 /** The switches as `env` sets them (exported for tests). */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): OneDnnConfig {
   return {
-    addonPath: env.RESNET_ONEDNN_ADDON ||
+    addonPath:
+      env.RESNET_ONEDNN_ADDON ||
       path.join(findProjectRoot(__dirname), 'native', 'build', 'Release', 'resnet_onednn.node'),
     convAlgorithm: convAlgorithm(env.RESNET_ONEDNN_CONV),
     lazyInputGradient: env.RESNET_ONEDNN_LAZY !== '0',

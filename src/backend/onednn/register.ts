@@ -5,7 +5,12 @@
  * back to the JS cpu kernel. Does NOT select the back end; src/backend/select.ts does.
  */
 import {
-  getKernel, getKernelsForBackend, KernelConfig, registerBackend, registerKernel, unregisterKernel,
+  getKernel,
+  getKernelsForBackend,
+  KernelConfig,
+  registerBackend,
+  registerKernel,
+  unregisterKernel,
 } from '@tensorflow/tfjs-core';
 
 import { loadAddon } from './addon';
@@ -52,12 +57,38 @@ export const ONEDNN_PRIORITY = 3;
 
 /** The native kernels, in registration order. */
 export const nativeKernelConfigs: KernelConfig[] = [
-  conv2DConfig, fusedConv2DConfig, conv2DBackpropInputConfig, conv2DBackpropFilterConfig,
-  batchNormTrainConfig, batchNormTrainGradConfig, fusedBatchNormConfig,
-  addConfig, subConfig, multiplyConfig, realDivConfig, maximumConfig, minimumConfig, squaredDifferenceConfig,
-  reluConfig, stepConfig, negConfig, squareConfig, sqrtConfig, rsqrtConfig, expConfig, logConfig, absConfig,
-  sumConfig, maxPoolConfig, maxPoolGradConfig, avgPoolConfig, avgPoolGradConfig,
-  batchMatMulConfig, fusedMatMulConfig, resizeBilinearConfig, reluGradConfig,
+  conv2DConfig,
+  fusedConv2DConfig,
+  conv2DBackpropInputConfig,
+  conv2DBackpropFilterConfig,
+  batchNormTrainConfig,
+  batchNormTrainGradConfig,
+  fusedBatchNormConfig,
+  addConfig,
+  subConfig,
+  multiplyConfig,
+  realDivConfig,
+  maximumConfig,
+  minimumConfig,
+  squaredDifferenceConfig,
+  reluConfig,
+  stepConfig,
+  negConfig,
+  squareConfig,
+  sqrtConfig,
+  rsqrtConfig,
+  expConfig,
+  logConfig,
+  absConfig,
+  sumConfig,
+  maxPoolConfig,
+  maxPoolGradConfig,
+  avgPoolConfig,
+  avgPoolGradConfig,
+  batchMatMulConfig,
+  fusedMatMulConfig,
+  resizeBilinearConfig,
+  reluGradConfig,
 ];
 
 let state: { ok: boolean; reason: string } | undefined;

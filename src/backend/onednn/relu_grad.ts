@@ -3,7 +3,18 @@
  * activation (Step, Multiply) and an extra tensor. This gradient calls the fused 'ResnetReluGrad' kernel when
  * the active back end has it, and otherwise does exactly what tfjs does, so other back ends are unaffected.
  */
-import { cast, engine, getBackend, getKernel, GradConfig, mul, registerGradient, Relu, step, Tensor } from '@tensorflow/tfjs-core';
+import {
+  cast,
+  engine,
+  getBackend,
+  getKernel,
+  GradConfig,
+  mul,
+  registerGradient,
+  Relu,
+  step,
+  Tensor,
+} from '@tensorflow/tfjs-core';
 
 import { RELU_GRAD } from './kernels/ResnetReluGrad';
 
@@ -14,9 +25,10 @@ export const reluGradConfig: GradConfig = {
     const [x] = saved;
     const g = dy as Tensor;
     return {
-      x: () => (getKernel(RELU_GRAD, getBackend()) != null && x.dtype === 'float32' && g.dtype === 'float32'
-        ? engine().runKernel(RELU_GRAD, { dy: g, x }) as Tensor
-        : mul(g, cast(step(x), 'float32'))),
+      x: () =>
+        getKernel(RELU_GRAD, getBackend()) != null && x.dtype === 'float32' && g.dtype === 'float32'
+          ? (engine().runKernel(RELU_GRAD, { dy: g, x }) as Tensor)
+          : mul(g, cast(step(x), 'float32')),
     };
   },
 };

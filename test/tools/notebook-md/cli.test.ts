@@ -16,8 +16,16 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** One command, through vite-node as the npm scripts run it. */
 async function cli(...args: string[]) {
-  const r = await runProcess(process.execPath, [path.join(ROOT, 'node_modules', 'vite-node', 'vite-node.mjs'), path.join(ROOT, 'tools', 'notebook-md', 'cli.ts'), '--', ...args],
-    { cwd: ROOT, timeoutMs: 60_000 });
+  const r = await runProcess(
+    process.execPath,
+    [
+      path.join(ROOT, 'node_modules', 'vite-node', 'vite-node.mjs'),
+      path.join(ROOT, 'tools', 'notebook-md', 'cli.ts'),
+      '--',
+      ...args,
+    ],
+    { cwd: ROOT, timeoutMs: 60_000 },
+  );
   return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
@@ -30,11 +38,15 @@ describe('notebook-md command line', () => {
     fs.writeFileSync(nbFile, fs.readFileSync(nbFile, 'utf8').replace('A cell that fails', 'A cell that breaks'));
     const r = await cli('check', '--dir', dir);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/md:check: 03-errors\.ipynb: 03-errors\.md is out of date, line \d+: expected "A cell that breaks shows its error\.", found "A cell that fails shows its error\." \(run npm run md:sync\)/);
+    expect(r.err).toMatch(
+      /md:check: 03-errors\.ipynb: 03-errors\.md is out of date, line \d+: expected "A cell that breaks shows its error\.", found "A cell that fails shows its error\." \(run npm run md:sync\)/,
+    );
     const back = await cli('to-ipynb', path.join(dir, '01-basics.md'), '--out', path.join(tmp, 'back.ipynb'));
     expect(back.code).toBe(0);
     const orig = readNotebook(path.join(dir, '01-basics.ipynb'));
-    expect(readNotebook(path.join(tmp, 'back.ipynb')).cells.map((c) => [c.cell_type, c.id, c.source])).toEqual(orig.cells.map((c) => [c.cell_type, c.id, c.source]));
+    expect(readNotebook(path.join(tmp, 'back.ipynb')).cells.map((c) => [c.cell_type, c.id, c.source])).toEqual(
+      orig.cells.map((c) => [c.cell_type, c.id, c.source]),
+    );
   }, 120_000);
 
   it('nb:policy fails on notebooks with outputs, naming notebook and cell', async () => {

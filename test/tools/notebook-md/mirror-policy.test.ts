@@ -23,7 +23,8 @@ describe('markdown mirror (md:check)', () => {
   it('names the notebook and the first difference, a missing mirror and an orphan mirror', () => {
     const dir = path.join(tmp, 'mirror');
     fs.mkdirSync(dir);
-    for (const f of fs.readdirSync(path.join(FIX, 'source'))) fs.copyFileSync(path.join(FIX, 'source', f), path.join(dir, f));
+    for (const f of fs.readdirSync(path.join(FIX, 'source')))
+      fs.copyFileSync(path.join(FIX, 'source', f), path.join(dir, f));
     expect(checkMirrors(dir).map((p) => p.message)).toEqual([
       '01-basics.ipynb: no markdown mirror 01-basics.md (run npm run md:sync)',
       '02-figures.ipynb: no markdown mirror 02-figures.md (run npm run md:sync)',
@@ -43,7 +44,9 @@ describe('markdown mirror (md:check)', () => {
     // A mirror whose notebook is gone; an ordinary markdown file is left alone.
     fs.rmSync(path.join(dir, '03-errors.ipynb'));
     fs.writeFileSync(path.join(dir, 'README.md'), '# Notes\n');
-    expect(checkMirrors(dir).map((p) => p.message)).toContain('03-errors.md: a notebook mirror without 03-errors.ipynb (delete it, or restore the notebook)');
+    expect(checkMirrors(dir).map((p) => p.message)).toContain(
+      '03-errors.md: a notebook mirror without 03-errors.ipynb (delete it, or restore the notebook)',
+    );
     expect(checkMirrors(dir).map((p) => p.notebook)).not.toContain('README.md');
   });
 

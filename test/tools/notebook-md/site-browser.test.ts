@@ -29,8 +29,14 @@ let browser: Browser | undefined;
 let base = '';
 
 const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript', '.woff2': 'font/woff2',
-  '.woff': 'font/woff', '.ttf': 'font/ttf', '.png': 'image/png', '.svg': 'image/svg+xml',
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css',
+  '.js': 'text/javascript',
+  '.woff2': 'font/woff2',
+  '.woff': 'font/woff',
+  '.ttf': 'font/ttf',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
 };
 
 function serve(): Promise<string> {
@@ -46,27 +52,52 @@ function serve(): Promise<string> {
     res.writeHead(200, { 'content-type': MIME[path.extname(file)] ?? 'application/octet-stream' });
     fs.createReadStream(file).pipe(res);
   });
-  return new Promise((resolve) => server!.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server!.address() as AddressInfo).port}`)));
+  return new Promise((resolve) =>
+    server!.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server!.address() as AddressInfo).port}`)),
+  );
 }
 
 beforeAll(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
-  const fixtures = await buildSite({ root: ROOT, sourceDir: path.join(FIX, 'source'), executedDir: path.join(FIX, 'executed'), outDir: path.join(WORK, 'site-fixtures'), requireExecuted: true });
+  const fixtures = await buildSite({
+    root: ROOT,
+    sourceDir: path.join(FIX, 'source'),
+    executedDir: path.join(FIX, 'executed'),
+    outDir: path.join(WORK, 'site-fixtures'),
+    requireExecuted: true,
+  });
   sites.fixtures = { dir: fixtures.outDir, pages: fixtures.pages };
   // The chapter's notebooks, executed now (the runner is in dist/, so build it first).
   await buildDist();
   const executedDir = path.join(WORK, 'executed');
   fs.rmSync(executedDir, { recursive: true, force: true });
-  const run = await runProcess(process.execPath, [path.join(ROOT, 'dist', 'tools', 'notebook-runner', 'cli.js'), '--fast', '--out', executedDir],
-    { cwd: ROOT, timeoutMs: 240_000 });
-  if (run.code !== 0) throw new Error(`notebook runner failed (exit ${run.code}, timed out: ${run.timedOut}):\n${run.out}`);
-  const real = await buildSite({ root: ROOT, sourceDir: path.join(ROOT, 'notebooks'), executedDir, outDir: path.join(WORK, 'site-real'), requireExecuted: true });
+  const run = await runProcess(
+    process.execPath,
+    [path.join(ROOT, 'dist', 'tools', 'notebook-runner', 'cli.js'), '--fast', '--out', executedDir],
+    { cwd: ROOT, timeoutMs: 240_000 },
+  );
+  if (run.code !== 0)
+    throw new Error(`notebook runner failed (exit ${run.code}, timed out: ${run.timedOut}):\n${run.out}`);
+  const real = await buildSite({
+    root: ROOT,
+    sourceDir: path.join(ROOT, 'notebooks'),
+    executedDir,
+    outDir: path.join(WORK, 'site-real'),
+    requireExecuted: true,
+  });
   sites.real = { dir: real.outDir, pages: real.pages };
   base = await serve();
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
     // playwright's launch() gives chromium a fresh temporary --user-data-dir of its own.
   });
 }, 480_000); // buildDist (up to 170 s) + the notebooks in fast mode (up to 240 s)
@@ -80,11 +111,17 @@ afterAll(async () => {
 async function open(url: string): Promise<{ page: Page; problems: string[] }> {
   const page = await browser!.newPage({ viewport: { width: 1100, height: 900 } });
   const problems: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
-  page.on('request', (r) => { if (!r.url().startsWith(base) && !r.url().startsWith('data:')) problems.push(`off-site request: ${r.url()}`); });
+  page.on('response', (r) => {
+    if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
+  });
+  page.on('request', (r) => {
+    if (!r.url().startsWith(base) && !r.url().startsWith('data:')) problems.push(`off-site request: ${r.url()}`);
+  });
   await page.goto(url, { waitUntil: 'load' });
   return { page, problems };
 }
@@ -95,13 +132,19 @@ async function checkPage(site: string, p: SitePage | null) {
   try {
     if (p && p.figures > 0 && (await page.locator('figure.vega-figure').count()) > 0) {
       // vega-embed replaces every static figure by an interactive one.
-      await page.waitForFunction(() => document.querySelectorAll('figure.vega-figure:not(.vega-interactive)').length === 0, null, { timeout: 15_000 });
+      await page.waitForFunction(
+        () => document.querySelectorAll('figure.vega-figure:not(.vega-interactive)').length === 0,
+        null,
+        { timeout: 15_000 },
+      );
     }
     await page.waitForLoadState('networkidle');
     const fonts = await page.evaluate(async () => {
       await document.fonts.ready;
       const loaded: string[] = [];
-      document.fonts.forEach((f) => { if (f.status === 'loaded') loaded.push(f.family); });
+      document.fonts.forEach((f) => {
+        if (f.status === 'loaded') loaded.push(f.family);
+      });
       return loaded;
     });
     const info = await page.evaluate(() => ({
@@ -112,7 +155,10 @@ async function checkPage(site: string, p: SitePage | null) {
       highlighted: document.querySelectorAll('pre code.hljs .hljs-keyword').length,
       title: document.title,
     }));
-    await page.screenshot({ path: path.join(SHOTS, `site-${site === 'real' ? '' : 'fixture-'}${file.replace(/\.html$/, '')}.png`), fullPage: true });
+    await page.screenshot({
+      path: path.join(SHOTS, `site-${site === 'real' ? '' : 'fixture-'}${file.replace(/\.html$/, '')}.png`),
+      fullPage: true,
+    });
     expect(problems, `${site}/${file}`).toEqual([]);
     return { page, info, fonts };
   } catch (e) {
@@ -182,7 +228,10 @@ describe('course site in headless chromium', () => {
     for (const p of pages) {
       const { page, info } = await checkPage('real', p);
       // Every page whose prose has $...$ shows it typeset.
-      const prose = readNotebook(path.join(ROOT, 'notebooks', `${p.name}.ipynb`)).cells.filter((c) => c.cell_type === 'markdown').map((c) => c.source).join('\n');
+      const prose = readNotebook(path.join(ROOT, 'notebooks', `${p.name}.ipynb`))
+        .cells.filter((c) => c.cell_type === 'markdown')
+        .map((c) => c.source)
+        .join('\n');
       if (/\$[^$\n]+\$/.test(prose)) expect(info.katex, p.file).toBeGreaterThan(0);
       math += info.katex;
       expect(info.katexErrors, p.file).toBe(0);
@@ -209,20 +258,41 @@ describe('site inputs', () => {
     const lines: string[] = [];
     const none = path.join(WORK, 'no-executed');
     const out = path.join(WORK, 'site-sources');
-    const r = await buildSite({ root: ROOT, sourceDir: path.join(FIX, 'source'), executedDir: none, outDir: out, log: (l) => lines.push(l) });
+    const r = await buildSite({
+      root: ROOT,
+      sourceDir: path.join(FIX, 'source'),
+      executedDir: none,
+      outDir: out,
+      log: (l) => lines.push(l),
+    });
     expect(r.pages.every((p) => !p.executed)).toBe(true);
-    expect(lines[0]).toMatch(/no executed copy of 01-basics, 02-figures, 03-errors in .*: run `npm run notebooks` first; building every page from the source notebooks, without outputs/);
+    expect(lines[0]).toMatch(
+      /no executed copy of 01-basics, 02-figures, 03-errors in .*: run `npm run notebooks` first; building every page from the source notebooks, without outputs/,
+    );
     expect(fs.readFileSync(path.join(out, '02-figures.html'), 'utf8')).not.toContain('vega-figure');
-    await expect(buildSite({ root: ROOT, sourceDir: path.join(FIX, 'source'), executedDir: none, outDir: out, requireExecuted: true }))
-      .rejects.toThrow(/run `npm run notebooks` first/);
+    await expect(
+      buildSite({
+        root: ROOT,
+        sourceDir: path.join(FIX, 'source'),
+        executedDir: none,
+        outDir: out,
+        requireExecuted: true,
+      }),
+    ).rejects.toThrow(/run `npm run notebooks` first/);
   });
 
   it('refuses to empty a folder it did not make', async () => {
     const dir = path.join(WORK, 'not-a-site');
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'precious.txt'), 'keep');
-    await expect(buildSite({ root: ROOT, sourceDir: path.join(FIX, 'source'), executedDir: path.join(FIX, 'executed'), outDir: dir }))
-      .rejects.toThrow(/not empty and was not made by npm run site/);
+    await expect(
+      buildSite({
+        root: ROOT,
+        sourceDir: path.join(FIX, 'source'),
+        executedDir: path.join(FIX, 'executed'),
+        outDir: dir,
+      }),
+    ).rejects.toThrow(/not empty and was not made by npm run site/);
     expect(fs.existsSync(path.join(dir, 'precious.txt'))).toBe(true);
   });
 });

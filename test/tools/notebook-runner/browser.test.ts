@@ -31,10 +31,13 @@ let serverLog = '';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    }).on('error', reject);
+    const s = net
+      .createServer()
+      .listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as net.AddressInfo;
+        s.close(() => resolve(port));
+      })
+      .on('error', reject);
   });
 }
 
@@ -45,7 +48,9 @@ async function serverUp(proc: ChildProcess, timeoutMs: number): Promise<boolean>
     try {
       const r = await fetch(`${base}/api/status?token=${token}`);
       if (r.ok) return true;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     if (Date.now() > deadline || proc.exitCode !== null) return false;
     await new Promise((r) => setTimeout(r, 300));
   }
@@ -67,23 +72,50 @@ beforeAll(async () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     serverLog = '';
-    server = spawn(JUPYTER, [
-      '--no-browser', '--ip=127.0.0.1', `--port=${port}`, '--port-retries=0', `--notebook-dir=${WORK}`,
-      `--NotebookApp.token=${token}`, '--NotebookApp.password=', '--allow-root',
-      '--NotebookApp.disable_check_xsrf=False', '--MappingKernelManager.cull_idle_timeout=0',
-    ], { cwd: WORK, env: { ...process.env, RESNET_TS_FAST: '1', BROWSER: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    server.stdout!.on('data', (d) => { serverLog += d; });
-    server.stderr!.on('data', (d) => { serverLog += d; });
+    server = spawn(
+      JUPYTER,
+      [
+        '--no-browser',
+        '--ip=127.0.0.1',
+        `--port=${port}`,
+        '--port-retries=0',
+        `--notebook-dir=${WORK}`,
+        `--NotebookApp.token=${token}`,
+        '--NotebookApp.password=',
+        '--allow-root',
+        '--NotebookApp.disable_check_xsrf=False',
+        '--MappingKernelManager.cull_idle_timeout=0',
+      ],
+      { cwd: WORK, env: { ...process.env, RESNET_TS_FAST: '1', BROWSER: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    server.stdout!.on('data', (d) => {
+      serverLog += d;
+    });
+    server.stderr!.on('data', (d) => {
+      serverLog += d;
+    });
     if (await serverUp(server, 90_000)) break;
     // Let the last output of an exited server arrive before reading it.
-    await new Promise((r) => { server!.once('close', r); setTimeout(r, 1000); });
-    const collided = server.exitCode !== null && /already in use|Address already in use|could not bind/i.test(serverLog);
-    if (!collided || attempt === 3) throw new Error(`notebook server did not start (attempt ${attempt}):\n${serverLog}`);
+    await new Promise((r) => {
+      server!.once('close', r);
+      setTimeout(r, 1000);
+    });
+    const collided =
+      server.exitCode !== null && /already in use|Address already in use|could not bind/i.test(serverLog);
+    if (!collided || attempt === 3)
+      throw new Error(`notebook server did not start (attempt ${attempt}):\n${serverLog}`);
   }
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }, 300_000); // buildDist (up to 170 s) and the server start
 
@@ -91,7 +123,16 @@ afterAll(async () => {
   await browser?.close();
   if (server && server.exitCode === null) {
     server.kill('SIGTERM');
-    await new Promise((r) => { const t = setTimeout(() => { server!.kill('SIGKILL'); r(null); }, 5000); server!.once('exit', () => { clearTimeout(t); r(null); }); });
+    await new Promise((r) => {
+      const t = setTimeout(() => {
+        server!.kill('SIGKILL');
+        r(null);
+      }, 5000);
+      server!.once('exit', () => {
+        clearTimeout(t);
+        r(null);
+      });
+    });
   }
 });
 
@@ -116,29 +157,42 @@ async function runInBrowser(name: string) {
     if (m.type() === 'error' && !FRONT_END_NOISE.some((re) => re.test(line))) consoleErrors.push(line);
   });
   await page.goto(`${base}/notebooks/${name}?token=${token}`);
-  await page.waitForFunction(() => {
-    const J = (globalThis as any).Jupyter;
-    return J?.notebook?.kernel?.is_connected?.() && J.notebook.kernel.info_reply?.protocol_version;
-  }, null, { timeout: 60_000 });
+  await page.waitForFunction(
+    () => {
+      const J = (globalThis as any).Jupyter;
+      return J?.notebook?.kernel?.is_connected?.() && J.notebook.kernel.info_reply?.protocol_version;
+    },
+    null,
+    { timeout: 60_000 },
+  );
   await page.evaluate(() => {
     const nb = (globalThis as any).Jupyter.notebook;
     nb.set_autosave_interval(0); // never write outputs back
     nb.execute_all_cells();
   });
   // Done when every code cell shows an execution number; a cell with an error stops the wait early.
-  const state = await page.waitForFunction(() => {
-    const cells = (globalThis as any).Jupyter.notebook.get_cells().filter((c: any) => c.cell_type === 'code');
-    const failed = cells.findIndex((c: any) => c.output_area.outputs.some((o: any) =>
-      o.output_type === 'error' || (o.name === 'stderr' && /Error|error TS|\d+:\d+ - /.test(o.text))));
-    if (failed >= 0) return { failed, text: cells[failed].element.text() };
-    const done = cells.every((c: any) => typeof c.input_prompt_number === 'number');
-    return done ? { failed: -1, text: '' } : null;
-  }, null, { timeout: 180_000, polling: 250 });
-  const result = await state.jsonValue() as { failed: number; text: string };
+  const state = await page.waitForFunction(
+    () => {
+      const cells = (globalThis as any).Jupyter.notebook.get_cells().filter((c: any) => c.cell_type === 'code');
+      const failed = cells.findIndex((c: any) =>
+        c.output_area.outputs.some(
+          (o: any) => o.output_type === 'error' || (o.name === 'stderr' && /Error|error TS|\d+:\d+ - /.test(o.text)),
+        ),
+      );
+      if (failed >= 0) return { failed, text: cells[failed].element.text() };
+      const done = cells.every((c: any) => typeof c.input_prompt_number === 'number');
+      return done ? { failed: -1, text: '' } : null;
+    },
+    null,
+    { timeout: 180_000, polling: 250 },
+  );
+  const result = (await state.jsonValue()) as { failed: number; text: string };
   expect(result.failed, `${name}: code cell ${result.failed + 1} failed in the browser:\n${result.text}`).toBe(-1);
   expect(consoleErrors, `${name}: page and console errors`).toEqual([]);
   // The notebook scrolls inside #site, so make the viewport as tall as the notebook for one picture.
-  const height = await page.evaluate(() => (globalThis as any).document.querySelector('#notebook')?.scrollHeight ?? 900);
+  const height = await page.evaluate(
+    () => (globalThis as any).document.querySelector('#notebook')?.scrollHeight ?? 900,
+  );
   await page.setViewportSize({ width: 1200, height: Math.min(Math.max(900, height + 160), 10_000) });
   await page.waitForTimeout(300);
   await page.screenshot({ path: path.join(SHOTS, name.replace('.ipynb', '.png')), fullPage: true });

@@ -11,9 +11,18 @@ import * as os from 'node:os';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const RUNNER = path.join(ROOT, 'dist', 'tools', 'notebook-runner', 'cli.js');
-const NOTEBOOKS = fs.readdirSync(path.join(ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb')).sort();
+const NOTEBOOKS = fs
+  .readdirSync(path.join(ROOT, 'notebooks'))
+  .filter((f) => f.endsWith('.ipynb'))
+  .sort();
 
-type Cell = { cell_type: string; source: string[] | string; outputs?: Record<string, any>[]; execution_count?: number | null; metadata: Record<string, any> };
+type Cell = {
+  cell_type: string;
+  source: string[] | string;
+  outputs?: Record<string, any>[];
+  execution_count?: number | null;
+  metadata: Record<string, any>;
+};
 type Nb = { cells: Cell[] };
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 240_000) {
@@ -21,13 +30,22 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 240_000) {
 }
 
 const text = (v: unknown) => (Array.isArray(v) ? v.join('') : String(v ?? ''));
-const outputsText = (c: Cell) => (c.outputs ?? [])
-  .map((o) => [text(o.text), text(o.data?.['text/plain']), text(o.data?.['text/html'])].join('\n')).join('\n');
+const outputsText = (c: Cell) =>
+  (c.outputs ?? [])
+    .map((o) => [text(o.text), text(o.data?.['text/plain']), text(o.data?.['text/html'])].join('\n'))
+    .join('\n');
 
 function notebook(cells: [string, string][]): Nb {
   return {
-    cells: cells.map(([cell_type, source]) => ({ cell_type, source, metadata: {}, ...(cell_type === 'code' ? { outputs: [], execution_count: null } : {}) })),
-    nbformat: 4, nbformat_minor: 5, metadata: { kernelspec: { name: 'resnet-ts', display_name: 'TypeScript (resnet-ts)', language: 'typescript' } },
+    cells: cells.map(([cell_type, source]) => ({
+      cell_type,
+      source,
+      metadata: {},
+      ...(cell_type === 'code' ? { outputs: [], execution_count: null } : {}),
+    })),
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: 'resnet-ts', display_name: 'TypeScript (resnet-ts)', language: 'typescript' } },
   } as Nb;
 }
 
@@ -56,8 +74,14 @@ describe('kernelspec choice', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kspec-'));
   const data = path.join(tmp, 'data');
   const env = { JUPYTER_DATA_DIR: data, JUPYTER_PATH: '' };
-  const spec = (project: string, program: string) => ({ argv: ['/usr/bin/node', program, 'kernel', '{connection_file}'], metadata: { project } });
-  const put = (file: string, s: object) => { fs.mkdirSync(path.dirname(file), { recursive: true }); fs.writeFileSync(file, JSON.stringify(s)); };
+  const spec = (project: string, program: string) => ({
+    argv: ['/usr/bin/node', program, 'kernel', '{connection_file}'],
+    metadata: { project },
+  });
+  const put = (file: string, s: object) => {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(s));
+  };
   const a = path.join(tmp, 'a');
   const b = path.join(tmp, 'b');
   const tslab = (root: string) => path.join(root, 'node_modules', 'tslab', 'bin', 'tslab');
@@ -75,7 +99,9 @@ describe('kernelspec choice', () => {
     const c = path.join(tmp, 'c');
     expect(findKernelSpec('k', c, env).note).toMatch(/was made for .*\/a, not .*\/c/);
     fs.rmSync(a, { recursive: true });
-    expect(() => findKernelSpec('k', c, env)).toThrow(/no usable kernelspec 'k' \(.*kernel\.json starts .*\/a\/node_modules\/tslab\/bin\/tslab, which does not exist.*run tools\/setup\.sh/);
+    expect(() => findKernelSpec('k', c, env)).toThrow(
+      /no usable kernelspec 'k' \(.*kernel\.json starts .*\/a\/node_modules\/tslab\/bin\/tslab, which does not exist.*run tools\/setup\.sh/,
+    );
   });
 });
 
@@ -98,12 +124,21 @@ describe('run-notebooks, fast mode', () => {
 
     const nb1 = all(load('01-residual-block.ipynb')).map(outputsText).join('\n');
     expect(nb1).toMatch(/Residual\(3\)\(x\)\s+\(4, 3, 6, 6\)\s+\[4, 6, 6, 3\]\s+\[4, 6, 6, 3\]\s+ok/);
-    expect(nb1).toMatch(/Residual\(8, \{sameShape: false\}\)\(x\)\s+\(4, 8, 3, 3\)\s+\[4, 3, 3, 8\]\s+\[4, 3, 3, 8\]\s+ok/);
+    expect(nb1).toMatch(
+      /Residual\(8, \{sameShape: false\}\)\(x\)\s+\(4, 8, 3, 3\)\s+\[4, 3, 3, 8\]\s+\[4, 3, 3, 8\]\s+ok/,
+    );
     expect(nb1).toContain('class="shape-checks"');
 
     const nb2 = all(load('02-resnet.ipynb')).map(outputsText).join('\n');
-    for (const line of ['block 1 output: [4,45,45,64]', 'block 2 output: [4,22,22,64]', 'block 3 output: [4,11,11,128]',
-      'block 4 output: [4,6,6,256]', 'block 5 output: [4,3,3,512]', 'block 6 output: [4,10]']) expect(nb2).toContain(line);
+    for (const line of [
+      'block 1 output: [4,45,45,64]',
+      'block 2 output: [4,22,22,64]',
+      'block 3 output: [4,11,11,128]',
+      'block 4 output: [4,6,6,256]',
+      'block 5 output: [4,3,3,512]',
+      'block 6 output: [4,10]',
+    ])
+      expect(nb2).toContain(line);
     expect(nb2.match(/ ok$/gm)).toHaveLength(6);
 
     const cells3 = all(load('03-training.ipynb'));
@@ -133,60 +168,90 @@ describe('run-notebooks, broken notebooks', () => {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
     const write = (name: string, nb: Nb) => fs.writeFileSync(path.join(dir, name), JSON.stringify(nb));
-    write('wrong-shape.ipynb', notebook([
-      ['code', "import { Residual, tf, expectShape } from 'resnet-ts';"],
-      ['markdown', 'A wrong expectation:'],
-      ['code', "expectShape('Residual(3)', new Residual(3).apply(tf.zeros([4, 6, 6, 3])).shape, [4, 6, 6, 8]);"],
-      ['code', "console.log('never runs');"],
-    ]));
-    write('throws.ipynb', notebook([
-      ['code', 'const a = 1;'],
-      ['code', "if (a === 1) throw new Error('deliberate failure 42');"],
-    ]));
-    write('endless.ipynb', notebook([
-      ['markdown', 'Runs forever:'],
-      ['code', 'while (true) {}'],
-    ]));
-    write('kernel-dies.ipynb', notebook([
-      ['code', 'process.exit(3);'],
-    ]));
-    write('type-error.ipynb', notebook([
-      ['code', "const n: number = 'not a number';"],
-    ]));
+    write(
+      'wrong-shape.ipynb',
+      notebook([
+        ['code', "import { Residual, tf, expectShape } from 'resnet-ts';"],
+        ['markdown', 'A wrong expectation:'],
+        ['code', "expectShape('Residual(3)', new Residual(3).apply(tf.zeros([4, 6, 6, 3])).shape, [4, 6, 6, 8]);"],
+        ['code', "console.log('never runs');"],
+      ]),
+    );
+    write(
+      'throws.ipynb',
+      notebook([
+        ['code', 'const a = 1;'],
+        ['code', "if (a === 1) throw new Error('deliberate failure 42');"],
+      ]),
+    );
+    write(
+      'endless.ipynb',
+      notebook([
+        ['markdown', 'Runs forever:'],
+        ['code', 'while (true) {}'],
+      ]),
+    );
+    write('kernel-dies.ipynb', notebook([['code', 'process.exit(3);']]));
+    write('type-error.ipynb', notebook([['code', "const n: number = 'not a number';"]]));
     // A short cell timeout only for the notebook whose case is the timeout: on a loaded machine
     // an import cell alone can take longer than 4 s.
     const nb = (n: string) => path.join(dir, `${n}.ipynb`);
-    const r = await run(['--timeout', '120', '--out', path.join(dir, 'out'), ...['wrong-shape', 'throws', 'kernel-dies', 'type-error'].map(nb)], {}, 200_000);
+    const r = await run(
+      [
+        '--timeout',
+        '120',
+        '--out',
+        path.join(dir, 'out'),
+        ...['wrong-shape', 'throws', 'kernel-dies', 'type-error'].map(nb),
+      ],
+      {},
+      200_000,
+    );
     // Without the cell timeout this run never ends and is killed here (timedOut).
     const endless = await run(['--timeout', '4', '--out', path.join(dir, 'out'), nb('endless')], {}, 90_000);
     expect(r.timedOut, r.out).toBe(false);
     expect(r.code, r.out).toBe(1);
     expect(r.stdout).toContain('0/4 notebooks passed');
     const err = r.stderr;
-    expect(err).toMatch(/wrong-shape\.ipynb: cell 3 \(expectShape\(.*\) failed:\n[\s\S]*shape check failed: Residual\(3\): expected \[4, 6, 6, 8\], got \[4, 6, 6, 3\]/);
+    expect(err).toMatch(
+      /wrong-shape\.ipynb: cell 3 \(expectShape\(.*\) failed:\n[\s\S]*shape check failed: Residual\(3\): expected \[4, 6, 6, 8\], got \[4, 6, 6, 3\]/,
+    );
     expect(err).not.toContain('never runs');
     expect(err).toMatch(/throws\.ipynb: cell 2 \(if \(a === 1\).*\) failed:\n[\s\S]*deliberate failure 42/);
-    expect(err).toMatch(/kernel-dies\.ipynb: cell 1 \(process\.exit\(3\);\) killed the kernel:\n.*the kernel died \(exit code 3\)/);
+    expect(err).toMatch(
+      /kernel-dies\.ipynb: cell 1 \(process\.exit\(3\);\) killed the kernel:\n.*the kernel died \(exit code 3\)/,
+    );
     expect(err).toMatch(/type-error\.ipynb: cell 1 .* failed:\n.*Type 'string' is not assignable to type 'number'/);
     expect(endless.timedOut, endless.out).toBe(false);
     expect(endless.code, endless.out).toBe(1);
     expect(endless.stderr).toMatch(/endless\.ipynb: cell 2 \(while \(true\) \{\}\) timed out:\n.*timed out after 4 s/);
     // The executed copy records the failure as an error output.
     const executed: Nb = JSON.parse(fs.readFileSync(path.join(dir, 'out', 'throws.ipynb'), 'utf8'));
-    expect(executed.cells[1].outputs!.some((o) => o.output_type === 'error' && /deliberate failure 42/.test(o.evalue))).toBe(true);
+    expect(
+      executed.cells[1].outputs!.some((o) => o.output_type === 'error' && /deliberate failure 42/.test(o.evalue)),
+    ).toBe(true);
   }, 300_000);
 
   it('a kernel that dies while starting fails at once, with what the kernel printed', async () => {
     const data = fs.mkdtempSync(path.join(os.tmpdir(), 'kdead-'));
     fs.mkdirSync(path.join(data, 'kernels', 'dead'), { recursive: true });
-    fs.writeFileSync(path.join(data, 'kernels', 'dead', 'kernel.json'), JSON.stringify({
-      argv: [process.execPath, '-e', "console.error('cannot load tslab'); process.exit(1)", '{connection_file}'] }));
+    fs.writeFileSync(
+      path.join(data, 'kernels', 'dead', 'kernel.json'),
+      JSON.stringify({
+        argv: [process.execPath, '-e', "console.error('cannot load tslab'); process.exit(1)", '{connection_file}'],
+      }),
+    );
     const t0 = Date.now();
-    const r = await run(['--kernel', 'dead', '--out', path.join(data, 'out'), path.join(ROOT, 'notebooks', NOTEBOOKS[0])],
-      { JUPYTER_DATA_DIR: data }, 120_000);
+    const r = await run(
+      ['--kernel', 'dead', '--out', path.join(data, 'out'), path.join(ROOT, 'notebooks', NOTEBOOKS[0])],
+      { JUPYTER_DATA_DIR: data },
+      120_000,
+    );
     expect(r.timedOut).toBe(false);
     expect(r.code, r.out).toBe(1);
-    expect(r.stderr).toMatch(/kernel did not start: kernel died \(exit code 1\); the kernel printed:\ncannot load tslab/);
+    expect(r.stderr).toMatch(
+      /kernel did not start: kernel died \(exit code 1\); the kernel printed:\ncannot load tslab/,
+    );
     // Noticed the death rather than waiting out the 60 s start timeout; generous for a loaded machine.
     expect(Date.now() - t0).toBeLessThan(50_000);
   });

@@ -7,16 +7,23 @@
     var still = fig.querySelector('.vega-static');
     if (!specEl || !still) return;
     var spec;
-    try { spec = JSON.parse(specEl.textContent); } catch (e) { console.warn('vega spec', e); return; }
+    try {
+      spec = JSON.parse(specEl.textContent);
+    } catch (e) {
+      console.warn('vega spec', e);
+      return;
+    }
     var live = document.createElement('div');
     live.className = 'vega-live';
     fig.insertBefore(live, still);
-    vegaEmbed(live, spec, { renderer: 'svg', actions: false }).then(function () {
-      still.remove();
-      fig.classList.add('vega-interactive');
-    }).catch(function (e) {
-      live.remove();
-      console.warn('vega-embed failed, keeping the static figure:', e);
-    });
+    vegaEmbed(live, spec, { renderer: 'svg', actions: false })
+      .then(function () {
+        still.remove();
+        fig.classList.add('vega-interactive');
+      })
+      .catch(function (e) {
+        live.remove();
+        console.warn('vega-embed failed, keeping the static figure:', e);
+      });
   });
 })();

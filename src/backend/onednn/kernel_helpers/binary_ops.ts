@@ -7,12 +7,14 @@ import { addon, allocF32, f32, isTrailingBroadcast, nativeKernel, output, sizeOf
 export function binaryKernel(kernelName: string, op: BinaryOp) {
   return nativeKernel(kernelName, ({ inputs, backend }) => {
     const { a, b } = inputs;
-    const av = f32(backend, a), bv = f32(backend, b);
+    const av = f32(backend, a),
+      bv = f32(backend, b);
     if (!av || !bv) return null;
     const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const n = sizeOf(outShape);
     if (n === 0) return null;
-    const aFull = av.length === n, bFull = bv.length === n;
+    const aFull = av.length === n,
+      bFull = bv.length === n;
     if (!(aFull && bFull)) {
       if (aFull && !isTrailingBroadcast(b.shape, outShape)) return null;
       if (bFull && !isTrailingBroadcast(a.shape, outShape)) return null;

@@ -13,15 +13,29 @@ export function convParams(ci: backend_util.Conv2DInfo, relu = false): ConvParam
   if (ci.filterShape[2] !== ci.inChannels) return null;
   const { top, left, bottom, right } = ci.padInfo;
   if (top < 0 || left < 0 || bottom < 0 || right < 0) return null;
-  const okH = Math.floor((ci.inHeight + top + bottom - ci.effectiveFilterHeight) / ci.strideHeight) + 1 === ci.outHeight;
+  const okH =
+    Math.floor((ci.inHeight + top + bottom - ci.effectiveFilterHeight) / ci.strideHeight) + 1 === ci.outHeight;
   const okW = Math.floor((ci.inWidth + left + right - ci.effectiveFilterWidth) / ci.strideWidth) + 1 === ci.outWidth;
   if (!okH || !okW || ci.outHeight <= 0 || ci.outWidth <= 0 || ci.batchSize <= 0) return null;
   return {
-    batch: ci.batchSize, inHeight: ci.inHeight, inWidth: ci.inWidth, inChannels: ci.inChannels,
-    outHeight: ci.outHeight, outWidth: ci.outWidth, outChannels: ci.outChannels,
-    filterHeight: ci.filterHeight, filterWidth: ci.filterWidth, strideHeight: ci.strideHeight,
-    strideWidth: ci.strideWidth, dilationHeight: ci.dilationHeight, dilationWidth: ci.dilationWidth,
-    padTop: top, padLeft: left, padBottom: bottom, padRight: right, relu,
+    batch: ci.batchSize,
+    inHeight: ci.inHeight,
+    inWidth: ci.inWidth,
+    inChannels: ci.inChannels,
+    outHeight: ci.outHeight,
+    outWidth: ci.outWidth,
+    outChannels: ci.outChannels,
+    filterHeight: ci.filterHeight,
+    filterWidth: ci.filterWidth,
+    strideHeight: ci.strideHeight,
+    strideWidth: ci.strideWidth,
+    dilationHeight: ci.dilationHeight,
+    dilationWidth: ci.dilationWidth,
+    padTop: top,
+    padLeft: left,
+    padBottom: bottom,
+    padRight: right,
+    relu,
   };
 }
 

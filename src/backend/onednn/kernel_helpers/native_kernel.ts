@@ -38,7 +38,8 @@ export const callStats = new Map<string, { native: number; fallback: number }>()
 export function bump(name: string, native: boolean) {
   let s = callStats.get(name);
   if (!s) callStats.set(name, (s = { native: 0, fallback: 0 }));
-  if (native) s.native++; else s.fallback++;
+  if (native) s.native++;
+  else s.fallback++;
 }
 
 /** Runs the JS 'cpu' kernel of the same name on this back end's data (which lives in the same typed arrays). */
@@ -56,7 +57,8 @@ const warned = new Set<string>();
  * and the JS cpu kernel runs instead (also, with a one-time warning, when the native call throws).
  */
 export function nativeKernel(
-  kernelName: string, impl: (args: KernelArgs) => TensorInfo | TensorInfo[] | null,
+  kernelName: string,
+  impl: (args: KernelArgs) => TensorInfo | TensorInfo[] | null,
 ): KernelConfig {
   return {
     kernelName,

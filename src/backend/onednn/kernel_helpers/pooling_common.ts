@@ -8,9 +8,18 @@ export function poolParams(ci: backend_util.Conv2DInfo): PoolParams | null {
   if (ci.dataFormat !== 'channelsLast' || ci.dilationHeight !== 1 || ci.dilationWidth !== 1) return null;
   if (ci.outHeight <= 0 || ci.outWidth <= 0 || ci.batchSize <= 0 || ci.inChannels <= 0) return null;
   return {
-    batch: ci.batchSize, inHeight: ci.inHeight, inWidth: ci.inWidth, channels: ci.inChannels,
-    outHeight: ci.outHeight, outWidth: ci.outWidth, filterHeight: ci.filterHeight, filterWidth: ci.filterWidth,
-    strideHeight: ci.strideHeight, strideWidth: ci.strideWidth, padTop: ci.padInfo.top, padLeft: ci.padInfo.left,
+    batch: ci.batchSize,
+    inHeight: ci.inHeight,
+    inWidth: ci.inWidth,
+    channels: ci.inChannels,
+    outHeight: ci.outHeight,
+    outWidth: ci.outWidth,
+    filterHeight: ci.filterHeight,
+    filterWidth: ci.filterWidth,
+    strideHeight: ci.strideHeight,
+    strideWidth: ci.strideWidth,
+    padTop: ci.padInfo.top,
+    padLeft: ci.padInfo.left,
   };
 }
 
@@ -21,8 +30,14 @@ export function pool2dKernel(kernelName: string, run: (x: Float32Array, y: Float
     const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as MaxPoolAttrs;
     const xv = f32(backend, x);
     if (!xv || x.shape.length !== 4) return null;
-    const ci = backend_util.computePool2DInfo(x.shape as [number, number, number, number], filterSize, strides, 1, pad,
-      dimRoundingMode);
+    const ci = backend_util.computePool2DInfo(
+      x.shape as [number, number, number, number],
+      filterSize,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+    );
     const p = poolParams(ci);
     if (!p) return null;
     const y = allocF32(sizeOf(ci.outShape));

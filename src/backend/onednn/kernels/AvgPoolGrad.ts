@@ -9,8 +9,13 @@ export const avgPoolGradConfig = nativeKernel(AvgPoolGrad, ({ inputs, backend, a
   const { filterSize, strides, pad } = attrs as unknown as AvgPoolGradAttrs;
   const gv = f32(backend, dy);
   if (!gv || input.shape.length !== 4) return null;
-  const ci = backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1,
-    pad);
+  const ci = backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+  );
   const p = poolParams(ci);
   if (!p || gv.length !== sizeOf(ci.outShape)) return null;
   const dx = allocF32(sizeOf(input.shape));

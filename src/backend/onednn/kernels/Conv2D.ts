@@ -6,11 +6,19 @@ import { convParams, useGemm } from '../kernel_helpers/conv_common';
 export const conv2DConfig = nativeKernel(Conv2D, ({ inputs, backend, attrs }) => {
   const { x, filter } = inputs;
   const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs as unknown as Conv2DAttrs;
-  const xv = f32(backend, x), wv = f32(backend, filter);
+  const xv = f32(backend, x),
+    wv = f32(backend, filter);
   if (!xv || !wv || x.shape.length !== 4) return null;
-  const ci = backend_util.computeConv2DInfo(x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number], strides, dilations, pad, dimRoundingMode, false,
-    backend_util.convertConv2DDataFormat(dataFormat));
+  const ci = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+    false,
+    backend_util.convertConv2DDataFormat(dataFormat),
+  );
   const p = convParams(ci);
   if (!p) return null;
   const y = allocF32(sizeOf(ci.outShape));

@@ -6,10 +6,19 @@ import { convParams, useGemm } from '../kernel_helpers/conv_common';
 export const conv2DBackpropFilterConfig = nativeKernel(Conv2DBackpropFilter, ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs;
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as Conv2DBackpropFilterAttrs;
-  const xv = f32(backend, x), gv = f32(backend, dy);
+  const xv = f32(backend, x),
+    gv = f32(backend, dy);
   if (!xv || !gv || x.shape.length !== 4) return null;
-  const ci = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1,
-    pad, dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
+  const ci = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    backend_util.convertConv2DDataFormat(dataFormat),
+  );
   const p = convParams(ci);
   if (!p || sizeOf(dy.shape) !== sizeOf(ci.outShape)) return null;
   const dw = allocF32(sizeOf(filterShape));

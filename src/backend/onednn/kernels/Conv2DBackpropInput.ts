@@ -11,10 +11,19 @@ export const LAZY_MAX_CHANNELS = config.lazyInputGradient ? 4 : 0;
 export const conv2DBackpropInputConfig = nativeKernel(Conv2DBackpropInput, ({ inputs, backend, attrs }) => {
   const { dy, filter } = inputs;
   const { inputShape, strides, pad, dataFormat, dimRoundingMode } = attrs as unknown as Conv2DBackpropInputAttrs;
-  const gv = f32(backend, dy), wv = f32(backend, filter);
+  const gv = f32(backend, dy),
+    wv = f32(backend, filter);
   if (!gv || !wv || inputShape.length !== 4) return null;
-  const ci = backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides,
-    1, pad, dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
+  const ci = backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    backend_util.convertConv2DDataFormat(dataFormat),
+  );
   const p = convParams(ci);
   if (!p || sizeOf(dy.shape) !== sizeOf(ci.outShape)) return null;
   const compute = () => {

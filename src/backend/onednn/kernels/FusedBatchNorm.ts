@@ -18,10 +18,14 @@ export const fusedBatchNormConfig = nativeKernel(FusedBatchNorm, ({ inputs, back
     const v = f32(backend, t);
     return v && (v.length === c || v.length === 1) ? v : null;
   };
-  const m = param(mean, 0), v = param(variance, 1), o = param(offset, 0), s = param(scale, 1);
+  const m = param(mean, 0),
+    v = param(variance, 1),
+    o = param(offset, 0),
+    s = param(scale, 1);
   if (!m || !v || !o || !s || mean == null || variance == null) return null;
   const at = (arr: Float32Array, j: number) => arr[arr.length === 1 ? 0 : j];
-  const a = new Float32Array(c), b = new Float32Array(c);
+  const a = new Float32Array(c),
+    b = new Float32Array(c);
   for (let j = 0; j < c; j++) {
     const aj = at(s, j) / Math.sqrt(at(v, j) + eps);
     a[j] = aj;

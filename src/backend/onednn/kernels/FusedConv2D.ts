@@ -9,11 +9,19 @@ export const fusedConv2DConfig = nativeKernel(FusedConv2D, ({ inputs, backend, a
   const { strides, pad, dataFormat, dilations, dimRoundingMode, activation } = attrs as unknown as FusedConv2DAttrs;
   if (preluActivationWeights != null) return null;
   if (activation !== 'linear' && activation !== 'relu' && activation != null) return null;
-  const xv = f32(backend, x), wv = f32(backend, filter);
+  const xv = f32(backend, x),
+    wv = f32(backend, filter);
   if (!xv || !wv || x.shape.length !== 4) return null;
-  const ci = backend_util.computeConv2DInfo(x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number], strides, dilations, pad, dimRoundingMode, false,
-    backend_util.convertConv2DDataFormat(dataFormat));
+  const ci = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+    false,
+    backend_util.convertConv2DDataFormat(dataFormat),
+  );
   let bv: Float32Array | null = null;
   if (bias != null) {
     bv = f32(backend, bias);

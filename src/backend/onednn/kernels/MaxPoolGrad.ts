@@ -7,10 +7,17 @@ import { poolParams } from '../kernel_helpers/pooling_common';
 export const maxPoolGradConfig = nativeKernel(MaxPoolGrad, ({ inputs, backend, attrs }) => {
   const { dy, input } = inputs;
   const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as MaxPoolGradAttrs;
-  const gv = f32(backend, dy), xv = f32(backend, input);
+  const gv = f32(backend, dy),
+    xv = f32(backend, input);
   if (!gv || !xv || input.shape.length !== 4) return null;
-  const ci = backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1,
-    pad, dimRoundingMode);
+  const ci = backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
   const p = poolParams(ci);
   if (!p || gv.length !== sizeOf(ci.outShape)) return null;
   const dx = allocF32(xv.length);

@@ -13,7 +13,13 @@ export const resizeBilinearConfig = nativeKernel(ResizeBilinear, ({ inputs, back
   if (n * h * w * c === 0 || nh * nw === 0) return null;
   const y = allocF32(n * nh * nw * c);
   addon().resizeBilinear(xv, y, {
-    batch: n, inHeight: h, inWidth: w, channels: c, outHeight: nh, outWidth: nw, alignCorners: !!alignCorners,
+    batch: n,
+    inHeight: h,
+    inWidth: w,
+    channels: c,
+    outHeight: nh,
+    outWidth: nw,
+    alignCorners: !!alignCorners,
     halfPixelCenters: !!halfPixelCenters,
   });
   return output(backend, [n, nh, nw, c], y);

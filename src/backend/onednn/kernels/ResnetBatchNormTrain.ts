@@ -9,10 +9,14 @@ export const BATCH_NORM_TRAIN = 'ResnetBatchNormTrain';
 export const batchNormTrainConfig = nativeKernel(BATCH_NORM_TRAIN, ({ inputs, backend, attrs }) => {
   const { x, scale, offset } = inputs;
   const eps = (attrs?.varianceEpsilon as number | undefined) ?? 1e-5;
-  const xv = f32(backend, x), sv = f32(backend, scale), ov = f32(backend, offset);
+  const xv = f32(backend, x),
+    sv = f32(backend, scale),
+    ov = f32(backend, offset);
   const c = x.shape[x.shape.length - 1];
   if (!xv || !sv || !ov || x.shape.length < 2 || sv.length !== c || ov.length !== c || xv.length === 0) return null;
-  const y = allocF32(xv.length), mean = allocF32(c), variance = allocF32(c);
+  const y = allocF32(xv.length),
+    mean = allocF32(c),
+    variance = allocF32(c);
   addon().batchNormTrain(xv, sv, ov, y, mean, variance, c, eps);
   return [output(backend, [...x.shape], y), output(backend, [c], mean), output(backend, [c], variance)] as TensorInfo[];
 });

@@ -8,12 +8,33 @@ export const BATCH_NORM_TRAIN_GRAD = 'ResnetBatchNormTrainGrad';
 export const batchNormTrainGradConfig = nativeKernel(BATCH_NORM_TRAIN_GRAD, ({ inputs, backend, attrs }) => {
   const { dy, x, scale, mean, variance } = inputs;
   const eps = (attrs?.varianceEpsilon as number | undefined) ?? 1e-5;
-  const gv = f32(backend, dy), xv = f32(backend, x), sv = f32(backend, scale);
-  const mv = f32(backend, mean), vv = f32(backend, variance);
+  const gv = f32(backend, dy),
+    xv = f32(backend, x),
+    sv = f32(backend, scale);
+  const mv = f32(backend, mean),
+    vv = f32(backend, variance);
   const c = x.shape[x.shape.length - 1];
-  if (!gv || !xv || !sv || !mv || !vv || x.shape.length < 2 || gv.length !== xv.length || xv.length === 0 ||
-    sv.length !== c || mv.length !== c || vv.length !== c) return null;
-  const dx = allocF32(xv.length), dScale = allocF32(c), dOffset = allocF32(c);
+  if (
+    !gv ||
+    !xv ||
+    !sv ||
+    !mv ||
+    !vv ||
+    x.shape.length < 2 ||
+    gv.length !== xv.length ||
+    xv.length === 0 ||
+    sv.length !== c ||
+    mv.length !== c ||
+    vv.length !== c
+  )
+    return null;
+  const dx = allocF32(xv.length),
+    dScale = allocF32(c),
+    dOffset = allocF32(c);
   addon().batchNormTrainGrad(gv, xv, sv, mv, vv, dx, dScale, dOffset, c, eps);
-  return [output(backend, [...x.shape], dx), output(backend, [c], dScale), output(backend, [c], dOffset)] as TensorInfo[];
+  return [
+    output(backend, [...x.shape], dx),
+    output(backend, [c], dScale),
+    output(backend, [c], dOffset),
+  ] as TensorInfo[];
 });

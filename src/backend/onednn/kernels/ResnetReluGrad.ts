@@ -10,7 +10,8 @@ export const reluGradConfig: KernelConfig = {
   backendName: 'onednn',
   kernelFunc: (({ inputs, backend }: KernelArgs): TensorInfo => {
     const { dy, x } = inputs;
-    const gv = f32(backend, dy), xv = f32(backend, x);
+    const gv = f32(backend, dy),
+      xv = f32(backend, x);
     const out = allocF32(x.shape.reduce((p, q) => p * q, 1));
     const native = gv != null && xv != null && gv.length === xv.length;
     bump(RELU_GRAD, native);

@@ -13,7 +13,8 @@ export const sumConfig = nativeKernel(Sum, ({ inputs, backend, attrs }) => {
   if (axes.length === 0) return null;
   const contiguous = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
   if (!contiguous) return null;
-  const leading = axes[0] === 0, trailing = axes[axes.length - 1] === rank - 1;
+  const leading = axes[0] === 0,
+    trailing = axes[axes.length - 1] === rank - 1;
   if (!leading && !trailing) return null;
   let [outShape] = backend_util.computeOutAndReduceShapes(x.shape, axes);
   if (keepDims) outShape = backend_util.expandShapeToKeepDim(outShape, axes);
