@@ -35,3 +35,47 @@ export function runLogged(
     });
   });
 }
+
+/** `--seeds 0,1,2` as numbers, or an error naming the bad entry. */
+export function parseSeeds(list: string): number[] {
+  return list.split(',').map((s) => {
+    const n = Number(s);
+    if (s.trim() === '' || !Number.isInteger(n) || n < 0)
+      throw new Error(`--seeds: '${s}' is not a non-negative integer`);
+    return n;
+  });
+}
+
+/**
+ * Runs `run(seed, impl)` for every seed and implementation, one after the other; a run whose
+ * result file <out>/<impl>-s<seed>.json exists is read instead (so an interrupted comparison
+ * resumes), and each new result is written atomically before the next run starts.
+ */
+export async function eachRun<I extends string, R>(
+  out: string,
+  seeds: number[],
+  impls: I[],
+  run: (seed: number, impl: I) => Promise<R>,
+  report: (r: R, impl: I, seed: number) => void,
+): Promise<R[]> {
+  if (impls.includes('ours' as I) && !fs.existsSync(path.join(ROOT, 'dist', 'tools', 'train.js'))) {
+    throw new Error('dist/ is missing: npm run build');
+  }
+  fs.mkdirSync(out, { recursive: true });
+  const results: R[] = [];
+  for (const seed of seeds) {
+    for (const impl of impls) {
+      const file = path.join(out, `${impl}-s${seed}.json`);
+      if (fs.existsSync(file)) {
+        results.push(JSON.parse(fs.readFileSync(file, 'utf8')));
+        continue;
+      }
+      const r = await run(seed, impl);
+      fs.writeFileSync(`${file}.tmp`, JSON.stringify(r));
+      fs.renameSync(`${file}.tmp`, file);
+      results.push(r);
+      report(r, impl, seed);
+    }
+  }
+  return results;
+}

@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, TORCH_PYTHON, runLogged as run } from './run_logged';
+import { ROOT, TORCH_PYTHON, eachRun, parseSeeds, runLogged as run } from './run_logged';
 
 interface Result {
   impl: 'ours' | 'torch';
@@ -77,35 +77,24 @@ async function main(): Promise<number> {
       out: { type: 'string', default: 'runs/sweep' },
     },
   });
-  const seeds = v.seeds!.split(',').map((s) => {
-    const n = Number(s);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`--seeds: '${s}' is not a non-negative integer`);
-    return n;
-  });
+  const seeds = parseSeeds(v.seeds!);
   const impls = v.impl!.split(',') as ('ours' | 'torch')[];
   for (const i of impls) if (i !== 'ours' && i !== 'torch') throw new Error(`--impl: unknown '${i}' (ours, torch)`);
   const out = path.resolve(ROOT, v.out!);
-  fs.mkdirSync(out, { recursive: true });
-  if (impls.includes('ours') && !fs.existsSync(path.join(ROOT, 'dist', 'tools', 'train.js')))
-    throw new Error('dist/ is missing: npm run build');
-  const results: Result[] = [];
-  for (const seed of seeds) {
-    for (const impl of impls) {
-      const file = path.join(out, `${impl}-s${seed}.json`);
-      if (fs.existsSync(file)) {
-        results.push(JSON.parse(fs.readFileSync(file, 'utf8')));
-        continue;
-      }
+  const results = await eachRun(
+    out,
+    seeds,
+    impls,
+    async (seed, impl) => {
       const t0 = Date.now();
       const r = impl === 'ours' ? await ours(seed, out) : await torch(seed, out);
-      fs.writeFileSync(`${file}.tmp`, JSON.stringify(r));
-      fs.renameSync(`${file}.tmp`, file);
-      results.push(r);
       console.log(
         `${impl} seed ${seed}: test acc ${r.testAcc.toFixed(4)}, train loss ${r.loss.toFixed(3)}, ${r.imgPerSec.toFixed(1)} img/s, ${((Date.now() - t0) / 1000).toFixed(0)} s`,
       );
-    }
-  }
+      return r;
+    },
+    () => {},
+  );
   console.log(summary(results, seeds));
   return 0;
 }

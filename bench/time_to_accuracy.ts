@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { RECIPE_NAMES, RecipeName, trainingRecipe } from '../src/recipe';
-import { ROOT, TORCH_PYTHON, runLogged } from './run_logged';
+import { ROOT, TORCH_PYTHON, eachRun, parseSeeds, runLogged } from './run_logged';
 
 type Impl = 'ours' | 'torch';
 interface EvalPoint {
@@ -142,9 +142,7 @@ async function main(): Promise<number> {
   });
   const recipe = v.recipe as RecipeName;
   if (!RECIPE_NAMES.includes(recipe)) throw new Error(`--recipe: unknown '${v.recipe}' (${RECIPE_NAMES.join(', ')})`);
-  const seeds = v.seeds!.split(',').map(Number);
-  if (seeds.some((s) => !Number.isInteger(s) || s < 0))
-    throw new Error(`--seeds: '${v.seeds}' is not a list of non-negative integers`);
+  const seeds = parseSeeds(v.seeds!);
   const targets = v.targets!.split(',').map(Number);
   if (targets.some((t) => !(t > 0 && t < 1)))
     throw new Error(`--targets: '${v.targets}' is not a list of accuracies in (0, 1)`);
@@ -152,26 +150,16 @@ async function main(): Promise<number> {
   for (const i of impls) if (i !== 'ours' && i !== 'torch') throw new Error(`--impl: unknown '${i}' (ours, torch)`);
   const epochs = v.epochs ? Number(v.epochs) : undefined;
   const out = path.resolve(ROOT, v.out!, recipe + (epochs ? `-e${epochs}` : ''));
-  fs.mkdirSync(out, { recursive: true });
-  if (impls.includes('ours') && !fs.existsSync(path.join(ROOT, 'dist', 'tools', 'train.js')))
-    throw new Error('dist/ is missing: npm run build');
-  const results: RunResult[] = [];
-  for (const seed of seeds) {
-    for (const impl of impls) {
-      const file = path.join(out, `${impl}-s${seed}.json`);
-      if (fs.existsSync(file)) {
-        results.push(JSON.parse(fs.readFileSync(file, 'utf8')));
-        continue;
-      }
-      const r = impl === 'ours' ? await ours(recipe, epochs, seed, out) : await torch(recipe, epochs, seed, out);
-      fs.writeFileSync(`${file}.tmp`, JSON.stringify(r));
-      fs.renameSync(`${file}.tmp`, file);
-      results.push(r);
+  const results = await eachRun(
+    out,
+    seeds,
+    impls,
+    (seed, impl) => (impl === 'ours' ? ours(recipe, epochs, seed, out) : torch(recipe, epochs, seed, out)),
+    (r, impl, seed) =>
       console.log(
         `${impl} seed ${seed}: ${r.points.map((p) => `${p.testAcc.toFixed(4)}@${p.wallSeconds.toFixed(0)}s`).join(', ')}`,
-      );
-    }
-  }
+      ),
+  );
   console.log(`\nrecipe ${recipe}${epochs ? `, ${epochs} epochs` : ''}; results in ${out}\n`);
   console.log(table(results, seeds, targets));
   return 0;

@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import ts from 'typescript';
+import { virtualProgram } from '../virtual_program';
 import { DocBlock, InlineCommand, extractBlocks, extractInlineCommands } from './extract';
 
 export interface DocFailure {
@@ -106,35 +107,7 @@ export function typecheckBlocks(blocks: DocBlock[], root: string): Map<DocBlock,
   const files = new Map(
     tsBlocks.map((b, i) => [path.resolve(virtualName(root, i)), { block: b, text: `${b.code}\nexport {};\n` }]),
   );
-  const options: ts.CompilerOptions = {
-    target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.ESNext, // top-level await, as vite-node runs the blocks
-    moduleResolution: ts.ModuleResolutionKind.Node10,
-    lib: ['lib.es2022.d.ts'],
-    types: ['node'],
-    typeRoots: [path.join(root, 'node_modules', '@types')],
-    strict: true,
-    esModuleInterop: true,
-    skipLibCheck: true,
-    resolveJsonModule: true,
-    noEmit: true,
-    baseUrl: root,
-    paths: { 'resnet-ts': [path.join(root, 'src', 'index.ts')] },
-  };
-  const host = ts.createCompilerHost(options);
-  const getSourceFile = host.getSourceFile.bind(host);
-  host.getSourceFile = (name, lang, onError, create) => {
-    const v = files.get(path.resolve(name));
-    return v
-      ? ts.createSourceFile(name, v.text, lang, true, ts.ScriptKind.TS)
-      : getSourceFile(name, lang, onError, create);
-  };
-  const fileExists = host.fileExists.bind(host);
-  host.fileExists = (f) => files.has(path.resolve(f)) || fileExists(f);
-  const readFile = host.readFile.bind(host);
-  host.readFile = (f) => files.get(path.resolve(f))?.text ?? readFile(f);
-
-  const program = ts.createProgram({ rootNames: [...files.keys()], options, host });
+  const program = virtualProgram(root, new Map([...files].map(([f, v]) => [f, v.text])));
   const result = new Map<DocBlock, DocFailure[]>(tsBlocks.map((b) => [b, []]));
   const optionErrors = program.getOptionsDiagnostics();
   for (const [name, { block }] of files) {

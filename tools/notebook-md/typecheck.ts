@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import ts from 'typescript';
 import { readNotebook } from './ipynb';
+import { virtualProgram } from '../virtual_program';
 
 export interface NotebookTypeError {
   notebook: string;
@@ -73,38 +74,11 @@ export function typecheckNotebooks(notebooks: string[], options: TypecheckOption
   const virtuals = notebooks.map(virtualModule);
   const byFile = new Map(virtuals.map((v) => [path.resolve(v.file), v]));
   const tslabTypes = path.join(root, 'node_modules', 'tslab', 'dist', 'public.d.ts');
-  const compilerOptions: ts.CompilerOptions = {
-    target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.ESNext,
-    moduleResolution: ts.ModuleResolutionKind.Node10,
-    lib: ['lib.es2022.d.ts'],
-    types: ['node'],
-    typeRoots: [path.join(root, 'node_modules', '@types')],
-    strict: true,
-    esModuleInterop: true,
-    skipLibCheck: true,
-    resolveJsonModule: true,
-    noEmit: true,
-    baseUrl: root,
-    paths: {
-      'resnet-ts': [path.join(root, 'src', 'index.ts')],
-      ...(fs.existsSync(tslabTypes) ? { tslab: [tslabTypes] } : {}),
-    },
-  };
-  const host = ts.createCompilerHost(compilerOptions);
-  const getSourceFile = host.getSourceFile.bind(host);
-  host.getSourceFile = (fileName, lang, onError, shouldCreate) => {
-    const v = byFile.get(path.resolve(fileName));
-    return v
-      ? ts.createSourceFile(fileName, v.text, lang, true, ts.ScriptKind.TS)
-      : getSourceFile(fileName, lang, onError, shouldCreate);
-  };
-  const fileExists = host.fileExists.bind(host);
-  host.fileExists = (f) => byFile.has(path.resolve(f)) || fileExists(f);
-  const readFile = host.readFile.bind(host);
-  host.readFile = (f) => byFile.get(path.resolve(f))?.text ?? readFile(f);
-
-  const program = ts.createProgram({ rootNames: virtuals.map((v) => v.file), options: compilerOptions, host });
+  const program = virtualProgram(
+    root,
+    new Map([...byFile].map(([f, v]) => [f, v.text])),
+    fs.existsSync(tslabTypes) ? { tslab: [tslabTypes] } : {},
+  );
   const errors: NotebookTypeError[] = [];
   for (const d of program.getOptionsDiagnostics()) {
     errors.push({
