@@ -1,8 +1,30 @@
 /** Maps tfjs's Conv2DInfo (pads from computeConv2DInfo) to the addon's convolution parameters. */
-import { backend_util } from '@tensorflow/tfjs-core';
+import { backend_util, Conv2DAttrs } from '@tensorflow/tfjs-core';
 
 import type { ConvParams } from '../addon';
 import { ConvAlgorithm, config } from '../config';
+
+/** The attributes every convolution kernel passes on to computeConv2DInfo (gradients have no dilations). */
+export type ConvAttrs = Pick<Conv2DAttrs, 'strides' | 'pad' | 'dataFormat' | 'dimRoundingMode'> &
+  Partial<Pick<Conv2DAttrs, 'dilations'>>;
+
+/** tfjs's Conv2DInfo for an input and a filter shape: the one place the convolution kernels compute it. */
+export function convInfo(
+  inShape: readonly number[],
+  filterShape: readonly number[],
+  a: ConvAttrs,
+): backend_util.Conv2DInfo {
+  return backend_util.computeConv2DInfo(
+    inShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    a.strides,
+    a.dilations ?? 1,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+    backend_util.convertConv2DDataFormat(a.dataFormat),
+  );
+}
 
 /**
  * Null when the configuration is outside the native path: NCHW data, grouped/depthwise filters, or

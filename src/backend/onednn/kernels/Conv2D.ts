@@ -1,7 +1,7 @@
-import { backend_util, Conv2D, Conv2DAttrs } from '@tensorflow/tfjs-core';
+import { Conv2D, Conv2DAttrs } from '@tensorflow/tfjs-core';
 
 import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
-import { convParams, useGemm } from '../kernel_helpers/conv_common';
+import { convInfo, convParams, useGemm } from '../kernel_helpers/conv_common';
 
 export const conv2DConfig = nativeKernel(Conv2D, ({ inputs, backend, attrs }) => {
   const { x, filter } = inputs;
@@ -9,16 +9,7 @@ export const conv2DConfig = nativeKernel(Conv2D, ({ inputs, backend, attrs }) =>
   const xv = f32(backend, x),
     wv = f32(backend, filter);
   if (!xv || !wv || x.shape.length !== 4) return null;
-  const ci = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    strides,
-    dilations,
-    pad,
-    dimRoundingMode,
-    false,
-    backend_util.convertConv2DDataFormat(dataFormat),
-  );
+  const ci = convInfo(x.shape, filter.shape, { strides, pad, dataFormat, dimRoundingMode, dilations });
   const p = convParams(ci);
   if (!p) return null;
   const y = allocF32(sizeOf(ci.outShape));

@@ -1,7 +1,7 @@
-import { backend_util, Conv2DBackpropFilter, Conv2DBackpropFilterAttrs } from '@tensorflow/tfjs-core';
+import { Conv2DBackpropFilter, Conv2DBackpropFilterAttrs } from '@tensorflow/tfjs-core';
 
 import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
-import { convParams, useGemm } from '../kernel_helpers/conv_common';
+import { convInfo, convParams, useGemm } from '../kernel_helpers/conv_common';
 
 export const conv2DBackpropFilterConfig = nativeKernel(Conv2DBackpropFilter, ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs;
@@ -9,16 +9,7 @@ export const conv2DBackpropFilterConfig = nativeKernel(Conv2DBackpropFilter, ({ 
   const xv = f32(backend, x),
     gv = f32(backend, dy);
   if (!xv || !gv || x.shape.length !== 4) return null;
-  const ci = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    backend_util.convertConv2DDataFormat(dataFormat),
-  );
+  const ci = convInfo(x.shape, filterShape, { strides, pad, dataFormat, dimRoundingMode });
   const p = convParams(ci);
   if (!p || sizeOf(dy.shape) !== sizeOf(ci.outShape)) return null;
   const dw = allocF32(sizeOf(filterShape));

@@ -1,7 +1,7 @@
-import { backend_util, Conv2DBackpropInput, Conv2DBackpropInputAttrs } from '@tensorflow/tfjs-core';
+import { Conv2DBackpropInput, Conv2DBackpropInputAttrs } from '@tensorflow/tfjs-core';
 
 import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
-import { convParams, useGemm } from '../kernel_helpers/conv_common';
+import { convInfo, convParams, useGemm } from '../kernel_helpers/conv_common';
 import { OneDnnBackend } from '../backend';
 import { config } from '../config';
 
@@ -14,16 +14,7 @@ export const conv2DBackpropInputConfig = nativeKernel(Conv2DBackpropInput, ({ in
   const gv = f32(backend, dy),
     wv = f32(backend, filter);
   if (!gv || !wv || inputShape.length !== 4) return null;
-  const ci = backend_util.computeConv2DInfo(
-    inputShape,
-    filter.shape as [number, number, number, number],
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    backend_util.convertConv2DDataFormat(dataFormat),
-  );
+  const ci = convInfo(inputShape, filter.shape, { strides, pad, dataFormat, dimRoundingMode });
   const p = convParams(ci);
   if (!p || sizeOf(dy.shape) !== sizeOf(ci.outShape)) return null;
   const compute = () => {

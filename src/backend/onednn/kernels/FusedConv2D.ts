@@ -1,7 +1,7 @@
-import { backend_util, FusedConv2D, FusedConv2DAttrs } from '@tensorflow/tfjs-core';
+import { FusedConv2D, FusedConv2DAttrs } from '@tensorflow/tfjs-core';
 
 import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
-import { convParams, useGemm } from '../kernel_helpers/conv_common';
+import { convInfo, convParams, useGemm } from '../kernel_helpers/conv_common';
 
 /** conv + optional per-channel bias + optional relu in one oneDNN primitive (post-op). */
 export const fusedConv2DConfig = nativeKernel(FusedConv2D, ({ inputs, backend, attrs }) => {
@@ -12,16 +12,7 @@ export const fusedConv2DConfig = nativeKernel(FusedConv2D, ({ inputs, backend, a
   const xv = f32(backend, x),
     wv = f32(backend, filter);
   if (!xv || !wv || x.shape.length !== 4) return null;
-  const ci = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    strides,
-    dilations,
-    pad,
-    dimRoundingMode,
-    false,
-    backend_util.convertConv2DDataFormat(dataFormat),
-  );
+  const ci = convInfo(x.shape, filter.shape, { strides, pad, dataFormat, dimRoundingMode, dilations });
   let bv: Float32Array | null = null;
   if (bias != null) {
     bv = f32(backend, bias);
