@@ -120,6 +120,59 @@ describe("IDX parsing of made-up files", () => {
     );
   });
 
+  // Each header check on its own: a case that only that check rejects (found by mutation testing).
+  it("checks each byte of the magic separately", () => {
+    for (const [bytes, hex] of [
+      [[0x01, 0x00, 0x08, 0x03], "0x01000803"],
+      [[0x00, 0x01, 0x08, 0x03], "0x00010803"],
+      [[0x00, 0x00, 0x08, 0x00], "0x00000800"], // no dimensions
+    ] as const) {
+      const b = good.slice();
+      b.set(bytes, 0);
+      expect(idxError(() => parseIdx(b, "m.idx"))).toBe(`m.idx: bad magic ${hex}: not an IDX file (expected 0x000008NN)`);
+    }
+  });
+
+  it("tells gzip by both magic bytes, and only by them", () => {
+    // One of the two gzip bytes is not gzip: an IDX magic error, not a gzip error.
+    for (const start of [[0x1f, 0x00], [0x00, 0x8b]]) {
+      const b = good.slice();
+      b.set(start, 0);
+      expect(idxError(() => parseIdx(b, "g.idx"))).toMatch(/^g\.idx: bad magic /);
+    }
+    // The two-byte gzip magic alone is a gzip stream, cut off.
+    expect(idxError(() => parseIdx(Uint8Array.of(0x1f, 0x8b), "g2.gz"))).toMatch(/^g2\.gz: corrupt gzip data: /);
+    expect(idxError(() => parseIdx(Uint8Array.of(0x1f), "g1.gz"))).toMatch(/^g1\.gz: truncated: 1 bytes/);
+  });
+
+  it("reads a 4-byte magic without dimensions as a truncated header, not a short file", () => {
+    expect(idxError(() => parseIdx(Uint8Array.of(0, 0, 8, 1), "four.idx"))).toBe(
+      "four.idx: truncated header: 1-D IDX needs 8 header bytes, found 4",
+    );
+  });
+
+  it("accepts an empty payload when the header says zero items", () => {
+    const empty = parseIdx(encodeIdx(new Uint8Array(0), [0]), "empty.idx");
+    expect(empty.shape).toEqual([0]);
+    expect(empty.data.length).toBe(0);
+  });
+
+  it("rejects expected dimensions that are only a prefix of the header's", () => {
+    expect(idxError(() => parseIdx(good, "p.idx", { dims: [3, 28] }))).toBe(
+      "p.idx: wrong dimensions: header says 3x28x28, expected 3x28",
+    );
+  });
+
+  it("names its error class", () => {
+    let err: unknown;
+    try {
+      parseIdx(new Uint8Array(0), "z.idx");
+    } catch (e) {
+      err = e;
+    }
+    expect((err as Error).name).toBe("IdxError");
+  });
+
   it("rejects corrupt gzip data (damaged and cut-off streams)", () => {
     const gz = zlib.gzipSync(good);
     const damaged = Uint8Array.from(gz); // (Buffer#slice would share memory)
