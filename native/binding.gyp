@@ -13,13 +13,14 @@
         "src/eltwise.cc",
         "src/reduce.cc",
         "src/matmul.cc",
-        "src/resize.cc"
+        "src/resize.cc",
+        "src/sgd.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions", "-O2", "-O0"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-O2", "-O0"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fopenmp", "-fexceptions", "-frtti"],
+      "cflags_cc": ["-std=c++17", "-O3", "-ffp-contract=off", "-fopenmp", "-fexceptions", "-frtti"],
       "cflags": ["-O3", "-fopenmp"],
       "libraries": ["-ldnnl", "-fopenmp"]
     }

@@ -25,6 +25,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   rn::initReduce(env, exports);
   rn::initMatmul(env, exports);
   rn::initResize(env, exports);
+  rn::initSgd(env, exports);
   return exports;
 }
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace rn {
 
@@ -122,6 +123,7 @@ void initEltwise(Napi::Env env, Napi::Object exports);
 void initReduce(Napi::Env env, Napi::Object exports);
 void initMatmul(Napi::Env env, Napi::Object exports);
 void initResize(Napi::Env env, Napi::Object exports);
+void initSgd(Napi::Env env, Napi::Object exports);
 
 }  // namespace rn
 

@@ -9,6 +9,7 @@ import type { Batch, BatchSource } from './batches';
 import { countCorrect, softmaxCrossEntropy } from './metrics';
 import { evaluateAccuracy } from './evaluate';
 import { recalibrateBatchNorm } from './recalibrate';
+import { applyOptimizerStep } from './optimizer_step';
 import type { LearningRateSchedule } from './schedule';
 import { EpochProgress, ProgressMode, epochProgress } from './progress';
 import { TrainPosition, restoreCheckpoint, saveCheckpoint } from './checkpoint';
@@ -236,9 +237,11 @@ export function trainStep(
     correctT = tf.keep(countCorrect(logits, y));
     return lossFn(logits, y);
   }, net.trainableVariables());
-  if (opts.weightDecay) addWeightDecay(grads, net, opts.weightDecay);
   if (opts.learningRate !== undefined) learningRateSetter(optimizer)(opts.learningRate);
-  optimizer.applyGradients(grads);
+  applyOptimizerStep(optimizer, grads, {
+    weightDecay: opts.weightDecay,
+    decayed: opts.weightDecay ? decayedVariables(net) : undefined,
+  });
   const loss = value.dataSync()[0];
   const correct = correctT!.dataSync()[0];
   tf.dispose([value, correctT!]);
@@ -266,15 +269,13 @@ function learningRateSetter(optimizer: tf.Optimizer): (lr: number) => void {
   return (lr) => o.setLearningRate!(lr);
 }
 
-/** grads[w] += decay * w for the weights of convolutions and dense layers (replacing the gradient tensors). */
-function addWeightDecay(grads: tf.NamedTensorMap, net: Module, decay: number): void {
+/** The tf.Variable names of the weights of convolutions and dense layers (batch-norm parameters and biases are not decayed). */
+function decayedVariables(net: Module): Set<string> {
+  const names = new Set<string>();
   for (const [name, v] of net.namedVariables()) {
-    if (!v.trainable || !(name.endsWith('.weight') || name === 'weight')) continue;
-    const g = grads[v.name];
-    if (!g) continue;
-    grads[v.name] = tf.tidy(() => tf.add(g, tf.mul(v, decay)));
-    g.dispose();
+    if (v.trainable && (name.endsWith('.weight') || name === 'weight')) names.add(v.name);
   }
+  return names;
 }
 
 /** The seed's per-epoch line, plus throughput. */

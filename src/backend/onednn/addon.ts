@@ -135,6 +135,17 @@ export interface OneDnnAddon {
   sumTrailing(x: Float32Array, out: Float32Array, inner: number): void;
   matMul(a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array, p: MatMulParams): void;
   resizeBilinear(x: Float32Array, y: Float32Array, p: ResizeParams): void;
+  /**
+   * The optimizer step in place over many variables (native/src/sgd.cc): params (and accums, null for
+   * plain SGD) are updated; decays[k] is variable k's weight decay (0: none).
+   */
+  sgdUpdate(
+    params: Float32Array[],
+    grads: Float32Array[],
+    accums: Float32Array[] | null,
+    decays: number[],
+    hyper: { learningRate: number; momentum: number; nesterov: boolean },
+  ): void;
 }
 
 export interface AddonLoad {

@@ -12,7 +12,11 @@
 import { BackendValues, DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
+import type { InPlaceSgdBackend, InPlaceSgdUpdate } from '../in_place_sgd';
+import { loadAddon } from './addon';
+import { config } from './config';
 import { isPooled, release, retain } from './buffer_pool';
+import { bump } from './kernel_helpers/native_kernel';
 
 type DataId = object;
 type Values = Parameters<MathBackendCPU['write']>[0];
@@ -31,7 +35,7 @@ interface Entry {
   pending?: Pending;
 }
 
-export class OneDnnBackend extends MathBackendCPU {
+export class OneDnnBackend extends MathBackendCPU implements InPlaceSgdBackend {
   private readonly rawGet: (id: DataId) => Entry | undefined;
   /** Lazy outputs materialised / dropped unread (tests, profiling). */
   readonly lazyStats = { materialised: 0, dropped: 0 };
@@ -111,6 +115,37 @@ export class OneDnnBackend extends MathBackendCPU {
     } else {
       release(e.values);
     }
+    return true;
+  }
+
+  /** The optimizer step in one native call (native/src/sgd.cc); counted in callStats as 'SgdUpdate'. */
+  sgdUpdateInPlace(u: InPlaceSgdUpdate): boolean {
+    const addon = config.inPlaceSgd ? loadAddon().addon : null;
+    // Written in place: float32, computed, and referenced by this tensor alone (not by a clone).
+    const owned = (t: TensorInfo): Float32Array | null => {
+      const e = this.rawGet(t.dataId);
+      if (t.dtype !== 'float32' || e == null || e.pending || e.refCount !== 1) return null;
+      return e.values instanceof Float32Array ? e.values : null;
+    };
+    const read = (t: TensorInfo): Float32Array | null => {
+      if (t.dtype !== 'float32') return null;
+      const v = this.data.get(t.dataId)?.values;
+      return v instanceof Float32Array ? v : null;
+    };
+    const params = u.params.map(owned);
+    const grads = u.grads.map(read);
+    const accums = u.accums ? u.accums.map(owned) : null;
+    const ok = (xs: (Float32Array | null)[] | null): xs is Float32Array[] => xs == null || xs.every((x) => x != null);
+    if (addon == null || !ok(params) || !ok(grads) || !ok(accums)) {
+      bump('SgdUpdate', false);
+      return false;
+    }
+    addon.sgdUpdate(params, grads, accums, u.decays, {
+      learningRate: u.learningRate,
+      momentum: u.momentum,
+      nesterov: u.nesterov,
+    });
+    bump('SgdUpdate', true);
     return true;
   }
 

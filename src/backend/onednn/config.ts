@@ -21,6 +21,8 @@ export interface OneDnnConfig {
   bufferPoolLimitMb: number;
   /** RESNET_ONEDNN_FUSED_RELU_GRAD=0: Relu's gradient is tfjs's mul(dy, step(x)). */
   fusedReluGrad: boolean;
+  /** RESNET_ONEDNN_IN_PLACE_SGD=0: the optimizer step runs as tfjs's kernels (new tensors per variable). */
+  inPlaceSgd: boolean;
 }
 
 function convAlgorithm(v: string | undefined): ConvAlgorithm {
@@ -49,6 +51,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): OneDnnConfig {
     bufferPool: env.RESNET_ONEDNN_POOL !== '0',
     bufferPoolLimitMb: megabytes(env.RESNET_ONEDNN_POOL_MB, 2048),
     fusedReluGrad: env.RESNET_ONEDNN_FUSED_RELU_GRAD !== '0',
+    inPlaceSgd: env.RESNET_ONEDNN_IN_PLACE_SGD !== '0',
   };
 }
 

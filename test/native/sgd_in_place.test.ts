@@ -1,0 +1,143 @@
+/**
+ * The in-place optimizer step (src/train/optimizer_step.ts -> native/src/sgd.cc) against tfjs's own
+ * SGD and momentum optimizers on the JS cpu back end: bit for bit in float32 over several steps with a
+ * changing learning rate and weight decay, the same optimizer state (accumulator names and values,
+ * iteration count), no leaked tensors, and a clone of a variable that stays what it was.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { applyOptimizerStep } from '../../src/train/optimizer_step';
+import { addonAvailable, callsSince, rand, skipReason, statsSnapshot } from './_helpers';
+
+type MakeOptimizer = () => tf.Optimizer;
+
+const SHAPES = [[3, 3, 4, 8], [8], [8], [33, 10], [10], [1, 1, 8, 16]];
+// Every other variable is decayed (as conv and dense weights are, and batch-norm parameters are not).
+const DECAYED = new Set([0, 3, 5]);
+const LRS = [0.1, 0.05, 0.2, 0.01];
+
+interface Run {
+  params: Float32Array[];
+  state: { name: string; values: Float32Array }[];
+  iterations: number;
+  tensorsPerStep: number[];
+}
+
+/** Four steps of `make()` on fresh seeded variables under `backend`, through applyOptimizerStep. */
+async function run(backend: string, make: MakeOptimizer, weightDecay: number, prefix: string): Promise<Run> {
+  await tf.setBackend(backend);
+  // (created in a tidy, as the library's modules create theirs: the initial tensor does not outlive it)
+  const vars = SHAPES.map((s, i) =>
+    tf.tidy(() =>
+      tf.variable(
+        tf.tensor(
+          rand(
+            s.reduce((a, b) => a * b, 1),
+            10 + i,
+          ),
+          s,
+        ),
+        true,
+        `${prefix}/v${i}`,
+      ),
+    ),
+  );
+  const decayed = new Set(vars.filter((_, i) => DECAYED.has(i)).map((v) => v.name));
+  const opt = make();
+  const tensorsPerStep: number[] = [];
+  for (let step = 0; step < LRS.length; step++) {
+    (opt as tf.SGDOptimizer).setLearningRate(LRS[step]);
+    const grads: tf.NamedTensorMap = {};
+    vars.forEach((v, i) => {
+      grads[v.name] = tf.tensor(rand(v.size, 100 * step + i), v.shape);
+    });
+    applyOptimizerStep(opt, grads, { weightDecay, decayed });
+    tf.dispose(Object.values(grads));
+    tensorsPerStep.push(tf.memory().numTensors);
+  }
+  const weights = await opt.getWeights();
+  const out: Run = {
+    params: vars.map((v) => v.dataSync().slice() as Float32Array),
+    state: weights
+      .slice(1)
+      .map((w) => ({ name: w.name.replace(`${prefix}/`, ''), values: w.tensor.dataSync().slice() as Float32Array })),
+    iterations: opt.iterations,
+    tensorsPerStep,
+  };
+  opt.dispose();
+  tf.dispose(vars);
+  return out;
+}
+
+const firstDifference = (a: Float32Array, b: Float32Array): string => {
+  if (a.length !== b.length) return `length ${a.length} vs ${b.length}`;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return `element ${i}: ${a[i]} vs ${b[i]}`;
+  return '';
+};
+
+let counter = 0;
+const optimizers: [string, MakeOptimizer][] = [
+  ['SGD', () => tf.train.sgd(0.1)],
+  ['momentum 0.9', () => tf.train.momentum(0.1, 0.9)],
+  ['Nesterov momentum 0.9', () => tf.train.momentum(0.1, 0.9, true)],
+];
+
+describe.skipIf(!addonAvailable)(`in-place optimizer step ${skipReason}`, () => {
+  afterEach(() => tf.setBackend('cpu'));
+
+  for (const [label, make] of optimizers) {
+    for (const wd of [0, 5e-4]) {
+      it(`${label}, weight decay ${wd}: bit for bit equal to tfjs on cpu, in one native call per step`, async () => {
+        const ref = await run('cpu', make, wd, `ref${counter}`);
+        const before = statsSnapshot();
+        const got = await run('onednn', make, wd, `got${counter++}`);
+        expect(callsSince(before, 'SgdUpdate')).toEqual({ native: LRS.length, fallback: 0 });
+        // no tfjs kernels ran for the update itself
+        expect(callsSince(before, 'Multiply').native + callsSince(before, 'Add').native).toBe(0);
+        got.params.forEach((p, i) => expect(firstDifference(p, ref.params[i]), `variable ${i}`).toBe(''));
+        expect(got.state.map((s) => s.name)).toEqual(ref.state.map((s) => s.name));
+        got.state.forEach((s, i) => expect(firstDifference(s.values, ref.state[i].values), s.name).toBe(''));
+        expect(got.iterations).toBe(LRS.length);
+        expect(ref.iterations).toBe(LRS.length);
+        // flat after the first step (which creates the momentum accumulators)
+        expect(new Set(got.tensorsPerStep.slice(1)).size, `tensors per step ${got.tensorsPerStep}`).toBe(1);
+        // and the update actually moved the variables
+        expect(firstDifference(got.params[0], new Float32Array(rand(got.params[0].length, 10)))).not.toBe('');
+      });
+    }
+  }
+
+  it('leaves a clone of a variable unchanged (tfjs path for that step) and gives the same numbers', async () => {
+    await tf.setBackend('onednn');
+    const v = tf.tidy(() => tf.variable(tf.tensor(rand(64, 7), [64]), true, 'clone-test/v'));
+    const clone = v.clone(); // shares v's memory until v is assigned
+    const opt = tf.train.momentum(0.1, 0.9);
+    const g = tf.tensor(rand(64, 8), [64]);
+    const before = statsSnapshot();
+    applyOptimizerStep(opt, { [v.name]: g });
+    expect(callsSince(before, 'SgdUpdate')).toEqual({ native: 0, fallback: 1 });
+    expect(firstDifference(clone.dataSync() as Float32Array, rand(64, 7))).toBe('');
+    expect(firstDifference(v.dataSync() as Float32Array, rand(64, 7))).not.toBe('');
+    clone.dispose();
+    // memory no longer shared: the next step is in place again
+    const before2 = statsSnapshot();
+    applyOptimizerStep(opt, { [v.name]: g });
+    expect(callsSince(before2, 'SgdUpdate')).toEqual({ native: 1, fallback: 0 });
+    tf.dispose([v, g]);
+    opt.dispose();
+  });
+
+  it('leaves other optimizers to tfjs', async () => {
+    await tf.setBackend('onednn');
+    const v = tf.variable(tf.tensor(rand(16, 3), [16]), true, 'adam-test/v');
+    const opt = tf.train.adam(0.01);
+    const g = tf.tensor(rand(16, 4), [16]);
+    const before = statsSnapshot();
+    applyOptimizerStep(opt, { [v.name]: g });
+    expect(callsSince(before, 'SgdUpdate')).toEqual({ native: 0, fallback: 0 });
+    expect(opt.iterations).toBe(1);
+    tf.dispose([v, g]);
+    opt.dispose();
+  });
+});
