@@ -8,7 +8,10 @@
  *   npm run bench -- --rounds 3 --no-cpu   three rounds (ours, then torch) per batch size; median ratio
  *   npm run bench -- --profile             per-kernel time of one training step (tf.profile)
  *   npm run bench -- --leak 1000           RSS / tensor count over many small steps (--leak-seed: seed model)
+ *   npm run bench -- --recipe fast         a recipe's model, input size, batch and optimizer (default: seed, whose
+ *                                          plain SGD at lr 0.05 is the chapter's); PyTorch runs the same recipe
  *   --no-torch, --no-cpu, --backend cpu|onednn, --python /path/to/python3
+ *   BENCH_CONV_DETAIL=1 (with --profile): time per convolution shape; BENCH_DETAIL=Mean,Multiply: per shape of those kernels
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -21,7 +24,9 @@ import { registerOneDnnBackend } from '../src/backend/onednn/register';
 import { callStats } from '../src/backend/onednn/kernel_helpers/native_kernel';
 import { pooledIdleBytes } from '../src/backend/onednn/buffer_pool';
 import { ResNet } from '../src/models/resnet';
-import { trainStep } from '../src/train/train';
+import { RECIPE_NAMES, RecipeName, TrainingRecipe, recipeOptimizer, trainingRecipe } from '../src/recipe';
+import { softmaxCrossEntropy } from '../src/train/metrics';
+import { StepOptions, trainStep } from '../src/train/train';
 
 /** The environment before the addon adds its OpenMP defaults: PyTorch runs with the user's settings. */
 const originalEnv = { ...process.env };
@@ -38,6 +43,7 @@ interface Args {
   leak: number;
   leakSeed: boolean;
   python: string;
+  recipe: TrainingRecipe;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -53,6 +59,7 @@ function parseArgs(argv: string[]): Args {
     leak: 0,
     leakSeed: false,
     python: '/usr/bin/python3',
+    recipe: trainingRecipe('seed'),
   };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i],
@@ -68,8 +75,13 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--leak') a.leak = Number(next());
     else if (v === '--leak-seed') a.leakSeed = true;
     else if (v === '--python') a.python = next();
-    else throw new Error(`unknown argument ${v}`);
+    else if (v === '--recipe') {
+      const name = next() as RecipeName;
+      if (!RECIPE_NAMES.includes(name)) throw new Error(`--recipe: unknown '${name}' (${RECIPE_NAMES.join(', ')})`);
+      a.recipe = trainingRecipe(name);
+    } else throw new Error(`unknown argument ${v}`);
   }
+  if (!argv.includes('--batch') && a.recipe.name !== 'seed') a.batches = [a.recipe.batchSize];
   return a;
 }
 
@@ -78,7 +90,7 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-function makeData(batch: number, size = 96) {
+function makeData(batch: number, size: number) {
   const x = tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', 1);
   const y = tf.tensor1d(
     Array.from({ length: batch }, (_, i) => i % 10),
@@ -87,23 +99,30 @@ function makeData(batch: number, size = 96) {
   return { x, y };
 }
 
-function buildNet(batch: number): ResNet {
-  const net = new ResNet({});
-  net.build([96, 96, 1]);
-  void batch;
+function buildNet(r: TrainingRecipe): ResNet {
+  const net = new ResNet(r.model);
+  net.build([r.resize, r.resize, 1]);
   return net;
 }
 
-function benchTfjs(backend: string, batch: number, steps: number, warmup: number) {
+/** What one step of the recipe does besides forward and backward: its loss and weight decay (the learning rate is fixed). */
+function stepOptions(r: TrainingRecipe): StepOptions {
+  return {
+    loss: r.labelSmoothing > 0 ? (l, y) => softmaxCrossEntropy(l, y, r.labelSmoothing) : undefined,
+    weightDecay: r.weightDecay || undefined,
+  };
+}
+
+function benchTfjs(backend: string, r: TrainingRecipe, batch: number, steps: number, warmup: number) {
   tf.setBackend(backend);
-  const net = buildNet(batch);
-  const opt = tf.train.sgd(0.05);
-  const { x, y } = makeData(batch);
+  const net = buildNet(r);
+  const opt = recipeOptimizer(r);
+  const { x, y } = makeData(batch, r.resize);
   const times: number[] = [];
   let loss = NaN;
   for (let i = 0; i < warmup + steps; i++) {
     const t = performance.now();
-    loss = trainStep(net, opt, { x, y }).loss;
+    loss = trainStep(net, opt, { x, y }, stepOptions(r)).loss;
     const dt = (performance.now() - t) / 1000;
     if (i >= warmup) times.push(dt);
   }
@@ -113,7 +132,7 @@ function benchTfjs(backend: string, batch: number, steps: number, warmup: number
   return { times, imgPerSec: batch / median(times), bestImgPerSec: batch / Math.min(...times), loss };
 }
 
-function benchTorch(python: string, batch: number, steps: number, warmup: number) {
+function benchTorch(python: string, recipe: TrainingRecipe, batch: number, steps: number, warmup: number) {
   const probe = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
   if (probe.status !== 0)
     return { skipped: `PyTorch not importable with ${python}: ${(probe.stderr || '').trim().split('\n').pop()}` };
@@ -124,7 +143,11 @@ function benchTorch(python: string, batch: number, steps: number, warmup: number
   if (!script) return { skipped: 'bench/torch_bench.py not found' };
   const r = spawnSync(
     python,
-    [script, '--batch', String(batch), '--steps', String(steps), '--warmup', String(warmup), '--threads', '2'],
+    [
+      script,
+      ...['--batch', String(batch), '--steps', String(steps), '--warmup', String(warmup), '--threads', '2'],
+      ...(recipe.name === 'seed' ? [] : ['--recipe-json', JSON.stringify(recipe)]),
+    ],
     { encoding: 'utf8', env: originalEnv },
   );
   if (r.status !== 0) return { skipped: `torch_bench.py failed: ${r.stderr}` };
@@ -137,16 +160,16 @@ function benchTorch(python: string, batch: number, steps: number, warmup: number
   };
 }
 
-async function profile(backend: string, batch: number) {
+async function profile(backend: string, r: TrainingRecipe, batch: number) {
   tf.setBackend(backend);
-  const net = buildNet(batch);
-  const opt = tf.train.sgd(0.05);
-  const { x, y } = makeData(batch);
-  trainStep(net, opt, { x, y }); // warm-up (primitive creation, first allocation)
+  const net = buildNet(r);
+  const opt = recipeOptimizer(r);
+  const { x, y } = makeData(batch, r.resize);
+  trainStep(net, opt, { x, y }, stepOptions(r)); // warm-up (primitive creation, first allocation)
   callStats.clear();
   const t0 = performance.now();
   const info = await tf.profile(() => {
-    trainStep(net, opt, { x, y });
+    trainStep(net, opt, { x, y }, stepOptions(r));
   });
   const wall = performance.now() - t0;
   const byName = new Map<string, { ms: number; calls: number }>();
@@ -163,7 +186,8 @@ async function profile(backend: string, batch: number) {
   const total = rows.filter(([n]) => isKernel(n)).reduce((s, [, e]) => s + e.ms, 0);
   const byShape = new Map<string, { ms: number; calls: number }>();
   for (const k of info.kernels) {
-    if (!k.name.startsWith('Conv2D') && k.name !== 'FusedConv2D') continue;
+    const detail = process.env.BENCH_DETAIL?.split(',');
+    if (detail ? !detail.includes(k.name) : !k.name.startsWith('Conv2D') && k.name !== 'FusedConv2D') continue;
     const key = `${k.name} ${JSON.stringify(k.inputShapes)}`;
     const e = byShape.get(key) ?? { ms: 0, calls: 0 };
     e.ms += Number(await k.kernelTimeMs);
@@ -171,7 +195,7 @@ async function profile(backend: string, batch: number) {
     byShape.set(key, e);
   }
   console.log(
-    `\nprofile: one training step, backend ${backend}, batch ${batch}: wall ${wall.toFixed(0)} ms ` +
+    `\nprofile: one training step of recipe ${r.name}, backend ${backend}, batch ${batch}: wall ${wall.toFixed(0)} ms ` +
       `(under tf.profile), kernels ${total.toFixed(0)} ms`,
   );
   console.log('kernel'.padEnd(28) + 'ms'.padStart(9) + '%'.padStart(7) + 'calls'.padStart(7) + '  native/fallback');
@@ -185,7 +209,7 @@ async function profile(backend: string, batch: number) {
         (isKernel(name) ? (s ? `  ${s.native}/${s.fallback}` : '  js') : '  (scope)'),
     );
   }
-  if (process.env.BENCH_CONV_DETAIL) {
+  if (process.env.BENCH_CONV_DETAIL || process.env.BENCH_DETAIL) {
     for (const [k, e] of [...byShape.entries()].sort((p, q) => q[1].ms - p[1].ms)) {
       console.log(`${e.ms.toFixed(1).padStart(8)} ms ${String(e.calls).padStart(3)}x  ${k}`);
     }
@@ -200,7 +224,7 @@ function leakCheck(backend: string, steps: number, seedModel: boolean) {
   const net = new ResNet(seedModel ? {} : { widths: [16, 32, 64, 128] });
   net.build([96, 96, 1]);
   const opt = tf.train.sgd(0.05);
-  const { x, y } = makeData(seedModel ? 32 : 8);
+  const { x, y } = makeData(seedModel ? 32 : 8, 96);
   console.log(`leak check: ${seedModel ? 'seed ResNet, batch 32' : 'ResNet widths 16..128, batch 8'}, ${steps} steps`);
   const rss: number[] = [];
   let tensors0 = 0;
@@ -224,15 +248,15 @@ function leakCheck(backend: string, steps: number, seedModel: boolean) {
 
 /** One round at one batch size: this back end, then PyTorch right after it; prints both lines. */
 function sideBySide(args: Args, batch: number): { lines: string[]; ratio?: number } {
-  const r = benchTfjs(args.backend, batch, args.steps, args.warmup);
+  const r = benchTfjs(args.backend, args.recipe, batch, args.steps, args.warmup);
   const line =
-    `${args.backend} batch ${batch}: median ${r.imgPerSec.toFixed(1)} img/s, best ${r.bestImgPerSec.toFixed(1)} ` +
+    `${args.backend} recipe ${args.recipe.name} batch ${batch}: median ${r.imgPerSec.toFixed(1)} img/s, best ${r.bestImgPerSec.toFixed(1)} ` +
     `(step ${median(r.times).toFixed(3)} s; steps ${r.times.map((t) => t.toFixed(2)).join(' ')}; loss ${r.loss.toFixed(3)})`;
   console.log(line);
   let tline = 'torch: skipped (--no-torch)';
   let ratio: number | undefined;
   if (args.torch) {
-    const t = benchTorch(args.python, batch, args.steps, args.warmup);
+    const t = benchTorch(args.python, args.recipe, batch, args.steps, args.warmup);
     if ('skipped' in t) tline = `torch: skipped: ${t.skipped}`;
     else {
       ratio = r.imgPerSec / t.imgPerSec;
@@ -256,7 +280,7 @@ async function main() {
     return;
   }
   if (args.profile) {
-    for (const b of args.batches) await profile(args.backend, b);
+    for (const b of args.batches) await profile(args.backend, args.recipe, b);
     return;
   }
   const results: string[] = [];
@@ -279,7 +303,7 @@ async function main() {
     }
   }
   if (args.cpu && args.backend !== 'cpu') {
-    const r = benchTfjs('cpu', 2, 1, 0);
+    const r = benchTfjs('cpu', args.recipe, 2, 1, 0);
     const line = `JS cpu back end, batch 2, one step: ${r.times[0].toFixed(1)} s (${r.imgPerSec.toFixed(3)} img/s)`;
     console.log(line);
     results.push(line);

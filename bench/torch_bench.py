@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """PyTorch reference for `npm run bench`: training throughput of the seed ResNet (same architecture as
-src/models/resnet.ts) at 96x96x1, SGD lr 0.05, torch.set_num_threads(THREADS).
+src/models/resnet.ts) at 96x96x1, SGD lr 0.05, torch.set_num_threads(THREADS); or, with --recipe-json,
+of a recipe's model, input size, optimizer (momentum, Nesterov, weight decay) and loss (label
+smoothing), built by torch_recipe.py as `npm run time-to-accuracy` builds it.
 
 Prints one JSON line: {"batch", "threads", "channels_last", "step_s": [...], "median_img_s", "best_img_s"}.
 """
 import argparse
 import json
+import os
+import sys
 import statistics
 import time
 
@@ -47,19 +51,33 @@ def main():
     p.add_argument('--warmup', type=int, default=2)
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--channels-last', type=int, default=-1, help='1/0, or -1: try both, report the faster')
+    p.add_argument('--recipe-json', default=None, help="a recipe (src/recipe.ts's fields) instead of the seed's")
     a = p.parse_args()
+    recipe = json.loads(a.recipe_json) if a.recipe_json else None
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
 
+    def model_and_optimizer():
+        if recipe is None:
+            net = seed_resnet()
+            return net, torch.optim.SGD(net.parameters(), lr=0.05), nn.CrossEntropyLoss(), 96
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from torch_recipe import resnet
+        r = recipe
+        net = resnet(r['model'])
+        decay = [m.weight for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+        rest = [q for q in net.parameters() if all(q is not w for w in decay)]
+        opt = torch.optim.SGD([{'params': decay, 'weight_decay': r['weightDecay']}, {'params': rest, 'weight_decay': 0}],
+                              lr=r['learningRate'], momentum=r['momentum'], nesterov=r['nesterov'])
+        return net, opt, nn.CrossEntropyLoss(label_smoothing=r['labelSmoothing']), r['resize']
+
     def run(channels_last):
-        net = seed_resnet()
-        x = torch.randn(a.batch, 1, 96, 96)
+        net, opt, loss_fn, size = model_and_optimizer()
+        x = torch.randn(a.batch, 1, size, size)
         y = torch.randint(0, 10, (a.batch,))
         if channels_last:
             net = net.to(memory_format=torch.channels_last)
             x = x.to(memory_format=torch.channels_last)
-        opt = torch.optim.SGD(net.parameters(), lr=0.05)
-        loss_fn = nn.CrossEntropyLoss()
         net.train()
         times = []
         for i in range(a.warmup + a.steps):

@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import type { MatMulParams, PoolParams, ResizeParams } from '../../src/backend/onednn/addon';
 import { loadAddon } from '../../src/backend/onednn/addon';
 import { poolParams } from '../../src/backend/onednn/kernel_helpers/pooling_common';
-import { addonAvailable, compare, rand, skipReason } from './_helpers';
+import { GlobalAvgPool2d } from '../../src/nn/layers';
+import { addonAvailable, compare, rand, relErr, runOn, skipReason } from './_helpers';
 
 type PoolCase = [number[], number, number, 'valid' | 'same' | number];
 
@@ -75,6 +76,29 @@ describe.skipIf(!addonAvailable)(`native pooling, matmul, resize ${skipReason}`,
     expect(
       compare(specs, (x, dy) => poolGrad((a) => tf.avgPool(a, k, s, pad), x, dy), ['AvgPool', 'AvgPoolGrad']),
     ).toBeLessThan(1e-6);
+  });
+
+  // The library's global average pool is an avgPool over the whole map (GlobalAvgPool2d); it must run
+  // natively and agree with tf.mean, forward and backward, on square and non-square maps.
+  it.each([
+    [128, 4, 4, 128],
+    [3, 3, 5, 7],
+  ])('GlobalAvgPool2d on [%i, %i, %i, %i]: native, equal to tf.mean (+ grad)', (n, h, w, c) => {
+    const specs = [
+      { shape: [n, h, w, c], seed: 4 },
+      { shape: [n, 1, 1, c], seed: 24 },
+    ];
+    const pool = new GlobalAvgPool2d();
+    expect(compare(specs, (x) => pool.apply(x), ['AvgPool'])).toBeLessThan(1e-6);
+    expect(
+      compare(specs, (x, dy) => poolGrad((a) => pool.apply(a) as tf.Tensor4D, x, dy), ['AvgPool', 'AvgPoolGrad']),
+    ).toBeLessThan(1e-6);
+    // the same numbers as the mean it replaces, on cpu
+    const viaMean = runOn('cpu', specs, (x, dy) =>
+      tf.grads((a: tf.Tensor) => tf.sum(tf.mul(tf.mean(a, [1, 2], true), dy)))([x]),
+    );
+    const viaPool = runOn('cpu', specs, (x, dy) => poolGrad((a) => pool.apply(a) as tf.Tensor4D, x, dy));
+    expect(relErr(viaPool[0].values as Float32Array, viaMean[0].values as Float32Array)).toBeLessThan(1e-6);
   });
 
   const mms: [number[], number[], boolean, boolean][] = [
