@@ -12,7 +12,8 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { chromium, Browser, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../helpers/browser';
 import { buildSite, SitePage } from '../../../tools/notebook-md/site';
 import { readNotebook } from '../../../tools/notebook-md/ipynb';
 import { buildDist, runProcess } from '../../helpers/process';
@@ -21,7 +22,6 @@ const ROOT = path.resolve(__dirname, '../../..');
 const FIX = path.join(ROOT, 'test', 'fixtures', 'notebook-md');
 const WORK = path.join(ROOT, 'build', 'test-notebook-md');
 const SHOTS = path.join(ROOT, 'build', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
 
 const sites: Record<string, { dir: string; pages: SitePage[] }> = {};
 let server: http.Server | undefined;
@@ -87,19 +87,7 @@ beforeAll(async () => {
   });
   sites.real = { dir: real.outDir, pages: real.pages };
   base = await serve();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-    // playwright's launch() gives chromium a fresh temporary --user-data-dir of its own.
-  });
+  browser = await launchChromium(); // (playwright gives it a fresh temporary --user-data-dir)
 }, 480_000); // buildDist (up to 170 s) + the notebooks in fast mode (up to 240 s)
 
 afterAll(async () => {

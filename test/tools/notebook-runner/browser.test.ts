@@ -13,14 +13,14 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { chromium, Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../../helpers/browser';
 import { ensurePackageLink } from '../../../tools/notebook-runner/runner';
 import { buildDist } from '../../helpers/process';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const WORK = path.join(ROOT, 'build', 'browser-notebooks');
 const SHOTS = path.join(ROOT, 'build', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
 const JUPYTER = fs.existsSync('/usr/bin/jupyter-notebook') ? '/usr/bin/jupyter-notebook' : 'jupyter-notebook';
 
 let server: ChildProcess | undefined;
@@ -105,18 +105,7 @@ beforeAll(async () => {
     if (!collided || attempt === 3)
       throw new Error(`notebook server did not start (attempt ${attempt}):\n${serverLog}`);
   }
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 }, 300_000); // buildDist (up to 170 s) and the server start
 
 afterAll(async () => {
