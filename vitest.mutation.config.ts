@@ -12,11 +12,13 @@ export default defineConfig({
     // shapes.test.ts builds the seed's 11M-parameter net (~10 s per mutant); nn_values.test.ts and
     // residual_values.test.ts check the same code by value on small nets.
     // fast_recipe.test.ts: two small runs with a 5000-image validation split, ~1 min.
+    // fast_vs_seed.test.ts: two real recipes on 6144 images, minutes.
     exclude: [
       'test/train/learning.test.ts',
       'test/train/train.test.ts',
       'test/model/shapes.test.ts',
       'test/train/fast_recipe.test.ts',
+      'test/train/fast_vs_seed.test.ts',
     ],
     testTimeout: 180_000,
     hookTimeout: 180_000,
