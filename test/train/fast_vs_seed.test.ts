@@ -58,7 +58,9 @@ describe.skipIf(!addonAvailable && !nativeRequired)(`fast vs seed recipe ${skipR
     const seed = await testAccuracy('seed', 1);
     const fast = await testAccuracy('fast', 3);
     assertNativeSince(before, ['FusedConv2D', 'Conv2DBackpropFilter', 'AvgPool', 'AvgPoolGrad', 'SgdUpdate']);
-    console.log(`fast vs seed recipe on 6144 images, seed 1 epoch, fast 3: seed ${seed.toFixed(3)}, fast ${fast.toFixed(3)}`);
+    console.log(
+      `fast vs seed recipe on 6144 images, seed 1 epoch, fast 3: seed ${seed.toFixed(3)}, fast ${fast.toFixed(3)}`,
+    );
     expect(fast).toBeGreaterThanOrEqual(seed + 0.03);
     // Summation order (threads, ISA) moves these by a point or two; a larger change is a regression.
     expect(seed).toBeGreaterThan(SEED_MEASURED - 0.06);
