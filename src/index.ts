@@ -29,10 +29,32 @@ export { softmaxCrossEntropy, countCorrect } from './train/metrics';
 export { saveCheckpoint, restoreCheckpoint, readCheckpoint, CheckpointError } from './train/checkpoint';
 export type { EpochRecord } from './train/history';
 export type { Batch, BatchSource } from './train/batches';
-export { trainingRecipe, describeRecipe, isFastMode, doctestLimits } from './recipe';
-export type { TrainingRecipe } from './recipe';
-export { trainingCurvesSpec, historyPoints, imageGridSpec, VEGA_LITE_SCHEMA } from './plot/specs';
-export type { VegaLiteSpec, CurvePoint, GridImage, CurvesOptions, GridOptions } from './plot/specs';
+export {
+  trainingRecipe,
+  describeRecipe,
+  isFastMode,
+  doctestLimits,
+  shrinkForFastMode,
+  recipeOptimizer,
+  recipeSchedule,
+  recipeTrainOptions,
+  recipeDataOptions,
+  stepsPerEpoch,
+  RECIPE_NAMES,
+} from './recipe';
+export type { TrainingRecipe, RecipeName } from './recipe';
+export { constantLr, oneCycle, warmupCosine, scheduleValues } from './train/schedule';
+export type { LearningRateSchedule, OneCycleOptions, WarmupCosineOptions } from './train/schedule';
+export { applyOptimizerStep } from './train/optimizer_step';
+export { trainingCurvesSpec, historyPoints, imageGridSpec, learningRateSpec, VEGA_LITE_SCHEMA } from './plot/specs';
+export type {
+  VegaLiteSpec,
+  CurvePoint,
+  GridImage,
+  CurvesOptions,
+  GridOptions,
+  LearningRateOptions,
+} from './plot/specs';
 export { renderSvg, renderSvgAsync } from './plot/render';
 export {
   showVegaLite,

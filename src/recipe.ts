@@ -113,20 +113,36 @@ const RECIPES: Record<RecipeName, TrainingRecipe> = {
     liveTestEvery: 100,
     liveTestBatches: 8,
   },
-  tiny: {
-    ...SEED,
-    name: 'tiny',
-    modelName: 'tiny ResNet (fast mode)',
-    model: { widths: [8, 16, 32, 64], depths: [1, 1, 1, 1], headPool: 'global' },
-    resize: 48,
+  tiny: { ...shrink(SEED), name: 'tiny', modelName: 'tiny ResNet (fast mode)' },
+};
+
+/** The toy sizes of fast mode: a narrow one-block-per-stage net, at most 48x48 images, a small subset. */
+function shrink(r: TrainingRecipe): TrainingRecipe {
+  return {
+    ...r,
+    modelName: `${r.modelName} at fast-mode sizes`,
+    model: { ...r.model, widths: [8, 16, 32, 64], depths: [1, 1, 1, 1], headPool: 'global' },
+    resize: Math.min(r.resize, 48),
+    epochs: Math.min(r.epochs, 2),
     trainLimit: 1920,
     testLimit: 512,
+    validation: r.validation ? 256 : 0,
+    recalibrateBatches: Math.min(r.recalibrateBatches, 2),
     maxBatchesPerEpoch: 30,
     plotEvery: 5,
     liveTestEvery: 10,
     liveTestBatches: 2,
-  },
-};
+  };
+}
+
+/**
+ * The recipe at fast mode's toy sizes (what `tiny` is to `seed`): same optimizer, schedule, loss,
+ * augmentation and recalibration, on a narrow net and a small subset, so a notebook that compares
+ * recipes runs in seconds under RESNET_TS_FAST=1.
+ */
+export function shrinkForFastMode(r: TrainingRecipe): TrainingRecipe {
+  return structuredClone(shrink(r));
+}
 
 /** RESNET_TS_FAST=1|true|yes turns fast mode (the `tiny` recipe) on. */
 export function isFastMode(env: NodeJS.ProcessEnv = process.env): boolean {

@@ -1,6 +1,6 @@
 /**
- * Vega-Lite (v5) specs for the chapter's figures: training curves and a grid of test images with
- * their true and predicted labels. Pure data -> JSON; rendering is in render.ts / display.ts.
+ * Vega-Lite (v5) specs for the chapter's figures: training curves, a learning-rate schedule and a
+ * grid of test images with their true and predicted labels. Pure data -> JSON; rendering is in render.ts / display.ts.
  */
 import type { EpochRecord } from '../train/history';
 import { encodeGrayPng, pngDataUrl } from './png';
@@ -64,6 +64,39 @@ export function trainingCurvesSpec(data: EpochRecord[] | CurvePoint[], opts: Cur
       },
     ],
     config: { legend: { orient: 'right' } },
+  };
+}
+
+export interface LearningRateOptions {
+  title?: string;
+  /** Marks epoch boundaries on the x axis (in epochs rather than steps) when given. */
+  stepsPerEpoch?: number;
+  width?: number;
+  height?: number;
+}
+
+/** A learning-rate schedule's value per optimizer step (e.g. scheduleValues(recipeSchedule(...))). */
+export function learningRateSpec(values: number[], opts: LearningRateOptions = {}): VegaLiteSpec {
+  const per = opts.stepsPerEpoch;
+  // Every step for short runs; thinned to ~500 points for long ones (the curve is smooth).
+  const stride = Math.max(1, Math.floor(values.length / 500));
+  const points = values
+    .map((lr, step) => ({ step, lr }))
+    .filter((p, i) => i % stride === 0 || i === values.length - 1)
+    .map((p) => (per ? { ...p, epoch: p.step / per } : p));
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    ...(opts.title ? { title: opts.title } : {}),
+    width: opts.width ?? 420,
+    height: opts.height ?? 200,
+    data: { values: points },
+    mark: { type: 'line', strokeWidth: 2 },
+    encoding: {
+      x: per
+        ? { field: 'epoch', type: 'quantitative', title: 'epoch' }
+        : { field: 'step', type: 'quantitative', title: 'optimizer step' },
+      y: { field: 'lr', type: 'quantitative', title: 'learning rate' },
+    },
   };
 }
 

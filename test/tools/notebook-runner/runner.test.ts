@@ -56,7 +56,12 @@ beforeAll(async () => {
 
 describe('notebook sources', () => {
   it('are committed without outputs, on the resnet-ts kernel', () => {
-    expect(NOTEBOOKS).toEqual(['01-residual-block.ipynb', '02-resnet.ipynb', '03-training.ipynb']);
+    expect(NOTEBOOKS).toEqual([
+      '01-residual-block.ipynb',
+      '02-resnet.ipynb',
+      '03-training.ipynb',
+      '04-training-faster.ipynb',
+    ]);
     for (const f of NOTEBOOKS) {
       const nb = JSON.parse(fs.readFileSync(path.join(ROOT, 'notebooks', f), 'utf8'));
       expect(nb.metadata.kernelspec.name).toBe('resnet-ts');
@@ -113,7 +118,7 @@ describe('run-notebooks, fast mode', () => {
     const r = await run(['--fast', '--out', out]);
     const seconds = (Date.now() - t0) / 1000;
     expect(r.code, r.out).toBe(0);
-    expect(r.stdout).toContain('3/3 notebooks passed');
+    expect(r.stdout).toContain('4/4 notebooks passed');
     console.log(`all notebooks, fast mode: ${seconds.toFixed(1)} s`);
 
     const load = (f: string): Nb => JSON.parse(fs.readFileSync(path.join(out, f), 'utf8'));
@@ -158,7 +163,19 @@ describe('run-notebooks, fast mode', () => {
     const updates: number[] = trainCell.metadata.execution.display_updates_at;
     expect(updates.length).toBeGreaterThanOrEqual(4);
     expect(updates[0]).toBeLessThan(trainCell.metadata.execution.seconds * 0.8);
-  }, 300_000); // the run itself may take up to 240 s on a loaded machine
+
+    const cells4 = all(load('04-training-faster.ipynb'));
+    const nb4 = cells4.map(outputsText).join('\n');
+    // both recipes ran with what they say: the fast one with validation and its one-cycle schedule
+    expect(nb4).toMatch(/Epoch 0\. Loss: \d+\.\d+, Train acc \d\.\d+, Test acc/);
+    expect(nb4).toMatch(/Epoch 1\. Loss: \d+\.\d+, Train acc \d\.\d+, Valid acc \d\.\d+, Test acc/);
+    expect(nb4).toMatch(/learning rate from 8\.00e-3 up to 0\.\d{3} at step \d+/);
+    expect(nb4).toMatch(/'seed'.*\n.*'fast'/);
+    const displays4 = cells4.flatMap((c) => (c.outputs ?? []).filter((o) => o.output_type === 'display_data'));
+    expect(displays4).toHaveLength(4); // the schedule, two live plots, the comparison
+    expect(text(displays4[0].data['image/svg+xml'])).toContain('learning rate');
+    expect(text(displays4[3].data['image/svg+xml'])).toContain('fast: test acc');
+  }, 420_000); // the run itself may take up to 360 s on a loaded machine
 });
 
 describe('run-notebooks, broken notebooks', () => {
