@@ -14,7 +14,7 @@
         "src/reduce.cc",
         "src/matmul.cc",
         "src/resize.cc",
-        "src/sgd.cc"
+        "src/in_place.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

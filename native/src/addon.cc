@@ -25,7 +25,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   rn::initReduce(env, exports);
   rn::initMatmul(env, exports);
   rn::initResize(env, exports);
-  rn::initSgd(env, exports);
+  rn::initInPlace(env, exports);
   return exports;
 }
 

@@ -123,7 +123,7 @@ void initEltwise(Napi::Env env, Napi::Object exports);
 void initReduce(Napi::Env env, Napi::Object exports);
 void initMatmul(Napi::Env env, Napi::Object exports);
 void initResize(Napi::Env env, Napi::Object exports);
-void initSgd(Napi::Env env, Napi::Object exports);
+void initInPlace(Napi::Env env, Napi::Object exports);
 
 }  // namespace rn
 

@@ -1,5 +1,6 @@
 /** The layers the chapter needs: convolution, batch norm, dense, pooling, activation, flatten. */
 import * as tf from '@tensorflow/tfjs-core';
+import { updateMovingAverages } from '../backend/in_place_updates';
 import { batchNormTrain } from '../ops/batch_norm_train';
 import { ForwardOptions, Module } from './module';
 import { nextInitSeed, xavierUniform } from './init';
@@ -74,11 +75,7 @@ export class BatchNorm extends Module {
       return tf.batchNorm(x, runningMean, runningVar, beta, gamma, this.epsilon);
     }
     const { y, mean, variance } = batchNormTrain(x, gamma, beta, this.epsilon);
-    tf.tidy(() => {
-      const m = this.momentum;
-      runningMean.assign(tf.add(tf.mul(runningMean, m), tf.mul(mean, 1 - m)));
-      runningVar.assign(tf.add(tf.mul(runningVar, m), tf.mul(variance, 1 - m)));
-    });
+    updateMovingAverages([runningMean, runningVar], [mean, variance], this.momentum);
     mean.dispose();
     variance.dispose();
     return y;

@@ -2,14 +2,14 @@
  * The update half of a training step: L2 weight decay on the chosen variables, then the optimizer.
  *
  * For tfjs's own SGD and momentum (incl. Nesterov) optimizers, on a back end that can do it in place
- * (src/backend/in_place_sgd.ts: `onednn`), the whole update is one native call that writes the
+ * (src/backend/in_place_updates.ts: `onednn`), the whole update is one native call that writes the
  * variables and the momentum accumulators where they are; the numbers are those of tfjs's optimizers,
  * bit for bit, and the optimizer's state (accumulators, iteration count, getWeights for checkpoints)
  * is kept exactly as tfjs keeps it. Any other optimizer or back end runs tfjs's applyGradients.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-import { hasInPlaceSgd } from '../backend/in_place_sgd';
+import { hasInPlaceUpdates } from '../backend/in_place_updates';
 
 export interface OptimizerStepOptions {
   /** grad += weightDecay * variable before the update, for the variables `decayed` selects. */
@@ -57,7 +57,7 @@ function inPlaceStep(
   decayed: ReadonlySet<string> | undefined,
 ): boolean {
   const backend = tf.backend();
-  if (!hasInPlaceSgd(backend)) return false;
+  if (!hasInPlaceUpdates(backend)) return false;
   // Exactly tfjs's classes: a subclass may change the rule.
   const proto = Object.getPrototypeOf(optimizer);
   const isMomentum = proto === tf.MomentumOptimizer.prototype;

@@ -13,7 +13,7 @@ describe('onednn switches (src/backend/onednn/config.ts)', () => {
       bufferPool: true,
       bufferPoolLimitMb: 2048,
       fusedReluGrad: true,
-      inPlaceSgd: true,
+      inPlaceUpdates: true,
     });
     expect(path.isAbsolute(c.addonPath)).toBe(true);
   });
@@ -27,7 +27,7 @@ describe('onednn switches (src/backend/onednn/config.ts)', () => {
         RESNET_ONEDNN_POOL: '0',
         RESNET_ONEDNN_POOL_MB: '16',
         RESNET_ONEDNN_FUSED_RELU_GRAD: '0',
-        RESNET_ONEDNN_IN_PLACE_SGD: '0',
+        RESNET_ONEDNN_IN_PLACE: '0',
       }),
     ).toEqual({
       addonPath: '/x/y.node',
@@ -36,7 +36,7 @@ describe('onednn switches (src/backend/onednn/config.ts)', () => {
       bufferPool: false,
       bufferPoolLimitMb: 16,
       fusedReluGrad: false,
-      inPlaceSgd: false,
+      inPlaceUpdates: false,
     });
     expect(readConfig({ RESNET_ONEDNN_CONV: 'direct' }).convAlgorithm).toBe('direct');
   });

@@ -136,7 +136,7 @@ export interface OneDnnAddon {
   matMul(a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array, p: MatMulParams): void;
   resizeBilinear(x: Float32Array, y: Float32Array, p: ResizeParams): void;
   /**
-   * The optimizer step in place over many variables (native/src/sgd.cc): params (and accums, null for
+   * The optimizer step in place over many variables (native/src/in_place.cc): params (and accums, null for
    * plain SGD) are updated; decays[k] is variable k's weight decay (0: none).
    */
   sgdUpdate(
@@ -146,6 +146,8 @@ export interface OneDnnAddon {
     decays: number[],
     hyper: { learningRate: number; momentum: number; nesterov: boolean },
   ): void;
+  /** targets[k] = targets[k] * momentum + values[k] * (1 - momentum), in place (native/src/in_place.cc). */
+  movingAverage(targets: Float32Array[], values: Float32Array[], momentum: number): void;
 }
 
 export interface AddonLoad {

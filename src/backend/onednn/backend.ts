@@ -12,7 +12,7 @@
 import { BackendValues, DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
-import type { InPlaceSgdBackend, InPlaceSgdUpdate } from '../in_place_sgd';
+import type { InPlaceSgdUpdate, InPlaceUpdatesBackend } from '../in_place_updates';
 import { loadAddon } from './addon';
 import { config } from './config';
 import { isPooled, release, retain } from './buffer_pool';
@@ -35,7 +35,7 @@ interface Entry {
   pending?: Pending;
 }
 
-export class OneDnnBackend extends MathBackendCPU implements InPlaceSgdBackend {
+export class OneDnnBackend extends MathBackendCPU implements InPlaceUpdatesBackend {
   private readonly rawGet: (id: DataId) => Entry | undefined;
   /** Lazy outputs materialised / dropped unread (tests, profiling). */
   readonly lazyStats = { materialised: 0, dropped: 0 };
@@ -118,25 +118,13 @@ export class OneDnnBackend extends MathBackendCPU implements InPlaceSgdBackend {
     return true;
   }
 
-  /** The optimizer step in one native call (native/src/sgd.cc); counted in callStats as 'SgdUpdate'. */
+  /** The optimizer step in one native call (native/src/in_place.cc); counted in callStats as 'SgdUpdate'. */
   sgdUpdateInPlace(u: InPlaceSgdUpdate): boolean {
-    const addon = config.inPlaceSgd ? loadAddon().addon : null;
-    // Written in place: float32, computed, and referenced by this tensor alone (not by a clone).
-    const owned = (t: TensorInfo): Float32Array | null => {
-      const e = this.rawGet(t.dataId);
-      if (t.dtype !== 'float32' || e == null || e.pending || e.refCount !== 1) return null;
-      return e.values instanceof Float32Array ? e.values : null;
-    };
-    const read = (t: TensorInfo): Float32Array | null => {
-      if (t.dtype !== 'float32') return null;
-      const v = this.data.get(t.dataId)?.values;
-      return v instanceof Float32Array ? v : null;
-    };
-    const params = u.params.map(owned);
-    const grads = u.grads.map(read);
-    const accums = u.accums ? u.accums.map(owned) : null;
-    const ok = (xs: (Float32Array | null)[] | null): xs is Float32Array[] => xs == null || xs.every((x) => x != null);
-    if (addon == null || !ok(params) || !ok(grads) || !ok(accums)) {
+    const addon = config.inPlaceUpdates ? loadAddon().addon : null;
+    const params = u.params.map((t) => this.ownedF32(t));
+    const grads = u.grads.map((t) => this.readF32(t));
+    const accums = u.accums ? u.accums.map((t) => this.ownedF32(t)) : null;
+    if (addon == null || !allSet(params) || !allSet(grads) || (accums && !allSet(accums))) {
       bump('SgdUpdate', false);
       return false;
     }
@@ -149,8 +137,37 @@ export class OneDnnBackend extends MathBackendCPU implements InPlaceSgdBackend {
     return true;
   }
 
+  /** Batch norm's running statistics in one native call; counted in callStats as 'MovingAverage'. */
+  movingAverageInPlace(targets: TensorInfo[], values: TensorInfo[], momentum: number): boolean {
+    const addon = config.inPlaceUpdates ? loadAddon().addon : null;
+    const ts = targets.map((t) => this.ownedF32(t));
+    const vs = values.map((t) => this.readF32(t));
+    if (addon == null || !allSet(ts) || !allSet(vs)) {
+      bump('MovingAverage', false);
+      return false;
+    }
+    addon.movingAverage(ts, vs, momentum);
+    bump('MovingAverage', true);
+    return true;
+  }
+
+  /** The values of a tensor that may be written in place: float32, computed, referenced by it alone (not by a clone). */
+  private ownedF32(t: TensorInfo): Float32Array | null {
+    const e = this.rawGet(t.dataId);
+    if (t.dtype !== 'float32' || e == null || e.pending || e.refCount !== 1) return null;
+    return e.values instanceof Float32Array ? e.values : null;
+  }
+
+  private readF32(t: TensorInfo): Float32Array | null {
+    if (t.dtype !== 'float32') return null;
+    const v = this.data.get(t.dataId)?.values;
+    return v instanceof Float32Array ? v : null;
+  }
+
   override readSync(dataId: DataId): BackendValues {
     const v = super.readSync(dataId);
     return ArrayBuffer.isView(v) && isPooled(v.buffer) ? (v as Float32Array).slice() : v;
   }
 }
+
+const allSet = (xs: (Float32Array | null)[]): xs is Float32Array[] => xs.every((x) => x != null);

@@ -21,8 +21,11 @@ export interface OneDnnConfig {
   bufferPoolLimitMb: number;
   /** RESNET_ONEDNN_FUSED_RELU_GRAD=0: Relu's gradient is tfjs's mul(dy, step(x)). */
   fusedReluGrad: boolean;
-  /** RESNET_ONEDNN_IN_PLACE_SGD=0: the optimizer step runs as tfjs's kernels (new tensors per variable). */
-  inPlaceSgd: boolean;
+  /**
+   * RESNET_ONEDNN_IN_PLACE=0: the optimizer step and batch norm's running statistics run as tfjs's
+   * kernels (new tensors per variable) instead of native in-place updates.
+   */
+  inPlaceUpdates: boolean;
 }
 
 function convAlgorithm(v: string | undefined): ConvAlgorithm {
@@ -51,7 +54,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): OneDnnConfig {
     bufferPool: env.RESNET_ONEDNN_POOL !== '0',
     bufferPoolLimitMb: megabytes(env.RESNET_ONEDNN_POOL_MB, 2048),
     fusedReluGrad: env.RESNET_ONEDNN_FUSED_RELU_GRAD !== '0',
-    inPlaceSgd: env.RESNET_ONEDNN_IN_PLACE_SGD !== '0',
+    inPlaceUpdates: env.RESNET_ONEDNN_IN_PLACE !== '0',
   };
 }
 

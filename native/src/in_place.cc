@@ -1,12 +1,18 @@
-// The optimizer step, in place, for every variable of a model in one call:
+// Updates of variables in place, many variables per call, in tfjs's order of float32 operations (so
+// the results equal tfjs's ops bit for bit; the build compiles with -ffp-contract=off so no
+// multiply-add is fused).
+//
+// 1. The optimizer step for every variable of a model:
 //   sgdUpdate(params[], grads[], accums[] | null, decays[], {learningRate, momentum, nesterov})
-// per element, in tfjs's order of float32 operations (so the result equals tfjs's SGD and momentum
-// optimizers bit for bit; the build compiles with -ffp-contract=off so no multiply-add is fused):
+// per element, as tfjs's SGD and momentum optimizers compute it:
 //   g = grad + param * decay                     (decay 0: g = grad)
 //   plain SGD:  param = -lr * g + param
 //   momentum:   acc = m * acc + g;  param = -lr * acc + param
 //   Nesterov:   acc = m * acc + g;  param = -lr * (g + acc * m) + param
 // tfjs needs ~6 kernels and 2 new tensors per variable for this; here it is one pass over memory.
+//
+// 2. Moving averages (batch norm's running mean and variance):
+//   movingAverage(targets[], values[], momentum)      target = target * m + value * (1 - m)
 #include "common.h"
 
 namespace rn {
@@ -98,8 +104,30 @@ Napi::Value SgdUpdate(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+Napi::Value MovingAverage(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  require(info.Length() == 3 && info[0].IsArray() && info[1].IsArray() && info[2].IsNumber(), env,
+          "movingAverage: expected (targets, values, momentum)");
+  auto targets = info[0].As<Napi::Array>(), values = info[1].As<Napi::Array>();
+  require(targets.Length() == values.Length(), env, "movingAverage: targets and values differ in length");
+  double md = f64(info[2]);
+  // tfjs: add(mul(target, m), mul(value, 1 - m)), each scalar a float32
+  const float m = static_cast<float>(md), rest = static_cast<float>(1.0 - md);
+  for (uint32_t k = 0; k < targets.Length(); k++) {
+    float* t = f32(targets.Get(k));
+    const float* v = f32(values.Get(k));
+    size_t n = f32len(targets.Get(k));
+    require(f32len(values.Get(k)) == n, env, "movingAverage: a value's length differs from its target's");
+    for (size_t i = 0; i < n; i++) t[i] = t[i] * m + v[i] * rest;  // small (per-channel): one thread
+  }
+  return env.Undefined();
+}
+
 }  // namespace
 
-void initSgd(Napi::Env env, Napi::Object exports) { exports.Set("sgdUpdate", Napi::Function::New(env, SgdUpdate)); }
+void initInPlace(Napi::Env env, Napi::Object exports) {
+  exports.Set("sgdUpdate", Napi::Function::New(env, SgdUpdate));
+  exports.Set("movingAverage", Napi::Function::New(env, MovingAverage));
+}
 
 }  // namespace rn

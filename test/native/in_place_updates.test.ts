@@ -1,14 +1,18 @@
 /**
- * The in-place optimizer step (src/train/optimizer_step.ts -> native/src/sgd.cc) against tfjs's own
- * SGD and momentum optimizers on the JS cpu back end: bit for bit in float32 over several steps with a
- * changing learning rate and weight decay, the same optimizer state (accumulator names and values,
- * iteration count), no leaked tensors, and a clone of a variable that stays what it was.
+ * The native in-place updates (native/src/in_place.cc) against tfjs's own ops on the JS cpu back end:
+ * - the optimizer step (src/train/optimizer_step.ts) against tfjs's SGD and momentum optimizers, bit
+ *   for bit in float32 over several steps with a changing learning rate and weight decay, the same
+ *   optimizer state (accumulator names and values, iteration count), no leaked tensors, and a clone
+ *   of a variable that stays what it was;
+ * - batch norm's running statistics (updateMovingAverages), bit for bit, through BatchNorm itself.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { updateMovingAverages } from '../../src/backend/in_place_updates';
+import { BatchNorm } from '../../src/nn/layers';
 import { applyOptimizerStep } from '../../src/train/optimizer_step';
-import { addonAvailable, callsSince, rand, skipReason, statsSnapshot } from './_helpers';
+import { addonAvailable, callsSince, rand, relErr, skipReason, statsSnapshot } from './_helpers';
 
 type MakeOptimizer = () => tf.Optimizer;
 
@@ -83,7 +87,7 @@ const optimizers: [string, MakeOptimizer][] = [
   ['Nesterov momentum 0.9', () => tf.train.momentum(0.1, 0.9, true)],
 ];
 
-describe.skipIf(!addonAvailable)(`in-place optimizer step ${skipReason}`, () => {
+describe.skipIf(!addonAvailable)(`in-place updates ${skipReason}`, () => {
   afterEach(() => tf.setBackend('cpu'));
 
   for (const [label, make] of optimizers) {
@@ -139,5 +143,49 @@ describe.skipIf(!addonAvailable)(`in-place optimizer step ${skipReason}`, () => 
     expect(opt.iterations).toBe(1);
     tf.dispose([v, g]);
     opt.dispose();
+  });
+
+  it('moving averages: bit for bit equal to tfjs ops, in place, through BatchNorm', async () => {
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      const bn = new BatchNorm({ momentum: 0.9 });
+      const x = tf.tensor(rand(6 * 5 * 5 * 7, 31), [6, 5, 5, 7]);
+      for (let i = 0; i < 3; i++) tf.dispose(bn.apply(tf.mul(x, i + 1), { training: true }));
+      const stats = bn.namedVariables().filter(([n]) => n.startsWith('running'));
+      const out = stats.map(([n, v]) => [n, v.dataSync().slice() as Float32Array] as const);
+      x.dispose();
+      bn.dispose();
+      return out;
+    };
+    const ref = await run('cpu');
+    const before = statsSnapshot();
+    const got = await run('onednn');
+    expect(callsSince(before, 'MovingAverage')).toEqual({ native: 3, fallback: 0 });
+    expect(got.map(([n]) => n)).toEqual(['running_mean', 'running_var']);
+    // (the batch statistics themselves come from different kernels: equal up to rounding)
+    got.forEach(([n, v], i) => expect(relErr(v, ref[i][1]), n).toBeLessThan(1e-5));
+    // the statistics moved away from their initial zeros
+    expect(firstDifference(got[0][1], new Float32Array(7))).not.toBe('');
+
+    // The update itself, bit for bit: momentum 0.9 (BatchNorm's) and 0.97 (1 - m inexact in float32).
+    for (const m of [0.9, 0.97]) {
+      const refT = await (async () => {
+        await tf.setBackend('cpu');
+        return tf.tidy(() =>
+          tf
+            .add(tf.mul(tf.tensor(rand(33, 5)), m), tf.mul(tf.tensor(rand(33, 6)), 1 - m))
+            .dataSync()
+            .slice(),
+        ) as Float32Array;
+      })();
+      await tf.setBackend('onednn');
+      const t = tf.tidy(() => tf.variable(tf.tensor(rand(33, 5), [33]), false));
+      const v = tf.tensor(rand(33, 6), [33]);
+      const b = statsSnapshot();
+      updateMovingAverages([t], [v], m);
+      expect(callsSince(b, 'MovingAverage')).toEqual({ native: 1, fallback: 0 });
+      expect(firstDifference(t.dataSync() as Float32Array, refT), `momentum ${m}`).toBe('');
+      tf.dispose([t, v]);
+    }
   });
 });
