@@ -173,4 +173,54 @@ describe('residual blocks with every weight live', () => {
     const diff = tf.sub(y, tf.relu(x)).abs().max().dataSync()[0];
     expect(diff).toBeGreaterThan(1e-2);
   });
+
+  it('Bottleneck equals its layers composed by hand: conv-BN-ReLU twice, conv-BN, add, ReLU', () => {
+    // Inference mode with varied running statistics and scales, so every ReLU cuts something.
+    const x = input([2, 4, 4, 8]);
+    const blk = new Bottleneck(8);
+    blk.build([4, 4, 8]);
+    const v = vars(blk);
+    for (const i of [1, 2, 3]) {
+      const c = v.get(`bn${i}.gamma`)!.shape[0];
+      set(v.get(`bn${i}.gamma`)!, ramp(c, 1.5));
+      set(v.get(`bn${i}.beta`)!, ramp(c, 0.4));
+      set(v.get(`bn${i}.running_mean`)!, ramp(c, 0.2));
+      set(v.get(`bn${i}.running_var`)!, tf.add(tf.abs(ramp(c, 0.5)), 0.5) as tf.Tensor1D);
+    }
+    const layer = (t: tf.Tensor, i: number, relu: boolean) => {
+      const conv = tf.add(
+        tf.conv2d(t as tf.Tensor4D, v.get(`conv${i}.weight`)! as tf.Tensor4D, 1, 'same'),
+        v.get(`conv${i}.bias`)!,
+      );
+      const bn = tf.batchNorm(
+        conv,
+        v.get(`bn${i}.running_mean`)!,
+        v.get(`bn${i}.running_var`)!,
+        v.get(`bn${i}.beta`)!,
+        v.get(`bn${i}.gamma`)!,
+        EPS,
+      );
+      return relu ? tf.relu(bn) : bn;
+    };
+    const want = tf.relu(tf.add(layer(layer(layer(x, 1, true), 2, true), 3, false), x));
+    expectClose(blk.apply(x), want, 1e-4);
+  });
+
+  it('names every variable of each block kind (checkpoints are keyed by these names)', () => {
+    const names = (m: Module, shape: number[]) => {
+      m.build(shape);
+      return m.namedVariables().map(([n]) => n);
+    };
+    const bn = (i: number) => [`bn${i}.gamma`, `bn${i}.beta`, `bn${i}.running_mean`, `bn${i}.running_var`];
+    const conv = (i: number) => [`conv${i}.weight`, `conv${i}.bias`];
+    expect(names(new Residual(4), [5, 5, 4]).sort()).toEqual([...conv(1), ...bn(1), ...conv(2), ...bn(2)].sort());
+    expect(names(new Bottleneck(8), [5, 5, 8]).sort()).toEqual(
+      [...conv(1), ...conv(2), ...conv(3), ...bn(1), ...bn(2), ...bn(3)].sort(),
+    );
+    expect(names(new PreActResidual(4), [5, 5, 4]).sort()).toEqual([...bn(1), ...conv(1), ...bn(2), ...conv(2)].sort());
+    // a projection only where the shape changes (or inChannels differs)
+    expect(names(new Residual(4, { inChannels: 4 }), [5, 5, 4])).not.toContain('shortcut.weight');
+    expect(names(new Residual(4, { sameShape: false }), [6, 6, 4])).toContain('shortcut.weight');
+    expect(names(new Residual(4, { inChannels: 2 }), [5, 5, 2])).toContain('shortcut.weight');
+  });
 });

@@ -90,9 +90,57 @@ describe('fused training-mode batch norm', () => {
     }
   });
 
-  it('names the shapes when scale does not match the channels', () => {
+  it('names the shapes when scale or offset does not match the channels, or x has no batch axis', () => {
     expect(() => batchNormTrain(tf.zeros([2, 3]), tf.ones([4]) as tf.Tensor1D, tf.zeros([4]) as tf.Tensor1D)).toThrow(
       /x \[2,3\].*scale \[4\]/,
     );
+    expect(() => batchNormTrain(tf.zeros([2, 3]), tf.ones([3]) as tf.Tensor1D, tf.zeros([2]) as tf.Tensor1D)).toThrow(
+      /x \[2,3\], scale \[3\], offset \[2\]/,
+    );
+    expect(() => batchNormTrain(tf.zeros([3]), tf.ones([3]) as tf.Tensor1D, tf.zeros([3]) as tf.Tensor1D)).toThrow(
+      /expected x \[\.\.\., C\].*got x \[3\]/,
+    );
+  });
+
+  // A channel whose values are all equal has variance 0: only epsilon keeps 1/sqrt(var + eps) finite
+  // (a sign slip, var - eps, gives NaN). Both paths: the fused kernels and the composed ops.
+  it.each([true, false])('a constant channel normalises to the offset, with finite gradients (fused %s)', (fused) => {
+    const x = tf.tensor2d([
+      [5, 1],
+      [5, 2],
+      [5, 4],
+    ]);
+    const g = tf.tensor1d([2, 1]);
+    const b = tf.tensor1d([0.5, 0]);
+    const dy = tf.tensor2d([
+      [1, 0.5],
+      [-2, 1],
+      [0.25, -1],
+    ]);
+    const r = run(fused, x, g, b, dy);
+    const y = Array.from(r.y.dataSync());
+    // (x - mean) * a + b in float32: 0.5 up to rounding; var - eps instead would make a NaN
+    for (const v of [y[0], y[2], y[4]]) expect(v).toBeCloseTo(0.5, 3);
+    for (const v of [...y, ...r.grads.flatMap((t) => Array.from(t.dataSync()))]) expect(Number.isFinite(v)).toBe(true);
+  });
+
+  it('uses the fused kernels where the back end has them, the composed ops where it does not', async () => {
+    const x = tf.randomNormal([4, 3, 3, 2], 0, 1, 'float32', 7);
+    const g = tf.ones([2]) as tf.Tensor1D;
+    const b = tf.zeros([2]) as tf.Tensor1D;
+    const names = async (fused: boolean) => {
+      const saved = [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD].map((k) => tf.getKernel(k, 'cpu')!);
+      if (!fused) saved.forEach((k) => tf.unregisterKernel(k.kernelName, 'cpu'));
+      try {
+        const info = await tf.profile(() => tf.grads((xx: tf.Tensor) => tf.sum(batchNormTrain(xx, g, b).y))([x]));
+        return info.kernelNames;
+      } finally {
+        if (!fused) saved.forEach((k) => tf.registerKernel(k));
+      }
+    };
+    expect(await names(true)).toEqual(expect.arrayContaining([BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD]));
+    const composed = await names(false);
+    expect(composed).not.toContain(BATCH_NORM_TRAIN);
+    expect(composed).not.toContain(BATCH_NORM_TRAIN_GRAD);
   });
 });

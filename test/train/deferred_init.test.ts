@@ -128,6 +128,8 @@ describe('deferred initialisation', () => {
     expect(net.blocks.every((b) => b.built)).toBe(true);
     expect(net.inputShape).toEqual([28, 28, 1]);
     expect(net.blocks[1].inputShape).toEqual([11, 11, 4]);
+    net.inputShape![0] = 99; // a copy: the caller cannot change what the module recorded
+    expect(net.inputShape).toEqual([28, 28, 1]);
     expect(net.numParameters()).toBe(net.blocks.reduce((n, b) => n + b.numParameters(), 0));
   });
 

@@ -38,6 +38,36 @@ describe('learning-rate schedules', () => {
     for (let i = 10; i < 109; i++) expect(v[i + 1]).toBeLessThan(v[i]);
   });
 
+  // Each argument check on its own (mutation testing found none of them exercised).
+  it('oneCycle rejects each bad argument, naming it, and accepts the edge of each range', () => {
+    expect(() => oneCycle({ maxLr: 0, totalSteps: 10 })).toThrow(/oneCycle: maxLr must be > 0, got 0/);
+    expect(() => oneCycle({ maxLr: -0.1, totalSteps: 10 })).toThrow(/maxLr must be > 0/);
+    expect(() => oneCycle({ maxLr: 0.1, totalSteps: 1 })).toThrow(/totalSteps must be an integer >= 2, got 1/);
+    expect(() => oneCycle({ maxLr: 0.1, totalSteps: 10.5 })).toThrow(/totalSteps must be an integer >= 2/);
+    expect(() => oneCycle({ maxLr: 0.1, totalSteps: 10, pctStart: 0 })).toThrow(/pctStart must be in \(0, 1\), got 0/);
+    expect(() => oneCycle({ maxLr: 0.1, totalSteps: 10, pctStart: 1 })).toThrow(/pctStart must be in \(0, 1\), got 1/);
+    // in (0, 1) but no step before the peak (pctStart < 1 always leaves steps after it)
+    expect(() => oneCycle({ maxLr: 0.1, totalSteps: 10, pctStart: 0.1 })).toThrow(
+      /leaves no rise or no fall in 10 steps/,
+    );
+    // the smallest runs that have both
+    expect(scheduleValues(oneCycle({ maxLr: 0.1, totalSteps: 10, pctStart: 0.15 }), 10)[0]).toBeCloseTo(0.004, 12);
+    expect(oneCycle({ maxLr: 0.1, totalSteps: 10, pctStart: 0.85 })(9)).toBeCloseTo(4e-7, 12);
+  });
+
+  it('warmupCosine rejects bad arguments and warms up over 5% of the steps by default', () => {
+    expect(() => warmupCosine({ peakLr: 0, totalSteps: 100 })).toThrow(/warmupCosine: peakLr must be > 0, got 0/);
+    expect(() => warmupCosine({ peakLr: 0.1, totalSteps: 10, warmupSteps: 10 })).toThrow(
+      /totalSteps \(10\) must be an integer above warmupSteps \(10\)/,
+    );
+    expect(() => warmupCosine({ peakLr: 0.1, totalSteps: 20.5 })).toThrow(/must be an integer above warmupSteps/);
+    // 200 steps: 10 of warm-up, peak at step 9; 10 steps: at least one step of warm-up
+    const s = warmupCosine({ peakLr: 0.2, totalSteps: 200 });
+    expect(s(0)).toBeCloseTo(0.02, 12);
+    expect(s(9)).toBeCloseTo(0.2, 12);
+    expect(warmupCosine({ peakLr: 0.2, totalSteps: 10 })(0)).toBeCloseTo(0.2, 12);
+  });
+
   it('constantLr is the seed schedule and rejects a non-positive rate', () => {
     expect(scheduleValues(constantLr(0.05), 3)).toEqual([0.05, 0.05, 0.05]);
     expect(() => constantLr(0)).toThrow(/learning rate/);
@@ -45,6 +75,15 @@ describe('learning-rate schedules', () => {
 });
 
 describe('label smoothing', () => {
+  it('rejects a smoothing outside [0, 1), naming the value', () => {
+    const logits = tf.zeros([1, 3]);
+    const labels = tf.tensor1d([0]);
+    expect(() => softmaxCrossEntropy(logits, labels, 1)).toThrow(/labelSmoothing must be in \[0, 1\), got 1/);
+    expect(() => softmaxCrossEntropy(logits, labels, -0.1)).toThrow(/got -0.1/);
+    expect(softmaxCrossEntropy(logits, labels, 0).dataSync()[0]).toBeCloseTo(Math.log(3), 6);
+    tf.dispose([logits, labels]);
+  });
+
   it('matches the hand-computed smoothed cross-entropy', () => {
     const logits = tf.tensor2d([
       [2, 0, -1],

@@ -277,6 +277,53 @@ describe('train (tiny net)', () => {
       expect(r.trainAcc).toBeLessThanOrEqual(1);
     }
     expect(history[1].testAcc).toBe(evaluateAccuracy(source(2, 3), n));
+    // Seconds, not milliseconds: a few steps of a tiny net take well under a minute, and the wall
+    // time since the first step covers the training time of both epochs (plus evaluations).
+    const [h0, h1] = history;
+    expect(h0.seconds + h1.seconds).toBeLessThan(60);
+    expect(h1.wallSeconds!).toBeLessThan(60);
+    expect(h1.wallSeconds!).toBeGreaterThanOrEqual(h0.seconds + h1.seconds);
+    expect(h1.wallSeconds!).toBeGreaterThan(h0.wallSeconds!);
+    // the rate the bar and onBatch report: images so far over seconds so far
+    const last = batches[batches.length - 1] as unknown as { imagesPerSecond: number };
+    expect(last.imagesPerSecond).toBeCloseTo(h1.imagesPerSecond, 6);
+  });
+
+  it("formatEpoch writes the seed's line (plus validation accuracy when there is one)", () => {
+    const r = { epoch: 0, loss: 0.48712, trainAcc: 0.8234, testAcc: 0.8561, seconds: 441.26, imagesPerSecond: 135.98 };
+    expect(formatEpoch(r)).toBe('Epoch 0. Loss: 0.487, Train acc 0.82, Test acc 0.86, Time 441.3 sec, 136.0 img/s');
+    expect(formatEpoch({ ...r, epoch: 2, validAcc: 0.90149 })).toBe(
+      'Epoch 2. Loss: 0.487, Train acc 0.82, Valid acc 0.901, Test acc 0.86, Time 441.3 sec, 136.0 img/s',
+    );
+  });
+
+  it('rejects a schedule for an optimizer without a learning-rate setter before the first step', async () => {
+    let steps = 0;
+    await expect(
+      train({
+        trainData: source(1),
+        testData: source(1),
+        net: net(),
+        epochs: 1,
+        log: quiet,
+        progress: 'none',
+        optimizer: tf.train.adam(0.01),
+        schedule: () => 0.1,
+        onBatch: () => steps++,
+      }),
+    ).rejects.toThrow(/setLearningRate/);
+    expect(steps).toBe(0);
+    // without a schedule the same optimizer trains
+    const { steps: ran } = await train({
+      trainData: source(1),
+      testData: source(1),
+      net: net(),
+      epochs: 1,
+      log: quiet,
+      progress: 'none',
+      optimizer: tf.train.adam(0.01),
+    });
+    expect(ran).toBe(1);
   });
 
   it('trainAcc counts correct training predictions, loss is the chosen loss function', async () => {
@@ -444,16 +491,31 @@ describe('checkpoints (tiny net)', () => {
 
       const lines: string[] = [];
       const resumed = net(99); // different init: everything must come from the checkpoint
+      // Every batch the source yields is disposed, also the ones skipped to reach batch 2.
+      const yielded: tf.Tensor[] = [];
+      const plain = source();
+      const tracked: BatchSource = {
+        ...plain,
+        *epoch(e: number) {
+          for (const b of plain.epoch(e)) {
+            yielded.push(b.x, b.y);
+            yield b;
+          }
+        },
+      };
       const res = await train({
         ...common,
         net: resumed,
         epochs: 3,
         optimizer: opt(),
         checkpointDir: dir,
+        trainData: tracked,
         resume: { inputShape: INPUT },
         log: (l) => lines.push(l),
       });
       expect(lines[0]).toBe(`Resuming from ${dir}: epoch 1, batch 2, step 6`);
+      expect(yielded.length).toBeGreaterThan(0);
+      expect(yielded.filter((t) => !t.isDisposed)).toHaveLength(0);
       expect(res.steps).toBe(12);
       expect(values(resumed)).toEqual(values(straight));
       expect(res.history.map((h) => [h.epoch, h.loss, h.trainAcc, h.testAcc])).toEqual(
@@ -514,6 +576,7 @@ describe('checkpoints (tiny net)', () => {
     const { manifest, values: flat } = readCheckpoint(dir);
     expect(manifest.format).toBe(CHECKPOINT_FORMAT);
     expect(manifest.weightsFile).toBe('weights-8.bin');
+    expect(manifest.meta).toEqual({ model: 'tiny' }); // also in the end-of-epoch save
     expect(Date.now() - Date.parse(manifest.savedAt)).toBeLessThan(600_000);
     expect(manifest.position).toEqual({ epoch: 2, batch: 0, step: 8, lossSum: 0, correct: 0, seen: 0, seconds: 0 });
     expect(manifest.history.map((h) => h.epoch)).toEqual([0, 1]);
@@ -634,6 +697,27 @@ describe('checkpoints (tiny net)', () => {
         /model does not match: missing in model \[1\.gamma,1\.beta,1\.running_mean,1\.running_var\], not in checkpoint \[3\.weight,3\.bias\]/,
       );
       await expect(restoreCheckpoint(dir, other, undefined, INPUT)).rejects.toBeInstanceOf(CheckpointError);
+    });
+    it('a new save removes the previous weights file, whatever its step number', async () => {
+      const dir = tmp();
+      const n = net();
+      const opt = tf.train.sgd(0.05);
+      const at = (step: number) => ({ epoch: 0, batch: step, step, lossSum: 0, correct: 0, seen: 0, seconds: 0 });
+      await saveCheckpoint(dir, n, opt, at(7), [], {});
+      await saveCheckpoint(dir, n, opt, at(12), [], {});
+      expect(fs.readdirSync(dir).sort()).toEqual(['checkpoint.json', 'weights-12.bin']);
+      fs.writeFileSync(path.join(dir, 'notes-weights-1.bin'), 'not ours');
+      await saveCheckpoint(dir, n, opt, at(130), [], {});
+      expect(fs.readdirSync(dir).sort()).toEqual(['checkpoint.json', 'notes-weights-1.bin', 'weights-130.bin']);
+    });
+
+    it("a model that lacks some of the checkpoint's variables (nothing missing, some extra)", async () => {
+      const dir = await saved();
+      const part = new Sequential(new Conv2d(4, { kernelSize: 3, padding: 1 }), new BatchNorm(), new ReLU());
+      part.build(INPUT);
+      await expect(restoreCheckpoint(dir, part, undefined, INPUT)).rejects.toThrow(
+        /model does not match: missing in model \[4\.weight,4\.bias\], not in checkpoint \[\]/,
+      );
     });
     it('a model of another shape: the variable and both shapes, nothing overwritten', async () => {
       const dir = await saved();
