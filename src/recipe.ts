@@ -11,7 +11,8 @@
  *   weight decay, a one-cycle learning rate, label smoothing, random shifts and flips, and batch
  *   norm recalibrated before each evaluation. 5000 training images are held out as a fixed
  *   validation set: every choice in this recipe is made on it, never on the test images, which
- *   are only reported.
+ *   are only reported. Three epochs: the most that fit in ten minutes on two AVX2 cores (about
+ *   150 s per epoch with its evaluations; docs/measurements.md).
  * - `tiny`: what fast mode (RESNET_TS_FAST=1, used by CI to execute the notebooks in seconds)
  *   runs: the seed's code path at toy sizes (a narrow one-block-per-stage ResNet, 48x48 images,
  *   a few hundred examples, a few dozen batches).
@@ -98,7 +99,7 @@ const RECIPES: Record<RecipeName, TrainingRecipe> = {
     model: { stem: 'small', widths: [16, 32, 64, 128], depths: [2, 2, 2, 2], headPool: 'global' },
     batchSize: 128,
     resize: 28,
-    epochs: 8,
+    epochs: 3,
     learningRate: 0.2,
     momentum: 0.9,
     nesterov: true,
