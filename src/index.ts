@@ -23,6 +23,7 @@ export {
 export { ensureFashionMnist } from './data/ensure';
 export { train, trainStep, formatEpoch } from './train/train';
 export type { TrainOptions, TrainResult, BatchEvent, StepResult } from './train/train';
+export { requestInterrupt, InterruptWatch } from './train/interrupt';
 export { evaluateAccuracy } from './train/evaluate';
 export { recalibrateBatchNorm } from './train/recalibrate';
 export { softmaxCrossEntropy, countCorrect } from './train/metrics';
@@ -66,6 +67,9 @@ export {
   inNotebook,
   setDisplayWriter,
   VEGA_LITE_MIME,
+  JUPYTER_DISPLAY,
+  display,
+  mimeBundleOf,
 } from './plot/display';
 export type { DisplayWriter, MimeBundle } from './plot/display';
 export { TrainingMonitor, firstBatches } from './plot/monitor';

@@ -7,9 +7,10 @@
  *    through package.json `exports`, but tslab type-checks cells with TypeScript's `node10`
  *    module resolution, which only looks in node_modules directories. The link lives outside
  *    the root node_modules, so `npm install` / `npm ci` never prune it.
- * 2. Installs the Jupyter kernelspec `resnet-ts` ("TypeScript (resnet-ts)"): the tslab kernel of
- *    this project's own node_modules, started with the node binary that runs this script
- *    (absolute paths, whatever is on the PATH of the Jupyter server).
+ * 2. Installs the Jupyter kernelspec `resnet-ts` ("TypeScript (resnet-ts)"): the project's own
+ *    kernel (tools/kernel: Jupyter messaging around tslab's TypeScript engine, built to
+ *    dist/tools/kernel/main.js by `npm run build`), started with the node binary that runs this
+ *    script (absolute paths, whatever is on the PATH of the Jupyter server).
  *
  *   node tools/setup-notebooks.js            # link + build/kernelspec/resnet-ts +
  *                                              # `jupyter kernelspec install --user --replace`
@@ -27,10 +28,11 @@ const { execFileSync } = require('node:child_process');
 const NAME = 'resnet-ts';
 const root = path.resolve(__dirname, '..');
 const tslabBin = path.join(root, 'node_modules', 'tslab', 'bin', 'tslab');
+const kernelMain = path.join(root, 'dist', 'tools', 'kernel', 'main.js');
 
 function kernelJson() {
   return {
-    argv: [process.execPath, tslabBin, 'kernel', '--config-path', '{connection_file}'],
+    argv: [process.execPath, kernelMain, '--config-path', '{connection_file}'],
     display_name: 'TypeScript (resnet-ts)',
     language: 'typescript',
     interrupt_mode: 'signal',

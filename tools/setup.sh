@@ -11,6 +11,7 @@ APT_PACKAGES=(
   libdnnl-dev                 # oneDNN 2.6: the native CPU kernels
   dataset-fashion-mnist       # the real data set, /usr/share/datasets/fashion-mnist
   jupyter-client jupyter-notebook   # notebooks: kernelspecs, classic Notebook server (browser test)
+  python3-jupyter-kernel-test       # the Jupyter protocol conformance suite, run against our kernel
   chromium                    # headless browser for the notebook front-end test
 )
 

@@ -17,6 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
+import { inspect } from 'node:util';
 import { renderSvg, renderSvgAsync } from './render';
 import type { VegaLiteSpec } from './specs';
 
@@ -112,4 +113,53 @@ export class LiveDisplay {
   showVegaLite(spec: VegaLiteSpec, text?: string): void {
     this.show(vegaLiteBundle(spec, text));
   }
+}
+
+/**
+ * The rich-display convention (as in Deno's Jupyter kernel): an object with a method under this
+ * symbol returns the MIME bundle it wants to be shown as.
+ */
+export const JUPYTER_DISPLAY = Symbol.for('Jupyter.display');
+
+interface RichValue {
+  [JUPYTER_DISPLAY](): MimeBundle | Promise<MimeBundle>;
+}
+
+function isRich(v: unknown): v is RichValue {
+  return (
+    (typeof v === 'object' || typeof v === 'function') &&
+    v !== null &&
+    typeof (v as Partial<RichValue>)[JUPYTER_DISPLAY] === 'function'
+  );
+}
+
+/** `text/plain` as Node's REPL shows a value. */
+export function plainText(value: unknown): string {
+  return typeof value === 'string' ? inspect(value) : inspect(value, { depth: 3, colors: false });
+}
+
+/**
+ * The MIME bundle a value is shown as: its own `[Symbol.for('Jupyter.display')]()` bundle (with a
+ * text/plain fallback added when it has none), else its util.inspect text.
+ */
+export async function mimeBundleOf(value: unknown): Promise<MimeBundle> {
+  if (isRich(value)) {
+    const bundle = await value[JUPYTER_DISPLAY]();
+    if (typeof bundle !== 'object' || bundle === null) {
+      throw new TypeError(`[Symbol.for('Jupyter.display')]() must return a MIME bundle object; got ${plainText(bundle)}`);
+    }
+    return 'text/plain' in bundle ? bundle : { ...bundle, 'text/plain': plainText(value) };
+  }
+  return { 'text/plain': plainText(value) };
+}
+
+/**
+ * Shows any value in the notebook as Jupyter would show it as a cell's result (rich when it
+ * implements `Symbol.for('Jupyter.display')`). Outside a notebook it prints the text form.
+ * Returns the bundle.
+ */
+export async function display(value: unknown): Promise<MimeBundle> {
+  const bundle = await mimeBundleOf(value);
+  if (!displayBundle(bundle)) console.log(bundle['text/plain']);
+  return bundle;
 }

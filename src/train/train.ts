@@ -14,6 +14,7 @@ import type { LearningRateSchedule } from './schedule';
 import { EpochProgress, ProgressMode, epochProgress } from './progress';
 import { TrainPosition, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import type { EpochRecord } from './history';
+import { InterruptWatch } from './interrupt';
 
 export interface BatchEvent {
   epoch: number;
@@ -70,8 +71,15 @@ export interface TrainOptions {
 }
 
 export interface TrainResult {
+  /** One record per finished epoch. */
   history: EpochRecord[];
   steps: number;
+  /**
+   * True when a notebook interrupt stopped training between batches: the net keeps the weights
+   * of the last step, and `history` holds the epochs that finished (a checkpoint, when
+   * `checkpointDir` is set, is saved at the stopping point, so `resume` continues from there).
+   */
+  interrupted?: boolean;
 }
 
 const freshPosition = (epoch: number, step: number): TrainPosition => ({
@@ -103,6 +111,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   log(`Start training on ${opts.deviceDescription ?? tf.getBackend()}`);
   const started = performance.now();
+  const interrupt = new InterruptWatch();
   const save = async () => {
     if (opts.checkpointDir)
       await saveCheckpoint(opts.checkpointDir, net, optimizer, pos, history, opts.checkpointMeta ?? {});
@@ -174,6 +183,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         await new Promise((resolve) => setImmediate(resolve));
         lastYield = performance.now();
         tLast += lastYield - before; // whatever ran meanwhile is not training time
+      }
+      if (interrupt.requested) {
+        bar.stop();
+        await save();
+        log(`Interrupted at epoch ${pos.epoch}, batch ${pos.batch} (step ${pos.step}); ${history.length} epochs finished`);
+        return { history, steps: pos.step, interrupted: true };
       }
     }
     bar.stop();

@@ -1,0 +1,344 @@
+/**
+ * The resnet-ts Jupyter kernel: the messaging layer (protocol 5.3 over ZeroMQ) around tslab's
+ * TypeScript engine (CellExecutor). Shell requests are handled one at a time in arrival order;
+ * control requests (interrupt, shutdown, kernel_info) at once; iopub carries status, the cell's
+ * input, its streams, displays, results and errors; the heartbeat echoes.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zmq from 'zeromq';
+import { mimeBundleOf, plainText } from '../../src/plot/display';
+import type { DisplayContent } from '../../src/plot/display';
+import { CellExecutor } from './executor';
+import { Message, PROTOCOL_VERSION, Signer } from './wire';
+import { randomUUID } from 'node:crypto';
+
+export interface ConnectionInfo {
+  ip: string;
+  transport: string;
+  key: string;
+  signature_scheme: string;
+  shell_port: number;
+  iopub_port: number;
+  stdin_port: number;
+  control_port: number;
+  hb_port: number;
+}
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const projectRoot = fs.existsSync(path.join(ROOT, 'package.json')) ? ROOT : path.resolve(__dirname, '..', '..');
+
+function packageVersion(): string {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export class KernelServer {
+  private readonly signer: Signer;
+  private readonly session = randomUUID();
+  private readonly iopub = new zmq.Publisher({ linger: 0 });
+  private readonly shell = new zmq.Router({ linger: 0 });
+  private readonly control = new zmq.Router({ linger: 0 });
+  private readonly stdin = new zmq.Router({ linger: 0 });
+  private readonly hb = new zmq.Reply({ linger: 0 });
+  private readonly executor: CellExecutor;
+  private executionCount = 0;
+  private shellQueue: Promise<void> = Promise.resolve();
+  private pendingShell = 0;
+  /** After a failed cell with stop_on_error: execute requests already queued are aborted. */
+  private aborting = false;
+  /** The request whose cell output goes to iopub (also output written after the cell finished). */
+  private outputParent: Message | null = null;
+  private readonly realWrite = {
+    stdout: process.stdout.write.bind(process.stdout),
+    stderr: process.stderr.write.bind(process.stderr),
+  };
+  private closed = false;
+  private readonly history = new History();
+
+  constructor(private readonly conn: ConnectionInfo) {
+    this.signer = new Signer(conn.key, conn.signature_scheme);
+    this.executor = new CellExecutor(process.cwd(), projectRoot);
+  }
+
+  async start(): Promise<void> {
+    const addr = (port: number) => `${this.conn.transport}://${this.conn.ip}:${port}`;
+    await Promise.all([
+      this.iopub.bind(addr(this.conn.iopub_port)),
+      this.shell.bind(addr(this.conn.shell_port)),
+      this.control.bind(addr(this.conn.control_port)),
+      this.stdin.bind(addr(this.conn.stdin_port)),
+      this.hb.bind(addr(this.conn.hb_port)),
+    ]);
+    this.captureStreams();
+    this.installDisplay();
+    process.on('SIGINT', () => this.executor.interrupt());
+    void this.loop(this.hb, async (frames) => void (await this.hb.send(frames)));
+    void this.loop(this.control, (frames) => this.onMessage(this.control, frames));
+    void this.loop(this.shell, async (frames) => {
+      this.pendingShell++;
+      this.shellQueue = this.shellQueue.then(async () => {
+        try {
+          await this.onMessage(this.shell, frames);
+        } finally {
+          if (--this.pendingShell === 0) this.aborting = false;
+        }
+      });
+    });
+    this.publish(null, 'status', { execution_state: 'starting' });
+  }
+
+  private async loop(sock: zmq.Router | zmq.Reply, handle: (frames: Buffer[]) => Promise<void>): Promise<void> {
+    try {
+      for await (const frames of sock) await handle(frames);
+    } catch (e) {
+      if (!this.closed) this.log(`socket loop ended: ${(e as Error).message}`);
+    }
+  }
+
+  private log(text: string): void {
+    this.realWrite.stderr(`[resnet-ts kernel] ${text}\n`);
+  }
+
+  private send(sock: zmq.Router, parent: Message, type: string, content: Record<string, unknown>): void {
+    void sock.send(this.signer.frames(parent, type, content, { identities: parent.identities, session: this.session }));
+  }
+
+  private publish(parent: Message | null, type: string, content: Record<string, unknown>): void {
+    if (this.closed) return;
+    void this.iopub.send(this.signer.frames(parent, type, content, { session: this.session })).catch(() => {});
+  }
+
+  /** process.stdout/stderr writes (console.log in cells) become iopub stream messages, in order. */
+  private captureStreams(): void {
+    for (const name of ['stdout', 'stderr'] as const) {
+      const stream = process[name];
+      stream.write = ((chunk: string | Uint8Array, encodingOrCb?: unknown, cb?: unknown): boolean => {
+        const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+        if (this.outputParent) this.publish(this.outputParent, 'stream', { name, text });
+        else this.realWrite[name](text);
+        const done = typeof encodingOrCb === 'function' ? encodingOrCb : cb;
+        if (typeof done === 'function') queueMicrotask(() => (done as () => void)());
+        return true;
+      }) as typeof stream.write;
+    }
+  }
+
+  /**
+   * tslab's public `display` API and the library's displays (src/plot/display.ts) send through
+   * tslab's jupyter module's `lastWriteDisplayData`; point it at this kernel.
+   */
+  private installDisplay(): void {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const jupyter = require('tslab/dist/jupyter') as { lastWriteDisplayData: unknown };
+    jupyter.lastWriteDisplayData = (content: DisplayContent, update: boolean) => {
+      if (!this.outputParent) return;
+      if (update && !content.transient?.display_id) throw new Error('update_display_data needs a display_id');
+      this.publish(this.outputParent, update ? 'update_display_data' : 'display_data', {
+        data: content.data,
+        metadata: content.metadata ?? {},
+        transient: content.transient ?? {},
+      });
+    };
+  }
+
+  private async onMessage(sock: zmq.Router, frames: Buffer[]): Promise<void> {
+    let msg: Message;
+    try {
+      msg = this.signer.parse(frames);
+    } catch (e) {
+      this.log(`dropped a message: ${(e as Error).message}`);
+      return;
+    }
+    const type = msg.header.msg_type;
+    this.publish(msg, 'status', { execution_state: 'busy' });
+    try {
+      switch (type) {
+        case 'kernel_info_request':
+          this.send(sock, msg, 'kernel_info_reply', this.kernelInfo());
+          break;
+        case 'execute_request':
+          await this.onExecute(sock, msg);
+          break;
+        case 'is_complete_request':
+          this.send(sock, msg, 'is_complete_reply', this.executor.isComplete(String(msg.content.code ?? '')));
+          break;
+        case 'inspect_request':
+          this.send(sock, msg, 'inspect_reply', this.inspect(msg));
+          break;
+        case 'complete_request':
+          this.send(sock, msg, 'complete_reply', this.complete(msg));
+          break;
+        case 'comm_info_request':
+          this.send(sock, msg, 'comm_info_reply', { status: 'ok', comms: {} });
+          break;
+        case 'history_request':
+          this.send(sock, msg, 'history_reply', { status: 'ok', history: this.history.query(msg.content) });
+          break;
+        case 'interrupt_request':
+          this.executor.interrupt();
+          this.send(sock, msg, 'interrupt_reply', { status: 'ok' });
+          break;
+        case 'shutdown_request':
+          this.send(sock, msg, 'shutdown_reply', { status: 'ok', restart: Boolean(msg.content.restart) });
+          this.publish(msg, 'status', { execution_state: 'idle' });
+          setTimeout(() => this.shutdown(), 50);
+          return;
+        case 'comm_open':
+        case 'comm_msg':
+        case 'comm_close':
+          break; // no comm targets: ignored, as the protocol allows
+        default:
+          this.log(`unsupported message type '${type}'`);
+      }
+    } catch (e) {
+      this.log(`error handling ${type}: ${(e as Error).stack ?? e}`);
+    } finally {
+      if (type !== 'shutdown_request') this.publish(msg, 'status', { execution_state: 'idle' });
+    }
+  }
+
+  private kernelInfo(): Record<string, unknown> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const tsVersion = (require('@tslab/typescript-for-tslab/package.json') as { version: string }).version;
+    return {
+      status: 'ok',
+      protocol_version: PROTOCOL_VERSION,
+      implementation: 'resnet-ts',
+      implementation_version: packageVersion(),
+      language_info: {
+        name: 'typescript',
+        version: tsVersion,
+        mimetype: 'text/typescript',
+        file_extension: '.ts',
+        pygments_lexer: 'typescript',
+        // JupyterLab reads `mode`; the classic Notebook's CodeMirror needs name + typescript.
+        codemirror_mode: { mode: 'typescript', name: 'javascript', typescript: true },
+      },
+      banner: `resnet-ts kernel ${packageVersion()}: TypeScript ${tsVersion} (tslab engine) on Node ${process.version}`,
+      help_links: [
+        { text: 'TensorFlow.js API', url: 'https://js.tensorflow.org/api/latest/' },
+        { text: 'TypeScript handbook', url: 'https://www.typescriptlang.org/docs/handbook/intro.html' },
+        { text: 'Jupyter messaging', url: 'https://jupyter-client.readthedocs.io/en/stable/messaging.html' },
+      ],
+    };
+  }
+
+  private async onExecute(sock: zmq.Router, msg: Message): Promise<void> {
+    const code = String(msg.content.code ?? '');
+    const silent = Boolean(msg.content.silent);
+    const storeHistory = msg.content.store_history !== false && !silent;
+    if (this.aborting) {
+      this.send(sock, msg, 'execute_reply', { status: 'aborted', execution_count: this.executionCount });
+      return;
+    }
+    if (storeHistory) this.executionCount++;
+    const count = this.executionCount;
+    if (!silent) this.publish(msg, 'execute_input', { code, execution_count: count });
+    this.outputParent = silent ? null : msg;
+    const result = await this.executor.execute(code, count);
+    if (result.status === 'ok') {
+      let data: Record<string, unknown> | null = null;
+      if (result.hasValue && !silent) {
+        try {
+          data = await mimeBundleOf(result.value);
+        } catch (e) {
+          data = { 'text/plain': `${plainText(result.value)}\n(its rich display failed: ${(e as Error).message})` };
+        }
+        this.publish(msg, 'execute_result', { execution_count: count, data, metadata: {} });
+      }
+      if (storeHistory) this.history.add(count, code, data ? String(data['text/plain'] ?? '') : null);
+      this.send(sock, msg, 'execute_reply', {
+        status: 'ok',
+        execution_count: count,
+        user_expressions: {},
+        payload: [],
+      });
+      return;
+    }
+    if (storeHistory) this.history.add(count, code, null);
+    const { ename, evalue, traceback } = result.error;
+    if (!silent) this.publish(msg, 'error', { ename, evalue, traceback });
+    this.send(sock, msg, 'execute_reply', { status: 'error', execution_count: count, ename, evalue, traceback });
+    if (msg.content.stop_on_error !== false) this.aborting = this.pendingShell > 1;
+  }
+
+  private inspect(msg: Message): Record<string, unknown> {
+    const info = this.executor.inspect(String(msg.content.code ?? ''), Number(msg.content.cursor_pos ?? 0));
+    if (!info) return { status: 'ok', found: false, data: {}, metadata: {} };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { printQuickInfo } = require('tslab/dist/inspect');
+    return { status: 'ok', found: true, data: { 'text/plain': printQuickInfo(info) }, metadata: {} };
+  }
+
+  private complete(msg: Message): Record<string, unknown> {
+    const info = this.executor.complete(String(msg.content.code ?? ''), Number(msg.content.cursor_pos ?? 0));
+    return { status: 'ok', matches: info.candidates, cursor_start: info.start, cursor_end: info.end, metadata: {} };
+  }
+
+  shutdown(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.executor.close();
+    for (const s of [this.iopub, this.shell, this.control, this.stdin, this.hb]) s.close();
+    process.exit(0);
+  }
+}
+
+/** The inputs (and text outputs) of this kernel's session, for history_request (tail, range, search). */
+class History {
+  private readonly entries: { line: number; input: string; output: string | null }[] = [];
+  private static readonly SESSION = 1;
+
+  add(line: number, input: string, output: string | null): void {
+    this.entries.push({ line, input, output });
+  }
+
+  query(c: Record<string, unknown>): unknown[] {
+    let found = this.entries;
+    const n = typeof c.n === 'number' ? c.n : undefined;
+    switch (c.hist_access_type) {
+      case 'tail':
+        found = n === undefined ? found : found.slice(-n);
+        break;
+      case 'range': {
+        const start = Number(c.start ?? 0);
+        const stop = c.stop === undefined || c.stop === null ? Infinity : Number(c.stop);
+        found =
+          Number(c.session ?? History.SESSION) === History.SESSION || Number(c.session) === 0
+            ? found.filter((e) => e.line >= start && e.line < stop)
+            : [];
+        break;
+      }
+      case 'search': {
+        // IPython's glob: * any run, ? one character, over the whole input.
+        const glob = String(c.pattern ?? '*');
+        const re = new RegExp(
+          '^' +
+            glob
+              .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+              .replace(/\*/g, '.*')
+              .replace(/\?/g, '.') +
+            '$',
+          's',
+        );
+        found = found.filter((e) => re.test(e.input));
+        if (c.unique) {
+          const seen = new Set<string>();
+          found = [...found]
+            .reverse()
+            .filter((e) => !seen.has(e.input) && seen.add(e.input))
+            .reverse();
+        }
+        if (n !== undefined) found = found.slice(-n);
+        break;
+      }
+      default:
+        found = [];
+    }
+    return found.map((e) => [History.SESSION, e.line, c.output ? [e.input, e.output] : e.input]);
+  }
+}
