@@ -1,16 +1,18 @@
 """Jupyter protocol conformance of the resnet-ts kernel (jupyter_kernel_test, Debian's
 python3-jupyter-kernel-test), against the installed `resnet-ts` kernelspec.
 
-Run by test/kernel/conformance.test.ts (npm test); by hand:
-    cd notebooks && /usr/bin/python3 -m unittest -v ../test/kernel/conformance.py
+Run by test/kernel/conformance.test.ts (npm test); by hand, against the installed kernelspec:
+    cd notebooks && /usr/bin/python3 ../test/kernel/conformance.py -v
 """
+import os
 import unittest
 
 import jupyter_kernel_test
 
 
 class ResnetTsKernelTests(jupyter_kernel_test.KernelTests):
-    kernel_name = "resnet-ts"
+    # The test runner points this at a kernelspec of the checkout under test.
+    kernel_name = os.environ.get("RESNET_TS_KERNEL_NAME", "resnet-ts")
     language_name = "typescript"
     file_extension = ".ts"
 

@@ -131,7 +131,9 @@ export function runtimeError(e: unknown, cells: Map<number, CellCode>, projectRo
     }
     flush();
     const cellNo = CELL_SCRIPT.exec(file)?.[1];
-    const name = fn && !/^(exports|Object)\.<anonymous>$|^<anonymous>$/.test(fn) ? `${fn} ` : '';
+    // Earlier cells' functions are called through tslab's `exports` proxy: "Proxy.outer" is outer.
+    const bare = fn?.replace(/^(Proxy|exports|Object)\./, '');
+    const name = bare && bare !== '<anonymous>' ? `${bare} ` : '';
     if (cellNo !== undefined) {
       const cell = cells.get(Number(cellNo));
       const srcLine = cell ? mapCellLine(cell, Number(line)) : undefined;

@@ -76,7 +76,7 @@ export class KernelServer {
     this.captureStreams();
     this.installDisplay();
     process.on('SIGINT', () => this.executor.interrupt());
-    void this.loop(this.hb, async (frames) => void (await this.hb.send(frames)));
+    void this.loop(this.hb, (frames) => this.hb.send(frames));
     void this.loop(this.control, (frames) => this.onMessage(this.control, frames));
     void this.loop(this.shell, async (frames) => {
       this.pendingShell++;
@@ -103,13 +103,31 @@ export class KernelServer {
     this.realWrite.stderr(`[resnet-ts kernel] ${text}\n`);
   }
 
+  /** zeromq.js allows one send in flight per socket: sends are queued, in order. */
+  private readonly sendQueues = new Map<zmq.Writable, Promise<void>>();
+
+  private enqueue(sock: zmq.Writable, frames: (Buffer | string)[]): void {
+    if (this.closed) return;
+    const prev = this.sendQueues.get(sock) ?? Promise.resolve();
+    this.sendQueues.set(
+      sock,
+      prev
+        .then(() => sock.send(frames))
+        .catch((e) => {
+          if (!this.closed) this.log(`send failed: ${(e as Error).message}`);
+        }),
+    );
+  }
+
   private send(sock: zmq.Router, parent: Message, type: string, content: Record<string, unknown>): void {
-    void sock.send(this.signer.frames(parent, type, content, { identities: parent.identities, session: this.session }));
+    this.enqueue(
+      sock,
+      this.signer.frames(parent, type, content, { identities: parent.identities, session: this.session }),
+    );
   }
 
   private publish(parent: Message | null, type: string, content: Record<string, unknown>): void {
-    if (this.closed) return;
-    void this.iopub.send(this.signer.frames(parent, type, content, { session: this.session })).catch(() => {});
+    this.enqueue(this.iopub, this.signer.frames(parent, type, content, { session: this.session }));
   }
 
   /** process.stdout/stderr writes (console.log in cells) become iopub stream messages, in order. */

@@ -361,12 +361,17 @@ export class Kernel {
     await Promise.race([idle, new Promise((r) => setTimeout(r, 5000)), this.exited()]);
     cleanup();
     const reply = first.content;
-    const status = reply.status === 'ok' || reply.status === 'abort' ? reply.status : 'error';
+    const status = reply.status === 'ok' ? 'ok' : reply.status === 'abort' || reply.status === 'aborted' ? 'abort' : 'error';
     return { status, reply, messages };
   }
 
   interrupt(): void {
     if (this.alive) this.proc.kill('SIGINT');
+  }
+
+  /** Interrupt by message (interrupt_request on control, for kernels with interrupt_mode 'message'). */
+  async interruptByMessage(timeoutMs = 10_000): Promise<Message> {
+    return (await this.request(this.control, 'interrupt_request', {}, timeoutMs)).reply;
   }
 
   /** shutdown_request, then SIGTERM, then SIGKILL; closes the sockets and removes the connection file. */
