@@ -27,25 +27,20 @@ const RESET = '\x1b[0m';
 
 export function diagnosticsError(diags: Diagnostic[], source: string): JupyterError {
   const lines = source.split('\n');
-  const traceback: string[] = [];
+  const at = (d: Diagnostic) => `${d.file ? d.file.trim() + ' ' : ''}line ${d.line}:${d.column}`;
+  const first = diags[0];
+  const more = diags.length > 1 ? ` (and ${diags.length - 1} more)` : '';
+  const evalue = first ? `${at(first)}: ${first.message}${more}` : 'compile error';
+  const traceback = [`${RED}${BOLD}TypeScriptError${RESET}: ${evalue}`];
   for (const d of diags) {
-    const where = d.file ? `${d.file.trim()} line ${d.line}:${d.column}` : `cell line ${d.line}:${d.column}`;
-    traceback.push(`${RED}${BOLD}TypeScript error${RESET} at ${CYAN}${where}${RESET}: ${d.message}`);
+    traceback.push(`  ${CYAN}${d.file ? at(d) : `cell ${at(d)}`}${RESET}: ${d.message}`);
     const text = d.file ? undefined : lines[d.line - 1];
     if (text !== undefined) {
-      const gutter = `${d.line} | `;
+      const gutter = `    ${d.line} | `;
       traceback.push(`${gutter}${text}`, `${' '.repeat(gutter.length + d.column - 1)}${RED}^${RESET}`);
     }
   }
-  const first = diags[0];
-  const more = diags.length > 1 ? ` (and ${diags.length - 1} more)` : '';
-  return {
-    ename: 'TypeScriptError',
-    evalue: first
-      ? `${first.file ? first.file.trim() + ' ' : ''}line ${first.line}:${first.column}: ${first.message}${more}`
-      : 'compile error',
-    traceback,
-  };
+  return { ename: 'TypeScriptError', evalue, traceback };
 }
 
 /** What the kernel knows about an executed cell: its source and the JavaScript it ran. */
@@ -84,17 +79,20 @@ export function mapCellLine(cell: CellCode, jsLine: number): number | undefined 
         have.set(t, n - 1);
       }
     }
-    const score = common / Math.max(want.length, tokens(text).length);
+    // Share of the generated line found in the source line (TypeScript may split one source line
+    // into several, e.g. `if (c) throw e;`), with a small penalty for unrelated source tokens.
+    const score = common / want.length - (0.01 * Math.max(0, tokens(text).length - common)) / want.length;
     if (score > bestScore) {
       bestScore = score;
       best = i + 1;
     }
   });
-  return bestScore >= 0.5 ? best : undefined;
+  return bestScore >= 0.6 ? best : undefined;
 }
 
 const FRAME = /^\s*at (?:(.*?) \()?(.*?):(\d+):(\d+)\)?$/;
 const CELL_SCRIPT = /^cell\[(\d+)\]$/;
+const KERNEL_FILE = /\/tools\/kernel\/[^/]+\.[jt]s$|\/node_modules\/tslab\//;
 
 function libraryName(file: string): string | undefined {
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file);
@@ -119,6 +117,8 @@ export function runtimeError(e: unknown, cells: Map<number, CellCode>, projectRo
     const m = FRAME.exec(raw);
     if (!m) continue;
     const [, fn, file, line, col] = m;
+    // Below the cells is the kernel itself (tslab's executor, this kernel): not the user's concern.
+    if (KERNEL_FILE.test(file)) break;
     if (file.startsWith('node:') || file === 'native' || file.startsWith('evalmachine')) continue;
     const lib = libraryName(file);
     if (lib) {
@@ -136,6 +136,8 @@ export function runtimeError(e: unknown, cells: Map<number, CellCode>, projectRo
     const name = bare && bare !== '<anonymous>' ? `${bare} ` : '';
     if (cellNo !== undefined) {
       const cell = cells.get(Number(cellNo));
+      // The last line of a cell's script is the wrapper that called it.
+      if (cell && Number(line) > cell.output.split('\n').length) continue;
       const srcLine = cell ? mapCellLine(cell, Number(line)) : undefined;
       if (srcLine !== undefined) {
         traceback.push(`    at ${name}${CYAN}cell [${cellNo}] line ${srcLine}${RESET}`);

@@ -361,7 +361,8 @@ export class Kernel {
     await Promise.race([idle, new Promise((r) => setTimeout(r, 5000)), this.exited()]);
     cleanup();
     const reply = first.content;
-    const status = reply.status === 'ok' ? 'ok' : reply.status === 'abort' || reply.status === 'aborted' ? 'abort' : 'error';
+    const status =
+      reply.status === 'ok' ? 'ok' : reply.status === 'abort' || reply.status === 'aborted' ? 'abort' : 'error';
     return { status, reply, messages };
   }
 

@@ -2,8 +2,9 @@
  * Executes a notebook's code cells in order on a real Jupyter kernel and records the outputs in
  * nbformat 4 -- what `jupyter nbconvert --execute` does, without nbconvert.
  *
- * A cell fails when the kernel's execute_reply says 'error' (tslab then has written the message
- * on stderr; it sends no `error` message and no traceback), when the kernel process dies, or
+ * A cell fails when the kernel's execute_reply says 'error' (the resnet-ts kernel sends an `error`
+ * message with ename, evalue and a traceback mapped to cell lines; a kernel that only writes to
+ * stderr, like stock tslab, is reported by that text), when the kernel process dies, or
  * when the cell runs longer than the timeout (the kernel then gets SIGINT, then is killed).
  * Execution stops at the first failing cell; the executed copy is written either way.
  */
@@ -204,11 +205,19 @@ export async function runNotebook(file: string, opts: RunNotebookOptions): Promi
         message = `the kernel died (${outcome.detail})${tail ? `; its last output:\n${tail}` : ''}`;
       } else {
         const reply = outcome.reply ?? {};
-        const parts = [reply.ename, reply.evalue].filter((s) => typeof s === 'string' && s !== '');
-        message = collector.stderr.trim() || parts.join(': ') || `execute_reply status ${outcome.status}`;
+        const err = outputs.find((o) => o.output_type === 'error');
+        if (err && err.output_type === 'error') {
+          // A kernel's traceback starts with its own "ename: evalue" line (ipykernel's and ours do).
+          const tb = (err.traceback ?? []).map(stripAnsi).join('\n');
+          message = tb.includes(err.evalue ?? '') ? tb : `${err.ename}: ${err.evalue}${tb ? `\n${tb}` : ''}`;
+        } else {
+          const parts = [reply.ename, reply.evalue].filter((s) => typeof s === 'string' && s !== '');
+          message = collector.stderr.trim() || parts.join(': ') || `execute_reply status ${outcome.status}`;
+        }
       }
-      // Record the failure in the executed copy as an nbformat error output.
-      outputs.push({ output_type: 'error', ename: outcome.status, evalue: message, traceback: [] });
+      // Record the failure in the executed copy as an nbformat error output (the kernel's own, if it sent one).
+      if (!outputs.some((o) => o.output_type === 'error'))
+        outputs.push({ output_type: 'error', ename: outcome.status, evalue: message, traceback: [] });
       failure = {
         ...where,
         kind: outcome.status === 'timeout' ? 'timeout' : outcome.status === 'died' ? 'died' : 'error',
@@ -222,6 +231,9 @@ export async function runNotebook(file: string, opts: RunNotebookOptions): Promi
   }
   return finish();
 }
+
+// eslint-disable-next-line no-control-regex
+const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
 export function formatFailure(f: CellFailure): string {
   const head =

@@ -234,18 +234,25 @@ describe('run-notebooks, broken notebooks', () => {
       /wrong-shape\.ipynb: cell 3 \(expectShape\(.*\) failed:\n[\s\S]*shape check failed: Residual\(3\): expected \[4, 6, 6, 8\], got \[4, 6, 6, 3\]/,
     );
     expect(err).not.toContain('never runs');
-    expect(err).toMatch(/throws\.ipynb: cell 2 \(if \(a === 1\).*\) failed:\n[\s\S]*deliberate failure 42/);
+    // The kernel's error message: ename, evalue, and the frame mapped to the cell's line.
+    expect(err).toMatch(
+      /throws\.ipynb: cell 2 \(if \(a === 1\).*\) failed:\n\s+Error: deliberate failure 42\n[\s\S]*at cell \[2\] line 1\n/,
+    );
     expect(err).toMatch(
       /kernel-dies\.ipynb: cell 1 \(process\.exit\(3\);\) killed the kernel:\n.*the kernel died \(exit code 3\)/,
     );
-    expect(err).toMatch(/type-error\.ipynb: cell 1 .* failed:\n.*Type 'string' is not assignable to type 'number'/);
+    expect(err).toMatch(
+      /type-error\.ipynb: cell 1 .* failed:\n\s+TypeScriptError: line 1:7: Type 'string' is not assignable to type 'number'/,
+    );
     expect(endless.timedOut, endless.out).toBe(false);
     expect(endless.code, endless.out).toBe(1);
     expect(endless.stderr).toMatch(/endless\.ipynb: cell 2 \(while \(true\) \{\}\) timed out:\n.*timed out after 4 s/);
     // The executed copy records the failure as an error output.
     const executed: Nb = JSON.parse(fs.readFileSync(path.join(dir, 'out', 'throws.ipynb'), 'utf8'));
     expect(
-      executed.cells[1].outputs!.some((o) => o.output_type === 'error' && /deliberate failure 42/.test(o.evalue)),
+      executed.cells[1].outputs!.some(
+        (o) => o.output_type === 'error' && o.ename === 'Error' && o.evalue === 'deliberate failure 42',
+      ),
     ).toBe(true);
   }, 300_000);
 
