@@ -24,6 +24,8 @@ export { ensureFashionMnist } from './data/ensure';
 export { train, trainStep, formatEpoch } from './train/train';
 export type { TrainOptions, TrainResult, BatchEvent, StepResult } from './train/train';
 export { requestInterrupt, InterruptWatch } from './train/interrupt';
+export { summarize, summaryText, summaryHtml } from './nn/summary';
+export type { ModuleSummary, SummaryRow } from './nn/summary';
 export { evaluateAccuracy } from './train/evaluate';
 export { recalibrateBatchNorm } from './train/recalibrate';
 export { softmaxCrossEntropy, countCorrect } from './train/metrics';

@@ -10,6 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '../tfjs_setup';
+import { JUPYTER_DISPLAY } from '../jupyter_display';
+import { summarize, summaryHtml, summaryText } from './summary';
 
 export interface ForwardOptions {
   /** Training mode: batch norm uses batch statistics and updates its running averages. */
@@ -27,6 +29,8 @@ export abstract class Module {
    * containers set it false, so that they count as built when their children are.
    */
   protected readonly createsVariables: boolean = true;
+  /** True for containers whose forward runs their children one after the other (summary tables use it). */
+  readonly runsChildrenInOrder: boolean = false;
 
   constructor() {
     // Parents call their children's forward directly (Sequential, the residual blocks), so the
@@ -138,11 +142,18 @@ export abstract class Module {
   dispose(): void {
     for (const [, v] of this.collectVariables('')) v.dispose();
   }
+
+  /** In a notebook, a cell ending in a module shows its summary table (text form elsewhere). */
+  [JUPYTER_DISPLAY](): { 'text/html': string; 'text/plain': string } {
+    const s = summarize(this);
+    return { 'text/html': summaryHtml(s), 'text/plain': summaryText(s) };
+  }
 }
 
 /** Runs child modules in order, like Gluon's `nn.Sequential`. */
 export class Sequential extends Module {
   protected readonly createsVariables = false;
+  readonly runsChildrenInOrder = true;
   private readonly layers: Module[] = [];
 
   constructor(...layers: Module[]) {

@@ -18,6 +18,9 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { JUPYTER_DISPLAY } from '../jupyter_display';
+import { encodeGrayPng } from './png';
 import { renderSvg, renderSvgAsync } from './render';
 import type { VegaLiteSpec } from './specs';
 
@@ -115,11 +118,7 @@ export class LiveDisplay {
   }
 }
 
-/**
- * The rich-display convention (as in Deno's Jupyter kernel): an object with a method under this
- * symbol returns the MIME bundle it wants to be shown as.
- */
-export const JUPYTER_DISPLAY = Symbol.for('Jupyter.display');
+export { JUPYTER_DISPLAY };
 
 interface RichValue {
   [JUPYTER_DISPLAY](): MimeBundle | Promise<MimeBundle>;
@@ -143,10 +142,13 @@ export function plainText(value: unknown): string {
  * text/plain fallback added when it has none), else its util.inspect text.
  */
 export async function mimeBundleOf(value: unknown): Promise<MimeBundle> {
+  if (value instanceof tf.Tensor) return tensorBundle(value);
   if (isRich(value)) {
     const bundle = await value[JUPYTER_DISPLAY]();
     if (typeof bundle !== 'object' || bundle === null) {
-      throw new TypeError(`[Symbol.for('Jupyter.display')]() must return a MIME bundle object; got ${plainText(bundle)}`);
+      throw new TypeError(
+        `[Symbol.for('Jupyter.display')]() must return a MIME bundle object; got ${plainText(bundle)}`,
+      );
     }
     return 'text/plain' in bundle ? bundle : { ...bundle, 'text/plain': plainText(value) };
   }
@@ -161,5 +163,33 @@ export async function mimeBundleOf(value: unknown): Promise<MimeBundle> {
 export async function display(value: unknown): Promise<MimeBundle> {
   const bundle = await mimeBundleOf(value);
   if (!displayBundle(bundle)) console.log(bundle['text/plain']);
+  return bundle;
+}
+
+/**
+ * A tensor as a cell's value: dtype, shape and tfjs's value preview; a single-channel image
+ * ([H, W], [H, W, 1] or [1, H, W, 1], at least 8x8) also as a PNG, scaled to its own min..max.
+ */
+export function tensorBundle(t: tf.Tensor): MimeBundle {
+  if (t.isDisposed) return { 'text/plain': `Tensor ${t.dtype} [${t.shape.join(', ')}] (disposed)` };
+  const bundle: MimeBundle = {
+    'text/plain': `Tensor ${t.dtype} [${t.shape.join(', ')}]\n${t.toString().replace(/^Tensor\n/, '')}`,
+  };
+  const dims = t.shape.filter((d, i) => !(d === 1 && (i === 0 || i === t.rank - 1)));
+  const image = t.rank >= 2 && t.rank <= 4 && dims.length === 2 && dims[0] >= 8 && dims[1] >= 8 && t.dtype !== 'string';
+  if (image) {
+    const [h, w] = dims;
+    const v = t.dataSync() as Float32Array | Int32Array | Uint8Array;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const x of v) {
+      lo = Math.min(lo, x);
+      hi = Math.max(hi, x);
+    }
+    const span = hi > lo ? hi - lo : 1;
+    const pixels = Array.from(v, (x) => (x - lo) / span); // floats in [0, 1]
+    const scale = Math.max(1, Math.floor(192 / Math.max(h, w)));
+    bundle['image/png'] = encodeGrayPng(pixels, h, w, scale).toString('base64');
+  }
   return bundle;
 }

@@ -15,6 +15,9 @@ import { EpochProgress, ProgressMode, epochProgress } from './progress';
 import { TrainPosition, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import type { EpochRecord } from './history';
 import { InterruptWatch } from './interrupt';
+import { JUPYTER_DISPLAY } from '../jupyter_display';
+import { vegaLiteBundle } from '../plot/display';
+import { trainingCurvesSpec } from '../plot/specs';
 
 export interface BatchEvent {
   epoch: number;
@@ -187,8 +190,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (interrupt.requested) {
         bar.stop();
         await save();
-        log(`Interrupted at epoch ${pos.epoch}, batch ${pos.batch} (step ${pos.step}); ${history.length} epochs finished`);
-        return { history, steps: pos.step, interrupted: true };
+        log(
+          `Interrupted at epoch ${pos.epoch}, batch ${pos.batch} (step ${pos.step}); ${history.length} epochs finished`,
+        );
+        return trainResult(history, pos.step, true);
       }
     }
     bar.stop();
@@ -213,7 +218,23 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       await saveCheckpoint(opts.checkpointDir, net, optimizer, next, history, opts.checkpointMeta ?? {});
     }
   }
-  return { history, steps: pos.step };
+  return trainResult(history, pos.step, false);
+}
+
+/** The result; in a notebook, a cell ending in it shows the training curves (its text: one line per epoch). */
+function trainResult(history: EpochRecord[], steps: number, interrupted: boolean): TrainResult {
+  const result: TrainResult = interrupted ? { history, steps, interrupted } : { history, steps };
+  Object.defineProperty(result, JUPYTER_DISPLAY, {
+    enumerable: false,
+    value: () => {
+      const text = [
+        `training: ${steps} steps, ${history.length} epochs${interrupted ? ' (interrupted)' : ''}`,
+        ...history.map(formatEpoch),
+      ].join('\n');
+      return history.length ? vegaLiteBundle(trainingCurvesSpec(history), text) : { 'text/plain': text };
+    },
+  });
+  return result;
 }
 
 export interface StepResult {

@@ -72,6 +72,15 @@ describe('results', () => {
     expect(String(r.result?.data['text/plain'])).toContain("name: 'r'");
   });
 
+  it('a cell ending in a ResNet shows its summary table (HTML and text) as Out[n]', async () => {
+    const r = await run(
+      "import { ResNet } from 'resnet-ts';\nconst small = new ResNet({ widths: [8, 16, 32, 64], depths: [1, 1, 1, 1] }).build([96, 96, 1]);\nsmall",
+    );
+    expect(r.error).toBeUndefined();
+    expect(String(r.result?.data['text/html'])).toContain('<table class="module-summary">');
+    expect(String(r.result?.data['text/plain'])).toMatch(/b5 +Sequential +\(3, 3, 64\) +\(64, 3, 3\)/);
+  });
+
   it('stdout and stderr keep their order', async () => {
     const r = await run("console.log('a'); console.error('b'); console.log('c');");
     const streams = ofType(r.messages, 'stream').map((m) => `${m.content.name}:${String(m.content.text).trim()}`);
