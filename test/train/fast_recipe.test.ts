@@ -29,6 +29,7 @@ function smallFast() {
   r.validation = 256;
   r.epochs = 2;
   r.recalibrateBatches = 2;
+  r.augment = { padding: 2, flip: true }; // off in `fast` itself; on here so that its stream's resume is tested
   return r;
 }
 
