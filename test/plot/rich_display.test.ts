@@ -83,7 +83,7 @@ describe('values', () => {
       numBatches: 1,
       numExamples: 16,
       *epoch() {
-        yield { x: x.clone(), y: y.clone() as tf.Tensor1D };
+        yield { x: x.clone() as tf.Tensor4D, y: y.clone() as tf.Tensor1D };
       },
     };
     const net = new Sequential(new Conv2d(2, { kernelSize: 3 }), new GlobalAvgPool2d(), new Dense(2));

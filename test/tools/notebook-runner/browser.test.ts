@@ -1,8 +1,9 @@
 /**
  * The notebooks in a real front end: the classic Jupyter Notebook server (Debian's
  * jupyter-notebook) on 127.0.0.1 with a token, headless Debian chromium driven by
- * playwright-core, every cell run on the tslab kernel in fast mode. Checks that the shape-check
- * tables and rendered plots appear, and keeps a screenshot of each notebook in build/screenshots/.
+ * playwright-core, every cell run on the project's kernel in fast mode. Checks that the shape-check
+ * tables and rendered plots appear, what the kernel adds (a module's summary as Out[n], an error's
+ * red traceback), and keeps a screenshot of each notebook in build/screenshots/.
  *
  * The server works on copies in build/browser-notebooks/ (autosave off as well), so the
  * committed notebooks never get outputs.
@@ -63,6 +64,21 @@ beforeAll(async () => {
   for (const f of fs.readdirSync(path.join(ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb'))) {
     fs.copyFileSync(path.join(ROOT, 'notebooks', f), path.join(WORK, f));
   }
+  // A scratch notebook for what the kernel itself shows: a value as Out[n], an error's traceback.
+  const code = (source: string) => ({ cell_type: 'code', source, metadata: {}, outputs: [], execution_count: null });
+  fs.writeFileSync(
+    path.join(WORK, 'kernel-features.ipynb'),
+    JSON.stringify({
+      cells: [
+        code("import { ResNet } from 'resnet-ts';"),
+        code('const net = new ResNet({ widths: [8, 16, 32, 64], depths: [1, 1, 1, 1] }).build([96, 96, 1]);\nnet'),
+        code("function failing(): never {\n  throw new RangeError('shown in red');\n}\nfailing();"),
+      ],
+      metadata: { kernelspec: { name: 'resnet-ts', display_name: 'TypeScript (resnet-ts)', language: 'typescript' } },
+      nbformat: 4,
+      nbformat_minor: 5,
+    }),
+  );
   ensurePackageLink(WORK, ROOT);
   fs.mkdirSync(SHOTS, { recursive: true });
 
@@ -222,6 +238,37 @@ describe('notebooks in the classic Jupyter Notebook, headless chromium', () => {
     // The grid: 16 images with labels.
     expect(await svgs.nth(1).locator('image').count()).toBe(16);
     expect(await page.locator('.output_text', { hasText: /Epoch 0\. Loss/ }).count()).toBeGreaterThan(0);
+    await page.close();
+  });
+
+  it("the kernel's own outputs: a module's summary table as Out[2], an error's red traceback", async () => {
+    const page = await browser!.newPage({ viewport: { width: 1200, height: 900 } });
+    await page.goto(`${base}/notebooks/kernel-features.ipynb?token=${token}`);
+    await page.waitForFunction(
+      () => (globalThis as any).Jupyter?.notebook?.kernel?.info_reply?.protocol_version,
+      null,
+      {
+        timeout: 60_000,
+      },
+    );
+    await page.evaluate(() => {
+      const nb = (globalThis as any).Jupyter.notebook;
+      nb.set_autosave_interval(0);
+      nb.execute_all_cells();
+    });
+    const error = page.locator('.output_error');
+    await error.waitFor({ timeout: 120_000 });
+    // The value of cell 2 is an execute_result: an Out[2] prompt and the HTML summary table.
+    const out = page.locator('.output_area', { has: page.locator('table.module-summary') });
+    expect(await out.locator('.output_prompt').innerText()).toMatch(/Out\[2\]/);
+    expect(await out.locator('table.module-summary tbody tr').count()).toBe(6);
+    expect(await out.locator('table.module-summary').innerText()).toContain('(64, 3, 3)');
+    // The error: its name, message and the frame mapped to the cell's line, the header in red.
+    const text = await error.innerText();
+    expect(text).toContain('RangeError: shown in red');
+    expect(text).toMatch(/at failing cell \[3\] line 2/);
+    expect(await error.locator('.ansi-red-fg', { hasText: 'RangeError' }).count()).toBe(1);
+    await page.screenshot({ path: path.join(SHOTS, 'kernel-features.png'), fullPage: true });
     await page.close();
   });
 });
