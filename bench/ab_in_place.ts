@@ -12,8 +12,7 @@ import '../src/tfjs_setup';
 import { registerOneDnnBackend } from '../src/backend/onednn/register';
 import { callStats } from '../src/backend/onednn/kernel_helpers/native_kernel';
 import { ResNet } from '../src/models/resnet';
-import { RECIPE_NAMES, RecipeName, trainingRecipe } from '../src/recipe';
-import { softmaxCrossEntropy } from '../src/train/metrics';
+import { RECIPE_NAMES, RecipeName, recipeStepOptions, trainingRecipe } from '../src/recipe';
 import { trainStep } from '../src/train/train';
 
 /** Same rule, another class: applyOptimizerStep only updates tfjs's own classes in place. */
@@ -46,10 +45,7 @@ function main() {
     net.build([r.resize, r.resize, 1]);
     return { inPlace, net, opt: make(inPlace), times: [] as number[] };
   });
-  const opts = {
-    loss: r.labelSmoothing ? (l: tf.Tensor, t: tf.Tensor1D) => softmaxCrossEntropy(l, t, r.labelSmoothing) : undefined,
-    weightDecay: r.weightDecay || undefined,
-  };
+  const opts = recipeStepOptions(r);
   for (const a of arms) for (let i = 0; i < 2; i++) trainStep(a.net, a.opt, { x, y }, opts); // warm-up
   for (let round = 0; round < Number(v.rounds); round++) {
     for (const a of arms) {

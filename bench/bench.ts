@@ -24,9 +24,15 @@ import { registerOneDnnBackend } from '../src/backend/onednn/register';
 import { callStats } from '../src/backend/onednn/kernel_helpers/native_kernel';
 import { pooledIdleBytes } from '../src/backend/onednn/buffer_pool';
 import { ResNet } from '../src/models/resnet';
-import { RECIPE_NAMES, RecipeName, TrainingRecipe, recipeOptimizer, trainingRecipe } from '../src/recipe';
-import { softmaxCrossEntropy } from '../src/train/metrics';
-import { StepOptions, trainStep } from '../src/train/train';
+import {
+  RECIPE_NAMES,
+  RecipeName,
+  TrainingRecipe,
+  recipeOptimizer,
+  recipeStepOptions,
+  trainingRecipe,
+} from '../src/recipe';
+import { trainStep } from '../src/train/train';
 
 /** The environment before the addon adds its OpenMP defaults: PyTorch runs with the user's settings. */
 const originalEnv = { ...process.env };
@@ -105,14 +111,6 @@ function buildNet(r: TrainingRecipe): ResNet {
   return net;
 }
 
-/** What one step of the recipe does besides forward and backward: its loss and weight decay (the learning rate is fixed). */
-function stepOptions(r: TrainingRecipe): StepOptions {
-  return {
-    loss: r.labelSmoothing > 0 ? (l, y) => softmaxCrossEntropy(l, y, r.labelSmoothing) : undefined,
-    weightDecay: r.weightDecay || undefined,
-  };
-}
-
 function benchTfjs(backend: string, r: TrainingRecipe, batch: number, steps: number, warmup: number) {
   tf.setBackend(backend);
   const net = buildNet(r);
@@ -122,7 +120,7 @@ function benchTfjs(backend: string, r: TrainingRecipe, batch: number, steps: num
   let loss = NaN;
   for (let i = 0; i < warmup + steps; i++) {
     const t = performance.now();
-    loss = trainStep(net, opt, { x, y }, stepOptions(r)).loss;
+    loss = trainStep(net, opt, { x, y }, recipeStepOptions(r)).loss;
     const dt = (performance.now() - t) / 1000;
     if (i >= warmup) times.push(dt);
   }
@@ -165,11 +163,11 @@ async function profile(backend: string, r: TrainingRecipe, batch: number) {
   const net = buildNet(r);
   const opt = recipeOptimizer(r);
   const { x, y } = makeData(batch, r.resize);
-  trainStep(net, opt, { x, y }, stepOptions(r)); // warm-up (primitive creation, first allocation)
+  trainStep(net, opt, { x, y }, recipeStepOptions(r)); // warm-up (primitive creation, first allocation)
   callStats.clear();
   const t0 = performance.now();
   const info = await tf.profile(() => {
-    trainStep(net, opt, { x, y }, stepOptions(r));
+    trainStep(net, opt, { x, y }, recipeStepOptions(r));
   });
   const wall = performance.now() - t0;
   const byName = new Map<string, { ms: number; calls: number }>();

@@ -41,6 +41,7 @@ export {
   recipeOptimizer,
   recipeSchedule,
   recipeTrainOptions,
+  recipeStepOptions,
   recipeDataOptions,
   stepsPerEpoch,
   RECIPE_NAMES,

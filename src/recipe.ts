@@ -23,6 +23,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { AugmentOptions } from './data/augment';
 import type { ResNetConfig } from './models/resnet';
 import { softmaxCrossEntropy } from './train/metrics';
+import type { StepOptions } from './train/train';
 import { LearningRateSchedule, constantLr, oneCycle } from './train/schedule';
 
 export const RECIPE_NAMES = ['seed', 'fast', 'tiny'] as const;
@@ -179,17 +180,24 @@ export function recipeSchedule(r: TrainingRecipe, steps: number): LearningRateSc
   return oneCycle({ maxLr: r.learningRate, totalSteps: r.epochs * steps, pctStart: r.warmupFraction });
 }
 
+/** What one training step of the recipe does besides forward and backward: its loss and weight decay. */
+export function recipeStepOptions(r: TrainingRecipe): Pick<StepOptions, 'loss' | 'weightDecay'> {
+  return {
+    loss:
+      r.labelSmoothing > 0
+        ? (logits: tf.Tensor, labels: tf.Tensor1D) => softmaxCrossEntropy(logits, labels, r.labelSmoothing)
+        : undefined,
+    weightDecay: r.weightDecay || undefined,
+  };
+}
+
 /** Everything `train()` needs from the recipe, for a training set of `numBatches` batches per epoch. */
 export function recipeTrainOptions(r: TrainingRecipe, numBatches: number) {
   return {
     epochs: r.epochs,
     optimizer: recipeOptimizer(r),
     schedule: r.schedule === 'constant' ? undefined : recipeSchedule(r, stepsPerEpoch(r, numBatches)),
-    loss:
-      r.labelSmoothing > 0
-        ? (logits: tf.Tensor, labels: tf.Tensor1D) => softmaxCrossEntropy(logits, labels, r.labelSmoothing)
-        : undefined,
-    weightDecay: r.weightDecay || undefined,
+    ...recipeStepOptions(r),
     recalibrateBatches: r.recalibrateBatches || undefined,
     maxBatchesPerEpoch: r.maxBatchesPerEpoch,
   };

@@ -305,11 +305,18 @@ function learningRateSetter(optimizer: tf.Optimizer): (lr: number) => void {
   return (lr) => o.setLearningRate!(lr);
 }
 
+/** Per built net: its variables are all created by then and never change, so the set is made once. */
+const decayedCache = new WeakMap<Module, Set<string>>();
+
 /** The tf.Variable names of the weights of convolutions and dense layers (batch-norm parameters and biases are not decayed). */
 function decayedVariables(net: Module): Set<string> {
-  const names = new Set<string>();
-  for (const [name, v] of net.namedVariables()) {
-    if (v.trainable && (name.endsWith('.weight') || name === 'weight')) names.add(v.name);
+  let names = decayedCache.get(net);
+  if (!names) {
+    names = new Set<string>();
+    for (const [name, v] of net.namedVariables()) {
+      if (v.trainable && (name.endsWith('.weight') || name === 'weight')) names.add(v.name);
+    }
+    decayedCache.set(net, names);
   }
   return names;
 }

@@ -124,21 +124,6 @@ describe('the optimizer step train() takes', () => {
     }
   });
 
-  it('a schedule with an optimizer that has no learning-rate setter fails clearly', async () => {
-    await expect(
-      train({
-        trainData: source(1),
-        testData: source(1),
-        net: net(),
-        epochs: 1,
-        log: quiet,
-        progress: 'none',
-        optimizer: tf.train.adam(0.01),
-        schedule: () => 0.1,
-      }),
-    ).rejects.toThrow(/schedule needs an optimizer with setLearningRate.*Adam/);
-  });
-
   it('recalibrateBatches: evaluation sees the recalibrated statistics, as recalibrateBatchNorm after training', async () => {
     const a = net(),
       b = net();
