@@ -138,6 +138,21 @@ describe('errors', () => {
     expect(r.tb).toMatch(/at cell \[\d+\] line 2/);
   });
 
+  it('"run all" stops at the first failing cell: requests queued behind it are aborted', async () => {
+    // Sent together, as a front end's "Run all" does (stop_on_error is set by the client).
+    const [first, second, third] = await Promise.all([
+      kernel.execute("throw new Error('stop here')", 30_000),
+      kernel.execute("console.log('must not run')", 30_000),
+      kernel.execute('1 + 1', 30_000),
+    ]);
+    expect(first.status).toBe('error');
+    expect(second.reply?.status).toBe('aborted');
+    expect(third.reply?.status).toBe('aborted');
+    expect(JSON.stringify([second.messages, third.messages])).not.toContain('must not run');
+    // The next request after the queue has drained runs normally.
+    expect((await run('2 + 2')).result?.data['text/plain']).toBe('4');
+  });
+
   it('after an error the kernel and its variables are fine', async () => {
     expect((await run('six + 1')).result?.data['text/plain']).toBe('7');
   });
