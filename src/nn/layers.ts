@@ -21,6 +21,8 @@ export class Conv2d extends Module {
   readonly strides: number;
   readonly padding: Padding;
   readonly useBias: boolean;
+  /** Input channels, known from the first input. */
+  private inChannels?: number;
 
   constructor(
     readonly channels: number,
@@ -36,6 +38,7 @@ export class Conv2d extends Module {
   forward(x: tf.Tensor): tf.Tensor {
     if (x.rank !== 4) throw new Error(`Conv2d expects NHWC input, got shape ${JSON.stringify(x.shape)}`);
     const inChannels = x.shape[3] as number;
+    this.inChannels ??= inChannels;
     const k = this.kernelSize;
     const weight = this.variable('weight', () => xavierUniform([k, k, inChannels, this.channels], nextInitSeed()));
     if (weight.shape[2] !== inChannels) {
@@ -44,6 +47,11 @@ export class Conv2d extends Module {
     const bias = this.useBias ? this.variable('bias', () => tf.zeros([this.channels])) : undefined;
     const pad = this.padding === 0 ? 'valid' : this.padding;
     return tf.fused.conv2d({ x: x as tf.Tensor4D, filter: weight as tf.Tensor4D, strides: this.strides, pad, bias });
+  }
+
+  /** Every output element sums k x k x inChannels products. */
+  protected ownMultiplyAdds([h, w, c]: number[]): number {
+    return h * w * c * this.kernelSize * this.kernelSize * (this.inChannels ?? 0);
   }
 }
 
@@ -84,6 +92,9 @@ export class BatchNorm extends Module {
 
 /** Fully connected layer; flattens its input first (like Gluon's Dense). */
 export class Dense extends Module {
+  /** Input features, known from the first input. */
+  private inUnits?: number;
+
   constructor(
     readonly units: number,
     readonly useBias = true,
@@ -94,6 +105,7 @@ export class Dense extends Module {
   forward(x: tf.Tensor): tf.Tensor {
     const flat = x.rank === 2 ? (x as tf.Tensor2D) : (tf.reshape(x, [x.shape[0], -1]) as tf.Tensor2D);
     const inUnits = flat.shape[1];
+    this.inUnits ??= inUnits;
     const weight = this.variable('weight', () =>
       xavierUniform([inUnits, this.units], nextInitSeed()),
     ) as tf.Variable<tf.Rank.R2>;
@@ -101,6 +113,10 @@ export class Dense extends Module {
     const out = tf.fused.matMul({ a: flat, b: weight, bias });
     if (flat !== x) flat.dispose();
     return out;
+  }
+
+  protected ownMultiplyAdds([units]: number[]): number {
+    return units * (this.inUnits ?? 0);
   }
 }
 

@@ -23,6 +23,8 @@ export abstract class Module {
   private readonly ownVariables = new Map<string, tf.Variable>();
   /** Per-example shape of the first input this module saw (undefined: never run). */
   private firstInputShape?: number[];
+  /** Shape (with batch) of the latest output: what multiplyAdds() counts for. */
+  private lastOutput?: number[];
   /**
    * Whether the first forward pass may create variables (or children) of this module itself.
    * True by default, the safe answer for any subclass; layers without parameters and plain
@@ -39,6 +41,7 @@ export abstract class Module {
     this.forward = (x, opts) => {
       const y = forward.call(this, x, opts);
       this.firstInputShape ??= x.shape.slice(1);
+      this.lastOutput = y.shape;
       return y;
     };
   }
@@ -82,6 +85,21 @@ export abstract class Module {
       this.firstInputShape !== undefined ||
       (!this.createsVariables && [...this.childModules.values()].every((c) => c.built))
     );
+  }
+
+  /**
+   * Multiply-adds of one example through this module and its children, for the shapes of the
+   * latest forward pass (the FLOPs of He et al.'s tables count multiply-adds of convolutions and
+   * dense layers; batch norm, pooling and activations are not counted).
+   */
+  multiplyAdds(): number {
+    const own = this.lastOutput ? this.ownMultiplyAdds(this.lastOutput.slice(1)) : 0;
+    return own + [...this.childModules.values()].reduce((n, c) => n + c.multiplyAdds(), 0);
+  }
+
+  /** This module's own multiply-adds for one example with the given output shape (layers with weights override it). */
+  protected ownMultiplyAdds(_outputShape: number[]): number {
+    return 0;
   }
 
   /** Per-example shape (no batch dimension) of the first input, once the module has run. */

@@ -1,7 +1,8 @@
 /**
- * A module's summary table (what a notebook shows for a cell ending in `net`): each child with its
- * kind, output shape (tfjs NHWC, and the seed's NCHW beside it) and parameter count, and the
- * totals. Children of a container that runs them in order (Sequential, ResNet) get their output
+ * A module's summary table (what a notebook shows for a cell ending in `net`), like Keras'
+ * model.summary() or torchinfo: each child with its kind, output shape (tfjs NHWC, and the seed's
+ * NCHW beside it), parameters and multiply-adds per example (from the layers' own shapes), and
+ * the totals. Children of a container that runs them in order (Sequential, ResNet) get their output
  * shapes by running one zero example through them; other modules list their children's
  * parameters and the module's own output shape.
  */
@@ -14,6 +15,8 @@ export interface SummaryRow {
   /** Per-example output shape (no batch dimension), NHWC; undefined when not known. */
   outputShape?: number[];
   parameters: number;
+  /** Multiply-adds per example (convolutions and dense layers). */
+  multiplyAdds: number;
 }
 
 export interface ModuleSummary {
@@ -23,10 +26,18 @@ export interface ModuleSummary {
   outputShape?: number[];
   rows: SummaryRow[];
   parameters: number;
+  multiplyAdds: number;
 }
 
 const nchw = (s: number[]) => (s.length === 3 ? [s[2], s[0], s[1]] : s);
 const fmt = (s?: number[]) => (s ? `(${s.join(', ')})` : '');
+/** 1234567 -> '1.23 M' (multiply-adds). */
+export function formatCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} G`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(2)} K`;
+  return String(n);
+}
 
 export function summarize(m: Module): ModuleSummary {
   const kind = m.constructor.name;
@@ -35,8 +46,9 @@ export function summarize(m: Module): ModuleSummary {
     return {
       kind,
       built: false,
-      rows: children.map(([name, c]) => ({ name, kind: c.constructor.name, parameters: 0 })),
+      rows: children.map(([name, c]) => ({ name, kind: c.constructor.name, parameters: 0, multiplyAdds: 0 })),
       parameters: 0,
+      multiplyAdds: 0,
     };
   }
   const inputShape = m.inputShape;
@@ -44,6 +56,7 @@ export function summarize(m: Module): ModuleSummary {
     name,
     kind: c.constructor.name,
     parameters: c.built ? c.numParameters() : 0,
+    multiplyAdds: 0,
   }));
   let outputShape: number[] | undefined;
   if (inputShape) {
@@ -57,8 +70,17 @@ export function summarize(m: Module): ModuleSummary {
       } else x = m.forward(x, { training: false });
       outputShape = x.shape.slice(1);
     });
+    children.forEach(([, c], i) => (rows[i].multiplyAdds = c.multiplyAdds())); // from the batch-1 pass above
   }
-  return { kind, built: true, inputShape, outputShape, rows, parameters: m.numParameters() };
+  return {
+    kind,
+    built: true,
+    inputShape,
+    outputShape,
+    rows,
+    parameters: m.numParameters(),
+    multiplyAdds: inputShape ? m.multiplyAdds() : 0,
+  };
 }
 
 export function summaryText(s: ModuleSummary): string {
@@ -69,26 +91,27 @@ export function summaryText(s: ModuleSummary): string {
     );
   }
   const table = [
-    ['block', 'kind', 'output (NHWC)', 'seed (NCHW)', 'parameters'],
+    ['block', 'kind', 'output (NHWC)', 'seed (NCHW)', 'parameters', 'mult-adds'],
     ...s.rows.map((r) => [
       r.name,
       r.kind,
       fmt(r.outputShape),
       fmt(r.outputShape && nchw(r.outputShape)),
       r.parameters.toLocaleString('en-US'),
+      formatCount(r.multiplyAdds),
     ]),
   ];
   const w = table[0].map((_, j) => Math.max(...table.map((row) => row[j].length)));
   const lines = table.map((row) =>
     row
-      .map((v, j) => (j === 4 ? v.padStart(w[j]) : v.padEnd(w[j])))
+      .map((v, j) => (j >= 4 ? v.padStart(w[j]) : v.padEnd(w[j])))
       .join('  ')
       .trimEnd(),
   );
   return [
     `${s.kind}: input ${fmt(s.inputShape)} -> output ${fmt(s.outputShape)}`,
     ...lines,
-    `total parameters: ${s.parameters.toLocaleString('en-US')}`,
+    `total parameters: ${s.parameters.toLocaleString('en-US')}, multiply-adds per example: ${formatCount(s.multiplyAdds)}`,
   ].join('\n');
 }
 
@@ -98,19 +121,20 @@ export function summaryHtml(s: ModuleSummary): string {
   if (!s.built) return `<pre>${esc(summaryText(s))}</pre>`;
   const td = (v: string, right = false) =>
     `<td style="font-family:monospace;padding:2px 10px;text-align:${right ? 'right' : 'left'}">${esc(v)}</td>`;
-  const head = ['block', 'kind', 'output (tfjs, NHWC)', 'seed (MXNet, NCHW)', 'parameters']
+  const head = ['block', 'kind', 'output (tfjs, NHWC)', 'seed (MXNet, NCHW)', 'parameters', 'mult-adds']
     .map((h) => `<th style="padding:2px 10px">${h}</th>`)
     .join('');
   const body = s.rows
     .map(
       (r) =>
         `<tr>${td(r.name)}${td(r.kind)}${td(fmt(r.outputShape))}${td(fmt(r.outputShape && nchw(r.outputShape)))}` +
-        `${td(r.parameters.toLocaleString('en-US'), true)}</tr>`,
+        `${td(r.parameters.toLocaleString('en-US'), true)}${td(formatCount(r.multiplyAdds), true)}</tr>`,
     )
     .join('');
   return (
     `<table class="module-summary"><caption style="text-align:left">${esc(s.kind)}: input ${esc(fmt(s.inputShape))}` +
     ` &rarr; output ${esc(fmt(s.outputShape))}</caption><thead><tr>${head}</tr></thead><tbody>${body}</tbody>` +
-    `<tfoot><tr><td colspan="4" style="padding:2px 10px">total parameters</td>${td(s.parameters.toLocaleString('en-US'), true)}</tr></tfoot></table>`
+    `<tfoot><tr><td colspan="4" style="padding:2px 10px">total</td>${td(s.parameters.toLocaleString('en-US'), true)}` +
+    `${td(formatCount(s.multiplyAdds), true)}</tr></tfoot></table>`
   );
 }

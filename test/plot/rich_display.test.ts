@@ -32,7 +32,14 @@ describe('module summary', () => {
     const bundle = await mimeBundleOf(net);
     const text = String(bundle['text/plain']);
     expect(text).toMatch(/^ResNet: input \(96, 96, 1\) -> output \(10\)/);
-    expect(text).toMatch(/b5 +Sequential +\(3, 3, 512\) +\(512, 3, 3\) +8,395,264/);
+    // b5's multiply-adds by hand, per example: two basic blocks at 3x3 output, 256 -> 512 channels.
+    // First: 3x3/2 conv 256->512, 3x3 conv 512->512, 1x1/2 shortcut 256->512; second: two 3x3 512->512.
+    const pix = 3 * 3 * 512;
+    const b5 = pix * 9 * 256 + pix * 9 * 512 + pix * 256 + 2 * pix * 9 * 512;
+    expect(b5).toBe(75_497_472);
+    expect(s.rows[4].multiplyAdds).toBe(b5);
+    expect(s.rows.reduce((n, r) => n + r.multiplyAdds, 0)).toBe(s.multiplyAdds);
+    expect(text).toMatch(/b5 +Sequential +\(3, 3, 512\) +\(512, 3, 3\) +8,395,264 +75\.50 M/);
     expect(text).toContain(`total parameters: ${net.numParameters().toLocaleString('en-US')}`);
     expect(String(bundle['text/html'])).toContain('<table class="module-summary">');
     net.dispose();
@@ -44,9 +51,20 @@ describe('module summary', () => {
     seq.build([8, 8, 2]);
     const s = summarize(seq);
     expect(s.rows).toEqual([
-      { name: '0', kind: 'Conv2d', outputShape: [8, 8, 4], parameters: 3 * 3 * 2 * 4 + 4 },
-      { name: '1', kind: 'ReLU', outputShape: [8, 8, 4], parameters: 0 },
+      {
+        name: '0',
+        kind: 'Conv2d',
+        outputShape: [8, 8, 4],
+        parameters: 3 * 3 * 2 * 4 + 4,
+        multiplyAdds: 8 * 8 * 4 * 9 * 2,
+      },
+      { name: '1', kind: 'ReLU', outputShape: [8, 8, 4], parameters: 0, multiplyAdds: 0 },
     ]);
+    // A dense layer: one product per input feature per unit, whatever the batch it last saw.
+    const head = new Sequential(new Dense(3));
+    head.apply(tf.zeros([5, 2, 2, 4])).dispose();
+    expect(head.multiplyAdds()).toBe(16 * 3);
+    head.dispose();
     seq.dispose();
   });
 });
