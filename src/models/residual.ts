@@ -23,6 +23,12 @@ export interface BlockOptions {
   inChannels?: number;
   /** Bottleneck only: width of the inner 3x3 conv is channels / expansion. */
   expansion?: number;
+  /**
+   * Bottleneck only, when it downsamples: which conv has stride 2. '3x3' (default, torchvision's
+   * "ResNet v1.5", slightly more accurate) or '1x1', the first conv, as in He et al. 2015 (whose
+   * Table 1 FLOPs count it that way: ResNet-50 3.8 vs 4.1 billion multiply-adds).
+   */
+  strideOn?: '1x1' | '3x3';
 }
 
 /**
@@ -111,9 +117,10 @@ export class Bottleneck extends ResidualBlock {
   constructor(channels: number, opts: BlockOptions = {}) {
     super(channels, opts);
     const inner = Math.max(1, Math.round(channels / (opts.expansion ?? 4)));
+    const first = opts.strideOn === '1x1';
     this.convs = [
-      this.addModule('conv1', new Conv2d(inner, { kernelSize: 1 })),
-      this.addModule('conv2', new Conv2d(inner, { kernelSize: 3, padding: 1, strides: this.strides })),
+      this.addModule('conv1', new Conv2d(inner, { kernelSize: 1, strides: first ? this.strides : 1 })),
+      this.addModule('conv2', new Conv2d(inner, { kernelSize: 3, padding: 1, strides: first ? 1 : this.strides })),
       this.addModule('conv3', new Conv2d(channels, { kernelSize: 1 })),
     ];
     this.bns = [
@@ -163,12 +170,18 @@ export class PreActResidual extends ResidualBlock {
   }
 }
 
-export function makeBlock(kind: BlockKind, channels: number, sameShape: boolean, inChannels?: number): Module {
+export function makeBlock(
+  kind: BlockKind,
+  channels: number,
+  sameShape: boolean,
+  inChannels?: number,
+  strideOn?: BlockOptions['strideOn'],
+): Module {
   switch (kind) {
     case 'basic':
       return new Residual(channels, { sameShape, inChannels });
     case 'bottleneck':
-      return new Bottleneck(channels, { sameShape, inChannels });
+      return new Bottleneck(channels, { sameShape, inChannels, strideOn });
     case 'preact':
       return new PreActResidual(channels, { sameShape, inChannels });
     default:

@@ -30,8 +30,12 @@ export interface ResNetConfig {
    * b1 and the start of b2. 'seed': a 7x7 stride-2 conv without padding, then b2 opens with a 3x3
    * stride-2 max pool (the chapter's layout). 'small': a 3x3 conv (padding 1) + BN + ReLU and no
    * max pool, so b2 runs at the input's full resolution (the CIFAR ResNets' stem, for small images).
+   * 'imagenet': He et al. 2015's stem, a 7x7 stride-2 conv with padding 3 + BN + ReLU, then b2
+   * opens with a 3x3 stride-2 max pool with padding 1 (224x224 -> 112 -> 56).
    */
-  stem: 'seed' | 'small';
+  stem: 'seed' | 'small' | 'imagenet';
+  /** Bottleneck nets: which conv of a downsampling block has stride 2 (see BlockOptions.strideOn; default '3x3'). */
+  bottleneckStride?: '1x1' | '3x3';
 }
 
 export const SEED_RESNET: ResNetConfig = {
@@ -72,6 +76,7 @@ export class ResNet extends Module {
       block: opts.block ?? SEED_RESNET.block,
       headPool: opts.headPool ?? SEED_RESNET.headPool,
       stem: opts.stem ?? SEED_RESNET.stem,
+      ...(opts.bottleneckStride ? { bottleneckStride: opts.bottleneckStride } : {}),
     };
     validateConfig(this.config);
     this.verbose = opts.verbose ?? false;
@@ -81,14 +86,29 @@ export class ResNet extends Module {
     const b1 =
       stem === 'seed'
         ? new Conv2d(stemWidth, { kernelSize: 7, strides: 2 })
-        : new Sequential(new Conv2d(stemWidth, { kernelSize: 3, padding: 1 }), new BatchNorm(), new ReLU());
+        : stem === 'imagenet'
+          ? new Sequential(
+              new Conv2d(stemWidth, { kernelSize: 7, strides: 2, padding: 3 }),
+              new BatchNorm(),
+              new ReLU(),
+            )
+          : new Sequential(new Conv2d(stemWidth, { kernelSize: 3, padding: 1 }), new BatchNorm(), new ReLU());
     const stage = (i: number, downsample: boolean, s = new Sequential()) => {
       const inChannels = i === 0 ? stemWidth : widths[i - 1];
       for (let j = 0; j < depths[i]; j++)
-        s.add(makeBlock(block, widths[i], !(downsample && j === 0), j === 0 ? inChannels : widths[i]));
+        s.add(
+          makeBlock(
+            block,
+            widths[i],
+            !(downsample && j === 0),
+            j === 0 ? inChannels : widths[i],
+            this.config.bottleneckStride,
+          ),
+        );
       return s;
     };
-    const b2 = stage(0, false, stem === 'seed' ? new Sequential(new MaxPool2d(3, 2)) : new Sequential());
+    const pool = { seed: () => new MaxPool2d(3, 2), imagenet: () => new MaxPool2d(3, 2, 1), small: () => null }[stem]();
+    const b2 = stage(0, false, pool ? new Sequential(pool) : new Sequential());
     const b6 = new Sequential();
     // Pre-activation nets end with the BN + ReLU their blocks leave out.
     if (block === 'preact') b6.add(new BatchNorm(), new ReLU());
@@ -134,23 +154,65 @@ function validateConfig(c: ResNetConfig): void {
     bad('depths must be 4 integers >= 1');
   if (!['basic', 'bottleneck', 'preact'].includes(c.block)) bad(`unknown block kind '${c.block}'`);
   if (!['avg3', 'global'].includes(c.headPool)) bad(`unknown headPool '${c.headPool}'`);
-  if (!['seed', 'small'].includes(c.stem)) bad(`unknown stem '${c.stem}'`);
+  if (!['seed', 'small', 'imagenet'].includes(c.stem)) bad(`unknown stem '${c.stem}'`);
+  if (c.bottleneckStride !== undefined && !['1x1', '3x3'].includes(c.bottleneckStride))
+    bad(`unknown bottleneckStride '${c.bottleneckStride}'`);
 }
 
-/** Named presets: the seed's net and smaller ones for tests and quick runs. */
+/** He et al. 2015, Table 1: the block kind and the blocks per stage of each depth. */
+export const RESNET_TABLE1 = {
+  18: { block: 'basic', depths: [2, 2, 2, 2] },
+  34: { block: 'basic', depths: [3, 4, 6, 3] },
+  50: { block: 'bottleneck', depths: [3, 4, 6, 3] },
+  101: { block: 'bottleneck', depths: [3, 4, 23, 3] },
+  152: { block: 'bottleneck', depths: [3, 8, 36, 3] },
+} as const;
+export type ResNetDepth = keyof typeof RESNET_TABLE1;
+
+/**
+ * ResNet-18/34/50/101/152 from Table 1. 'chapter': the seed's stem and head (96x96 Fashion-MNIST,
+ * 10 classes); 'imagenet': the paper's setting (its stem, global average pool, 1000 classes, and
+ * the paper's stride on a bottleneck's first 1x1 conv; feed it 224x224x3). Bottleneck nets' stage
+ * widths are their outputs, four times the inner 3x3 width.
+ */
+export function resnetOfDepth(depth: ResNetDepth, setting: 'chapter' | 'imagenet' = 'chapter'): Partial<ResNetConfig> {
+  const row = RESNET_TABLE1[depth];
+  if (!row) throw new Error(`ResNet depth ${depth} is not in Table 1 (18, 34, 50, 101, 152)`);
+  const expansion = row.block === 'bottleneck' ? 4 : 1;
+  return {
+    widths: [64, 128, 256, 512].map((w) => w * expansion) as ResNetConfig['widths'],
+    stemWidth: 64,
+    depths: [...row.depths],
+    block: row.block,
+    ...(setting === 'imagenet'
+      ? {
+          stem: 'imagenet',
+          headPool: 'global',
+          numClasses: 1000,
+          ...(row.block === 'bottleneck' ? { bottleneckStride: '1x1' as const } : {}),
+        }
+      : {}),
+  };
+}
+
+const PRESETS: Record<string, () => Partial<ResNetConfig>> = {
+  seed: () => ({ ...SEED_RESNET }),
+  small: () => ({ widths: [16, 32, 64, 128] }),
+  tiny: () => ({ widths: [8, 16, 32, 64], depths: [1, 1, 1, 1] }),
+  ...Object.fromEntries(
+    Object.keys(RESNET_TABLE1).flatMap((d) => [
+      [`resnet${d}`, () => resnetOfDepth(Number(d) as ResNetDepth)],
+      [`imagenet-resnet${d}`, () => resnetOfDepth(Number(d) as ResNetDepth, 'imagenet')],
+    ]),
+  ),
+};
+
+/**
+ * Named presets: the seed's net, smaller ones for tests and quick runs, and Table 1's depths
+ * (`resnet18`..`resnet152` at the chapter's setting, `imagenet-resnet18`.. at the paper's).
+ */
 export function resnetPreset(name: string): Partial<ResNetConfig> {
-  switch (name) {
-    case 'seed':
-      return { ...SEED_RESNET };
-    case 'small':
-      return { widths: [16, 32, 64, 128] };
-    case 'tiny':
-      return { widths: [8, 16, 32, 64], depths: [1, 1, 1, 1] };
-    case 'resnet34':
-      return { depths: [3, 4, 6, 3] };
-    case 'resnet50':
-      return { widths: [256, 512, 1024, 2048], stemWidth: 64, depths: [3, 4, 6, 3], block: 'bottleneck' };
-    default:
-      throw new Error(`unknown model preset '${name}' (seed, small, tiny, resnet34, resnet50)`);
-  }
+  const make = PRESETS[name];
+  if (!make) throw new Error(`unknown model preset '${name}' (${Object.keys(PRESETS).join(', ')})`);
+  return make();
 }

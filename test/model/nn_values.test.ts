@@ -390,14 +390,29 @@ describe('ResNet configurations', () => {
     expect(resnetPreset('seed')).not.toBe(SEED_RESNET);
     expect(resnetPreset('small')).toEqual({ widths: [16, 32, 64, 128] });
     expect(resnetPreset('tiny')).toEqual({ widths: [8, 16, 32, 64], depths: [1, 1, 1, 1] });
-    expect(resnetPreset('resnet34')).toEqual({ depths: [3, 4, 6, 3] });
+    expect(resnetPreset('resnet34')).toEqual({
+      widths: [64, 128, 256, 512],
+      stemWidth: 64,
+      depths: [3, 4, 6, 3],
+      block: 'basic',
+    });
     expect(resnetPreset('resnet50')).toEqual({
       widths: [256, 512, 1024, 2048],
       stemWidth: 64,
       depths: [3, 4, 6, 3],
       block: 'bottleneck',
     });
-    expect(() => resnetPreset('vgg')).toThrow("unknown model preset 'vgg' (seed, small, tiny, resnet34, resnet50)");
+    expect(resnetPreset('imagenet-resnet152')).toEqual({
+      widths: [256, 512, 1024, 2048],
+      stemWidth: 64,
+      depths: [3, 8, 36, 3],
+      block: 'bottleneck',
+      stem: 'imagenet',
+      headPool: 'global',
+      numClasses: 1000,
+      bottleneckStride: '1x1',
+    });
+    expect(() => resnetPreset('vgg')).toThrow(/^unknown model preset 'vgg' \(seed, small, tiny, resnet18, imagenet-resnet18, resnet34, .*imagenet-resnet152\)$/);
   });
 });
 

@@ -1,8 +1,9 @@
 /**
  * The resnet-ts Jupyter kernel: the messaging layer (protocol 5.3 over ZeroMQ) around tslab's
  * TypeScript engine (CellExecutor). Shell requests are handled one at a time in arrival order;
- * control requests (interrupt, shutdown, kernel_info) at once; iopub carries status, the cell's
- * input, its streams, displays, results and errors; the heartbeat echoes.
+ * control requests (interrupt, shutdown, kernel_info) at once, read by a worker thread so that an
+ * interrupt_request reaches even a cell stuck in a synchronous loop (control_worker.ts); iopub
+ * carries status, the cell's input, its streams, displays, results and errors; the heartbeat echoes.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,6 +13,13 @@ import type { DisplayContent } from '../../src/plot/display';
 import { CellExecutor } from './executor';
 import { Message, PROTOCOL_VERSION, Signer } from './wire';
 import { randomUUID } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import type { ControlWorkerData, FromControlWorker, ToControlWorker } from './control_worker';
+
+/** Where replies go: a socket, or the control worker's socket through the worker. */
+interface Outlet {
+  send(frames: (Buffer | string)[]): Promise<void>;
+}
 
 export interface ConnectionInfo {
   ip: string;
@@ -41,15 +49,24 @@ export class KernelServer {
   private readonly session = randomUUID();
   private readonly iopub = new zmq.Publisher({ linger: 0 });
   private readonly shell = new zmq.Router({ linger: 0 });
-  private readonly control = new zmq.Router({ linger: 0 });
+  /** The control socket lives in a worker thread (control_worker.ts); this posts replies to it. */
+  private controlWorker?: Worker;
+  private readonly control: Outlet = {
+    send: async (frames) => this.controlWorker?.postMessage({ send: frames } satisfies ToControlWorker),
+  };
   private readonly stdin = new zmq.Router({ linger: 0 });
   private readonly hb = new zmq.Reply({ linger: 0 });
   private readonly executor: CellExecutor;
   private executionCount = 0;
   private shellQueue: Promise<void> = Promise.resolve();
   private pendingShell = 0;
-  /** After a failed cell with stop_on_error: execute requests already queued are aborted. */
+  /**
+   * After a failed cell with stop_on_error, the execute requests sent before the failure are
+   * aborted (a front end's "Run all" sends every cell at once): those already queued, and those
+   * still on the wire, recognized by their header's date (the client's clock, the same host).
+   */
   private aborting = false;
+  private failedAt = -Infinity;
   /** The request whose cell output goes to iopub (also output written after the cell finished). */
   private outputParent: Message | null = null;
   private readonly realWrite = {
@@ -69,7 +86,7 @@ export class KernelServer {
     await Promise.all([
       this.iopub.bind(addr(this.conn.iopub_port)),
       this.shell.bind(addr(this.conn.shell_port)),
-      this.control.bind(addr(this.conn.control_port)),
+      this.startControlWorker(addr(this.conn.control_port)),
       this.stdin.bind(addr(this.conn.stdin_port)),
       this.hb.bind(addr(this.conn.hb_port)),
     ]);
@@ -77,7 +94,6 @@ export class KernelServer {
     this.installDisplay();
     process.on('SIGINT', () => this.executor.interrupt());
     void this.loop(this.hb, (frames) => this.hb.send(frames));
-    void this.loop(this.control, (frames) => this.onMessage(this.control, frames));
     void this.loop(this.shell, async (frames) => {
       this.pendingShell++;
       this.shellQueue = this.shellQueue.then(async () => {
@@ -89,6 +105,31 @@ export class KernelServer {
       });
     });
     this.publish(null, 'status', { execution_state: 'starting' });
+  }
+
+  /** Starts the control thread; resolves once its socket is bound. */
+  private startControlWorker(address: string): Promise<void> {
+    const data: ControlWorkerData = {
+      address,
+      key: this.conn.key,
+      scheme: this.conn.signature_scheme,
+      session: this.session,
+    };
+    const worker = new Worker(path.join(__dirname, 'control_worker.js'), { workerData: data });
+    this.controlWorker = worker;
+    worker.unref();
+    return new Promise((resolve, reject) => {
+      worker.on('message', (m: FromControlWorker) => {
+        if ('bound' in m) resolve();
+        else if ('error' in m) reject(new Error(m.error));
+        else
+          void this.onMessage(
+            this.control,
+            m.frames.map((f) => Buffer.from(f)),
+          );
+      });
+      worker.once('error', reject);
+    });
   }
 
   private async loop(sock: zmq.Router | zmq.Reply, handle: (frames: Buffer[]) => Promise<void>): Promise<void> {
@@ -104,9 +145,9 @@ export class KernelServer {
   }
 
   /** zeromq.js allows one send in flight per socket: sends are queued, in order. */
-  private readonly sendQueues = new Map<zmq.Writable, Promise<void>>();
+  private readonly sendQueues = new Map<Outlet, Promise<void>>();
 
-  private enqueue(sock: zmq.Writable, frames: (Buffer | string)[]): void {
+  private enqueue(sock: Outlet, frames: (Buffer | string)[]): void {
     if (this.closed) return;
     const prev = this.sendQueues.get(sock) ?? Promise.resolve();
     this.sendQueues.set(
@@ -119,7 +160,7 @@ export class KernelServer {
     );
   }
 
-  private send(sock: zmq.Router, parent: Message, type: string, content: Record<string, unknown>): void {
+  private send(sock: Outlet, parent: Message, type: string, content: Record<string, unknown>): void {
     this.enqueue(
       sock,
       this.signer.frames(parent, type, content, { identities: parent.identities, session: this.session }),
@@ -163,7 +204,7 @@ export class KernelServer {
     };
   }
 
-  private async onMessage(sock: zmq.Router, frames: Buffer[]): Promise<void> {
+  private async onMessage(sock: Outlet, frames: Buffer[]): Promise<void> {
     let msg: Message;
     try {
       msg = this.signer.parse(frames);
@@ -245,11 +286,12 @@ export class KernelServer {
     };
   }
 
-  private async onExecute(sock: zmq.Router, msg: Message): Promise<void> {
+  private async onExecute(sock: Outlet, msg: Message): Promise<void> {
     const code = String(msg.content.code ?? '');
     const silent = Boolean(msg.content.silent);
     const storeHistory = msg.content.store_history !== false && !silent;
-    if (this.aborting) {
+    const sentAt = Date.parse(msg.header.date);
+    if (this.aborting || (Number.isFinite(sentAt) && sentAt <= this.failedAt)) {
       this.send(sock, msg, 'execute_reply', { status: 'aborted', execution_count: this.executionCount });
       return;
     }
@@ -281,7 +323,10 @@ export class KernelServer {
     const { ename, evalue, traceback } = result.error;
     if (!silent) this.publish(msg, 'error', { ename, evalue, traceback });
     this.send(sock, msg, 'execute_reply', { status: 'error', execution_count: count, ename, evalue, traceback });
-    if (msg.content.stop_on_error !== false) this.aborting = this.pendingShell > 1;
+    if (msg.content.stop_on_error !== false) {
+      this.aborting = this.pendingShell > 1;
+      this.failedAt = Date.now();
+    }
   }
 
   private inspect(msg: Message): Record<string, unknown> {
@@ -301,7 +346,8 @@ export class KernelServer {
     if (this.closed) return;
     this.closed = true;
     this.executor.close();
-    for (const s of [this.iopub, this.shell, this.control, this.stdin, this.hb]) s.close();
+    this.controlWorker?.postMessage({ close: true } satisfies ToControlWorker);
+    for (const s of [this.iopub, this.shell, this.stdin, this.hb]) s.close();
     process.exit(0);
   }
 }
