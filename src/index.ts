@@ -8,8 +8,8 @@ export { xavierUniform, seedInitializers } from './nn/init';
 export { batchNormTrain } from './ops/batch_norm_train';
 export { Residual, Bottleneck, PreActResidual, makeBlock } from './models/residual';
 export type { BlockKind } from './models/residual';
-export { ResNet, SEED_RESNET, resnetPreset } from './models/resnet';
-export type { ResNetConfig, ResNetOptions } from './models/resnet';
+export { ResNet, SEED_RESNET, resnetPreset, resnetOfDepth, RESNET_TABLE1 } from './models/resnet';
+export type { ResNetConfig, ResNetOptions, ResNetDepth } from './models/resnet';
 export { tryGpu, currentDevice } from './backend/select';
 export type { Device, BackendName } from './backend/select';
 export {

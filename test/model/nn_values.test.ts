@@ -412,7 +412,9 @@ describe('ResNet configurations', () => {
       numClasses: 1000,
       bottleneckStride: '1x1',
     });
-    expect(() => resnetPreset('vgg')).toThrow(/^unknown model preset 'vgg' \(seed, small, tiny, resnet18, imagenet-resnet18, resnet34, .*imagenet-resnet152\)$/);
+    expect(() => resnetPreset('vgg')).toThrow(
+      /^unknown model preset 'vgg' \(seed, small, tiny, resnet18, imagenet-resnet18, resnet34, .*imagenet-resnet152\)$/,
+    );
   });
 });
 

@@ -61,6 +61,7 @@ describe('notebook sources', () => {
       '02-resnet.ipynb',
       '03-training.ipynb',
       '04-training-faster.ipynb',
+      '05-exercises.ipynb',
     ]);
     for (const f of NOTEBOOKS) {
       const nb = JSON.parse(fs.readFileSync(path.join(ROOT, 'notebooks', f), 'utf8'));
@@ -118,7 +119,7 @@ describe('run-notebooks, fast mode', () => {
     const r = await run(['--fast', '--out', out]);
     const seconds = (Date.now() - t0) / 1000;
     expect(r.code, r.out).toBe(0);
-    expect(r.stdout).toContain('4/4 notebooks passed');
+    expect(r.stdout).toContain('5/5 notebooks passed');
     console.log(`all notebooks, fast mode: ${seconds.toFixed(1)} s`);
 
     const load = (f: string): Nb => JSON.parse(fs.readFileSync(path.join(out, f), 'utf8'));
@@ -175,6 +176,17 @@ describe('run-notebooks, fast mode', () => {
     expect(displays4).toHaveLength(4); // the schedule, two live plots, the comparison
     expect(text(displays4[0].data['image/svg+xml'])).toContain('learning rate');
     expect(text(displays4[3].data['image/svg+xml'])).toContain('fast: test acc');
+
+    const cells5 = all(load('05-exercises.ipynb'));
+    const nb5 = cells5.map(outputsText).join('\n');
+    // Table 1 within 3% (the cell throws otherwise), the bottleneck's saving, the identity exercise
+    expect(nb5).toMatch(/ResNet-152 \| bottleneck \| 3, 8, 36, 3 \| 60\.3 \| 11\.28 \| 11\.3 \| -0\.2%/);
+    expect(nb5).toContain('the basic block costs 16.9x the bottleneck');
+    expect(nb5).toContain('max |block(x) - x|: 0 (inference), 0 (training)');
+    // A cell ending in a network: its summary table as the cell's result (Out[n])
+    const summary = cells5.flatMap((c) => c.outputs ?? []).find((o) => o.output_type === 'execute_result');
+    expect(text(summary?.data['text/html'])).toContain('<table class="module-summary">');
+    expect(text(summary?.data['text/plain'])).toMatch(/b6 +Sequential +\(10\)/);
   }, 420_000); // the run itself may take up to 360 s on a loaded machine
 });
 
