@@ -58,7 +58,6 @@ export interface ResNetOptions extends Partial<ResNetConfig> {
 export class ResNet extends Module {
   /** Its parameters all live in the blocks b1..b6. */
   protected readonly createsVariables = false;
-  readonly runsChildrenInOrder = true;
   readonly config: ResNetConfig;
   verbose: boolean;
   private readonly log: (line: string) => void;

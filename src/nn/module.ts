@@ -31,8 +31,6 @@ export abstract class Module {
    * containers set it false, so that they count as built when their children are.
    */
   protected readonly createsVariables: boolean = true;
-  /** True for containers whose forward runs their children one after the other (summary tables use it). */
-  readonly runsChildrenInOrder: boolean = false;
 
   constructor() {
     // Parents call their children's forward directly (Sequential, the residual blocks), so the
@@ -100,6 +98,11 @@ export abstract class Module {
   /** This module's own multiply-adds for one example with the given output shape (layers with weights override it). */
   protected ownMultiplyAdds(_outputShape: number[]): number {
     return 0;
+  }
+
+  /** Per-example shape (no batch dimension) of the latest output, once the module has run. */
+  get lastOutputShape(): number[] | undefined {
+    return this.lastOutput?.slice(1);
   }
 
   /** Per-example shape (no batch dimension) of the first input, once the module has run. */
@@ -171,7 +174,6 @@ export abstract class Module {
 /** Runs child modules in order, like Gluon's `nn.Sequential`. */
 export class Sequential extends Module {
   protected readonly createsVariables = false;
-  readonly runsChildrenInOrder = true;
   private readonly layers: Module[] = [];
 
   constructor(...layers: Module[]) {

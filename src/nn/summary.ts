@@ -2,9 +2,8 @@
  * A module's summary table (what a notebook shows for a cell ending in `net`), like Keras'
  * model.summary() or torchinfo: each child with its kind, output shape (tfjs NHWC, and the seed's
  * NCHW beside it), parameters and multiply-adds per example (from the layers' own shapes), and
- * the totals. Children of a container that runs them in order (Sequential, ResNet) get their output
- * shapes by running one zero example through them; other modules list their children's
- * parameters and the module's own output shape.
+ * the totals, from one zero example run through the module (each child records its output shape
+ * and the multiply-adds of that pass).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Module } from './module';
@@ -60,17 +59,14 @@ export function summarize(m: Module): ModuleSummary {
   }));
   let outputShape: number[] | undefined;
   if (inputShape) {
+    // One example through the module: every child records its output shape on the way.
     tf.tidy(() => {
-      let x = tf.zeros([1, ...inputShape]);
-      if (m.runsChildrenInOrder) {
-        children.forEach(([, c], i) => {
-          x = c.forward(x, { training: false });
-          rows[i].outputShape = x.shape.slice(1);
-        });
-      } else x = m.forward(x, { training: false });
-      outputShape = x.shape.slice(1);
+      outputShape = m.forward(tf.zeros([1, ...inputShape]), { training: false }).shape.slice(1);
     });
-    children.forEach(([, c], i) => (rows[i].multiplyAdds = c.multiplyAdds())); // from the batch-1 pass above
+    children.forEach(([, c], i) => {
+      rows[i].outputShape = c.lastOutputShape;
+      rows[i].multiplyAdds = c.multiplyAdds();
+    });
   }
   return {
     kind,

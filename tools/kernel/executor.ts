@@ -134,7 +134,10 @@ export class CellExecutor {
     vm.runInThisContext = named;
   }
 
-  /** Runs one cell; `count` is its execution count (the N of `cell[N]` in stack traces). */
+  /**
+   * Runs one cell; `count` is its execution count, the N of `cell[N]` in stack traces (a silent
+   * execution, which has none, passes a negative id so it never shadows a real cell).
+   */
   async execute(source: string, count: number): Promise<CellResult> {
     this.current = { count, source, output: '' };
     this.captured = { hasValue: false, errors: [] };
@@ -165,8 +168,22 @@ export class CellExecutor {
 
   private raceInterrupt<T>(p: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.interruptWaiters.push(() => reject(new InterruptedSignal()));
-      p.then(resolve, reject);
+      const waiter = () => reject(new InterruptedSignal());
+      this.interruptWaiters.push(waiter);
+      const done = () => {
+        const i = this.interruptWaiters.indexOf(waiter);
+        if (i >= 0) this.interruptWaiters.splice(i, 1);
+      };
+      p.then(
+        (v) => {
+          done();
+          resolve(v);
+        },
+        (e) => {
+          done();
+          reject(e);
+        },
+      );
     });
   }
 

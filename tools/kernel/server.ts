@@ -58,6 +58,8 @@ export class KernelServer {
   private readonly hb = new zmq.Reply({ linger: 0 });
   private readonly executor: CellExecutor;
   private executionCount = 0;
+  /** Executions without an execution count (silent or store_history false). */
+  private unnumbered = 0;
   private shellQueue: Promise<void> = Promise.resolve();
   private pendingShell = 0;
   /**
@@ -299,7 +301,7 @@ export class KernelServer {
     const count = this.executionCount;
     if (!silent) this.publish(msg, 'execute_input', { code, execution_count: count });
     this.outputParent = silent ? null : msg;
-    const result = await this.executor.execute(code, count);
+    const result = await this.executor.execute(code, storeHistory ? count : -++this.unnumbered);
     if (result.status === 'ok') {
       let data: Record<string, unknown> | null = null;
       if (result.hasValue && !silent) {

@@ -1,6 +1,6 @@
 /**
  * `npm run notebooks -- [options] [notebook.ipynb ...]`: executes the chapter's notebooks
- * headlessly on the project's tslab kernel (no nbconvert) and writes executed copies to
+ * headlessly on the project's kernel (no nbconvert) and writes executed copies to
  * build/notebooks/. Exits 1 naming the notebook, the cell and the error when a cell fails, the
  * kernel dies or a cell times out; 2 on bad usage.
  *
