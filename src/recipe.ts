@@ -14,7 +14,8 @@
  *   `--augment 2,flip` turns them on. 5000 training images are held out as a fixed
  *   validation set: every choice in this recipe is made on it, never on the test images, which
  *   are only reported. Three epochs: the most that fit in ten minutes on two AVX2 cores (about
- *   150 s per epoch with its evaluations; docs/measurements.md).
+ *   150 s per epoch with its evaluations); median test accuracy 0.929 after 8 minutes over seeds
+ *   0-2 (docs/measurements.md).
  * - `tiny`: what fast mode (RESNET_TS_FAST=1, used by CI to execute the notebooks in seconds)
  *   runs: the seed's code path at toy sizes (a narrow one-block-per-stage ResNet, 48x48 images,
  *   a few hundred examples, a few dozen batches).
