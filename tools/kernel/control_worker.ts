@@ -15,6 +15,8 @@ export interface ControlWorkerData {
   key: string;
   scheme: string;
   session: string;
+  /** Set to 1 by the worker once its socket is closed (the main thread waits on it before exiting). */
+  closed: Int32Array;
 }
 
 /** Main thread -> worker: frames to send on the control socket, or 'close'. */
@@ -23,7 +25,7 @@ export type ToControlWorker = { send: (Buffer | string)[] } | { close: true };
 export type FromControlWorker = { frames: Buffer[] } | { bound: true } | { error: string };
 
 async function main(): Promise<void> {
-  const { address, key, scheme, session } = workerData as ControlWorkerData;
+  const { address, key, scheme, session, closed } = workerData as ControlWorkerData;
   const signer = new Signer(key, scheme);
   const sock = new zmq.Router({ linger: 0 });
   let queue: Promise<unknown> = Promise.resolve();
@@ -32,7 +34,11 @@ async function main(): Promise<void> {
   };
   parentPort!.on('message', (m: ToControlWorker) => {
     if ('send' in m) send(m.send.map((f) => (typeof f === 'string' ? f : Buffer.from(f))));
-    else sock.close();
+    else {
+      sock.close();
+      Atomics.store(closed, 0, 1);
+      Atomics.notify(closed, 0);
+    }
   });
   try {
     await sock.bind(address);

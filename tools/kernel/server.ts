@@ -111,15 +111,25 @@ export class KernelServer {
 
   /** Starts the control thread; resolves once its socket is bound. */
   private startControlWorker(address: string): Promise<void> {
+    const closed = new Int32Array(new SharedArrayBuffer(4));
     const data: ControlWorkerData = {
       address,
       key: this.conn.key,
       scheme: this.conn.signature_scheme,
       session: this.session,
+      closed,
     };
     const worker = new Worker(path.join(__dirname, 'control_worker.js'), { workerData: data });
     this.controlWorker = worker;
     worker.unref();
+    // Exiting while the worker's ZeroMQ socket is open aborts the process (SIGABRT from the addon's
+    // teardown), also for a cell's own process.exit(n): close it first, waiting at most a second.
+    const exit = process.exit.bind(process);
+    process.exit = ((code?: number) => {
+      worker.postMessage({ close: true } satisfies ToControlWorker);
+      Atomics.wait(closed, 0, 0, 1000);
+      exit(code);
+    }) as typeof process.exit;
     return new Promise((resolve, reject) => {
       worker.on('message', (m: FromControlWorker) => {
         if ('bound' in m) resolve();
@@ -348,7 +358,6 @@ export class KernelServer {
     if (this.closed) return;
     this.closed = true;
     this.executor.close();
-    this.controlWorker?.postMessage({ close: true } satisfies ToControlWorker);
     for (const s of [this.iopub, this.shell, this.stdin, this.hb]) s.close();
     process.exit(0);
   }
