@@ -11,9 +11,9 @@
  * three epochs take well under the seed's one. Needs the native back end (the seed's 96x96 ResNet-18
  * is far too slow on tfjs's JS kernels): CI builds it; elsewhere the test is skipped with a message.
  *
- * Measured (onednn, 2 threads, AMD EPYC AVX2, 2026-11-28): seed 0.747, fast 0.792. Asserted: fast
- * >= seed + 0.03, and each no more than a few points under its measurement. (Over whole runs the gap
- * is far larger: docs/measurements.md.)
+ * Measured (onednn, 2 threads, AMD EPYC AVX2, 2026-11-28): seed 0.747, fast 0.884 (0.792 while the
+ * fast recipe still had shifts and flips). Asserted: fast >= seed + 0.08, and each no more than a
+ * few points under its measurement. (Over whole runs the gap is larger still: docs/measurements.md.)
  */
 import { describe, expect, it } from 'vitest';
 import '../../src/tfjs_setup';
@@ -26,7 +26,7 @@ import { train } from '../../src/train/train';
 import { addonAvailable, assertNativeSince, nativeRequired, skipReason, statsSnapshot } from '../native/_helpers';
 
 const SEED_MEASURED = 0.747;
-const FAST_MEASURED = 0.792;
+const FAST_MEASURED = 0.884;
 
 async function testAccuracy(name: RecipeName, epochs: number): Promise<number> {
   const r = trainingRecipe(name);
@@ -51,7 +51,7 @@ async function testAccuracy(name: RecipeName, epochs: number): Promise<number> {
 }
 
 describe.skipIf(!addonAvailable && !nativeRequired)(`fast vs seed recipe ${skipReason}`, () => {
-  it('on the same subset and in less time, fast beats seed by >= 0.03 test accuracy', async () => {
+  it('on the same subset and in less time, fast beats seed by >= 0.08 test accuracy', async () => {
     expect(addonAvailable, `native addon unavailable with CI set: ${skipReason}`).toBe(true);
     expect((await tryGpu({ prefer: 'onednn', log: () => {} })).backend).toBe('onednn');
     const before = statsSnapshot();
@@ -61,7 +61,7 @@ describe.skipIf(!addonAvailable && !nativeRequired)(`fast vs seed recipe ${skipR
     console.log(
       `fast vs seed recipe on 6144 images, seed 1 epoch, fast 3: seed ${seed.toFixed(3)}, fast ${fast.toFixed(3)}`,
     );
-    expect(fast).toBeGreaterThanOrEqual(seed + 0.03);
+    expect(fast).toBeGreaterThanOrEqual(seed + 0.08);
     // Summation order (threads, ISA) moves these by a point or two; a larger change is a regression.
     expect(seed).toBeGreaterThan(SEED_MEASURED - 0.06);
     expect(fast).toBeGreaterThan(FAST_MEASURED - 0.04);
