@@ -36,6 +36,11 @@ export interface ConnectionInfo {
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const projectRoot = fs.existsSync(path.join(ROOT, 'package.json')) ? ROOT : path.resolve(__dirname, '..', '..');
 
+function once<T>(make: () => T): () => T {
+  let value: { v: T } | undefined;
+  return () => (value ??= { v: make() }).v;
+}
+
 function packageVersion(): string {
   try {
     return JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).version ?? '0.0.0';
@@ -272,14 +277,16 @@ export class KernelServer {
     }
   }
 
-  private kernelInfo(): Record<string, unknown> {
+  /** The kernel_info_reply content: the same for the kernel's whole life, made once. */
+  private readonly kernelInfo = once((): Record<string, unknown> => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const tsVersion = (require('@tslab/typescript-for-tslab/package.json') as { version: string }).version;
+    const version = packageVersion();
     return {
       status: 'ok',
       protocol_version: PROTOCOL_VERSION,
       implementation: 'resnet-ts',
-      implementation_version: packageVersion(),
+      implementation_version: version,
       language_info: {
         name: 'typescript',
         version: tsVersion,
@@ -289,14 +296,14 @@ export class KernelServer {
         // JupyterLab reads `mode`; the classic Notebook's CodeMirror needs name + typescript.
         codemirror_mode: { mode: 'typescript', name: 'javascript', typescript: true },
       },
-      banner: `resnet-ts kernel ${packageVersion()}: TypeScript ${tsVersion} (tslab engine) on Node ${process.version}`,
+      banner: `resnet-ts kernel ${version}: TypeScript ${tsVersion} (tslab engine) on Node ${process.version}`,
       help_links: [
         { text: 'TensorFlow.js API', url: 'https://js.tensorflow.org/api/latest/' },
         { text: 'TypeScript handbook', url: 'https://www.typescriptlang.org/docs/handbook/intro.html' },
         { text: 'Jupyter messaging', url: 'https://jupyter-client.readthedocs.io/en/stable/messaging.html' },
       ],
     };
-  }
+  });
 
   private async onExecute(sock: Outlet, msg: Message): Promise<void> {
     const code = String(msg.content.code ?? '');

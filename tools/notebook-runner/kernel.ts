@@ -14,6 +14,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
+import type { Header, Message as WireMessage } from '../kernel/wire';
 
 export interface KernelSpec {
   argv: string[];
@@ -22,22 +23,11 @@ export interface KernelSpec {
   language?: string;
 }
 
-export interface Header {
-  msg_id: string;
-  session: string;
-  username: string;
-  date: string;
-  msg_type: string;
-  version: string;
-}
+/** The wire format's header, shared with the kernel side (tools/kernel/wire.ts). */
+export type { Header };
 
-export interface Message {
-  header: Header;
-  parent_header: Partial<Header>;
-  metadata: Record<string, unknown>;
-  content: Record<string, unknown>;
-  buffers: Buffer[];
-}
+/** A message as the client sees it: the kernel side's, without the routing identities. */
+export type Message = Omit<WireMessage, 'identities'>;
 
 export interface ExecuteOutcome {
   /** ok / error / abort: the kernel's execute_reply; timeout / died: no reply came. */
