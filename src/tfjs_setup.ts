@@ -6,3 +6,4 @@
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import './ops/batch_norm_train';
+import './ops/add_relu';

@@ -1,7 +1,10 @@
 // Training-mode batch normalisation over every axis but the last (x viewed as [M, C]):
-//   batchNormTrain(x, scale, offset, y, mean, variance, C, eps)
-//   batchNormTrainGrad(dy, x, scale, mean, variance, dx, dScale, dOffset, C, eps)
-//   channelAffine(x, a, b, y, C)   y = x * a + b per channel (inference batch norm, statistics folded into a, b)
+//   batchNormTrain(x, scale, offset, y, mean, variance, C, eps, relu)
+//   batchNormTrainGrad(dy, x, scale, mean, variance, dx, dScale, dOffset, C, eps, y|null)
+//   channelAffine(x, a, b, y, C, relu)   y = x * a + b per channel (inference batch norm, statistics folded into a, b)
+// relu: y = max(x * a + b, 0) in the same pass (BN followed by ReLU, as every block but the last BN has it).
+// The gradient of that fused op gets the forward output y and treats dy as 0 where y <= 0, again in the
+// same passes: no ReLU output, no ReLU-gradient tensor, two fewer sweeps over the activation each way.
 // Statistics: one pass (sums shifted by the first row against cancellation, float partials per block of rows
 // flushed into double per-thread totals); output: one pass. Backward: one pass for the two sums, one for dx.
 #include <cmath>
@@ -39,12 +42,32 @@ RN_SIMD void gradSumsBlock(const float* __restrict dy, const float* __restrict x
   }
 }
 
+RN_SIMD void gradSumsBlockMasked(const float* __restrict dy, const float* __restrict x, const float* __restrict y,
+                                 const float* __restrict mean, int64_t rows, int64_t c, float* __restrict s1,
+                                 float* __restrict s2) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * c;
+    const float* gr = dy + r * c;
+    const float* yr = y + r * c;
+    for (int64_t j = 0; j < c; j++) {
+      float g = yr[j] > 0.f ? gr[j] : 0.f;
+      s1[j] += g;
+      s2[j] += g * (xr[j] - mean[j]);
+    }
+  }
+}
+
+template <bool RELU>
 RN_SIMD void affineRows(const float* __restrict x, const float* __restrict a, const float* __restrict b, int64_t rows,
                         int64_t c, float* __restrict y) {
   for (int64_t r = 0; r < rows; r++) {
     const float* xr = x + r * c;
     float* yr = y + r * c;
-    for (int64_t j = 0; j < c; j++) yr[j] = xr[j] * a[j] + b[j];
+    for (int64_t j = 0; j < c; j++) {
+      float v = xr[j] * a[j] + b[j];
+      if constexpr (RELU) v = v > 0.f ? v : (v != v ? v : 0.f);  // NaN stays NaN, like tfjs's Relu
+      yr[j] = v;
+    }
   }
 }
 
@@ -56,6 +79,18 @@ RN_SIMD void gradRows(const float* __restrict dy, const float* __restrict x, con
     const float* gr = dy + r * c;
     float* dr = dx + r * c;
     for (int64_t j = 0; j < c; j++) dr[j] = k1[j] * gr[j] + k2[j] * xr[j] + k3[j];
+  }
+}
+
+RN_SIMD void gradRowsMasked(const float* __restrict dy, const float* __restrict x, const float* __restrict y,
+                            const float* __restrict k1, const float* __restrict k2, const float* __restrict k3,
+                            int64_t rows, int64_t c, float* __restrict dx) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * c;
+    const float* gr = dy + r * c;
+    const float* yr = y + r * c;
+    float* dr = dx + r * c;
+    for (int64_t j = 0; j < c; j++) dr[j] = k1[j] * (yr[j] > 0.f ? gr[j] : 0.f) + k2[j] * xr[j] + k3[j];
   }
 }
 
@@ -102,6 +137,15 @@ void parallelRows(int64_t m, int64_t c, F f) {
   }
 }
 
+void affine(const float* x, const float* a, const float* b, int64_t m, int64_t c, float* y, bool relu) {
+  parallelRows(m, c, [&](int64_t r, int64_t rows) {
+    if (relu)
+      affineRows<true>(x + r * c, a, b, rows, c, y + r * c);
+    else
+      affineRows<false>(x + r * c, a, b, rows, c, y + r * c);
+  });
+}
+
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   const float* x = f32(info[0]);
   const float* scale = f32(info[1]);
@@ -111,6 +155,7 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   float* var = f32(info[5]);
   int64_t c = i64(info[6]);
   double eps = f64(info[7]);
+  bool relu = info.Length() > 8 && info[8].ToBoolean().Value();
   int64_t m = static_cast<int64_t>(f32len(info[0])) / c;
   require(c > 0 && m > 0, info.Env(), "batchNormTrain: empty input");
   std::vector<float> k(x, x + c);  // shift: the first row
@@ -129,7 +174,7 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
     a[j] = static_cast<float>(aj);
     b[j] = static_cast<float>(offset[j] - mu * aj);
   }
-  parallelRows(m, c, [&](int64_t r, int64_t rows) { affineRows(x + r * c, a.data(), b.data(), rows, c, y + r * c); });
+  affine(x, a.data(), b.data(), m, c, y, relu);
   return info.Env().Undefined();
 }
 
@@ -144,11 +189,16 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   float* dOffset = f32(info[7]);
   int64_t c = i64(info[8]);
   double eps = f64(info[9]);
+  const float* y = info.Length() > 10 ? f32OrNull(info[10]) : nullptr;  // set: the forward fused a ReLU
   int64_t m = static_cast<int64_t>(f32len(info[1])) / c;
   require(c > 0 && m > 0, info.Env(), "batchNormTrainGrad: empty input");
+  require(!y || f32len(info[10]) == f32len(info[1]), info.Env(), "batchNormTrainGrad: y and x differ in length");
   std::vector<double> t1, t2;
   channelSums(m, c, t1, t2, [&](int64_t r, int64_t rows, float* s1, float* s2) {
-    gradSumsBlock(dy + r * c, x + r * c, mean, rows, c, s1, s2);
+    if (y)
+      gradSumsBlockMasked(dy + r * c, x + r * c, y + r * c, mean, rows, c, s1, s2);
+    else
+      gradSumsBlock(dy + r * c, x + r * c, mean, rows, c, s1, s2);
   });
   std::vector<float> k1(c), k2(c), k3(c);
   for (int64_t j = 0; j < c; j++) {
@@ -165,7 +215,10 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
     k3[j] = static_cast<float>(-g * dOff / m - kk2 * mean[j]);
   }
   parallelRows(m, c, [&](int64_t r, int64_t rows) {
-    gradRows(dy + r * c, x + r * c, k1.data(), k2.data(), k3.data(), rows, c, dx + r * c);
+    if (y)
+      gradRowsMasked(dy + r * c, x + r * c, y + r * c, k1.data(), k2.data(), k3.data(), rows, c, dx + r * c);
+    else
+      gradRows(dy + r * c, x + r * c, k1.data(), k2.data(), k3.data(), rows, c, dx + r * c);
   });
   return info.Env().Undefined();
 }
@@ -177,11 +230,12 @@ Napi::Value ChannelAffine(const Napi::CallbackInfo& info) {
   const float* b = f32(info[2]);
   float* y = f32(info[3]);
   int64_t c = i64(info[4]);
+  bool relu = info.Length() > 5 && info[5].ToBoolean().Value();
   int64_t n = f32len(info[0]);
   require(c > 0 && n % c == 0 && static_cast<int64_t>(f32len(info[1])) == c &&
               static_cast<int64_t>(f32len(info[2])) == c && static_cast<int64_t>(f32len(info[3])) == n,
           info.Env(), "channelAffine: bad shapes");
-  parallelRows(n / c, c, [&](int64_t r, int64_t rows) { affineRows(x + r * c, a, b, rows, c, y + r * c); });
+  affine(x, a, b, n / c, c, y, relu);
   return info.Env().Undefined();
 }
 

@@ -3,6 +3,7 @@
 //                           a trailing-axes operand such as a [C] bias over [..., C]); the caller checks shapes.
 //   unary(op, x, out, alpha)
 //   reluGrad(dy, x, out)    out = x > 0 ? dy : 0
+//   addRelu(a, b, out)      out = max(a + b, 0): a residual block's add and ReLU in one pass (same-length operands)
 #include <cmath>
 
 #include "common.h"
@@ -171,12 +172,37 @@ Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+RN_SIMD void addReluLoop(const float* __restrict a, const float* __restrict b, float* __restrict o, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    float v = a[i] + b[i];
+    o[i] = v > 0.f ? v : (v != v ? v : 0.f);  // NaN stays NaN, like tfjs's Relu
+  }
+}
+
+Napi::Value AddRelu(const Napi::CallbackInfo& info) {
+  const float* a = f32(info[0]);
+  const float* b = f32(info[1]);
+  float* o = f32(info[2]);
+  int64_t n = f32len(info[2]);
+  require(static_cast<int64_t>(f32len(info[0])) == n && static_cast<int64_t>(f32len(info[1])) == n, info.Env(),
+          "addRelu: operands and output differ in length");
+  int nt = threadsFor(n);
+#pragma omp parallel num_threads(nt)
+  {
+    int t = omp_get_thread_num(), T = omp_get_num_threads();
+    int64_t i0 = n * t / T, i1 = n * (t + 1) / T;
+    addReluLoop(a + i0, b + i0, o + i0, i1 - i0);
+  }
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void initEltwise(Napi::Env env, Napi::Object exports) {
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("reluGrad", Napi::Function::New(env, ReluGrad));
+  exports.Set("addRelu", Napi::Function::New(env, AddRelu));
 }
 
 }  // namespace rn

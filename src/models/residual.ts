@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ForwardOptions, Module } from '../nn/module';
 import { BatchNorm, Conv2d } from '../nn/layers';
+import { addRelu } from '../ops/add_relu';
 
 export type BlockKind = 'basic' | 'bottleneck' | 'preact';
 
@@ -97,9 +98,9 @@ export class Residual extends ResidualBlock {
 
   forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
     return tf.tidy(() => {
-      let out = tf.relu(this.bn1.forward(this.conv1.forward(x), opts));
+      let out = this.bn1.forwardRelu(this.conv1.forward(x), opts);
       out = this.bn2.forward(this.conv2.forward(out), opts);
-      return tf.relu(tf.add(out, this.shortcut(x)));
+      return addRelu(out, this.shortcut(x));
     });
   }
 }
@@ -135,10 +136,10 @@ export class Bottleneck extends ResidualBlock {
     return tf.tidy(() => {
       let out = x;
       for (let i = 0; i < 3; i++) {
-        out = this.bns[i].forward(this.convs[i].forward(out), opts);
-        if (i < 2) out = tf.relu(out);
+        const z = this.convs[i].forward(out);
+        out = i < 2 ? this.bns[i].forwardRelu(z, opts) : this.bns[i].forward(z, opts);
       }
-      return tf.relu(tf.add(out, this.shortcut(x)));
+      return addRelu(out, this.shortcut(x));
     });
   }
 }
@@ -161,9 +162,9 @@ export class PreActResidual extends ResidualBlock {
 
   forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
     return tf.tidy(() => {
-      const pre = tf.relu(this.bn1.forward(x, opts));
+      const pre = this.bn1.forwardRelu(x, opts);
       let out = this.conv1.forward(pre);
-      out = this.conv2.forward(tf.relu(this.bn2.forward(out, opts)));
+      out = this.conv2.forward(this.bn2.forwardRelu(out, opts));
       // A projection reads the pre-activated input, as in the paper's full pre-activation unit.
       return tf.add(out, this.shortcut(this.projects ? pre : x));
     });

@@ -74,15 +74,32 @@ export class BatchNorm extends Module {
   }
 
   forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
+    return this.normalize(x, opts, false);
+  }
+
+  /**
+   * tf.relu(this.forward(x, opts)), with the ReLU fused into the batch-norm op in training (the same
+   * values and gradients; one pass less each way and no intermediate tensor). Blocks call this for
+   * every "BN, then ReLU" they contain.
+   */
+  forwardRelu(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
+    return this.normalize(x, opts, true);
+  }
+
+  private normalize(x: tf.Tensor, opts: ForwardOptions, relu: boolean): tf.Tensor {
     const c = x.shape[x.rank - 1];
     const gamma = this.variable('gamma', () => tf.ones([c])) as tf.Variable<tf.Rank.R1>;
     const beta = this.variable('beta', () => tf.zeros([c])) as tf.Variable<tf.Rank.R1>;
     const runningMean = this.variable('running_mean', () => tf.zeros([c]), false);
     const runningVar = this.variable('running_var', () => tf.ones([c]), false);
     if (!opts.training) {
-      return tf.batchNorm(x, runningMean, runningVar, beta, gamma, this.epsilon);
+      const y = tf.batchNorm(x, runningMean, runningVar, beta, gamma, this.epsilon);
+      if (!relu) return y;
+      const r = tf.relu(y);
+      y.dispose();
+      return r;
     }
-    const { y, mean, variance } = batchNormTrain(x, gamma, beta, this.epsilon);
+    const { y, mean, variance } = batchNormTrain(x, gamma, beta, this.epsilon, relu);
     updateMovingAverages([runningMean, runningVar], [mean, variance], this.momentum);
     mean.dispose();
     variance.dispose();

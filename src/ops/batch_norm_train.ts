@@ -7,10 +7,14 @@
  * (the native oneDNN back end does). Back ends without the kernels get the same maths composed
  * from standard tfjs ops.
  *
+ * BN followed by ReLU (every BN of a block but the one before the residual add) can be one op too:
+ * `relu: true` makes y = max(BN(x), 0) in the same output pass, and the gradient masks dy by y > 0 inside
+ * its own two passes, so neither the ReLU's output nor its gradient is ever a tensor of its own.
+ *
  * Kernel contracts (normalisation over every axis but the last, i.e. NHWC or [N, C]):
- *   ResnetBatchNormTrain     inputs {x, scale, offset}, attrs {varianceEpsilon}
+ *   ResnetBatchNormTrain     inputs {x, scale, offset}, attrs {varianceEpsilon, relu}
  *                            -> [y, mean, variance]   (variance is biased: divided by the count)
- *   ResnetBatchNormTrainGrad inputs {dy, x, scale, mean, variance}, attrs {varianceEpsilon}
+ *   ResnetBatchNormTrainGrad inputs {dy, x, scale, mean, variance, y (only with relu)}, attrs {varianceEpsilon, relu}
  *                            -> [dx, dScale, dOffset]
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -65,7 +69,8 @@ function composedBackward(
 }
 
 /**
- * Normalises `x` with its own batch statistics, then scales and shifts per channel (last axis).
+ * Normalises `x` with its own batch statistics, then scales and shifts per channel (last axis);
+ * with `relu`, also clamps at 0 (the same values as tf.relu of the result, in one op).
  * Differentiable in x, scale and offset.
  */
 export function batchNormTrain(
@@ -73,6 +78,7 @@ export function batchNormTrain(
   scale: tf.Tensor1D,
   offset: tf.Tensor1D,
   varianceEpsilon = 1e-5,
+  relu = false,
 ): BatchNormTrainResult {
   const channels = x.shape[x.rank - 1];
   if (x.rank < 2 || scale.shape[0] !== channels || offset.shape[0] !== channels) {
@@ -86,7 +92,7 @@ export function batchNormTrain(
     const [xIn, s, o] = args as tf.Tensor[];
     const save = args[3] as tf.GradSaveFunc;
     const fused = hasKernel(BATCH_NORM_TRAIN);
-    const attrs = { varianceEpsilon };
+    const attrs = { varianceEpsilon, relu };
     let y: tf.Tensor, mean: tf.Tensor1D, variance: tf.Tensor1D;
     if (fused) {
       [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x: xIn, scale: s, offset: o }, attrs) as [
@@ -96,20 +102,21 @@ export function batchNormTrain(
       ];
     } else {
       ({ y, mean, variance } = composedForward(xIn, s as tf.Tensor1D, o as tf.Tensor1D, varianceEpsilon));
+      if (relu) y = tf.relu(y);
     }
     // The forward function runs inside an engine tidy: keep the statistics for the caller.
     stats = { mean: tf.keep(mean), variance: tf.keep(variance) };
-    save([xIn, s, mean, variance]);
+    save(relu ? [xIn, s, mean, variance, y] : [xIn, s, mean, variance]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, ss, sm, sv] = saved;
+        const [sx, ss, sm, sv, sy] = saved;
         if (hasKernel(BATCH_NORM_TRAIN_GRAD)) {
-          return tf
-            .engine()
-            .runKernel(BATCH_NORM_TRAIN_GRAD, { dy, x: sx, scale: ss, mean: sm, variance: sv }, attrs) as tf.Tensor[];
+          const inputs = { dy, x: sx, scale: ss, mean: sm, variance: sv, ...(relu ? { y: sy } : {}) };
+          return tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, inputs, attrs) as tf.Tensor[];
         }
-        return composedBackward(dy, sx, ss as tf.Tensor1D, sm as tf.Tensor1D, sv as tf.Tensor1D, varianceEpsilon);
+        const g = relu ? tf.mul(dy, tf.step(sy)) : dy;
+        return composedBackward(g, sx, ss as tf.Tensor1D, sm as tf.Tensor1D, sv as tf.Tensor1D, varianceEpsilon);
       },
     };
   });
@@ -133,6 +140,7 @@ export function batchNormTrainForwardJs(
   scale: Float32Array,
   offset: Float32Array,
   eps: number,
+  relu = false,
 ) {
   const m = x.length / c;
   const sum = new Float64Array(c);
@@ -160,19 +168,22 @@ export function batchNormTrainForwardJs(
   for (let i = 0; i < x.length; i += c) {
     for (let j = 0; j < c; j++) y[i + j] = x[i + j] * a[j] + b[j];
   }
+  if (relu) for (let i = 0; i < y.length; i++) if (!(y[i] > 0) && !Number.isNaN(y[i])) y[i] = 0;
   return { y, mean, variance };
 }
 
-/** JS reference of the fused backward kernel. */
+/** JS reference of the fused backward kernel; `y`: the output of a forward with relu (dy counts where y > 0). */
 export function batchNormTrainBackwardJs(
-  dy: Float32Array,
+  dyIn: Float32Array,
   x: Float32Array,
   c: number,
   scale: Float32Array,
   mean: Float32Array,
   variance: Float32Array,
   eps: number,
+  y?: Float32Array,
 ) {
+  const dy = y ? dyIn.map((g, i) => (y[i] > 0 ? g : 0)) : dyIn;
   const m = x.length / c;
   const invStd = new Float64Array(c);
   for (let j = 0; j < c; j++) invStd[j] = 1 / Math.sqrt(variance[j] + eps);
@@ -205,6 +216,7 @@ function forwardKernelCpu({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo
     values(cpu, scale),
     values(cpu, offset),
     attrs!.varianceEpsilon as number,
+    attrs!.relu === true,
   );
   return [
     cpu.makeTensorInfo(x.shape, 'float32', r.y),
@@ -215,8 +227,10 @@ function forwardKernelCpu({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo
 
 function backwardKernelCpu({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
   const cpu = backend as MathBackendCPU;
-  const { dy, x, scale, mean, variance } = inputs as Record<string, tf.TensorInfo>;
+  const { dy, x, scale, mean, variance, y } = inputs as Record<string, tf.TensorInfo>;
   const c = x.shape[x.shape.length - 1];
+  const relu = attrs!.relu === true;
+  if (relu && y == null) throw new Error(`${BATCH_NORM_TRAIN_GRAD}: attrs.relu needs the forward output as inputs.y`);
   const r = batchNormTrainBackwardJs(
     values(cpu, dy),
     values(cpu, x),
@@ -225,6 +239,7 @@ function backwardKernelCpu({ inputs, backend, attrs }: KernelArgs): tf.TensorInf
     values(cpu, mean),
     values(cpu, variance),
     attrs!.varianceEpsilon as number,
+    relu ? values(cpu, y) : undefined,
   );
   return [
     cpu.makeTensorInfo(x.shape, 'float32', r.dx),

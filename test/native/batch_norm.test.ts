@@ -9,7 +9,16 @@ import { describe, expect, it } from 'vitest';
 
 import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, batchNormTrain } from '../../src/ops/batch_norm_train';
 import { callStats } from '../../src/backend/onednn/kernel_helpers/native_kernel';
-import { addonAvailable, compare, skipReason } from './_helpers';
+import {
+  addonAvailable,
+  assertNativeSince,
+  callsSince,
+  compare,
+  rand,
+  relErr,
+  skipReason,
+  statsSnapshot,
+} from './_helpers';
 
 const TOL = 1e-4;
 const shapes = [
@@ -78,6 +87,63 @@ describe.skipIf(!addonAvailable)(`native batch norm ${skipReason}`, () => {
       [BATCH_NORM_TRAIN_GRAD],
     );
     expect(err).toBeLessThan(TOL);
+  });
+
+  it.each(shapes)('forward and backward kernels with a fused ReLU %j', (...shape) => {
+    const c = shape[shape.length - 1];
+    const attrs = { varianceEpsilon: 1e-5, relu: true };
+    const specs = [
+      { shape, seed: 21 },
+      { shape, seed: 22 },
+      { shape: [c], seed: 23 },
+      { shape: [c], seed: 24 },
+    ];
+    const err = compare(
+      specs,
+      (x, dy, s, o) => {
+        const [y, mean, variance] = tf
+          .engine()
+          .runKernel(BATCH_NORM_TRAIN, { x, scale: s, offset: o }, attrs) as tf.Tensor[];
+        const grads = tf
+          .engine()
+          .runKernel(BATCH_NORM_TRAIN_GRAD, { dy, x, scale: s, mean, variance, y }, attrs) as tf.Tensor[];
+        return [y, mean, variance, ...grads];
+      },
+      [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD],
+    );
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it('BN with relu: the same values and gradients as tf.relu after BN, natively, with no Relu kernel', () => {
+    const shape = [8, 7, 7, 40];
+    const dyv = rand(8 * 7 * 7 * 40, 31);
+    const run = (fusedRelu: boolean) =>
+      tf.tidy(() => {
+        const x = tf.tensor4d(rand(dyv.length, 32), shape as [number, number, number, number]);
+        const s = tf.tensor1d(rand(40, 33).map((v) => 1 + v / 2));
+        const o = tf.tensor1d(rand(40, 34));
+        const dy = tf.tensor4d(dyv, shape as [number, number, number, number]);
+        const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => {
+          const { y, mean, variance } = batchNormTrain(a, b as tf.Tensor1D, c as tf.Tensor1D, 1e-5, fusedRelu);
+          tf.dispose([mean, variance]);
+          return fusedRelu ? y : tf.relu(y);
+        };
+        const { value, grads } = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+          tf.sum(tf.mul(f(a, b, c), dy)),
+        )([x, s, o]);
+        return [f(x, s, o), value, ...grads].map((t) => t.dataSync().slice());
+      });
+    tf.setBackend('onednn');
+    const before = statsSnapshot();
+    const fused = run(true);
+    assertNativeSince(before, [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD]);
+    expect(callsSince(before, 'Relu')).toEqual({ native: 0, fallback: 0 });
+    expect(callsSince(before, 'ResnetReluGrad')).toEqual({ native: 0, fallback: 0 });
+    const unfused = run(false);
+    expect(fused[0].some((v) => v === 0) && fused[0].some((v) => v > 0)).toBe(true); // the mask does something
+    // Same float operations in the same order: identical outputs; gradients identical up to the order of sums.
+    expect(Array.from(fused[0])).toEqual(Array.from(unfused[0]));
+    for (let i = 1; i < fused.length; i++) expect(relErr(fused[i], unfused[i]), `output ${i}`).toBeLessThan(1e-6);
   });
 
   it.each(shapes)('inference tf.batchNorm (FusedBatchNorm) %j', (...shape) => {

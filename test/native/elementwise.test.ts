@@ -8,7 +8,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 
 import { callStats } from '../../src/backend/onednn/kernel_helpers/native_kernel';
-import { addonAvailable, compare, NativeExpectation, skipReason } from './_helpers';
+import { ADD_RELU, addRelu } from '../../src/ops/add_relu';
+import {
+  addonAvailable,
+  assertNativeSince,
+  callsSince,
+  compare,
+  NativeExpectation,
+  rand,
+  runOn,
+  skipReason,
+  statsSnapshot,
+} from './_helpers';
 
 /** [name, op, the tfjs kernel it runs] */
 const binaryOps: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, string][] = [
@@ -114,6 +125,56 @@ describe.skipIf(!addonAvailable)(`native element-wise ${skipReason}`, () => {
   it('relu and step keep NaN like tfjs', () => {
     const values = Float32Array.from([NaN, -1, 0, 2, -0.5, NaN]);
     expect(compare([{ shape: [6], seed: 0, values }], (x) => [tf.relu(x), tf.step(x, 0.1)], ['Relu', 'Step'])).toBe(0);
+  });
+
+  it.each([[[2, 3, 4, 5]], [[100003]], [[128, 28, 28, 16]]])(
+    'addRelu %j: native equals the JS kernel bit for bit',
+    (shape) => {
+      const specs = [
+        { shape, seed: 6 },
+        { shape, seed: 7 },
+      ];
+      expect(compare(specs, addRelu, [ADD_RELU])).toBe(0);
+    },
+  );
+
+  it('addRelu keeps NaN and zeroes non-positive sums like relu(add)', () => {
+    const a = Float32Array.from([NaN, -1, 1, 2, -0.5, 0.25]);
+    const b = Float32Array.from([1, 0.5, -1, NaN, 0.5, -0.5]);
+    const specs = [
+      { shape: [6], seed: 0, values: a },
+      { shape: [6], seed: 0, values: b },
+    ];
+    const out = runOn('onednn', specs, addRelu)[0].values;
+    expect(Array.from(out)).toEqual([NaN, 0, 0, NaN, 0, 0]);
+    expect(compare(specs, (x, y) => [addRelu(x, y), tf.relu(tf.add(x, y))], [ADD_RELU])).toBe(0);
+  });
+
+  it('addRelu: value and gradients equal relu(add) bit for bit, through the fused kernels only', () => {
+    const shape = [16, 9, 9, 24];
+    const n = shape.reduce((p, q) => p * q, 1);
+    const run = (fused: boolean) =>
+      tf.tidy(() => {
+        const [a, b, dy] = [41, 42, 43].map((seed) => tf.tensor(rand(n, seed), shape));
+        const f = (x: tf.Tensor, y: tf.Tensor) => (fused ? addRelu(x, y) : tf.relu(tf.add(x, y)));
+        const { value, grads } = tf.valueAndGrads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(f(x, y), dy)))([a, b]);
+        return [f(a, b), value, ...grads].map((t) => Array.from(t.dataSync()));
+      });
+    tf.setBackend('onednn');
+    const before = statsSnapshot();
+    const fused = run(true);
+    assertNativeSince(before, [ADD_RELU, 'ResnetReluGrad']);
+    expect(callsSince(before, 'Relu')).toEqual({ native: 0, fallback: 0 });
+    const unfused = run(false);
+    expect(fused).toEqual(unfused);
+    tf.setBackend('cpu'); // the JS kernel and the composed gradient (which, like tfjs's, gives -0 for dy < 0)
+    expect(run(true)).toEqual(run(false));
+  });
+
+  it('addRelu names the operands when their shapes differ', () => {
+    expect(() => addRelu(tf.zeros([2, 3]), tf.zeros([3]))).toThrow(
+      /float32 tensors of one shape; got float32 \[2,3\] and float32 \[3\]/,
+    );
   });
 
   const middle = { fallbackExpected: 'a middle-axis sum has no native path' };

@@ -20,7 +20,7 @@ const NETWORK_KERNELS = [
   'Conv2DBackpropFilter',
   'ResnetBatchNormTrain',
   'ResnetBatchNormTrainGrad',
-  'Relu',
+  'ResnetAddRelu',
   'ResnetReluGrad',
   'MaxPool',
   'MaxPoolGrad',

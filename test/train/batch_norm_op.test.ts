@@ -10,20 +10,20 @@ function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
 }
 
 /** Runs batchNormTrain with the fused 'cpu' kernels, or with them hidden (composed tfjs ops). */
-function run(fused: boolean, x: tf.Tensor, g: tf.Tensor1D, b: tf.Tensor1D, dy: tf.Tensor) {
+function run(fused: boolean, x: tf.Tensor, g: tf.Tensor1D, b: tf.Tensor1D, dy: tf.Tensor, relu = false) {
   const saved = [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD].map((k) => tf.getKernel(k, 'cpu')!);
   if (!fused) saved.forEach((k) => tf.unregisterKernel(k.kernelName, 'cpu'));
   try {
     let stats: number[][] = [];
     const grads = tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
-      const r = batchNormTrain(xx, gg as tf.Tensor1D, bb as tf.Tensor1D, 1e-5);
+      const r = batchNormTrain(xx, gg as tf.Tensor1D, bb as tf.Tensor1D, 1e-5, relu);
       stats = [Array.from(r.mean.dataSync()), Array.from(r.variance.dataSync())];
       r.mean.dispose();
       r.variance.dispose();
       return tf.sum(tf.mul(r.y, dy));
     })([x, g, b]);
     const y = tf.tidy(() => {
-      const r = batchNormTrain(x, g, b, 1e-5);
+      const r = batchNormTrain(x, g, b, 1e-5, relu);
       r.mean.dispose();
       r.variance.dispose();
       return r.y;
@@ -63,6 +63,35 @@ describe('fused training-mode batch norm', () => {
       expect(tf.max(tf.abs(tf.sub(m.variance, 1))).dataSync()[0]).toBeLessThan(1e-4);
     });
   }
+
+  it('with relu: fused kernels, composed ops and tf.relu after the plain op agree', () => {
+    const shape = [4, 5, 5, 12];
+    const x = tf.randomNormal(shape, 0.5, 2, 'float32', 11);
+    const g = tf.randomUniform([12], 0.5, 1.5, 'float32', 12) as tf.Tensor1D;
+    const b = tf.randomNormal([12], 0, 1, 'float32', 13) as tf.Tensor1D;
+    const dy = tf.randomNormal(shape, 0, 1, 'float32', 14);
+    const fused = run(true, x, g, b, dy, true);
+    const composed = run(false, x, g, b, dy, true);
+    // reference: the plain op, then tf.relu, differentiated by tfjs
+    const ref = tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
+      const r = batchNormTrain(xx, gg as tf.Tensor1D, bb as tf.Tensor1D, 1e-5);
+      tf.dispose([r.mean, r.variance]);
+      return tf.sum(tf.mul(tf.relu(r.y), dy));
+    })([x, g, b]);
+    const yRef = tf.tidy(() => {
+      const r = batchNormTrain(x, g, b, 1e-5);
+      return tf.relu(r.y);
+    });
+    const zeros = tf.sum(tf.equal(fused.y, 0)).dataSync()[0];
+    expect(zeros).toBeGreaterThan(0.2 * x.size); // the clamp is exercised...
+    expect(zeros).toBeLessThan(0.8 * x.size); // ...and so is the pass-through
+    expect(maxAbsDiff(fused.y, yRef)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(composed.y, yRef)).toBeLessThan(1e-4);
+    ref.forEach((gr, i) => {
+      expect(maxAbsDiff(fused.grads[i], gr)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(composed.grads[i], gr)).toBeLessThan(2e-4);
+    });
+  });
 
   it('gradient matches finite differences', () => {
     const x = tf.randomNormal([4, 3, 3, 2], 0, 1, 'float32', 5);

@@ -109,6 +109,8 @@ export interface OneDnnAddon {
     variance: Float32Array,
     channels: number,
     eps: number,
+    /** Fuse a ReLU: y = max(BN(x), 0). */
+    relu?: boolean,
   ): void;
   batchNormTrainGrad(
     dy: Float32Array,
@@ -121,8 +123,17 @@ export interface OneDnnAddon {
     dOffset: Float32Array,
     channels: number,
     eps: number,
+    /** The output of a forward that fused a ReLU: dy counts only where y > 0. */
+    y?: Float32Array | null,
   ): void;
-  channelAffine(x: Float32Array, a: Float32Array, b: Float32Array, y: Float32Array, channels: number): void;
+  channelAffine(
+    x: Float32Array,
+    a: Float32Array,
+    b: Float32Array,
+    y: Float32Array,
+    channels: number,
+    relu?: boolean,
+  ): void;
   maxPool(x: Float32Array, y: Float32Array, p: PoolParams): void;
   maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, p: PoolParams): void;
   avgPool(x: Float32Array, y: Float32Array, p: PoolParams): void;
@@ -131,6 +142,8 @@ export interface OneDnnAddon {
   binary(op: BinaryOp, a: Float32Array, b: Float32Array, out: Float32Array): void;
   unary(op: UnaryOp, x: Float32Array, out: Float32Array, alpha?: number): void;
   reluGrad(dy: Float32Array, x: Float32Array, out: Float32Array): void;
+  /** out = max(a + b, 0), operands of out's length. */
+  addRelu(a: Float32Array, b: Float32Array, out: Float32Array): void;
   sumLeading(x: Float32Array, out: Float32Array, inner: number): void;
   sumTrailing(x: Float32Array, out: Float32Array, inner: number): void;
   matMul(a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array, p: MatMulParams): void;

@@ -48,6 +48,7 @@ import { logConfig } from './kernels/Log';
 import { absConfig } from './kernels/Abs';
 import { fusedBatchNormConfig } from './kernels/FusedBatchNorm';
 import { reluGradConfig } from './kernels/ResnetReluGrad';
+import { addReluConfig } from './kernels/ResnetAddRelu';
 import { registerReluGradient } from './relu_grad';
 
 export { OneDnnBackend };
@@ -64,6 +65,7 @@ export const nativeKernelConfigs: KernelConfig[] = [
   batchNormTrainConfig,
   batchNormTrainGradConfig,
   fusedBatchNormConfig,
+  addReluConfig,
   addConfig,
   subConfig,
   multiplyConfig,

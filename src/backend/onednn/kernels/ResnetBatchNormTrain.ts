@@ -5,10 +5,14 @@ import { addon, allocF32, f32, nativeKernel, output } from '../kernel_helpers/na
 /** Kernel name of src/ops/batch_norm_train.ts (kept literal so this back end does not import the op). */
 export const BATCH_NORM_TRAIN = 'ResnetBatchNormTrain';
 
-/** Training-mode BN over all axes but the last: [y, mean, variance (biased)], one fused native pass each way. */
+/**
+ * Training-mode BN over all axes but the last: [y, mean, variance (biased)], one pass for the statistics and one
+ * for y. attrs.relu: y = max(BN(x), 0) in the same pass.
+ */
 export const batchNormTrainConfig = nativeKernel(BATCH_NORM_TRAIN, ({ inputs, backend, attrs }) => {
   const { x, scale, offset } = inputs;
   const eps = (attrs?.varianceEpsilon as number | undefined) ?? 1e-5;
+  const relu = attrs?.relu === true;
   const xv = f32(backend, x),
     sv = f32(backend, scale),
     ov = f32(backend, offset);
@@ -17,6 +21,6 @@ export const batchNormTrainConfig = nativeKernel(BATCH_NORM_TRAIN, ({ inputs, ba
   const y = allocF32(xv.length),
     mean = allocF32(c),
     variance = allocF32(c);
-  addon().batchNormTrain(xv, sv, ov, y, mean, variance, c, eps);
+  addon().batchNormTrain(xv, sv, ov, y, mean, variance, c, eps, relu);
   return [output(backend, [...x.shape], y), output(backend, [c], mean), output(backend, [c], variance)] as TensorInfo[];
 });

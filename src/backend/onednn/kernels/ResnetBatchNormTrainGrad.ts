@@ -4,10 +4,16 @@ import { addon, allocF32, f32, nativeKernel, output } from '../kernel_helpers/na
 
 export const BATCH_NORM_TRAIN_GRAD = 'ResnetBatchNormTrainGrad';
 
-/** Training-mode BN backward: [dx, dScale, dOffset]. */
+/**
+ * Training-mode BN backward: [dx, dScale, dOffset]. With attrs.relu the forward fused a ReLU and inputs.y is its
+ * output: dy is taken as 0 where y <= 0, inside the same two passes.
+ */
 export const batchNormTrainGradConfig = nativeKernel(BATCH_NORM_TRAIN_GRAD, ({ inputs, backend, attrs }) => {
-  const { dy, x, scale, mean, variance } = inputs;
+  const { dy, x, scale, mean, variance, y } = inputs;
   const eps = (attrs?.varianceEpsilon as number | undefined) ?? 1e-5;
+  const relu = attrs?.relu === true;
+  const yv = relu && y ? f32(backend, y) : null;
+  if (relu && (!yv || yv.length !== f32(backend, x)?.length)) return null;
   const gv = f32(backend, dy),
     xv = f32(backend, x),
     sv = f32(backend, scale);
@@ -31,7 +37,7 @@ export const batchNormTrainGradConfig = nativeKernel(BATCH_NORM_TRAIN_GRAD, ({ i
   const dx = allocF32(xv.length),
     dScale = allocF32(c),
     dOffset = allocF32(c);
-  addon().batchNormTrainGrad(gv, xv, sv, mv, vv, dx, dScale, dOffset, c, eps);
+  addon().batchNormTrainGrad(gv, xv, sv, mv, vv, dx, dScale, dOffset, c, eps, yv);
   return [
     output(backend, [...x.shape], dx),
     output(backend, [c], dScale),
