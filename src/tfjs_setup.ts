@@ -7,3 +7,4 @@ import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import './ops/batch_norm_train';
 import './ops/add_relu';
+import './ops/grouped_conv2d';

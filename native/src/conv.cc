@@ -1,4 +1,5 @@
-// 2-D convolution, NHWC data and HWIO filters, on oneDNN:
+// 2-D convolution, NHWC data and HWIO filters, on oneDNN (grouped when p.g > 1: filters [kh, kw, ic/g, oc],
+// output channel o belongs to group o / (oc/g), which is oneDNN's 'hwigo' layout of {g, oc/g, ic/g, kh, kw}):
 //   conv2dForward(x, w, bias|null, y, p)           y = act(conv(x, w) + bias)
 //   conv2dBackwardData(dy, w, dx, p)               dx = conv^T(dy, w)
 //   conv2dBackwardWeights(x, dy, dw, p)            dw = corr(x, dy)
@@ -13,7 +14,7 @@ using namespace dnnl;
 
 std::string keyOf(const ConvParams& p, int kind, bool bias) {
   return key(kind, bias, p.n, p.ih, p.iw, p.ic, p.oh, p.ow, p.oc, p.kh, p.kw, p.sh, p.sw, p.dh, p.dw, p.pt, p.pl,
-             p.pb, p.pr, p.relu);
+             p.pb, p.pr, p.relu, p.g);
 }
 
 struct Descs {
@@ -22,10 +23,12 @@ struct Descs {
 };
 
 Descs descs(const ConvParams& p) {
+  bool grouped = p.g > 1;
+  memory::dims w = grouped ? memory::dims{p.g, p.oc / p.g, p.ic / p.g, p.kh, p.kw} : memory::dims{p.oc, p.ic, p.kh, p.kw};
   return Descs{memory::desc({p.n, p.ic, p.ih, p.iw}, dt::f32, tag::nhwc),
                memory::desc({p.n, p.oc, p.oh, p.ow}, dt::f32, tag::nhwc),
-               memory::desc({p.oc, p.ic, p.kh, p.kw}, dt::f32, tag::any),
-               memory::desc({p.oc, p.ic, p.kh, p.kw}, dt::f32, tag::hwio),
+               memory::desc(w, dt::f32, tag::any),
+               memory::desc(w, dt::f32, grouped ? tag::hwigo : tag::hwio),
                memory::desc({p.oc}, dt::f32, tag::x),
                {p.sh, p.sw},
                {p.dh - 1, p.dw - 1},

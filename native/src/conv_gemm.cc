@@ -118,6 +118,7 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
     float* b = f32OrNull(info[2]);
     float* y = f32(info[3]);
     ConvParams p = readConvParams(info[4]);
+    if (p.g != 1) throw Napi::Error::New(info.Env(), "conv gemm: grouped convolutions take the direct path");
     float* cols = x;
     if (!is1x1(p)) {
       cols = columns(p.M() * p.K());
@@ -134,6 +135,7 @@ Napi::Value BackwardData(const Napi::CallbackInfo& info) {
     float* w = f32(info[1]);
     float* dx = f32(info[2]);
     ConvParams p = readConvParams(info[3]);
+    if (p.g != 1) throw Napi::Error::New(info.Env(), "conv gemm: grouped convolutions take the direct path");
     if (is1x1(p)) {
       run(gemm(p.M(), p.oc, p.K(), false, true, false, false), dy, w, nullptr, dx);
     } else {
@@ -151,6 +153,7 @@ Napi::Value BackwardWeights(const Napi::CallbackInfo& info) {
     float* dy = f32(info[1]);
     float* dw = f32(info[2]);
     ConvParams p = readConvParams(info[3]);
+    if (p.g != 1) throw Napi::Error::New(info.Env(), "conv gemm: grouped convolutions take the direct path");
     float* cols = x;
     if (!is1x1(p)) {
       cols = columns(p.M() * p.K());

@@ -6,11 +6,15 @@ ConvParams readConvParams(const Napi::Value& v) {
   const char* what = "conv params";
   Napi::Object o = paramObject(v, what);
   auto f = [&](const char* name) { return intField(o, what, name); };
-  return ConvParams{f("batch"),         f("inHeight"),     f("inWidth"),        f("inChannels"),
-                    f("outHeight"),     f("outWidth"),     f("outChannels"),    f("filterHeight"),
-                    f("filterWidth"),   f("strideHeight"), f("strideWidth"),    f("dilationHeight"),
-                    f("dilationWidth"), f("padTop"),       f("padLeft"),        f("padBottom"),
-                    f("padRight"),      boolField(o, what, "relu")};
+  ConvParams p{f("batch"),         f("inHeight"),     f("inWidth"),        f("inChannels"),
+               f("outHeight"),     f("outWidth"),     f("outChannels"),    f("filterHeight"),
+               f("filterWidth"),   f("strideHeight"), f("strideWidth"),    f("dilationHeight"),
+               f("dilationWidth"), f("padTop"),       f("padLeft"),        f("padBottom"),
+               f("padRight"),      boolField(o, what, "relu"), f("groups")};
+  if (p.g < 1 || p.ic % p.g != 0 || p.oc % p.g != 0)
+    throw Napi::TypeError::New(v.Env(), "conv params: groups (" + std::to_string(p.g) + ") must divide inChannels (" +
+                                            std::to_string(p.ic) + ") and outChannels (" + std::to_string(p.oc) + ")");
+  return p;
 }
 
 }  // namespace rn

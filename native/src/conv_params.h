@@ -16,13 +16,15 @@ struct ConvParams {
   int64_t dh, dw;  // dilationHeight, dilationWidth (1 = none)
   int64_t pt, pl, pb, pr;  // padTop, padLeft, padBottom, padRight
   bool relu;       // relu (forward only: fused activation)
+  int64_t g;       // groups: ic and oc split into g independent convolutions (filters HWIO with I = ic / g)
 
   // GEMM view (conv_gemm.cc): rows = output pixels, depth = filter taps x input channels.
   int64_t M() const { return n * oh * ow; }
   int64_t K() const { return kh * kw * ic; }
 };
 
-/** Reads a ConvParams object; a missing or non-numeric field throws a TypeError naming it. */
+/** Reads a ConvParams object; a missing or non-numeric field, or groups not dividing both channel counts,
+ *  throws a TypeError naming it. */
 ConvParams readConvParams(const Napi::Value& v);
 
 }  // namespace rn

@@ -31,6 +31,8 @@ export interface ConvParams {
   padRight: number;
   /** Fused relu after the (biased) forward convolution; ignored by the backward passes. */
   relu: boolean;
+  /** Grouped convolution (1: none): filters are [kh, kw, inChannels / groups, outChannels]. */
+  groups: number;
 }
 /** One 2-D pooling window geometry, NHWC; read by name in native/src/pooling.cc. */
 export interface PoolParams {

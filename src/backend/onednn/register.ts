@@ -49,6 +49,9 @@ import { absConfig } from './kernels/Abs';
 import { fusedBatchNormConfig } from './kernels/FusedBatchNorm';
 import { reluGradConfig } from './kernels/ResnetReluGrad';
 import { addReluConfig } from './kernels/ResnetAddRelu';
+import { groupedConv2DConfig } from './kernels/ResnetGroupedConv2D';
+import { groupedConv2DBackpropInputConfig } from './kernels/ResnetGroupedConv2DBackpropInput';
+import { groupedConv2DBackpropFilterConfig } from './kernels/ResnetGroupedConv2DBackpropFilter';
 import { registerReluGradient } from './relu_grad';
 
 export { OneDnnBackend };
@@ -62,6 +65,9 @@ export const nativeKernelConfigs: KernelConfig[] = [
   fusedConv2DConfig,
   conv2DBackpropInputConfig,
   conv2DBackpropFilterConfig,
+  groupedConv2DConfig,
+  groupedConv2DBackpropInputConfig,
+  groupedConv2DBackpropFilterConfig,
   batchNormTrainConfig,
   batchNormTrainGradConfig,
   fusedBatchNormConfig,

@@ -8,6 +8,13 @@ import { ConvAlgorithm, config } from '../config';
 export type ConvAttrs = Pick<Conv2DAttrs, 'strides' | 'pad' | 'dataFormat' | 'dimRoundingMode'> &
   Partial<Pick<Conv2DAttrs, 'dilations'>>;
 
+/** Attributes of the grouped-convolution kernels (src/ops/grouped_conv2d.ts). */
+export interface GroupedConvAttrs {
+  strides: number;
+  pad: 'valid' | 'same' | number;
+  groups: number;
+}
+
 /** tfjs's Conv2DInfo for an input and a filter shape: the one place the convolution kernels compute it. */
 export function convInfo(
   inShape: readonly number[],
@@ -27,12 +34,13 @@ export function convInfo(
 }
 
 /**
- * Null when the configuration is outside the native path: NCHW data, grouped/depthwise filters, or
- * paddings that do not reproduce tfjs's output size under oneDNN's floor division.
+ * Null when the configuration is outside the native path: NCHW data, filters whose input channels times
+ * `groups` are not the input's channels (depthwise), or paddings that do not reproduce tfjs's output size
+ * under oneDNN's floor division.
  */
-export function convParams(ci: backend_util.Conv2DInfo, relu = false): ConvParams | null {
+export function convParams(ci: backend_util.Conv2DInfo, relu = false, groups = 1): ConvParams | null {
   if (ci.dataFormat !== 'channelsLast') return null;
-  if (ci.filterShape[2] !== ci.inChannels) return null;
+  if (ci.filterShape[2] * groups !== ci.inChannels || ci.outChannels % groups !== 0) return null;
   const { top, left, bottom, right } = ci.padInfo;
   if (top < 0 || left < 0 || bottom < 0 || right < 0) return null;
   const okH =
@@ -58,6 +66,7 @@ export function convParams(ci: backend_util.Conv2DInfo, relu = false): ConvParam
     padBottom: bottom,
     padRight: right,
     relu,
+    groups,
   };
 }
 
@@ -81,6 +90,7 @@ export function setConvAlgorithm(m: ConvAlgorithm): ConvAlgorithm {
  * Elsewhere direct (brgconv / jit) wins. RESNET_ONEDNN_CONV=direct|gemm forces one.
  */
 export function useGemm(p: ConvParams, pass: ConvPass): boolean {
+  if (p.groups !== 1) return false; // the GEMM path has no groups
   if (mode === 'direct') return false;
   if (mode === 'gemm') return true;
   if (p.outHeight * p.outWidth <= 16) return true;

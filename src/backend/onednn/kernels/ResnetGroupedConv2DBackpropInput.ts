@@ -1,0 +1,23 @@
+import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
+import { convInfo, convParams } from '../kernel_helpers/conv_common';
+import type { GroupedConvAttrs } from '../kernel_helpers/conv_common';
+
+export const GROUPED_CONV2D_BACKPROP_INPUT = 'ResnetGroupedConv2DBackpropInput';
+
+/** Gradient of a grouped convolution with respect to its input (oneDNN grouped backward-data). */
+export const groupedConv2DBackpropInputConfig = nativeKernel(
+  GROUPED_CONV2D_BACKPROP_INPUT,
+  ({ inputs, backend, attrs }) => {
+    const { dy, filter } = inputs;
+    const { strides, pad, groups, inputShape } = attrs as unknown as GroupedConvAttrs & { inputShape: number[] };
+    const gv = f32(backend, dy),
+      wv = f32(backend, filter);
+    if (!gv || !wv || inputShape.length !== 4) return null;
+    const ci = convInfo(inputShape, filter.shape, { strides, pad, dataFormat: 'NHWC' });
+    const p = convParams(ci, false, groups);
+    if (!p || sizeOf(dy.shape) !== sizeOf(ci.outShape)) return null;
+    const dx = allocF32(sizeOf(inputShape));
+    addon().conv2dBackwardData(gv, wv, dx, p);
+    return output(backend, [...inputShape], dx);
+  },
+);
