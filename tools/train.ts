@@ -47,7 +47,8 @@ The recipe's fields, each overriding the recipe's value:
   --max-batches-per-epoch N   stop each epoch after N batches (alias --max-batches)
   --seed N                    seed for weights, shuffling and augmentation
 The model (the recipe's, else):
-  --model NAME                preset: seed | small | tiny | resnet18 | resnet34 | resnet50 | resnet101 | resnet152
+  --model NAME                preset: seed | small | tiny | resnet18 | resnet34 | resnet50 | resnet101 | resnet152 |
+                              resnext50_32x4d
   --widths a,b,c,d            channels of stages b2..b5
   --depths a,b,c,d            residual blocks per stage
   --block KIND                basic | bottleneck | preact

@@ -22,8 +22,16 @@ export interface BlockOptions {
    * Unset: the input is taken to have `channels` channels unless `sameShape` is false.
    */
   inChannels?: number;
-  /** Bottleneck only: width of the inner 3x3 conv is channels / expansion. */
+  /** Bottleneck only: width of the inner 3x3 conv is channels / expansion (times widthPerGroup/64 x groups). */
   expansion?: number;
+  /**
+   * Bottleneck only: ResNeXt's cardinality. The inner 3x3 conv is grouped into `groups` paths of
+   * `widthPerGroup` channels per 64 of the plain bottleneck's inner width (torchvision's names and
+   * formula: inner = floor(channels / expansion * widthPerGroup / 64) * groups). Defaults 1 and 64:
+   * the plain bottleneck. ResNeXt-50 32x4d: groups 32, widthPerGroup 4.
+   */
+  groups?: number;
+  widthPerGroup?: number;
   /**
    * Bottleneck only, when it downsamples: which conv has stride 2. '3x3' (default, torchvision's
    * "ResNet v1.5", slightly more accurate) or '1x1', the first conv, as in He et al. 2015 (whose
@@ -107,7 +115,8 @@ export class Residual extends ResidualBlock {
 
 /**
  * Bottleneck block (torchvision's `Bottleneck`, exercise "deeper nets"): 1x1 reduce -> 3x3 -> 1x1
- * expand, each followed by BN, ReLU after the add. The output has `channels` channels; the 3x3
+ * expand, each followed by BN, ReLU after the add. With `groups` > 1 the 3x3 conv is grouped: the
+ * ResNeXt block (Xie et al. 2017), many narrow paths in the cost of one wide one. The output has `channels` channels; the 3x3
  * conv works on channels / expansion. The first block of a stage changes the width, so it needs
  * `inChannels` (the ResNet builder passes it).
  */
@@ -117,11 +126,20 @@ export class Bottleneck extends ResidualBlock {
 
   constructor(channels: number, opts: BlockOptions = {}) {
     super(channels, opts);
-    const inner = Math.max(1, Math.round(channels / (opts.expansion ?? 4)));
+    const groups = opts.groups ?? 1;
+    const plain = Math.max(1, Math.round(channels / (opts.expansion ?? 4)));
+    const inner =
+      groups === 1 && (opts.widthPerGroup ?? 64) === 64
+        ? plain
+        : Math.floor((plain * (opts.widthPerGroup ?? 64)) / 64) * groups;
+    if (inner < groups) throw new Error(`Bottleneck(${channels}): ${groups} groups leave no channels per group`);
     const first = opts.strideOn === '1x1';
     this.convs = [
       this.addModule('conv1', new Conv2d(inner, { kernelSize: 1, strides: first ? this.strides : 1 })),
-      this.addModule('conv2', new Conv2d(inner, { kernelSize: 3, padding: 1, strides: first ? 1 : this.strides })),
+      this.addModule(
+        'conv2',
+        new Conv2d(inner, { kernelSize: 3, padding: 1, strides: first ? 1 : this.strides, groups }),
+      ),
       this.addModule('conv3', new Conv2d(channels, { kernelSize: 1 })),
     ];
     this.bns = [
@@ -177,12 +195,13 @@ export function makeBlock(
   sameShape: boolean,
   inChannels?: number,
   strideOn?: BlockOptions['strideOn'],
+  cardinality: Pick<BlockOptions, 'groups' | 'widthPerGroup'> = {},
 ): Module {
   switch (kind) {
     case 'basic':
       return new Residual(channels, { sameShape, inChannels });
     case 'bottleneck':
-      return new Bottleneck(channels, { sameShape, inChannels, strideOn });
+      return new Bottleneck(channels, { sameShape, inChannels, strideOn, ...cardinality });
     case 'preact':
       return new PreActResidual(channels, { sameShape, inChannels });
     default:

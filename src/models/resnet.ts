@@ -36,6 +36,9 @@ export interface ResNetConfig {
   stem: 'seed' | 'small' | 'imagenet';
   /** Bottleneck nets: which conv of a downsampling block has stride 2 (see BlockOptions.strideOn; default '3x3'). */
   bottleneckStride?: '1x1' | '3x3';
+  /** Bottleneck nets: ResNeXt's grouped 3x3 conv (see BlockOptions.groups / widthPerGroup; default 1 and 64). */
+  groups?: number;
+  widthPerGroup?: number;
 }
 
 export const SEED_RESNET: ResNetConfig = {
@@ -76,6 +79,8 @@ export class ResNet extends Module {
       headPool: opts.headPool ?? SEED_RESNET.headPool,
       stem: opts.stem ?? SEED_RESNET.stem,
       ...(opts.bottleneckStride ? { bottleneckStride: opts.bottleneckStride } : {}),
+      ...(opts.groups !== undefined ? { groups: opts.groups } : {}),
+      ...(opts.widthPerGroup !== undefined ? { widthPerGroup: opts.widthPerGroup } : {}),
     };
     validateConfig(this.config);
     this.verbose = opts.verbose ?? false;
@@ -102,6 +107,7 @@ export class ResNet extends Module {
             !(downsample && j === 0),
             j === 0 ? inChannels : widths[i],
             this.config.bottleneckStride,
+            { groups: this.config.groups, widthPerGroup: this.config.widthPerGroup },
           ),
         );
       return s;
@@ -156,6 +162,11 @@ function validateConfig(c: ResNetConfig): void {
   if (!['seed', 'small', 'imagenet'].includes(c.stem)) bad(`unknown stem '${c.stem}'`);
   if (c.bottleneckStride !== undefined && !['1x1', '3x3'].includes(c.bottleneckStride))
     bad(`unknown bottleneckStride '${c.bottleneckStride}'`);
+  for (const k of ['groups', 'widthPerGroup'] as const) {
+    const v = c[k];
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) bad(`${k} must be a positive integer`);
+    if (v !== undefined && c.block !== 'bottleneck') bad(`${k} applies to bottleneck blocks only`);
+  }
 }
 
 /** He et al. 2015, Table 1: the block kind and the blocks per stage of each depth. */
@@ -194,6 +205,15 @@ export function resnetOfDepth(depth: ResNetDepth, setting: 'chapter' | 'imagenet
   };
 }
 
+/**
+ * ResNeXt-50 (32x4d), Xie et al. 2017: ResNet-50's stages with 32 groups of 4 channels per 64 in
+ * each bottleneck's 3x3 conv (inner widths 128, 256, 512, 1024), stride 2 on that 3x3 conv.
+ * 'imagenet': the paper's 224x224x3 setting (4.2 billion multiply-adds, 25.0 M parameters).
+ */
+export function resnext50(setting: 'chapter' | 'imagenet' = 'chapter'): Partial<ResNetConfig> {
+  return { ...resnetOfDepth(50, setting), bottleneckStride: '3x3', groups: 32, widthPerGroup: 4 };
+}
+
 const PRESETS: Record<string, () => Partial<ResNetConfig>> = {
   seed: () => ({ ...SEED_RESNET }),
   small: () => ({ widths: [16, 32, 64, 128] }),
@@ -204,11 +224,14 @@ const PRESETS: Record<string, () => Partial<ResNetConfig>> = {
       [`imagenet-resnet${d}`, () => resnetOfDepth(Number(d) as ResNetDepth, 'imagenet')],
     ]),
   ),
+  resnext50_32x4d: () => resnext50(),
+  'imagenet-resnext50_32x4d': () => resnext50('imagenet'),
 };
 
 /**
- * Named presets: the seed's net, smaller ones for tests and quick runs, and Table 1's depths
- * (`resnet18`..`resnet152` at the chapter's setting, `imagenet-resnet18`.. at the paper's).
+ * Named presets: the seed's net, smaller ones for tests and quick runs, Table 1's depths
+ * (`resnet18`..`resnet152` at the chapter's setting, `imagenet-resnet18`.. at the paper's) and
+ * ResNeXt-50 32x4d (`resnext50_32x4d`, `imagenet-resnext50_32x4d`).
  */
 export function resnetPreset(name: string): Partial<ResNetConfig> {
   const make = PRESETS[name];

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { updateMovingAverages } from '../backend/in_place_updates';
 import { batchNormTrain } from '../ops/batch_norm_train';
+import { groupedConv2d } from '../ops/grouped_conv2d';
 import { ForwardOptions, Module } from './module';
 import { nextInitSeed, xavierUniform } from './init';
 
@@ -13,14 +14,20 @@ export interface Conv2dOptions {
   /** Symmetric zero padding in pixels (the seed's `padding=1`), or tfjs's 'same' / 'valid'. */
   padding?: Padding;
   useBias?: boolean;
+  /**
+   * Grouped convolution (ResNeXt's cardinality): input and output channels are cut into `groups`
+   * parts and part g of the output sees only part g of the input; weights [k, k, in / groups, out].
+   */
+  groups?: number;
 }
 
-/** 2-D convolution over NHWC input; weights are HWIO [k, k, in, out]. */
+/** 2-D convolution over NHWC input; weights are HWIO [k, k, in / groups, out]. */
 export class Conv2d extends Module {
   readonly kernelSize: number;
   readonly strides: number;
   readonly padding: Padding;
   readonly useBias: boolean;
+  readonly groups: number;
   /** Input channels, known from the first input. */
   private inChannels?: number;
 
@@ -33,6 +40,12 @@ export class Conv2d extends Module {
     this.strides = opts.strides ?? 1;
     this.padding = opts.padding ?? 0;
     this.useBias = opts.useBias ?? true;
+    this.groups = opts.groups ?? 1;
+    if (!Number.isInteger(this.groups) || this.groups < 1 || channels % this.groups !== 0) {
+      throw new Error(
+        `Conv2d: groups must be a positive integer dividing the ${channels} output channels, got ${opts.groups}`,
+      );
+    }
   }
 
   forward(x: tf.Tensor): tf.Tensor {
@@ -40,18 +53,27 @@ export class Conv2d extends Module {
     const inChannels = x.shape[3] as number;
     this.inChannels ??= inChannels;
     const k = this.kernelSize;
-    const weight = this.variable('weight', () => xavierUniform([k, k, inChannels, this.channels], nextInitSeed()));
-    if (weight.shape[2] !== inChannels) {
-      throw new Error(`Conv2d built for ${weight.shape[2]} input channels got input ${JSON.stringify(x.shape)}`);
+    const g = this.groups;
+    if (inChannels % g !== 0) {
+      throw new Error(
+        `Conv2d with ${g} groups got input ${JSON.stringify(x.shape)}: ${inChannels} channels do not split`,
+      );
     }
-    const bias = this.useBias ? this.variable('bias', () => tf.zeros([this.channels])) : undefined;
+    const weight = this.variable('weight', () => xavierUniform([k, k, inChannels / g, this.channels], nextInitSeed()));
+    const builtFor = (weight.shape[2] as number) * g;
+    if (builtFor !== inChannels) {
+      throw new Error(`Conv2d built for ${builtFor} input channels got input ${JSON.stringify(x.shape)}`);
+    }
+    const bias = this.useBias ? (this.variable('bias', () => tf.zeros([this.channels])) as tf.Tensor1D) : undefined;
     const pad = this.padding === 0 ? 'valid' : this.padding;
-    return tf.fused.conv2d({ x: x as tf.Tensor4D, filter: weight as tf.Tensor4D, strides: this.strides, pad, bias });
+    const [x4, w4] = [x as tf.Tensor4D, weight as tf.Tensor4D];
+    if (g > 1) return groupedConv2d(x4, w4, { strides: this.strides, pad, groups: g, bias });
+    return tf.fused.conv2d({ x: x4, filter: w4, strides: this.strides, pad, bias });
   }
 
-  /** Every output element sums k x k x inChannels products. */
+  /** Every output element sums k x k x (inChannels / groups) products. */
   protected ownMultiplyAdds([h, w, c]: number[]): number {
-    return h * w * c * this.kernelSize * this.kernelSize * (this.inChannels ?? 0);
+    return (h * w * c * this.kernelSize * this.kernelSize * (this.inChannels ?? 0)) / this.groups;
   }
 }
 

@@ -413,7 +413,7 @@ describe('ResNet configurations', () => {
       bottleneckStride: '1x1',
     });
     expect(() => resnetPreset('vgg')).toThrow(
-      /^unknown model preset 'vgg' \(seed, small, tiny, resnet18, imagenet-resnet18, resnet34, .*imagenet-resnet152\)$/,
+      /^unknown model preset 'vgg' \(seed, small, tiny, resnet18, imagenet-resnet18, resnet34, .*imagenet-resnet152, resnext50_32x4d, imagenet-resnext50_32x4d\)$/,
     );
   });
 });
@@ -426,6 +426,35 @@ describe('blocks', () => {
     expect((makeBlock('preact', 4, false) as PreActResidual).sameShape).toBe(false);
     expect(() => makeBlock('dense' as never, 4, true)).toThrow(
       "unknown residual block kind 'dense' (basic, bottleneck, preact)",
+    );
+  });
+
+  it("ResNeXt block: a Bottleneck with groups has torchvision's inner width and a grouped 3x3 conv", () => {
+    const block = new Bottleneck(256, { groups: 32, widthPerGroup: 4, inChannels: 64 });
+    const y = block.apply(tf.randomNormal([2, 8, 8, 64]), { training: true });
+    expect(y.shape).toEqual([2, 8, 8, 256]);
+    const w = Object.fromEntries(block.namedVariables().map(([n, v]) => [n, v.shape]));
+    expect(w['conv1.weight']).toEqual([1, 1, 64, 128]); // floor(256 / 4 * 4 / 64) * 32 = 128
+    expect(w['conv2.weight']).toEqual([3, 3, 4, 128]); // 32 groups of 4 input channels
+    expect(w['conv3.weight']).toEqual([1, 1, 128, 256]);
+    // the grouped conv's multiply-adds are a 32nd of a dense 3x3 conv's at the same widths
+    const dense = new Bottleneck(256, { expansion: 2, inChannels: 64 });
+    dense.apply(tf.zeros([1, 8, 8, 64]));
+    block.apply(tf.zeros([1, 8, 8, 64]));
+    const conv2 = (m: Module) =>
+      m
+        .children()
+        .find(([n]) => n === 'conv2')![1]
+        .multiplyAdds();
+    expect(conv2(dense)).toBe(8 * 8 * 128 * 9 * 128);
+    expect(conv2(block)).toBe((8 * 8 * 128 * 9 * 128) / 32);
+    expect(() => new Bottleneck(64, { groups: 32, widthPerGroup: 1 })).toThrow(/32 groups leave no channels per group/);
+    expect(() => new Conv2d(10, { kernelSize: 3, groups: 4 })).toThrow(
+      /groups must be a positive integer dividing the 10/,
+    );
+    expect(() => new ResNet({ groups: 32 })).toThrow(/groups applies to bottleneck blocks only/);
+    expect(() => new ResNet({ block: 'bottleneck', widthPerGroup: 0 })).toThrow(
+      /widthPerGroup must be a positive integer/,
     );
   });
 

@@ -45,6 +45,28 @@ describe('Table 1 of He et al. 2015 at 224x224', () => {
     }, 120_000);
   }
 
+  it('ResNeXt-50 (32x4d): 4.2 x 10^9 multiply-adds, ~25.0 M parameters (Xie et al. 2017, Table 3; torchvision 25,028,904)', () => {
+    const net = new ResNet(resnetPreset('imagenet-resnext50_32x4d')).build([224, 224, 3]);
+    try {
+      const s = summarize(net);
+      expect(s.rows.map((r) => r.outputShape)).toEqual([
+        [112, 112, 64],
+        [56, 56, 256],
+        [28, 28, 512],
+        [14, 14, 1024],
+        [7, 7, 2048],
+        [1000],
+      ]);
+      expect(Math.abs(s.multiplyAdds / 4.2e9 - 1), `${s.multiplyAdds} multiply-adds`).toBeLessThan(0.03);
+      expect(Math.abs(s.parameters / 25_028_904 - 1), `${s.parameters} parameters`).toBeLessThan(0.005);
+      // the grouped 3x3 conv of the first block: 128 inner channels in 32 groups of 4
+      const conv2 = net.namedVariables().find(([n]) => /^b2\.\d+\.conv2\.weight$/.test(n));
+      expect(conv2?.[1].shape).toEqual([3, 3, 4, 128]);
+    } finally {
+      net.dispose();
+    }
+  }, 120_000);
+
   it("bottleneck stride: the paper's first 1x1 vs torchvision's 3x3 (ResNet-50: 3.8 vs 4.1 billion)", () => {
     const v15 = new ResNet({ ...resnetPreset('imagenet-resnet50'), bottleneckStride: '3x3' }).build([224, 224, 3]);
     try {
