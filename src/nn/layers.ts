@@ -105,7 +105,7 @@ export class BatchNorm extends Module {
    * every "BN, then ReLU" they contain.
    */
   forwardRelu(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
-    return this.normalize(x, opts, true);
+    return this.noteRun(x, this.normalize(x, opts, true));
   }
 
   private normalize(x: tf.Tensor, opts: ForwardOptions, relu: boolean): tf.Tensor {

@@ -36,12 +36,14 @@ export abstract class Module {
     // Parents call their children's forward directly (Sequential, the residual blocks), so the
     // first-run mark is put on forward itself rather than on apply.
     const forward = this.forward;
-    this.forward = (x, opts) => {
-      const y = forward.call(this, x, opts);
-      this.firstInputShape ??= x.shape.slice(1);
-      this.lastOutput = y.shape;
-      return y;
-    };
+    this.forward = (x, opts) => this.noteRun(x, forward.call(this, x, opts));
+  }
+
+  /** Records a run (first input shape, latest output shape); other entry points than forward call it too. */
+  protected noteRun(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
+    this.firstInputShape ??= x.shape.slice(1);
+    this.lastOutput = y.shape;
+    return y;
   }
 
   /** Maps a batch to a batch. Subclasses implement this; callers use `apply`. */

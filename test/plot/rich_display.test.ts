@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import '../../src/tfjs_setup';
 import { ResNet } from '../../src/models/resnet';
+import { Bottleneck, PreActResidual, Residual } from '../../src/models/residual';
 import { Sequential } from '../../src/nn/module';
 import { Conv2d, Dense, GlobalAvgPool2d, ReLU } from '../../src/nn/layers';
 import { summarize } from '../../src/nn/summary';
@@ -66,6 +67,24 @@ describe('module summary', () => {
     expect(head.multiplyAdds()).toBe(16 * 3);
     head.dispose();
     seq.dispose();
+  });
+
+  it('every layer of each block kind has its output shape, including batch norms run with a fused ReLU', () => {
+    for (const block of [
+      new Residual(8, false),
+      new Bottleneck(16, { sameShape: false, groups: 2 }),
+      new PreActResidual(8, false),
+    ]) {
+      block.build([6, 6, 4]);
+      const rows = summarize(block).rows;
+      expect(rows.length, block.constructor.name).toBeGreaterThanOrEqual(5);
+      for (const r of rows) expect(r.outputShape, `${block.constructor.name}.${r.name}`).toBeDefined();
+      const bn1 = rows.find((r) => r.name === 'bn1')!;
+      expect(bn1.outputShape?.slice(0, 2), `${block.constructor.name}.bn1`).toEqual(
+        block instanceof Residual ? [3, 3] : [6, 6],
+      ); // stride 2 on Residual's first conv only
+      block.dispose();
+    }
   });
 });
 
