@@ -7,8 +7,9 @@
  * stride makes it match (channels and halved height/width).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ForwardOptions, Module } from '../nn/module';
+import { ForwardOptions, Module, Sequential } from '../nn/module';
 import { BatchNorm, Conv2d } from '../nn/layers';
+import type { Conv2dOptions } from '../nn/layers';
 import { addRelu } from '../ops/add_relu';
 
 export type BlockKind = 'basic' | 'bottleneck' | 'preact';
@@ -38,17 +39,22 @@ export interface BlockOptions {
    * Table 1 FLOPs count it that way: ResNet-50 3.8 vs 4.1 billion multiply-adds).
    */
   strideOn?: '1x1' | '3x3';
+  /** Convolutions carry a bias (default true, as Gluon's Conv2D in the seed; torchvision's have none, BN's shift does that job). */
+  convBias?: boolean;
+  /** A batch norm after the 1x1 projection shortcut (the paper's and torchvision's; the seed's has none). */
+  shortcutBatchNorm?: boolean;
 }
 
 /**
  * What the three blocks share: the shortcut. It is the identity when the block keeps the input's
- * shape, else a 1x1 convolution with the block's stride, always the child module `shortcut`
- * (added last, after the main branch's layers).
+ * shape, else a 1x1 convolution with the block's stride (followed by a BN with
+ * `shortcutBatchNorm`), always the child module `shortcut` (added last, after the main branch's layers).
  */
 abstract class ResidualBlock extends Module {
   readonly sameShape: boolean;
   protected readonly strides: number;
-  private shortcutConv?: Conv2d;
+  private readonly convBias: boolean;
+  private shortcutModule?: Module;
 
   constructor(
     readonly channels: number,
@@ -57,27 +63,34 @@ abstract class ResidualBlock extends Module {
     super();
     this.sameShape = typeof opts === 'boolean' ? opts : (opts.sameShape ?? true);
     this.strides = this.sameShape ? 1 : 2;
+    this.convBias = typeof opts === 'boolean' ? true : (opts.convBias ?? true);
+  }
+
+  /** A convolution of this block (with or without bias, as the block's options say). */
+  protected conv(channels: number, opts: Omit<Conv2dOptions, 'useBias'>): Conv2d {
+    return new Conv2d(channels, { ...opts, useBias: this.convBias });
   }
 
   /** Creates the projection if the shape changes; each block calls it after its own layers. */
   protected addShortcut(opts: BlockOptions | boolean): void {
-    const inChannels = typeof opts === 'boolean' ? undefined : opts.inChannels;
-    if (!this.sameShape || (inChannels !== undefined && inChannels !== this.channels)) {
-      this.shortcutConv = this.addModule(
+    const o = typeof opts === 'boolean' ? {} : opts;
+    if (!this.sameShape || (o.inChannels !== undefined && o.inChannels !== this.channels)) {
+      const projection = this.conv(this.channels, { kernelSize: 1, strides: this.strides });
+      this.shortcutModule = this.addModule(
         'shortcut',
-        new Conv2d(this.channels, { kernelSize: 1, strides: this.strides }),
+        o.shortcutBatchNorm ? new Sequential(projection, new BatchNorm()) : projection,
       );
     }
   }
 
   /** True when the shortcut is a 1x1 projection rather than the identity. */
   get projects(): boolean {
-    return this.shortcutConv !== undefined;
+    return this.shortcutModule !== undefined;
   }
 
   /** The shortcut branch applied to `x`. */
-  protected shortcut(x: tf.Tensor): tf.Tensor {
-    if (this.shortcutConv) return this.shortcutConv.forward(x);
+  protected shortcut(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
+    if (this.shortcutModule) return this.shortcutModule.forward(x, opts);
     if (x.shape[3] !== this.channels) {
       throw new Error(
         `${this.constructor.name}(${this.channels}): input has ${x.shape[3]} channels, so the identity ` +
@@ -97,9 +110,9 @@ export class Residual extends ResidualBlock {
 
   constructor(channels: number, opts: BlockOptions | boolean = {}) {
     super(channels, opts);
-    this.conv1 = this.addModule('conv1', new Conv2d(channels, { kernelSize: 3, padding: 1, strides: this.strides }));
+    this.conv1 = this.addModule('conv1', this.conv(channels, { kernelSize: 3, padding: 1, strides: this.strides }));
     this.bn1 = this.addModule('bn1', new BatchNorm());
-    this.conv2 = this.addModule('conv2', new Conv2d(channels, { kernelSize: 3, padding: 1 }));
+    this.conv2 = this.addModule('conv2', this.conv(channels, { kernelSize: 3, padding: 1 }));
     this.bn2 = this.addModule('bn2', new BatchNorm());
     this.addShortcut(opts);
   }
@@ -108,7 +121,7 @@ export class Residual extends ResidualBlock {
     return tf.tidy(() => {
       let out = this.bn1.forwardRelu(this.conv1.forward(x), opts);
       out = this.bn2.forward(this.conv2.forward(out), opts);
-      return addRelu(out, this.shortcut(x));
+      return addRelu(out, this.shortcut(x, opts));
     });
   }
 }
@@ -135,12 +148,12 @@ export class Bottleneck extends ResidualBlock {
     if (inner < groups) throw new Error(`Bottleneck(${channels}): ${groups} groups leave no channels per group`);
     const first = opts.strideOn === '1x1';
     this.convs = [
-      this.addModule('conv1', new Conv2d(inner, { kernelSize: 1, strides: first ? this.strides : 1 })),
+      this.addModule('conv1', this.conv(inner, { kernelSize: 1, strides: first ? this.strides : 1 })),
       this.addModule(
         'conv2',
-        new Conv2d(inner, { kernelSize: 3, padding: 1, strides: first ? 1 : this.strides, groups }),
+        this.conv(inner, { kernelSize: 3, padding: 1, strides: first ? 1 : this.strides, groups }),
       ),
-      this.addModule('conv3', new Conv2d(channels, { kernelSize: 1 })),
+      this.addModule('conv3', this.conv(channels, { kernelSize: 1 })),
     ];
     this.bns = [
       this.addModule('bn1', new BatchNorm()),
@@ -157,7 +170,7 @@ export class Bottleneck extends ResidualBlock {
         const z = this.convs[i].forward(out);
         out = i < 2 ? this.bns[i].forwardRelu(z, opts) : this.bns[i].forward(z, opts);
       }
-      return addRelu(out, this.shortcut(x));
+      return addRelu(out, this.shortcut(x, opts));
     });
   }
 }
@@ -172,9 +185,9 @@ export class PreActResidual extends ResidualBlock {
   constructor(channels: number, opts: BlockOptions | boolean = {}) {
     super(channels, opts);
     this.bn1 = this.addModule('bn1', new BatchNorm());
-    this.conv1 = this.addModule('conv1', new Conv2d(channels, { kernelSize: 3, padding: 1, strides: this.strides }));
+    this.conv1 = this.addModule('conv1', this.conv(channels, { kernelSize: 3, padding: 1, strides: this.strides }));
     this.bn2 = this.addModule('bn2', new BatchNorm());
-    this.conv2 = this.addModule('conv2', new Conv2d(channels, { kernelSize: 3, padding: 1 }));
+    this.conv2 = this.addModule('conv2', this.conv(channels, { kernelSize: 3, padding: 1 }));
     this.addShortcut(opts);
   }
 
@@ -184,7 +197,7 @@ export class PreActResidual extends ResidualBlock {
       let out = this.conv1.forward(pre);
       out = this.conv2.forward(this.bn2.forwardRelu(out, opts));
       // A projection reads the pre-activated input, as in the paper's full pre-activation unit.
-      return tf.add(out, this.shortcut(this.projects ? pre : x));
+      return tf.add(out, this.shortcut(this.projects ? pre : x, opts));
     });
   }
 }
@@ -195,15 +208,16 @@ export function makeBlock(
   sameShape: boolean,
   inChannels?: number,
   strideOn?: BlockOptions['strideOn'],
-  cardinality: Pick<BlockOptions, 'groups' | 'widthPerGroup'> = {},
+  more: Pick<BlockOptions, 'groups' | 'widthPerGroup' | 'convBias' | 'shortcutBatchNorm'> = {},
 ): Module {
+  const { groups, widthPerGroup, ...layers } = more;
   switch (kind) {
     case 'basic':
-      return new Residual(channels, { sameShape, inChannels });
+      return new Residual(channels, { sameShape, inChannels, ...layers });
     case 'bottleneck':
-      return new Bottleneck(channels, { sameShape, inChannels, strideOn, ...cardinality });
+      return new Bottleneck(channels, { sameShape, inChannels, strideOn, groups, widthPerGroup, ...layers });
     case 'preact':
-      return new PreActResidual(channels, { sameShape, inChannels });
+      return new PreActResidual(channels, { sameShape, inChannels, ...layers });
     default:
       throw new Error(`unknown residual block kind '${kind as string}' (basic, bottleneck, preact)`);
   }

@@ -39,6 +39,14 @@ export interface ResNetConfig {
   /** Bottleneck nets: ResNeXt's grouped 3x3 conv (see BlockOptions.groups / widthPerGroup; default 1 and 64). */
   groups?: number;
   widthPerGroup?: number;
+  /**
+   * torchvision's layer set vs the seed's: `convBias` false drops every convolution's bias (the BN
+   * after it shifts anyway), `shortcutBatchNorm` true puts a BN after each 1x1 projection shortcut
+   * (as the paper does). Defaults true / false: the seed's. The ImageNet presets use torchvision's,
+   * so their parameter counts are torchvision's to the parameter.
+   */
+  convBias?: boolean;
+  shortcutBatchNorm?: boolean;
 }
 
 export const SEED_RESNET: ResNetConfig = {
@@ -81,22 +89,25 @@ export class ResNet extends Module {
       ...(opts.bottleneckStride ? { bottleneckStride: opts.bottleneckStride } : {}),
       ...(opts.groups !== undefined ? { groups: opts.groups } : {}),
       ...(opts.widthPerGroup !== undefined ? { widthPerGroup: opts.widthPerGroup } : {}),
+      ...(opts.convBias !== undefined ? { convBias: opts.convBias } : {}),
+      ...(opts.shortcutBatchNorm !== undefined ? { shortcutBatchNorm: opts.shortcutBatchNorm } : {}),
     };
     validateConfig(this.config);
     this.verbose = opts.verbose ?? false;
     this.log = opts.log ?? ((line) => console.log(line));
     const { widths, stemWidth, depths, block, numClasses, headPool, stem } = this.config;
 
+    const useBias = this.config.convBias ?? true;
     const b1 =
       stem === 'seed'
-        ? new Conv2d(stemWidth, { kernelSize: 7, strides: 2 })
+        ? new Conv2d(stemWidth, { kernelSize: 7, strides: 2, useBias })
         : stem === 'imagenet'
           ? new Sequential(
-              new Conv2d(stemWidth, { kernelSize: 7, strides: 2, padding: 3 }),
+              new Conv2d(stemWidth, { kernelSize: 7, strides: 2, padding: 3, useBias }),
               new BatchNorm(),
               new ReLU(),
             )
-          : new Sequential(new Conv2d(stemWidth, { kernelSize: 3, padding: 1 }), new BatchNorm(), new ReLU());
+          : new Sequential(new Conv2d(stemWidth, { kernelSize: 3, padding: 1, useBias }), new BatchNorm(), new ReLU());
     const stage = (i: number, downsample: boolean, s = new Sequential()) => {
       const inChannels = i === 0 ? stemWidth : widths[i - 1];
       for (let j = 0; j < depths[i]; j++)
@@ -107,7 +118,12 @@ export class ResNet extends Module {
             !(downsample && j === 0),
             j === 0 ? inChannels : widths[i],
             this.config.bottleneckStride,
-            { groups: this.config.groups, widthPerGroup: this.config.widthPerGroup },
+            {
+              groups: this.config.groups,
+              widthPerGroup: this.config.widthPerGroup,
+              convBias: this.config.convBias,
+              shortcutBatchNorm: this.config.shortcutBatchNorm,
+            },
           ),
         );
       return s;
@@ -181,8 +197,9 @@ export type ResNetDepth = keyof typeof RESNET_TABLE1;
 
 /**
  * ResNet-18/34/50/101/152 from Table 1. 'chapter': the seed's stem and head (96x96 Fashion-MNIST,
- * 10 classes); 'imagenet': the paper's setting (its stem, global average pool, 1000 classes, and
- * the paper's stride on a bottleneck's first 1x1 conv; feed it 224x224x3). Bottleneck nets' stage
+ * 10 classes); 'imagenet': the paper's setting (its stem, global average pool, 1000 classes, the
+ * paper's stride on a bottleneck's first 1x1 conv, BN after projection shortcuts, no conv biases:
+ * torchvision's layers; feed it 224x224x3). Bottleneck nets' stage
  * widths are their outputs, four times the inner 3x3 width.
  */
 export function resnetOfDepth(depth: ResNetDepth, setting: 'chapter' | 'imagenet' = 'chapter'): Partial<ResNetConfig> {
@@ -200,6 +217,8 @@ export function resnetOfDepth(depth: ResNetDepth, setting: 'chapter' | 'imagenet
           headPool: 'global',
           numClasses: 1000,
           ...(row.block === 'bottleneck' ? { bottleneckStride: '1x1' as const } : {}),
+          convBias: false,
+          shortcutBatchNorm: true,
         }
       : {}),
   };

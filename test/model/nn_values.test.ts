@@ -411,7 +411,24 @@ describe('ResNet configurations', () => {
       headPool: 'global',
       numClasses: 1000,
       bottleneckStride: '1x1',
+      convBias: false,
+      shortcutBatchNorm: true,
     });
+    // torchvision's layers: no conv bias anywhere, a BN after each projection shortcut
+    const tv = new ResNet({ ...resnetPreset('imagenet-resnet18'), numClasses: 10 }).build([32, 32, 3]);
+    const names = tv.namedVariables().map(([n]) => n);
+    expect(names.filter((n) => /conv\d?\.bias$|shortcut(\.0)?\.bias$|^b1\.0\.bias$/.test(n))).toEqual([]);
+    expect(names.filter((n) => /shortcut\.1\.gamma$/.test(n))).toEqual([
+      'b3.0.shortcut.1.gamma',
+      'b4.0.shortcut.1.gamma',
+      'b5.0.shortcut.1.gamma',
+    ]);
+    tv.dispose();
+    const seed = new ResNet({ widths: [4, 8, 8, 8], depths: [1, 1, 1, 1] }).build([32, 32, 1]);
+    expect(seed.namedVariables().map(([n]) => n)).toEqual(
+      expect.arrayContaining(['b1.bias', 'b3.0.conv1.bias', 'b3.0.shortcut.bias']),
+    );
+    seed.dispose();
     expect(() => resnetPreset('vgg')).toThrow(
       /^unknown model preset 'vgg' \(seed, small, tiny, resnet18, imagenet-resnet18, resnet34, .*imagenet-resnet152, resnext50_32x4d, imagenet-resnext50_32x4d\)$/,
     );
