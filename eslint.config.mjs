@@ -18,6 +18,8 @@ export default tseslint.config(
       'reports/',
       '.stryker-tmp/',
       'tools/notebook-md/site-assets/',
+      'lab/build/',
+      'lab/node_modules/',
     ],
   },
   js.configs.recommended,
@@ -53,6 +55,11 @@ export default tseslint.config(
     // Tests read executed notebooks and protocol messages as loose JSON.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
+    // The lab front end's entry runs in the browser.
+    files: ['lab/index.js'],
+    languageOptions: { globals: { window: 'readonly', document: 'readonly' } },
   },
   {
     files: ['**/*.js', '**/*.cjs'],

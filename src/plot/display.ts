@@ -1,10 +1,17 @@
 /**
  * Showing figures in a notebook. In a tslab kernel, a figure is sent as one display_data bundle:
  *
- *   application/vnd.vegalite.v5+json   the spec (JupyterLab, VS Code render it interactively)
+ *   application/vnd.vegalite.v5+json   the spec (JupyterLab 4, VS Code render it interactively)
+ *   application/vnd.vegalite.v4+json   the same spec again, for JupyterLab 3: its Vega renderer
+ *                                      (@jupyterlab/vega5-extension 3.x) is registered for the
+ *                                      v3/v4 types only, although it draws with vega-lite 5
  *   image/svg+xml                      a static SVG rendered by vega in Node (classic Notebook,
  *                                      GitHub, nbviewer, any front end without a Vega renderer)
  *   text/plain                         a one-line description
+ *
+ * The metadata asks JupyterLab's renderer for SVG instead of a canvas (crisp when zoomed, and its
+ * marks can be inspected). test/plot/lab_mime.test.ts checks the bundle against the MIME types the
+ * vega5-extension of the lab build (lab/) registers.
  *
  * tslab's public API (`display.raw(mime, data)`) sends one MIME type per message; a bundle needs
  * the function tslab installs for the running cell (`lastWriteDisplayData` in tslab's jupyter
@@ -25,6 +32,10 @@ import { renderSvg, renderSvgAsync } from './render';
 import type { VegaLiteSpec } from './specs';
 
 export const VEGA_LITE_MIME = 'application/vnd.vegalite.v5+json';
+/** The Vega-Lite MIME type JupyterLab 3's own renderer accepts (it draws v5 specs fine). */
+export const VEGA_LITE_V4_MIME = 'application/vnd.vegalite.v4+json';
+/** Every Vega-Lite MIME type a figure bundle carries, newest first. */
+export const VEGA_LITE_MIMES = [VEGA_LITE_MIME, VEGA_LITE_V4_MIME] as const;
 
 export type MimeBundle = Record<string, unknown>;
 export interface DisplayContent {
@@ -57,17 +68,33 @@ export function tslabWriter(): DisplayWriter | null {
 /** True inside a tslab kernel (or with an injected writer). */
 export const inNotebook = (): boolean => tslabWriter() !== null;
 
+/**
+ * The display metadata for a bundle: JupyterLab's Vega renderer reads `embed_options` (vega-embed
+ * options) under each Vega-Lite MIME type; ask it for SVG.
+ */
+export function displayMetadata(data: MimeBundle): Record<string, unknown> {
+  const metadata: Record<string, unknown> = {};
+  for (const mime of VEGA_LITE_MIMES) if (mime in data) metadata[mime] = { embed_options: { renderer: 'svg' } };
+  return metadata;
+}
+
 /** Sends a MIME bundle as display_data (or update_display_data for an existing `displayId`). */
 export function displayBundle(data: MimeBundle, opts: { displayId?: string; update?: boolean } = {}): boolean {
   const w = tslabWriter();
   if (!w) return false;
-  w({ data, metadata: {}, transient: opts.displayId ? { display_id: opts.displayId } : {} }, opts.update ?? false);
+  const transient = opts.displayId ? { display_id: opts.displayId } : {};
+  w({ data, metadata: displayMetadata(data), transient }, opts.update ?? false);
   return true;
 }
 
 function bundleOf(spec: VegaLiteSpec, svg: string, text?: string): MimeBundle {
   const title = typeof spec.title === 'string' ? spec.title : 'chart';
-  return { [VEGA_LITE_MIME]: spec, 'image/svg+xml': svg, 'text/plain': text ?? `<Vega-Lite ${title}>` };
+  return {
+    [VEGA_LITE_MIME]: spec,
+    [VEGA_LITE_V4_MIME]: spec,
+    'image/svg+xml': svg,
+    'text/plain': text ?? `<Vega-Lite ${title}>`,
+  };
 }
 
 /**

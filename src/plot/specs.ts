@@ -57,10 +57,17 @@ export function trainingCurvesSpec(data: EpochRecord[] | CurvePoint[], opts: Cur
     },
     layer: [
       { mark: { type: 'line', strokeWidth: 2 } },
-      // Points make single values (one epoch's test accuracy) visible.
+      // Points make single values (one epoch's test accuracy) visible. The per-batch metrics get
+      // transparent points rather than a filter: a filter that leaves a layer empty (no test
+      // accuracy yet) makes the browser's vega warn about an infinite extent on every redraw.
       {
         mark: { type: 'point', filled: true, size: 30 },
-        transform: [{ filter: "datum.metric !== 'loss' && datum.metric !== 'train acc'" }],
+        encoding: {
+          opacity: {
+            condition: { test: "datum.metric !== 'loss' && datum.metric !== 'train acc'", value: 1 },
+            value: 0,
+          },
+        },
       },
     ],
     config: { legend: { orient: 'right' } },

@@ -17,6 +17,7 @@ import {
   nhwcToNchw,
   ShapeMismatchError,
   VEGA_LITE_MIME,
+  VEGA_LITE_V4_MIME,
   trainingRecipe,
   isFastMode,
 } from '../../src/index';
@@ -71,14 +72,22 @@ describe('specs and rendering', () => {
 });
 
 describe('display in a notebook', () => {
-  it('showVegaLite sends one bundle: vega-lite spec, static SVG and text', async () => {
+  it('showVegaLite sends one bundle: vega-lite spec (v5 and v4 keys), static SVG and text', async () => {
     const sent: [DisplayContent, boolean][] = [];
     setDisplayWriter((c, u) => sent.push([c, u]));
     await showVegaLite(trainingCurvesSpec(history), 'two epochs');
     expect(sent).toHaveLength(1);
     const [c, update] = sent[0];
     expect(update).toBe(false);
-    expect(Object.keys(c.data).sort()).toEqual([VEGA_LITE_MIME, 'image/svg+xml', 'text/plain'].sort());
+    expect(Object.keys(c.data).sort()).toEqual(
+      [VEGA_LITE_MIME, VEGA_LITE_V4_MIME, 'image/svg+xml', 'text/plain'].sort(),
+    );
+    expect(c.data[VEGA_LITE_V4_MIME]).toBe(c.data[VEGA_LITE_MIME]); // the same spec under both keys
+    // JupyterLab's renderer is asked for SVG under each Vega-Lite key, nothing else.
+    expect(c.metadata).toEqual({
+      [VEGA_LITE_MIME]: { embed_options: { renderer: 'svg' } },
+      [VEGA_LITE_V4_MIME]: { embed_options: { renderer: 'svg' } },
+    });
     expect(String(c.data['image/svg+xml'])).toMatch(/^<svg/);
     expect(c.data['text/plain']).toBe('two epochs');
   });

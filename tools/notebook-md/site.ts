@@ -29,6 +29,7 @@ import type { Root as MdastRoot } from 'mdast';
 import type { InlineMath } from 'mdast-util-math';
 import { Cell, Notebook, Output, joinText, readNotebook } from './ipynb';
 import { listNotebooks } from './mirror';
+import { VEGA_LITE_MIMES } from '../../src/plot/display';
 
 export interface SiteOptions {
   /** Project root (node_modules with the assets). */
@@ -57,7 +58,6 @@ export interface SitePage {
   figures: number;
 }
 
-const VEGA_LITE_MIMES = ['application/vnd.vegalite.v5+json', 'application/vnd.vegalite.v4+json'];
 const MARKER_FILE = '.resnet-ts-site';
 
 const h = (tagName: string, properties: Record<string, unknown> = {}, children: ElementContent[] = []): Element => ({
