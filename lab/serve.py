@@ -13,6 +13,7 @@ folder as the root.
 import json
 import os
 
+from jupyter_core.paths import jupyter_config_dir
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from jupyterlab_server import LabServerApp
@@ -24,6 +25,12 @@ BUILD = os.path.join(HERE, "build")
 # MathJax 2 from Debian (libjs-mathjax, a dependency of jupyter-notebook): without it, the lab
 # asks a CDN, which an offline machine cannot reach.
 MATHJAX_DIR = "/usr/share/javascript/mathjax"
+
+# User settings and workspaces where JupyterLab keeps them (~/.jupyter/lab/...), not in ./build,
+# which a rebuild replaces. RESNET_TS_LAB_STATE puts both elsewhere (tests use a fresh folder).
+_state = os.environ.get("RESNET_TS_LAB_STATE")
+USER_SETTINGS = os.path.join(_state, "user-settings") if _state else os.path.join(jupyter_config_dir(), "lab", "user-settings")
+WORKSPACES = os.path.join(_state, "workspaces") if _state else os.path.join(jupyter_config_dir(), "lab", "workspaces")
 
 # Configuration files of other Jupyter installations must not change this application.
 os.environ["JUPYTER_NO_CONFIG"] = "1"
@@ -69,8 +76,8 @@ class ResnetTsLab(LabServerApp):
     # settings/overrides.json: defaults this server needs (locale "en": jupyterlab-server 2.16 does
     # not know 3.6's locale "default" and the console would warn on every page load).
     app_settings_dir = os.path.join(HERE, "settings")
-    user_settings_dir = os.path.join(BUILD, "user_settings")
-    workspaces_dir = os.path.join(BUILD, "workspaces")
+    user_settings_dir = USER_SETTINGS
+    workspaces_dir = WORKSPACES
 
     def initialize_settings(self):
         super().initialize_settings()

@@ -187,7 +187,7 @@ export interface StartLabOptions {
   port?: number;
   ip?: string;
   token?: string;
-  /** Where settings and workspaces are kept (default: inside lab/build). */
+  /** Where user settings and workspaces are kept (default: ~/.jupyter/lab, as JupyterLab does). */
   stateDir?: string;
   env?: NodeJS.ProcessEnv;
   /** Give up if the server does not answer within this time. */
@@ -211,14 +211,15 @@ export async function startLab(opts: StartLabOptions): Promise<LabServer> {
     '--MappingKernelManager.cull_idle_timeout=0',
   ];
   if (process.getuid?.() === 0) args.push('--allow-root');
-  if (opts.stateDir) {
-    args.push(`--ResnetTsLab.user_settings_dir=${path.join(opts.stateDir, 'user_settings')}`);
-    args.push(`--ResnetTsLab.workspaces_dir=${path.join(opts.stateDir, 'workspaces')}`);
-  }
   let out = '';
   const child = spawn(PYTHON, args, {
     cwd: opts.root,
-    env: { ...process.env, BROWSER: '', ...opts.env },
+    env: {
+      ...process.env,
+      BROWSER: '',
+      ...(opts.stateDir ? { RESNET_TS_LAB_STATE: opts.stateDir } : {}),
+      ...opts.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d) => {

@@ -1,0 +1,330 @@
+/**
+ * The notebooks in JupyterLab (3.6, the front end built in lab/, served by Debian's
+ * jupyterlab-server through lab/serve.py), in headless Debian chromium driven by playwright-core.
+ * Every notebook is opened from its /lab/tree URL and run with "Run All" on the project's kernel
+ * in fast mode; the test checks what a learner sees there: the shape tables, the figures drawn by
+ * JupyterLab's own Vega renderer (not the SVG fallback), the training plot redrawn in place, the
+ * prediction grid, the kernel's Out[n] and red traceback, and no console errors. Screenshots go to
+ * build/screenshots/lab-*.png.
+ *
+ * The server works on copies in build/lab-notebooks/ (JupyterLab autosaves; the committed
+ * notebooks must not get outputs). Where the lab cannot be served (no python3-jupyterlab-server,
+ * no chromium) the file is skipped with a message, except in CI, where it fails.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../../helpers/browser';
+import { buildDist } from '../../helpers/process';
+import { ensurePackageLink } from '../../../tools/notebook-runner/runner';
+import { LabManifest, LabServer, ensureLabBuilt, serverMissing, startLab } from '../../../tools/lab/lab';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const WORK = path.join(ROOT, 'build', 'lab-notebooks');
+const STATE = path.join(ROOT, 'build', 'lab-state');
+const SHOTS = path.join(ROOT, 'build', 'screenshots');
+
+/** Why the lab cannot run here (checked in beforeAll), or null. */
+let missing: string | null = null;
+let server: LabServer | undefined;
+let browser: Browser | undefined;
+let manifest: LabManifest;
+
+beforeAll(async () => {
+  missing = (await serverMissing()) ?? (fs.existsSync(CHROMIUM) ? null : `no browser at ${CHROMIUM}`);
+  if (missing && process.env.CI) throw new Error(`JupyterLab browser test cannot run in CI: ${missing}`);
+  if (missing) {
+    console.warn(`\n*** SKIPPING the JupyterLab browser test: ${missing} ***\n`);
+    return;
+  }
+  await buildDist(); // the notebooks import the built package
+  manifest = await ensureLabBuilt(() => {}); // built by the setup; builds here otherwise (minutes)
+  for (const dir of [WORK, STATE]) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+  }
+  for (const f of fs.readdirSync(path.join(ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb'))) {
+    fs.copyFileSync(path.join(ROOT, 'notebooks', f), path.join(WORK, f));
+  }
+  // What the kernel itself shows: a value as Out[n] and an error's traceback.
+  const code = (source: string) => ({ cell_type: 'code', source, metadata: {}, outputs: [], execution_count: null });
+  fs.writeFileSync(
+    path.join(WORK, 'kernel-features.ipynb'),
+    JSON.stringify({
+      cells: [
+        code("import { ResNet } from 'resnet-ts';"),
+        code('const net = new ResNet({ widths: [8, 16, 32, 64], depths: [1, 1, 1, 1] }).build([96, 96, 1]);\nnet'),
+        code("function failing(): never {\n  throw new RangeError('shown in red');\n}\nfailing();"),
+      ],
+      metadata: { kernelspec: { name: 'resnet-ts', display_name: 'TypeScript (resnet-ts)', language: 'typescript' } },
+      nbformat: 4,
+      nbformat_minor: 5,
+    }),
+  );
+  ensurePackageLink(WORK, ROOT);
+  fs.mkdirSync(SHOTS, { recursive: true });
+  server = await startLab({ root: WORK, stateDir: STATE, env: { RESNET_TS_FAST: '1' }, timeoutMs: 90_000 });
+  browser = await launchChromium();
+}, 600_000); // buildDist, and a lab build when the setup has not made one
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** MathJax 2 declares a placeholder font at about:blank, which Chromium refuses (also in the classic Notebook). */
+const FRONT_END_NOISE = [
+  /^console: Access to font at 'about:blank' /,
+  /^console: Failed to load resource: net::ERR_FAILED \(about:blank\)$/,
+];
+
+interface CellOutput {
+  output_type: string;
+  name?: string;
+  text?: string | string[];
+  data?: Record<string, unknown>;
+  ename?: string;
+  evalue?: string;
+}
+
+/** The notebook panel for `name` in the lab's main area (evaluated in the page). */
+const PANEL = `(name) => {
+  const it = window.jupyterapp.shell.widgets('main');
+  for (let w = it.next(); w !== undefined; w = it.next()) if (w.context && w.context.path === name && w.content && w.content.model) return w;
+  return null;
+}`;
+
+interface Run {
+  page: Page;
+  /** The notebook's panel: every locator of the checks starts here. */
+  panel: Locator;
+  /** Each code cell's outputs, in order (from the notebook model). */
+  outputs: CellOutput[][];
+  /** update_display_data messages the front end received, per display id. */
+  updates: Record<string, number>;
+  consoleErrors: string[];
+}
+
+/**
+ * A new page with the notebook open and its kernel (from the notebook's metadata) idle. Each
+ * notebook gets its own workspace (/lab/workspaces/<stem>/tree/<name>), so no tab of an earlier
+ * test is restored beside it. Returns the page and a locator for the notebook's panel.
+ */
+async function openInLab(name: string, consoleErrors: string[] = []): Promise<{ page: Page; panel: Locator }> {
+  const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${String(e)}`));
+  page.on('console', (m) => {
+    const line = `console: ${m.text()} (${m.location().url})`;
+    if (m.type() === 'error' && !FRONT_END_NOISE.some((re) => re.test(line))) consoleErrors.push(line);
+  });
+  const workspace = name.replace(/\.ipynb$/, '').replace(/[^a-zA-Z0-9_-]/g, '-');
+  await page.goto(`${server!.base}/lab/workspaces/${workspace}/tree/${name}?token=${server!.token}`);
+  await page.waitForFunction(() => document.body.dataset.resnetTsLab === 'ready', null, { timeout: 90_000 });
+  await page.waitForFunction(
+    ([name, panel]) => {
+      const p = (0, eval)(panel)(name);
+      const k = p?.sessionContext?.session?.kernel;
+      return k?.name === 'resnet-ts' && k.status === 'idle' && p.context.isReady;
+    },
+    [name, PANEL],
+    { timeout: 90_000 },
+  );
+  await page.evaluate(
+    ([name, panel]) => {
+      (0, eval)(panel)(name).node.dataset.testNotebook = name;
+    },
+    [name, PANEL],
+  );
+  return { page, panel: page.locator(`[data-test-notebook="${name}"]`) };
+}
+
+/** Shuts the notebook's kernel down (each test starts one) and closes the page. */
+async function closeInLab(page: Page, name: string): Promise<void> {
+  await page.evaluate(([name, panel]) => (0, eval)(panel)(name)?.sessionContext.shutdown(), [name, PANEL]);
+  await page.close();
+}
+
+/** Opens a notebook, runs all cells, waits until every code cell has run. */
+async function runInLab(name: string): Promise<Run> {
+  const consoleErrors: string[] = [];
+  const { page, panel } = await openInLab(name, consoleErrors);
+  await page.evaluate(
+    ([name, panel]) => {
+      const p = (0, eval)(panel)(name);
+      const w = window as any;
+      w.__updates = {};
+      p.sessionContext.iopubMessage.connect((_: unknown, msg: any) => {
+        if (msg.header.msg_type !== 'update_display_data') return;
+        const id = msg.content.transient?.display_id ?? '';
+        w.__updates[id] = (w.__updates[id] ?? 0) + 1;
+      });
+      p.content.activeCellIndex = 0;
+      return w.jupyterapp.commands.execute('notebook:run-all-cells');
+    },
+    [name, PANEL],
+  );
+  // Done when every code cell has an execution count and the kernel is idle; an error stops early.
+  const state = await page.waitForFunction(
+    ([name, panel]) => {
+      const p = (0, eval)(panel)(name);
+      const cells = p.content.model.cells;
+      let done = p.sessionContext.session.kernel.status === 'idle';
+      for (let i = 0; i < cells.length; i++) {
+        const c = cells.get(i);
+        if (c.type !== 'code') continue;
+        const outs = c.outputs.toJSON();
+        const bad = outs.find(
+          (o: any) =>
+            o.output_type === 'error' ||
+            (o.name === 'stderr' && /Error|error TS|\d+:\d+ - /.test([].concat(o.text).join(''))),
+        );
+        if (bad) return { failed: i, text: JSON.stringify(bad).slice(0, 3000) };
+        if (!(c.executionCount > 0)) done = false;
+      }
+      return done ? { failed: -1, text: '' } : null;
+    },
+    [name, PANEL],
+    { timeout: 300_000, polling: 250 },
+  );
+  const result = (await state.jsonValue()) as { failed: number; text: string };
+  expect(result.failed, `${name}: cell ${result.failed + 1} failed in JupyterLab:\n${result.text}`).toBe(-1);
+  // The Vega renderer draws asynchronously; give the last figure a moment.
+  await page.waitForTimeout(500);
+  const outputs = (await page.evaluate(
+    ([name, panel]) => {
+      const cells = (0, eval)(panel)(name).content.model.cells;
+      const all = [];
+      for (let i = 0; i < cells.length; i++) if (cells.get(i).type === 'code') all.push(cells.get(i).outputs.toJSON());
+      return all;
+    },
+    [name, PANEL],
+  )) as CellOutput[][];
+  const updates = (await page.evaluate(() => (window as any).__updates)) as Record<string, number>;
+  return { page, panel, outputs, updates, consoleErrors };
+}
+
+/** The checks every notebook gets; then the screenshot. */
+async function commonChecks(name: string, run: Run): Promise<void> {
+  const { page, panel, outputs } = run;
+  const vegaTypes = manifest.vegaMimeTypes;
+  const figures = outputs.flat().filter((o) => o.data && Object.keys(o.data).some((m) => m.includes('vegalite')));
+  // Every figure carries a Vega-Lite type this JupyterLab renders, and its renderer drew it as SVG.
+  for (const f of figures)
+    expect(
+      Object.keys(f.data!).some((m) => vegaTypes.includes(m)),
+      name,
+    ).toBe(true);
+  const drawn = panel.locator('.jp-RenderedVegaLite');
+  expect(await drawn.count(), `${name}: figures drawn by JupyterLab's Vega renderer`).toBe(figures.length);
+  expect(await panel.locator('.jp-RenderedVegaLite svg.marks').count(), name).toBe(figures.length);
+  // Nothing fell back to the static SVG of a bundle.
+  expect(await panel.locator('.jp-RenderedSVG').count(), `${name}: SVG fallbacks`).toBe(0);
+  expect(run.consoleErrors, `${name}: page and console errors`).toEqual([]);
+  // JupyterLab scrolls inside the notebook panel: make the window as tall as the notebook.
+  const height = await page.evaluate(() => document.querySelector('.jp-NotebookPanel-notebook')?.scrollHeight ?? 900);
+  await page.setViewportSize({ width: 1280, height: Math.min(Math.max(900, height + 200), 12_000) });
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: path.join(SHOTS, `lab-${name.replace('.ipynb', '')}.png`) });
+}
+
+const text = (o: CellOutput) => [o.text ?? ''].flat().join('');
+
+describe('notebooks in JupyterLab 3.6 (lab/), headless chromium', () => {
+  it('the lab build renders the Vega-Lite types our figures carry', (ctx) => {
+    if (missing) return ctx.skip();
+    expect(manifest.jupyterlab).toMatch(/^3\.6\./);
+    expect(manifest.vegaMimeTypes).toContain('application/vnd.vegalite.v4+json');
+  });
+
+  it('01-residual-block: both shape-check tables render, all ok', async (ctx) => {
+    if (missing) return ctx.skip();
+    const run = await runInLab('01-residual-block.ipynb');
+    const tables = run.panel.locator('.jp-RenderedHTMLCommon table.shape-checks');
+    expect(await tables.count()).toBe(2);
+    const all = (await tables.allInnerTexts()).join('\n');
+    expect(all).toContain('[4, 6, 6, 3]');
+    expect(all).toContain('(4, 8, 3, 3)');
+    expect(all).toContain('[4, 3, 3, 8]');
+    expect(all).not.toContain('mismatch');
+    await commonChecks('01-residual-block.ipynb', run);
+    await closeInLab(run.page, '01-residual-block.ipynb');
+  });
+
+  it('02-resnet: verbose block shapes and six checked rows', async (ctx) => {
+    if (missing) return ctx.skip();
+    const run = await runInLab('02-resnet.ipynb');
+    const p = run.panel;
+    expect(await p.locator('.jp-RenderedText', { hasText: 'block 6 output: [4,10]' }).count()).toBe(1);
+    expect(await p.locator('.jp-RenderedHTMLCommon table.shape-checks tbody tr').count()).toBe(6);
+    expect(await p.locator('table.shape-checks', { hasText: 'mismatch' }).count()).toBe(0);
+    await commonChecks('02-resnet.ipynb', run);
+    await closeInLab(run.page, '02-resnet.ipynb');
+  });
+
+  it('03-training: the live plot is redrawn in place, the prediction grid is drawn by the Vega renderer', async (ctx) => {
+    if (missing) return ctx.skip();
+    const run = await runInLab('03-training.ipynb');
+    const p = run.panel;
+    // The training cell: one figure, replaced in place by update_display_data while it trained.
+    const trainCell = run.outputs.findIndex((outs) => outs.some((o) => /Epoch 0\. Loss/.test(text(o))));
+    expect(trainCell).toBeGreaterThanOrEqual(0);
+    const trainFigures = run.outputs[trainCell].filter((o) => o.output_type === 'display_data' && o.data);
+    expect(trainFigures).toHaveLength(1);
+    const redraws = Object.values(run.updates);
+    expect(redraws.length, 'display ids updated').toBe(1);
+    expect(redraws[0], 'in-place redraws of the training plot').toBeGreaterThanOrEqual(2);
+    const figures = p.locator('.jp-RenderedVegaLite');
+    expect(await figures.count()).toBe(2);
+    // The curves: three metrics, three line paths, a legend naming the test accuracy.
+    const curves = figures.nth(0);
+    expect(await curves.locator('.mark-line path').count()).toBe(3);
+    expect(await curves.locator('svg.marks').textContent()).toContain('test acc');
+    expect((await curves.boundingBox())!.width).toBeGreaterThan(300);
+    // The grid: 16 images with labels.
+    expect(await figures.nth(1).locator('.mark-image image').count()).toBe(16);
+    await commonChecks('03-training.ipynb', run);
+    await closeInLab(run.page, '03-training.ipynb');
+  });
+
+  it('04-training-faster: every figure drawn by the Vega renderer', async (ctx) => {
+    if (missing) return ctx.skip();
+    const run = await runInLab('04-training-faster.ipynb');
+    expect(await run.panel.locator('.jp-RenderedVegaLite').count()).toBeGreaterThanOrEqual(3);
+    await commonChecks('04-training-faster.ipynb', run);
+    await closeInLab(run.page, '04-training-faster.ipynb');
+  });
+
+  it('05-exercises: tables and the race chart', async (ctx) => {
+    if (missing) return ctx.skip();
+    const run = await runInLab('05-exercises.ipynb');
+    expect(await run.panel.locator('.jp-RenderedHTMLCommon table').count()).toBeGreaterThanOrEqual(3);
+    expect(await run.panel.locator('.jp-RenderedVegaLite').count()).toBeGreaterThanOrEqual(1);
+    await commonChecks('05-exercises.ipynb', run);
+    await closeInLab(run.page, '05-exercises.ipynb');
+  });
+
+  it("the kernel's own outputs: a module's summary as Out[2], an error's red traceback", async (ctx) => {
+    if (missing) return ctx.skip();
+    const { page, panel } = await openInLab('kernel-features.ipynb');
+    await page.evaluate(() => (window as any).jupyterapp.commands.execute('notebook:run-all-cells'));
+    // The error, among the cell outputs on stderr (cell 1 also has tfjs's note about tfjs-node there).
+    const error = panel.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]', {
+      hasText: 'RangeError',
+    });
+    await error.waitFor({ timeout: 120_000 });
+    // Cell 2's value is an execute_result: an Out prompt [2] and the HTML summary table.
+    const out = panel.locator('.jp-OutputArea-child', { has: page.locator('table.module-summary') });
+    expect(await out.locator('.jp-OutputPrompt').innerText()).toMatch(/\[2\]/);
+    expect(await out.locator('table.module-summary tbody tr').count()).toBe(6);
+    expect(await out.locator('table.module-summary').innerText()).toContain('(64, 3, 3)');
+    // The error: name, message, the frame mapped to the cell's line, the header in red.
+    const msg = await error.innerText();
+    expect(msg).toContain('RangeError: shown in red');
+    expect(msg).toMatch(/at failing cell \[3\] line 2/);
+    const red = error.locator('[class*="ansi-red"]', { hasText: 'RangeError' });
+    expect(await red.count(), await error.innerHTML()).toBe(1);
+    await page.screenshot({ path: path.join(SHOTS, 'lab-kernel-features.png') });
+    await closeInLab(page, 'kernel-features.ipynb');
+  });
+});
