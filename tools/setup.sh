@@ -12,7 +12,8 @@ APT_PACKAGES=(
   dataset-fashion-mnist       # the real data set, /usr/share/datasets/fashion-mnist
   jupyter-client jupyter-notebook   # notebooks: kernelspecs, classic Notebook server (browser test)
   python3-jupyter-kernel-test       # the Jupyter protocol conformance suite, run against our kernel
-  chromium                    # headless browser for the notebook front-end test
+  chromium                    # headless browser for the notebook front-end tests
+  python3-jupyter-server python3-jupyterlab-server  # serve the JupyterLab front end of lab/
 )
 
 missing=()
@@ -41,3 +42,6 @@ npm run --silent data
 
 echo "setup: notebooks (package link for cells, tslab kernelspec 'resnet-ts')"
 node tools/setup-notebooks.js
+
+echo "setup: the JupyterLab front end in lab/build (npm run lab starts it)"
+node dist/tools/lab/cli.js --build-only
