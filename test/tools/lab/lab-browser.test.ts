@@ -237,6 +237,33 @@ describe('notebooks in JupyterLab 3.6 (lab/), headless chromium', () => {
     expect(manifest.vegaMimeTypes).toContain('application/vnd.vegalite.v4+json');
   });
 
+  it('the launcher offers the resnet-ts kernel under its display name; the page loads without errors', async (ctx) => {
+    if (missing) return ctx.skip();
+    const consoleErrors: string[] = [];
+    const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${String(e)}`));
+    page.on('console', (m) => {
+      const line = `console: ${m.text()} (${m.location().url})`;
+      if (m.type() === 'error' && !FRONT_END_NOISE.some((re) => re.test(line))) consoleErrors.push(line);
+    });
+    await page.goto(`${server!.base}/lab/workspaces/launcher?token=${server!.token}`);
+    await page.waitForFunction(() => document.body.dataset.resnetTsLab === 'ready', null, { timeout: 90_000 });
+    await page.evaluate(() => (window as any).jupyterapp.commands.execute('launcher:create'));
+    const card = page.locator('.jp-LauncherCard[title="TypeScript (resnet-ts)"]');
+    // One card each for a notebook and a console with this kernel.
+    await card.first().waitFor({ timeout: 30_000 });
+    expect(await card.count()).toBe(2);
+    const spec = await page.evaluate(
+      () => (window as any).jupyterapp.serviceManager.kernelspecs.specs.kernelspecs['resnet-ts'],
+    );
+    expect(spec.display_name).toBe('TypeScript (resnet-ts)');
+    expect(spec.language).toBe('typescript');
+    await page.waitForTimeout(1000); // late requests (settings, translations, /api/me) report here
+    expect(consoleErrors).toEqual([]);
+    await page.screenshot({ path: path.join(SHOTS, 'lab-launcher.png') });
+    await page.close();
+  });
+
   it('01-residual-block: both shape-check tables render, all ok', async (ctx) => {
     if (missing) return ctx.skip();
     const run = await runInLab('01-residual-block.ipynb');
