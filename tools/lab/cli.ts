@@ -19,14 +19,14 @@ async function main(): Promise<void> {
       'build-only': { type: 'boolean', default: false },
     },
   });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535)
+    throw new Error(`lab: --port must be 1..65535, got ${values.port}`);
   const manifest = await ensureLabBuilt();
   console.log(`lab: JupyterLab ${manifest.jupyterlab} front end in lab/build`);
   if (values['build-only']) return;
   const missing = await serverMissing();
   if (missing) throw new Error(`lab: cannot serve: ${missing}`);
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port <= 0 || port > 65535)
-    throw new Error(`lab: --port must be 1..65535, got ${values.port}`);
   const server = await startLab({ root: path.resolve(values.root!), ip: values.ip, port });
   console.log(`lab: serving ${values.root} with the resnet-ts kernel; open\n\n    ${server.url}\n\nCtrl-C stops it.`);
   server.process.stdout!.pipe(process.stdout);

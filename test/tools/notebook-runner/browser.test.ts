@@ -144,7 +144,8 @@ afterAll(async () => {
 /**
  * Console errors of Debian's classic Notebook front end itself, whatever the notebook does: its
  * config asks for the ipywidgets nbextension, which is not installed (404, then a MIME refusal),
- * and its CSS names a font at about:blank. Everything else fails the test.
+ * and MathJax 2 declares a placeholder font (MathJax_Blank) at about:blank, which Chromium refuses
+ * (JupyterLab shows the same). Everything else fails the test.
  */
 const FRONT_END_NOISE = [
   /\/nbextensions\/widgets\/notebook\/js\/extension\.js/,
