@@ -126,19 +126,8 @@ void channelSums(int64_t m, int64_t c, std::vector<double>& t1, std::vector<doub
     }
 }
 
-template <typename F>
-void parallelRows(int64_t m, int64_t c, F f) {
-  int nt = threadsFor(m * c);
-#pragma omp parallel num_threads(nt)
-  {
-    int t = omp_get_thread_num(), T = omp_get_num_threads();
-    int64_t r0 = m * t / T, r1 = m * (t + 1) / T;
-    if (r1 > r0) f(r0, r1 - r0);
-  }
-}
-
 void affine(const float* x, const float* a, const float* b, int64_t m, int64_t c, float* y, bool relu) {
-  parallelRows(m, c, [&](int64_t r, int64_t rows) {
+  forChunks(m, m * c, [&](int64_t r, int64_t rows) {
     if (relu)
       affineRows<true>(x + r * c, a, b, rows, c, y + r * c);
     else
@@ -214,7 +203,7 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
     k2[j] = static_cast<float>(kk2);
     k3[j] = static_cast<float>(-g * dOff / m - kk2 * mean[j]);
   }
-  parallelRows(m, c, [&](int64_t r, int64_t rows) {
+  forChunks(m, m * c, [&](int64_t r, int64_t rows) {
     if (y)
       gradRowsMasked(dy + r * c, x + r * c, y + r * c, k1.data(), k2.data(), k3.data(), rows, c, dx + r * c);
     else

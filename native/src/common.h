@@ -105,6 +105,24 @@ inline void require(bool cond, Napi::Env env, const char* msg) {
 constexpr int64_t kParallelMin = 1 << 17;
 inline int threadsFor(int64_t work) { return work < kParallelMin ? 1 : omp_get_max_threads(); }
 
+/**
+ * Splits [0, n) into one contiguous chunk per OpenMP thread and calls f(begin, count) for each
+ * non-empty chunk. `work` (elements touched, e.g. rows x channels) decides whether to use threads.
+ */
+template <typename F>
+void forChunks(int64_t n, int64_t work, F f) {
+#pragma omp parallel num_threads(threadsFor(work))
+  {
+    int t = omp_get_thread_num(), T = omp_get_num_threads();
+    int64_t i0 = n * t / T, i1 = n * (t + 1) / T;
+    if (i1 > i0) f(i0, i1 - i0);
+  }
+}
+template <typename F>
+void forChunks(int64_t n, F f) {
+  forChunks(n, n, f);
+}
+
 /** Runs f and converts oneDNN errors into JS exceptions. */
 template <typename F>
 Napi::Value guarded(const Napi::CallbackInfo& info, F f) {

@@ -43,31 +43,13 @@ RN_SIMD void scalarA(float a, const float* __restrict b, float* __restrict o, in
 template <int OP>
 void run(const float* a, int64_t na, const float* b, int64_t nb, float* o, int64_t n) {
   if (na == n && nb == n) {
-    int nt = threadsFor(n);
-#pragma omp parallel num_threads(nt)
-    {
-      int t = omp_get_thread_num(), T = omp_get_num_threads();
-      int64_t i0 = n * t / T, i1 = n * (t + 1) / T;
-      full<OP>(a + i0, b + i0, o + i0, i1 - i0);
-    }
+    forChunks(n, [&](int64_t i0, int64_t k) { full<OP>(a + i0, b + i0, o + i0, k); });
   } else if (nb == 1 && na == n) {
     float bv = b[0];
-    int nt = threadsFor(n);
-#pragma omp parallel num_threads(nt)
-    {
-      int t = omp_get_thread_num(), T = omp_get_num_threads();
-      int64_t i0 = n * t / T, i1 = n * (t + 1) / T;
-      scalarB<OP>(a + i0, bv, o + i0, i1 - i0);
-    }
+    forChunks(n, [&](int64_t i0, int64_t k) { scalarB<OP>(a + i0, bv, o + i0, k); });
   } else if (na == 1 && nb == n) {
     float av = a[0];
-    int nt = threadsFor(n);
-#pragma omp parallel num_threads(nt)
-    {
-      int t = omp_get_thread_num(), T = omp_get_num_threads();
-      int64_t i0 = n * t / T, i1 = n * (t + 1) / T;
-      scalarA<OP>(av, b + i0, o + i0, i1 - i0);
-    }
+    forChunks(n, [&](int64_t i0, int64_t k) { scalarA<OP>(av, b + i0, o + i0, k); });
   } else {
     // periodic: one operand repeats every p elements; rows of length p
     bool bPer = na == n;
@@ -122,13 +104,7 @@ RN_SIMD void unaryLoop(const float* __restrict x, float* __restrict o, int64_t n
 
 template <int OP>
 void runUnary(const float* x, float* o, int64_t n, float alpha) {
-  int nt = threadsFor(n);
-#pragma omp parallel num_threads(nt)
-  {
-    int t = omp_get_thread_num(), T = omp_get_num_threads();
-    int64_t i0 = n * t / T, i1 = n * (t + 1) / T;
-    unaryLoop<OP>(x + i0, o + i0, i1 - i0, alpha);
-  }
+  forChunks(n, [&](int64_t i0, int64_t k) { unaryLoop<OP>(x + i0, o + i0, k, alpha); });
 }
 
 Napi::Value Unary(const Napi::CallbackInfo& info) {
@@ -162,13 +138,7 @@ Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
   const float* x = f32(info[1]);
   float* o = f32(info[2]);
   int64_t n = f32len(info[0]);
-  int nt = threadsFor(n);
-#pragma omp parallel num_threads(nt)
-  {
-    int t = omp_get_thread_num(), T = omp_get_num_threads();
-    int64_t i0 = n * t / T, i1 = n * (t + 1) / T;
-    reluGradLoop(dy + i0, x + i0, o + i0, i1 - i0);
-  }
+  forChunks(n, [&](int64_t i0, int64_t k) { reluGradLoop(dy + i0, x + i0, o + i0, k); });
   return info.Env().Undefined();
 }
 
@@ -186,13 +156,7 @@ Napi::Value AddRelu(const Napi::CallbackInfo& info) {
   int64_t n = f32len(info[2]);
   require(static_cast<int64_t>(f32len(info[0])) == n && static_cast<int64_t>(f32len(info[1])) == n, info.Env(),
           "addRelu: operands and output differ in length");
-  int nt = threadsFor(n);
-#pragma omp parallel num_threads(nt)
-  {
-    int t = omp_get_thread_num(), T = omp_get_num_threads();
-    int64_t i0 = n * t / T, i1 = n * (t + 1) / T;
-    addReluLoop(a + i0, b + i0, o + i0, i1 - i0);
-  }
+  forChunks(n, [&](int64_t i0, int64_t k) { addReluLoop(a + i0, b + i0, o + i0, k); });
   return info.Env().Undefined();
 }
 

@@ -44,8 +44,12 @@ const shapePairs: [number[], number[]][] = [
     [2, 9, 17],
     [1, 9, 17],
   ], // trailing block with leading 1
-  [[100003], [100003]], // odd length, multi-threaded
-  [[600, 70], [70]], // multi-threaded periodic
+  // Above the native threshold for threads (kParallelMin = 2^17 elements, native/src/common.h), so
+  // the chunked paths run on every thread, with odd lengths that split off the vector width.
+  [[200003], [200003]], // same length
+  [[131075], []], // scalar b
+  [[], [131075]], // scalar a
+  [[2000, 70], [70]], // periodic
 ];
 
 describe.skipIf(!addonAvailable)(`native element-wise ${skipReason}`, () => {
@@ -111,7 +115,7 @@ describe.skipIf(!addonAvailable)(`native element-wise ${skipReason}`, () => {
     ['relu', tf.relu, [3, 5, 7, 9], 'Relu'],
     ['step', (x) => tf.step(x, 0.25), [1000, 33], 'Step'],
     ['neg', tf.neg, [17], 'Neg'],
-    ['square', tf.square, [40000, 3], 'Square'],
+    ['square', tf.square, [44001, 3], 'Square'], // 132003 elements: threaded, odd chunks
     ['abs', tf.abs, [5, 5], 'Abs'],
     ['sqrt', (x) => tf.sqrt(tf.abs(x)), [9, 31], 'Sqrt'],
     ['rsqrt', (x) => tf.rsqrt(tf.add(tf.abs(x), 0.1)), [9, 31], 'Rsqrt'],
@@ -127,7 +131,7 @@ describe.skipIf(!addonAvailable)(`native element-wise ${skipReason}`, () => {
     expect(compare([{ shape: [6], seed: 0, values }], (x) => [tf.relu(x), tf.step(x, 0.1)], ['Relu', 'Step'])).toBe(0);
   });
 
-  it.each([[[2, 3, 4, 5]], [[100003]], [[128, 28, 28, 16]]])(
+  it.each([[[2, 3, 4, 5]], [[200003]], [[128, 28, 28, 16]]])(
     'addRelu %j: native equals the JS kernel bit for bit',
     (shape) => {
       const specs = [
