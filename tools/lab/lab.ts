@@ -12,9 +12,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { freePort } from '../free_ports';
 
 export const ROOT = path.resolve(__dirname, '../..').replace(/[\\/]dist$/, '');
 export const LAB_DIR = path.join(ROOT, 'lab');
@@ -159,18 +159,6 @@ export async function serverMissing(): Promise<string | null> {
   });
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net
-      .createServer()
-      .listen(0, '127.0.0.1', () => {
-        const { port } = s.address() as net.AddressInfo;
-        s.close(() => resolve(port));
-      })
-      .on('error', reject);
-  });
-}
-
 export interface LabServer {
   url: string;
   base: string;
@@ -194,11 +182,25 @@ export interface StartLabOptions {
   timeoutMs?: number;
 }
 
-/** Starts lab/serve.py and waits until it answers; rejects with its output when it does not. */
+/**
+ * Starts lab/serve.py and waits until it answers; rejects with its output when it does not.
+ * Without a given port, a free one is picked, and picked again (up to three times) when another
+ * process takes it before the server binds it.
+ */
 export async function startLab(opts: StartLabOptions): Promise<LabServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startLabOn(opts.port ?? (await freePort()), opts);
+    } catch (e) {
+      const collided = /already in use|could not bind|is not available/i.test((e as Error).message);
+      if (opts.port !== undefined || !collided || attempt === 3) throw e;
+    }
+  }
+}
+
+async function startLabOn(port: number, opts: StartLabOptions): Promise<LabServer> {
   const token = opts.token ?? randomBytes(16).toString('hex');
   const ip = opts.ip ?? '127.0.0.1';
-  const port = opts.port ?? (await freePort());
   const base = `http://${ip}:${port}`;
   const args = [
     path.join(LAB_DIR, 'serve.py'),

@@ -10,11 +10,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
 import type { Header, Message as WireMessage } from '../kernel/wire';
+import { freePorts } from '../free_ports';
 
 export interface KernelSpec {
   argv: string[];
@@ -40,24 +40,6 @@ export interface ExecuteOutcome {
 }
 
 const DELIM = Buffer.from('<IDS|MSG>');
-
-/** Ports the OS reports free right now (the same race jupyter_client accepts). */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<net.Server>((resolve, reject) => {
-          const s = net.createServer();
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
 
 export class KernelError extends Error {}
 

@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { CHROMIUM, launchChromium } from '../../helpers/browser';
 import { buildDist } from '../../helpers/process';
-import { ensurePackageLink } from '../../../tools/notebook-runner/runner';
+import { prepareNotebookCopies } from '../../helpers/notebook_copies';
 import { LabManifest, LabServer, ensureLabBuilt, serverMissing, startLab } from '../../../tools/lab/lab';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -40,29 +40,8 @@ beforeAll(async () => {
   }
   await buildDist(); // the notebooks import the built package
   manifest = await ensureLabBuilt(() => {}); // built by the setup; builds here otherwise (minutes)
-  for (const dir of [WORK, STATE]) {
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.mkdirSync(dir, { recursive: true });
-  }
-  for (const f of fs.readdirSync(path.join(ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb'))) {
-    fs.copyFileSync(path.join(ROOT, 'notebooks', f), path.join(WORK, f));
-  }
-  // What the kernel itself shows: a value as Out[n] and an error's traceback.
-  const code = (source: string) => ({ cell_type: 'code', source, metadata: {}, outputs: [], execution_count: null });
-  fs.writeFileSync(
-    path.join(WORK, 'kernel-features.ipynb'),
-    JSON.stringify({
-      cells: [
-        code("import { ResNet } from 'resnet-ts';"),
-        code('const net = new ResNet({ widths: [8, 16, 32, 64], depths: [1, 1, 1, 1] }).build([96, 96, 1]);\nnet'),
-        code("function failing(): never {\n  throw new RangeError('shown in red');\n}\nfailing();"),
-      ],
-      metadata: { kernelspec: { name: 'resnet-ts', display_name: 'TypeScript (resnet-ts)', language: 'typescript' } },
-      nbformat: 4,
-      nbformat_minor: 5,
-    }),
-  );
-  ensurePackageLink(WORK, ROOT);
+  prepareNotebookCopies(WORK);
+  fs.rmSync(STATE, { recursive: true, force: true });
   fs.mkdirSync(SHOTS, { recursive: true });
   server = await startLab({ root: WORK, stateDir: STATE, env: { RESNET_TS_FAST: '1' }, timeoutMs: 90_000 });
   browser = await launchChromium();

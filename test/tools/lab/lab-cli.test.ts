@@ -7,7 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { buildDist, runProcess } from '../../helpers/process';
-import { currentBuild, freePort, serverMissing } from '../../../tools/lab/lab';
+import { currentBuild, serverMissing } from '../../../tools/lab/lab';
+import { freePort } from '../../../tools/free_ports';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const CLI = path.join(ROOT, 'dist', 'tools', 'lab', 'cli.js');

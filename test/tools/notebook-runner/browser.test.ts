@@ -12,12 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../helpers/browser';
-import { ensurePackageLink } from '../../../tools/notebook-runner/runner';
+import { prepareNotebookCopies } from '../../helpers/notebook_copies';
 import { buildDist } from '../../helpers/process';
+import { freePort } from '../../../tools/free_ports';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const WORK = path.join(ROOT, 'build', 'browser-notebooks');
@@ -29,18 +29,6 @@ let browser: Browser | undefined;
 let base = '';
 const token = randomBytes(16).toString('hex');
 let serverLog = '';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net
-      .createServer()
-      .listen(0, '127.0.0.1', () => {
-        const { port } = s.address() as net.AddressInfo;
-        s.close(() => resolve(port));
-      })
-      .on('error', reject);
-  });
-}
 
 /** Waits until the server answers (true) or exits or the deadline passes (false). */
 async function serverUp(proc: ChildProcess, timeoutMs: number): Promise<boolean> {
@@ -59,27 +47,7 @@ async function serverUp(proc: ChildProcess, timeoutMs: number): Promise<boolean>
 
 beforeAll(async () => {
   await buildDist(); // the notebooks import the built package
-  fs.rmSync(WORK, { recursive: true, force: true });
-  fs.mkdirSync(WORK, { recursive: true });
-  for (const f of fs.readdirSync(path.join(ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb'))) {
-    fs.copyFileSync(path.join(ROOT, 'notebooks', f), path.join(WORK, f));
-  }
-  // A scratch notebook for what the kernel itself shows: a value as Out[n], an error's traceback.
-  const code = (source: string) => ({ cell_type: 'code', source, metadata: {}, outputs: [], execution_count: null });
-  fs.writeFileSync(
-    path.join(WORK, 'kernel-features.ipynb'),
-    JSON.stringify({
-      cells: [
-        code("import { ResNet } from 'resnet-ts';"),
-        code('const net = new ResNet({ widths: [8, 16, 32, 64], depths: [1, 1, 1, 1] }).build([96, 96, 1]);\nnet'),
-        code("function failing(): never {\n  throw new RangeError('shown in red');\n}\nfailing();"),
-      ],
-      metadata: { kernelspec: { name: 'resnet-ts', display_name: 'TypeScript (resnet-ts)', language: 'typescript' } },
-      nbformat: 4,
-      nbformat_minor: 5,
-    }),
-  );
-  ensurePackageLink(WORK, ROOT);
+  prepareNotebookCopies(WORK);
   fs.mkdirSync(SHOTS, { recursive: true });
 
   // A free port can be taken between probing and binding (other tests, other engineers): with
