@@ -85,18 +85,24 @@ interface Run {
   consoleErrors: string[];
 }
 
-/**
- * A new page with the notebook open and its kernel (from the notebook's metadata) idle. Each
- * notebook gets its own workspace (/lab/workspaces/<stem>/tree/<name>), so no tab of an earlier
- * test is restored beside it. Returns the page and a locator for the notebook's panel.
- */
-async function openInLab(name: string, consoleErrors: string[] = []): Promise<{ page: Page; panel: Locator }> {
+/** A new browser page whose page errors and console errors (minus FRONT_END_NOISE) go to `consoleErrors`. */
+async function newLabPage(consoleErrors: string[]): Promise<Page> {
   const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${String(e)}`));
   page.on('console', (m) => {
     const line = `console: ${m.text()} (${m.location().url})`;
     if (m.type() === 'error' && !FRONT_END_NOISE.some((re) => re.test(line))) consoleErrors.push(line);
   });
+  return page;
+}
+
+/**
+ * A new page with the notebook open and its kernel (from the notebook's metadata) idle. Each
+ * notebook gets its own workspace (/lab/workspaces/<stem>/tree/<name>), so no tab of an earlier
+ * test is restored beside it. Returns the page and a locator for the notebook's panel.
+ */
+async function openInLab(name: string, consoleErrors: string[] = []): Promise<{ page: Page; panel: Locator }> {
+  const page = await newLabPage(consoleErrors);
   const workspace = name.replace(/\.ipynb$/, '').replace(/[^a-zA-Z0-9_-]/g, '-');
   await page.goto(`${server!.base}/lab/workspaces/${workspace}/tree/${name}?token=${server!.token}`);
   await page.waitForFunction(() => document.body.dataset.resnetTsLab === 'ready', null, { timeout: 90_000 });
@@ -219,12 +225,7 @@ describe('notebooks in JupyterLab 3.6 (lab/), headless chromium', () => {
   it('the launcher offers the resnet-ts kernel under its display name; the page loads without errors', async (ctx) => {
     if (missing) return ctx.skip();
     const consoleErrors: string[] = [];
-    const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${String(e)}`));
-    page.on('console', (m) => {
-      const line = `console: ${m.text()} (${m.location().url})`;
-      if (m.type() === 'error' && !FRONT_END_NOISE.some((re) => re.test(line))) consoleErrors.push(line);
-    });
+    const page = await newLabPage(consoleErrors);
     await page.goto(`${server!.base}/lab/workspaces/launcher?token=${server!.token}`);
     await page.waitForFunction(() => document.body.dataset.resnetTsLab === 'ready', null, { timeout: 90_000 });
     await page.evaluate(() => (window as any).jupyterapp.commands.execute('launcher:create'));
