@@ -14,7 +14,8 @@
         "src/reduce.cc",
         "src/matmul.cc",
         "src/resize.cc",
-        "src/in_place.cc"
+        "src/in_place.cc",
+        "src/bf16.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -26,6 +26,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   rn::initMatmul(env, exports);
   rn::initResize(env, exports);
   rn::initInPlace(env, exports);
+  rn::initBf16(env, exports);
   return exports;
 }
 

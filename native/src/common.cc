@@ -23,4 +23,14 @@ memory scratchpad(const memory::desc& md) {
   return memory(md, engine(), buf.get());
 }
 
+void* workBuffer(int slot, size_t bytes) {
+  static std::unique_ptr<uint8_t[]> bufs[4];
+  static size_t caps[4] = {0, 0, 0, 0};
+  if (bytes > caps[slot]) {
+    caps[slot] = bytes + (bytes >> 2) + 4096;
+    bufs[slot].reset(new (std::align_val_t(64)) uint8_t[caps[slot]]);
+  }
+  return bufs[slot].get();
+}
+
 }  // namespace rn

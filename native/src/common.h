@@ -27,6 +27,9 @@ dnnl::stream& stream();
 /** One growing scratchpad shared by every primitive (execution is serial on the JS thread). */
 memory scratchpad(const memory::desc& md);
 
+/** A growing, 64-byte aligned buffer per slot for converted inputs (execution is serial on the JS thread). */
+void* workBuffer(int slot, size_t bytes);
+
 /** Primitive attributes every cached primitive uses (user scratchpad). */
 inline dnnl::primitive_attr baseAttr() {
   dnnl::primitive_attr a;
@@ -142,6 +145,7 @@ void initReduce(Napi::Env env, Napi::Object exports);
 void initMatmul(Napi::Env env, Napi::Object exports);
 void initResize(Napi::Env env, Napi::Object exports);
 void initInPlace(Napi::Env env, Napi::Object exports);
+void initBf16(Napi::Env env, Napi::Object exports);
 
 }  // namespace rn
 

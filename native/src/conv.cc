@@ -5,6 +5,12 @@
 //   conv2dBackwardWeights(x, dy, dw, p)            dw = corr(x, dy)
 // p: ConvParams (conv_params.h), a JS object with named fields.
 // Filters go to whatever blocked layout oneDNN prefers ('any') through a cached reorder.
+//
+// Precision (p.precision): arrays in and out are always float32. In bf16 the inputs of each pass (x, w, dy)
+// are converted to bf16 and the primitive accumulates and writes float32 (like torch.autocast); in
+// bf16-emulated they are rounded to bf16 but stay float32 for float32 primitives (same numerics on any CPU).
+// Converted filters are cached per filter array and stamp (p.stamp), so a step converts each filter once
+// although forward and backward-data both read it.
 #include "conv_params.h"
 
 namespace rn {
@@ -12,9 +18,30 @@ namespace {
 
 using namespace dnnl;
 
+enum Pass { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
+
 std::string keyOf(const ConvParams& p, int kind, bool bias) {
   return key(kind, bias, p.n, p.ih, p.iw, p.ic, p.oh, p.ow, p.oc, p.kh, p.kw, p.sh, p.sw, p.dh, p.dw, p.pt, p.pl,
-             p.pb, p.pr, p.relu, p.g);
+             p.pb, p.pr, p.relu, p.g, static_cast<int64_t>(p.precision));
+}
+
+bool nativeBf16(const ConvParams& p) { return p.precision == ConvPrecision::bf16; }
+bool roundsInputs(const ConvParams& p) { return p.precision != ConvPrecision::f32; }
+
+/** The data types a pass's primitive reads and writes: bf16 for its inputs in native bf16, else float32. */
+struct Types {
+  dt src, wei, dst;
+};
+Types typesOf(const ConvParams& p, Pass pass) {
+  if (!nativeBf16(p)) return {dt::f32, dt::f32, dt::f32};
+  switch (pass) {
+    case kForward:
+      return {dt::bf16, dt::bf16, dt::f32};
+    case kBackwardData:
+      return {dt::f32, dt::bf16, dt::bf16};  // writes diff_src, reads weights and diff_dst
+    default:
+      return {dt::bf16, dt::f32, dt::bf16};  // writes diff_weights, reads src and diff_dst
+  }
 }
 
 struct Descs {
@@ -22,13 +49,13 @@ struct Descs {
   memory::dims strides, dil, padL, padR;
 };
 
-Descs descs(const ConvParams& p) {
+Descs descs(const ConvParams& p, Types t) {
   bool grouped = p.g > 1;
   memory::dims w = grouped ? memory::dims{p.g, p.oc / p.g, p.ic / p.g, p.kh, p.kw} : memory::dims{p.oc, p.ic, p.kh, p.kw};
-  return Descs{memory::desc({p.n, p.ic, p.ih, p.iw}, dt::f32, tag::nhwc),
-               memory::desc({p.n, p.oc, p.oh, p.ow}, dt::f32, tag::nhwc),
-               memory::desc(w, dt::f32, tag::any),
-               memory::desc(w, dt::f32, grouped ? tag::hwigo : tag::hwio),
+  return Descs{memory::desc({p.n, p.ic, p.ih, p.iw}, t.src, tag::nhwc),
+               memory::desc({p.n, p.oc, p.oh, p.ow}, t.dst, tag::nhwc),
+               memory::desc(w, t.wei, tag::any),
+               memory::desc(w, t.wei, grouped ? tag::hwigo : tag::hwio),
                memory::desc({p.oc}, dt::f32, tag::x),
                {p.sh, p.sw},
                {p.dh - 1, p.dw - 1},
@@ -36,7 +63,7 @@ Descs descs(const ConvParams& p) {
                {p.pb, p.pr}};
 }
 
-convolution_forward::primitive_desc fwdPd(const ConvParams& p, const Descs& d, bool bias, const primitive_attr& attr) {
+convolution_forward::primitive_desc fwdPd(const Descs& d, bool bias, const primitive_attr& attr) {
   auto desc = bias ? convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, d.src,
                                                d.wAny, d.bias, d.dst, d.strides, d.dil, d.padL, d.padR)
                    : convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, d.src,
@@ -44,15 +71,25 @@ convolution_forward::primitive_desc fwdPd(const ConvParams& p, const Descs& d, b
   return convolution_forward::primitive_desc(desc, attr, engine());
 }
 
+/** A filter converted for one primitive, and the stamp of the values it was converted from. */
+struct ConvertedWeights {
+  int64_t stamp = 0;
+  memory buf;
+};
+
 /** Cached primitive plus the reorder between the user's HWIO filter and the primitive's layout. */
 struct Entry {
   primitive prim;
   memory::desc scratch;
   memory::desc wPrim;  // the primitive's filter layout
+  memory::desc wUser;  // the user's HWIO layout, in the primitive's filter data type
   bool needReorder = false;
   reorder wReorder;
   memory wBuf;  // filter in the primitive's layout (owned)
+  // Converted filters by user array (bf16 precisions only; bounded: cleared past kMaxConverted arrays).
+  std::unordered_map<const float*, ConvertedWeights> converted;
 };
+constexpr size_t kMaxConverted = 64;
 
 Cache<Entry> fwdCache, bwdDataCache, bwdWeightsCache;
 
@@ -60,6 +97,7 @@ Cache<Entry> fwdCache, bwdDataCache, bwdWeightsCache;
 // between it and the user's HWIO array (into it for forward/backward-data, out of it for weight gradients).
 void attachWeightsReorder(Entry& e, const memory::desc& wPrim, const memory::desc& wUser, bool toPrimitive) {
   e.wPrim = wPrim;
+  e.wUser = wUser;
   e.needReorder = wPrim != wUser;
   if (!e.needReorder) return;
   e.wBuf = memory(wPrim, engine());
@@ -68,14 +106,14 @@ void attachWeightsReorder(Entry& e, const memory::desc& wPrim, const memory::des
 }
 
 Entry makeFwd(const ConvParams& p, bool bias) {
-  Descs d = descs(p);
+  Descs d = descs(p, typesOf(p, kForward));
   primitive_attr attr = baseAttr();
   if (p.relu) {
     post_ops po;
     po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
     attr.set_post_ops(po);
   }
-  auto pd = fwdPd(p, d, bias, attr);
+  auto pd = fwdPd(d, bias, attr);
   Entry e;
   e.prim = convolution_forward(pd);
   e.scratch = pd.scratchpad_desc();
@@ -84,8 +122,8 @@ Entry makeFwd(const ConvParams& p, bool bias) {
 }
 
 Entry makeBwdData(const ConvParams& p) {
-  Descs d = descs(p);
-  auto hint = fwdPd(p, d, false, primitive_attr());
+  Descs d = descs(p, typesOf(p, kBackwardData));
+  auto hint = fwdPd(descs(p, typesOf(p, kForward)), false, primitive_attr());
   auto desc = convolution_backward_data::desc(algorithm::convolution_direct, d.src, d.wAny, d.dst, d.strides, d.dil,
                                               d.padL, d.padR);
   auto pd = convolution_backward_data::primitive_desc(desc, baseAttr(), engine(), hint);
@@ -97,8 +135,8 @@ Entry makeBwdData(const ConvParams& p) {
 }
 
 Entry makeBwdWeights(const ConvParams& p) {
-  Descs d = descs(p);
-  auto hint = fwdPd(p, d, false, primitive_attr());
+  Descs d = descs(p, typesOf(p, kBackwardWeights));
+  auto hint = fwdPd(descs(p, typesOf(p, kForward)), false, primitive_attr());
   auto desc = convolution_backward_weights::desc(algorithm::convolution_direct, d.src, d.wAny, d.dst, d.strides,
                                                  d.dil, d.padL, d.padR);
   auto pd = convolution_backward_weights::primitive_desc(desc, baseAttr(), engine(), hint);
@@ -109,12 +147,52 @@ Entry makeBwdWeights(const ConvParams& p) {
   return e;
 }
 
-// The user's HWIO weights as the primitive wants them (reordered into the entry's buffer if needed).
-memory weightsIn(Entry& e, const Descs& d, float* w, dnnl::stream& s) {
-  memory wUser(d.wUser, engine(), w);
-  if (!e.needReorder) return wUser;
-  e.wReorder.execute(s, wUser, e.wBuf);
-  return e.wBuf;
+/**
+ * An input array (x or dy, NHWC float32 of dims `md`) as the primitive reads it: the array itself in
+ * float32, else a bf16 or bf16-rounded copy in work buffer `slot`.
+ */
+memory activationIn(const ConvParams& p, const memory::desc& md, float* a, int slot) {
+  if (!roundsInputs(p)) return memory(md, engine(), a);
+  int64_t n = static_cast<int64_t>(md.get_size() / (nativeBf16(p) ? 2 : 4));
+  void* buf = workBuffer(slot, md.get_size());
+  if (nativeBf16(p)) toBf16(a, static_cast<uint16_t*>(buf), n);
+  else roundThroughBf16(a, static_cast<float*>(buf), n);
+  return memory(md, engine(), buf);
+}
+
+// The filter converted into `out` (primitive layout): to bf16, or rounded to bf16 values in float32.
+void convertWeights(const ConvParams& p, Entry& e, float* w, memory& out, dnnl::stream& s) {
+  int64_t n = static_cast<int64_t>(e.wUser.get_size() / (nativeBf16(p) ? 2 : 4));
+  void* plain = e.needReorder ? workBuffer(2, e.wUser.get_size()) : out.get_data_handle();
+  if (nativeBf16(p)) toBf16(w, static_cast<uint16_t*>(plain), n);
+  else roundThroughBf16(w, static_cast<float*>(plain), n);
+  if (!e.needReorder) return;
+  memory src(e.wUser, engine(), plain);
+  e.wReorder.execute(s, src, out);
+}
+
+// The user's HWIO weights as the primitive wants them. Float32: reordered into the entry's buffer if
+// needed. bf16: converted once per (array, stamp) and kept; stamp 0 converts on every call.
+memory weightsIn(const ConvParams& p, Entry& e, float* w, dnnl::stream& s) {
+  if (!roundsInputs(p)) {
+    memory wUser(e.wUser, engine(), w);
+    if (!e.needReorder) return wUser;
+    e.wReorder.execute(s, wUser, e.wBuf);
+    return e.wBuf;
+  }
+  if (p.stamp == 0) {
+    if (!e.wBuf) e.wBuf = memory(e.wPrim, engine());
+    convertWeights(p, e, w, e.wBuf, s);
+    return e.wBuf;
+  }
+  if (e.converted.size() >= kMaxConverted && !e.converted.count(w)) e.converted.clear();
+  ConvertedWeights& c = e.converted[w];
+  if (!c.buf) c.buf = memory(e.wPrim, engine());
+  if (c.stamp != p.stamp) {
+    convertWeights(p, e, w, c.buf, s);
+    c.stamp = p.stamp;
+  }
+  return c.buf;
 }
 
 Napi::Value Forward(const Napi::CallbackInfo& info) {
@@ -124,12 +202,11 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
     float* b = f32OrNull(info[2]);
     float* y = f32(info[3]);
     ConvParams p = readConvParams(info[4]);
-    Entry& e = fwdCache.get(keyOf(p, 0, b != nullptr), [&] { return makeFwd(p, b != nullptr); });
-    Descs d = descs(p);
+    Entry& e = fwdCache.get(keyOf(p, kForward, b != nullptr), [&] { return makeFwd(p, b != nullptr); });
+    Descs d = descs(p, typesOf(p, kForward));
     auto& s = stream();
-    memory wArg = weightsIn(e, d, w, s);
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(d.src, engine(), x)},
-                                         {DNNL_ARG_WEIGHTS, wArg},
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, activationIn(p, d.src, x, 0)},
+                                         {DNNL_ARG_WEIGHTS, weightsIn(p, e, w, s)},
                                          {DNNL_ARG_DST, memory(d.dst, engine(), y)},
                                          {DNNL_ARG_SCRATCHPAD, scratchpad(e.scratch)}};
     if (b) args.emplace(DNNL_ARG_BIAS, memory(d.bias, engine(), b));
@@ -145,12 +222,11 @@ Napi::Value BackwardData(const Napi::CallbackInfo& info) {
     float* w = f32(info[1]);
     float* dx = f32(info[2]);
     ConvParams p = readConvParams(info[3]);
-    Entry& e = bwdDataCache.get(keyOf(p, 1, false), [&] { return makeBwdData(p); });
-    Descs d = descs(p);
+    Entry& e = bwdDataCache.get(keyOf(p, kBackwardData, false), [&] { return makeBwdData(p); });
+    Descs d = descs(p, typesOf(p, kBackwardData));
     auto& s = stream();
-    memory wArg = weightsIn(e, d, w, s);
-    e.prim.execute(s, {{DNNL_ARG_DIFF_DST, memory(d.dst, engine(), dy)},
-                       {DNNL_ARG_WEIGHTS, wArg},
+    e.prim.execute(s, {{DNNL_ARG_DIFF_DST, activationIn(p, d.dst, dy, 1)},
+                       {DNNL_ARG_WEIGHTS, weightsIn(p, e, w, s)},
                        {DNNL_ARG_DIFF_SRC, memory(d.src, engine(), dx)},
                        {DNNL_ARG_SCRATCHPAD, scratchpad(e.scratch)}});
     s.wait();
@@ -164,13 +240,13 @@ Napi::Value BackwardWeights(const Napi::CallbackInfo& info) {
     float* dy = f32(info[1]);
     float* dw = f32(info[2]);
     ConvParams p = readConvParams(info[3]);
-    Entry& e = bwdWeightsCache.get(keyOf(p, 2, false), [&] { return makeBwdWeights(p); });
-    Descs d = descs(p);
+    Entry& e = bwdWeightsCache.get(keyOf(p, kBackwardWeights, false), [&] { return makeBwdWeights(p); });
+    Descs d = descs(p, typesOf(p, kBackwardWeights));
     auto& s = stream();
     memory wUser(d.wUser, engine(), dw);
     memory wArg = e.needReorder ? e.wBuf : wUser;
-    e.prim.execute(s, {{DNNL_ARG_SRC, memory(d.src, engine(), x)},
-                       {DNNL_ARG_DIFF_DST, memory(d.dst, engine(), dy)},
+    e.prim.execute(s, {{DNNL_ARG_SRC, activationIn(p, d.src, x, 0)},
+                       {DNNL_ARG_DIFF_DST, activationIn(p, d.dst, dy, 1)},
                        {DNNL_ARG_DIFF_WEIGHTS, wArg},
                        {DNNL_ARG_SCRATCHPAD, scratchpad(e.scratch)}});
     if (e.needReorder) e.wReorder.execute(s, e.wBuf, wUser);

@@ -111,6 +111,12 @@ bool is1x1(const ConvParams& p) {
   return p.kh == 1 && p.kw == 1 && p.sh == 1 && p.sw == 1 && p.pt == 0 && p.pl == 0 && p.oh == p.ih && p.ow == p.iw;
 }
 
+/** The GEMM path is float32 and ungrouped; grouped and bf16 convolutions take the direct path (conv.cc). */
+void requireGemmCase(const ConvParams& p, Napi::Env env) {
+  if (p.g != 1) throw Napi::Error::New(env, "conv gemm: grouped convolutions take the direct path");
+  if (p.precision != ConvPrecision::f32) throw Napi::Error::New(env, "conv gemm: bf16 convolutions take the direct path");
+}
+
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     float* x = f32(info[0]);
@@ -118,7 +124,7 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
     float* b = f32OrNull(info[2]);
     float* y = f32(info[3]);
     ConvParams p = readConvParams(info[4]);
-    if (p.g != 1) throw Napi::Error::New(info.Env(), "conv gemm: grouped convolutions take the direct path");
+    requireGemmCase(p, info.Env());
     float* cols = x;
     if (!is1x1(p)) {
       cols = columns(p.M() * p.K());
@@ -135,7 +141,7 @@ Napi::Value BackwardData(const Napi::CallbackInfo& info) {
     float* w = f32(info[1]);
     float* dx = f32(info[2]);
     ConvParams p = readConvParams(info[3]);
-    if (p.g != 1) throw Napi::Error::New(info.Env(), "conv gemm: grouped convolutions take the direct path");
+    requireGemmCase(p, info.Env());
     if (is1x1(p)) {
       run(gemm(p.M(), p.oc, p.K(), false, true, false, false), dy, w, nullptr, dx);
     } else {
@@ -153,7 +159,7 @@ Napi::Value BackwardWeights(const Napi::CallbackInfo& info) {
     float* dy = f32(info[1]);
     float* dw = f32(info[2]);
     ConvParams p = readConvParams(info[3]);
-    if (p.g != 1) throw Napi::Error::New(info.Env(), "conv gemm: grouped convolutions take the direct path");
+    requireGemmCase(p, info.Env());
     float* cols = x;
     if (!is1x1(p)) {
       cols = columns(p.M() * p.K());

@@ -10,10 +10,15 @@ ConvParams readConvParams(const Napi::Value& v) {
                f("outHeight"),     f("outWidth"),     f("outChannels"),    f("filterHeight"),
                f("filterWidth"),   f("strideHeight"), f("strideWidth"),    f("dilationHeight"),
                f("dilationWidth"), f("padTop"),       f("padLeft"),        f("padBottom"),
-               f("padRight"),      boolField(o, what, "relu"), f("groups")};
+               f("padRight"),      boolField(o, what, "relu"), f("groups"),
+               static_cast<ConvPrecision>(f("precision")),
+               f("weightsStamp")};
   if (p.g < 1 || p.ic % p.g != 0 || p.oc % p.g != 0)
     throw Napi::TypeError::New(v.Env(), "conv params: groups (" + std::to_string(p.g) + ") must divide inChannels (" +
                                             std::to_string(p.ic) + ") and outChannels (" + std::to_string(p.oc) + ")");
+  if (p.precision < ConvPrecision::f32 || p.precision > ConvPrecision::bf16Emulated)
+    throw Napi::TypeError::New(v.Env(), "conv params: precision must be 0 (float32), 1 (bf16) or 2 (bf16 emulated), not " +
+                                            std::to_string(static_cast<int64_t>(p.precision)));
   return p;
 }
 

@@ -1,6 +1,7 @@
 // The one description of a 2-D convolution (NHWC data, HWIO filters) shared by conv.cc and conv_gemm.cc.
 // JS passes an object with named fields: ConvParams in src/backend/onednn/addon.ts (tfjs's Conv2DInfo names).
 #pragma once
+#include "bf16.h"
 #include "common.h"
 
 namespace rn {
@@ -17,6 +18,9 @@ struct ConvParams {
   int64_t pt, pl, pb, pr;  // padTop, padLeft, padBottom, padRight
   bool relu;       // relu (forward only: fused activation)
   int64_t g;       // groups: ic and oc split into g independent convolutions (filters HWIO with I = ic / g)
+  ConvPrecision precision;  // precision: float32, bf16, or bf16's rounding on float32 kernels
+  int64_t stamp;   // weightsStamp: names the filter's current values (0: unknown); converted filters are
+                   // cached per array under it (JS issues a new stamp when the values change)
 
   // GEMM view (conv_gemm.cc): rows = output pixels, depth = filter taps x input channels.
   int64_t M() const { return n * oh * ow; }

@@ -8,10 +8,21 @@
  * throws because an optional back end is missing.
  *
  * RESNET_TS_BACKEND=tensorflow-gpu|tensorflow|onednn|cpu forces one (an error if unavailable).
+ * It also sets the precision (src/backend/precision.ts): `precision` or RESNET_TS_PRECISION, default fp32.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '../tfjs_setup';
+import { loadAddon } from './onednn/addon';
+import { setConvPrecision } from './onednn/kernel_helpers/conv_common';
 import { registerOneDnnBackend } from './onednn/register';
+import {
+  Bf16Support,
+  parsePrecisionRequest,
+  Precision,
+  PrecisionRequest,
+  readBf16CpuFlags,
+  resolvePrecision,
+} from './precision';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'onednn' | 'cpu';
 
@@ -25,7 +36,9 @@ export interface Device {
   /** The tfjs back end now active ('tensorflow', 'onednn' or 'cpu'). */
   backend: string;
   kind: 'gpu' | 'cpu';
-  /** One line for logs: "cpu (onednn: ...)". */
+  /** Training precision: 'fp32', or 'bf16' for the convolutions (src/backend/precision.ts). */
+  precision: Precision;
+  /** One line for logs: "cpu (onednn: oneDNN 2.6.3, 2 threads; fp32)". */
   description: string;
   /** Every candidate tried, in order, with why it was or was not taken. */
   attempts: BackendAttempt[];
@@ -95,15 +108,42 @@ function describe(name: BackendName, reason: string): string {
 
 let current: Device | undefined;
 
+let detected: Bf16Support | undefined;
+
+/** What this machine offers for bf16: the CPU's flags and whether oneDNN makes a bf16 convolution (once). */
+export function detectBf16Support(): Bf16Support {
+  if (detected) return detected;
+  const addon = loadAddon().addon;
+  const probe = addon ? addon.bf16Support() : null;
+  return (detected = {
+    cpuFlags: readBf16CpuFlags(),
+    onednnConv: probe ? probe.conv : null,
+    onednnImpl: probe ? probe.impl : '',
+  });
+}
+
+export interface TryGpuOptions {
+  prefer?: BackendName;
+  /** fp32 | bf16 | auto | bf16-emulated; default RESNET_TS_PRECISION, else fp32. */
+  precision?: PrecisionRequest;
+  log?: (line: string) => void;
+  /** The bf16 detection result to use instead of this machine's (tests). */
+  bf16Support?: Bf16Support;
+}
+
 /**
  * Picks the best available back end, activates it and reports the choice.
  * `prefer` (or RESNET_TS_BACKEND) forces a back end and fails loudly if it is unavailable.
  */
-export async function tryGpu(opts: { prefer?: BackendName; log?: (line: string) => void } = {}): Promise<Device> {
+export async function tryGpu(opts: TryGpuOptions = {}): Promise<Device> {
   const prefer = opts.prefer ?? (process.env.RESNET_TS_BACKEND as BackendName | undefined) ?? undefined;
   if (prefer && !ORDER.includes(prefer)) {
     throw new Error(`unknown back end '${prefer}' (RESNET_TS_BACKEND / --backend): use one of ${ORDER.join(', ')}`);
   }
+  const request =
+    opts.precision != null
+      ? parsePrecisionRequest(opts.precision, 'precision')
+      : parsePrecisionRequest(process.env.RESNET_TS_PRECISION || 'fp32', 'RESNET_TS_PRECISION');
   const candidates = prefer ? [prefer] : ORDER;
   const attempts: BackendAttempt[] = [];
   for (const name of candidates) {
@@ -122,10 +162,13 @@ export async function tryGpu(opts: { prefer?: BackendName; log?: (line: string) 
     attempts.push({ name, ok, reason });
     if (ok) {
       quietCpuBanner();
+      const choice = resolvePrecision(request, name, opts.bf16Support ?? bf16SupportFor(name));
+      setConvPrecision(choice.precision);
       current = {
         backend: tf.getBackend(),
         kind: name === 'tensorflow-gpu' ? 'gpu' : 'cpu',
-        description: describe(name, reason),
+        precision: choice.precision,
+        description: `${describe(name, reason)}, ${choice.reason}`,
         attempts,
       };
       if (name === 'cpu' && !prefer) {
@@ -141,6 +184,11 @@ export async function tryGpu(opts: { prefer?: BackendName; log?: (line: string) 
     }
   }
   throw new Error(`back end '${prefer}' is not available: ${attempts.map((a) => a.reason).join('; ')}`);
+}
+
+/** Detection only where bf16 could run (the onednn back end); the others never get it. */
+function bf16SupportFor(name: BackendName): Bf16Support {
+  return name === 'onednn' ? detectBf16Support() : { cpuFlags: [], onednnConv: null, onednnImpl: '' };
 }
 
 /** The device chosen by the last tryGpu() call (undefined before it). */

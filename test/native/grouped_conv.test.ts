@@ -44,7 +44,7 @@ describe.skipIf(!addonAvailable)(`native grouped convolution ${skipReason}`, () 
 
   it('the addon refuses groups that do not divide the channels, naming the numbers', () => {
     const a = loadAddon().addon!;
-    const p = convParams(tf.backend_util.computeConv2DInfo([1, 4, 4, 6], [3, 3, 2, 6], 1, 1, 'same'), false, 3)!;
+    const p = convParams(tf.backend_util.computeConv2DInfo([1, 4, 4, 6], [3, 3, 2, 6], 1, 1, 'same'), { groups: 3 })!;
     const x = new Float32Array(96),
       w = new Float32Array(108),
       y = new Float32Array(96);

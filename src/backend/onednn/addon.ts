@@ -33,7 +33,17 @@ export interface ConvParams {
   relu: boolean;
   /** Grouped convolution (1: none): filters are [kh, kw, inChannels / groups, outChannels]. */
   groups: number;
+  /** How the inputs are treated: CONV_PRECISION_CODE of the back end's precision (float32 arrays in and out). */
+  precision: ConvPrecisionCode;
+  /**
+   * Names the filter's current values for the bf16 precisions, which keep the converted filter per array
+   * under it (0: unknown, convert on every call). A new stamp whenever the values change.
+   */
+  weightsStamp: number;
 }
+
+/** native/src/bf16.h ConvPrecision: 0 float32, 1 bf16 (oneDNN bf16 primitives), 2 bf16 rounding on float32 kernels. */
+export type ConvPrecisionCode = 0 | 1 | 2;
 /** One 2-D pooling window geometry, NHWC; read by name in native/src/pooling.cc. */
 export interface PoolParams {
   batch: number;
@@ -96,6 +106,10 @@ export const enum UnaryOp {
 
 export interface OneDnnAddon {
   info(): { onednn: string; threads: number; isa: number };
+  /** y = float32(bf16(x)), rounding to nearest even (the rounding of every bf16 path). */
+  bf16Round(x: Float32Array, y: Float32Array): void;
+  /** Whether oneDNN creates a bf16 convolution here: its implementation name, or oneDNN's error. */
+  bf16Support(): { conv: boolean; impl: string };
   conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: ConvParams): void;
   conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, p: ConvParams): void;
   conv2dBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, p: ConvParams): void;

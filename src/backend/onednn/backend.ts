@@ -8,6 +8,10 @@
  *    input gradient of convolutions on network inputs: tfjs's fused conv2d gradient computes dx eagerly even
  *    when nothing needs it (the image batch is not trainable), and for the 7x7 stem that is ~4% of a step.
  *    Every read of tensor data goes through `data.get`, which materialises; disposal does not.
+ *
+ * It also stamps tensors for the bf16 convolutions, which keep a converted copy of each filter array: a
+ * stamp names a tensor's values, and the in-place updates (which change values under the same array) give
+ * the tensors they write a new one.
  */
 import { BackendValues, DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
@@ -35,8 +39,12 @@ interface Entry {
   pending?: Pending;
 }
 
+/** Stamps are unique across back end instances: the native filter cache is one per process. */
+let nextStamp = 1;
+
 export class OneDnnBackend extends MathBackendCPU implements InPlaceUpdatesBackend {
   private readonly rawGet: (id: DataId) => Entry | undefined;
+  private readonly stamps = new WeakMap<DataId, number>();
   /** Lazy outputs materialised / dropped unread (tests, profiling). */
   readonly lazyStats = { materialised: 0, dropped: 0 };
 
@@ -78,7 +86,19 @@ export class OneDnnBackend extends MathBackendCPU implements InPlaceUpdatesBacke
     return id;
   }
 
+  /** A number naming the tensor's current values (new after an in-place update), never 0. */
+  weightsStamp(dataId: DataId): number {
+    let s = this.stamps.get(dataId);
+    if (s == null) this.stamps.set(dataId, (s = nextStamp++));
+    return s;
+  }
+
+  private restamp(ts: TensorInfo[]): void {
+    for (const t of ts) this.stamps.delete(t.dataId);
+  }
+
   override move(dataId: DataId, values: Values, shape: number[], dtype: DataType, refCount: number): void {
+    this.stamps.delete(dataId);
     super.move(dataId, values, shape, dtype, refCount);
     retain(values);
   }
@@ -128,6 +148,7 @@ export class OneDnnBackend extends MathBackendCPU implements InPlaceUpdatesBacke
       bump('SgdUpdate', false);
       return false;
     }
+    this.restamp(u.params);
     addon.sgdUpdate(params, grads, accums, u.decays, {
       learningRate: u.learningRate,
       momentum: u.momentum,
@@ -146,6 +167,7 @@ export class OneDnnBackend extends MathBackendCPU implements InPlaceUpdatesBacke
       bump('MovingAverage', false);
       return false;
     }
+    this.restamp(targets);
     addon.movingAverage(ts, vs, momentum);
     bump('MovingAverage', true);
     return true;

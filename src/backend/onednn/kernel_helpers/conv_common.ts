@@ -1,8 +1,11 @@
 /** Maps tfjs's Conv2DInfo (pads from computeConv2DInfo) to the addon's convolution parameters. */
-import { backend_util, Conv2DAttrs } from '@tensorflow/tfjs-core';
+import { backend_util, Conv2DAttrs, TensorInfo } from '@tensorflow/tfjs-core';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
-import type { ConvParams } from '../addon';
+import type { ConvParams, ConvPrecisionCode } from '../addon';
 import { ConvAlgorithm, config } from '../config';
+import type { Precision } from '../../precision';
+import { OneDnnBackend } from '../backend';
 
 /** The attributes every convolution kernel passes on to computeConv2DInfo (gradients have no dilations). */
 export type ConvAttrs = Pick<Conv2DAttrs, 'strides' | 'pad' | 'dataFormat' | 'dimRoundingMode'> &
@@ -33,12 +36,22 @@ export function convInfo(
   );
 }
 
+/** What a convolution kernel adds to tfjs's Conv2DInfo. */
+export interface ConvOptions {
+  /** Fused relu (forward only). */
+  relu?: boolean;
+  groups?: number;
+  /** OneDnnBackend.weightsStamp of the filter (forward and backward-data), 0 when unknown. */
+  weightsStamp?: number;
+}
+
 /**
  * Null when the configuration is outside the native path: NCHW data, filters whose input channels times
  * `groups` are not the input's channels (depthwise), or paddings that do not reproduce tfjs's output size
  * under oneDNN's floor division.
  */
-export function convParams(ci: backend_util.Conv2DInfo, relu = false, groups = 1): ConvParams | null {
+export function convParams(ci: backend_util.Conv2DInfo, opts: ConvOptions = {}): ConvParams | null {
+  const { relu = false, groups = 1, weightsStamp = 0 } = opts;
   if (ci.dataFormat !== 'channelsLast') return null;
   if (ci.filterShape[2] * groups !== ci.inChannels || ci.outChannels % groups !== 0) return null;
   const { top, left, bottom, right } = ci.padInfo;
@@ -67,8 +80,35 @@ export function convParams(ci: backend_util.Conv2DInfo, relu = false, groups = 1
     padRight: right,
     relu,
     groups,
+    precision: PRECISION_CODE[precision],
+    weightsStamp,
   };
 }
+
+const PRECISION_CODE: Record<Precision, ConvPrecisionCode> = { fp32: 0, bf16: 1, 'bf16-emulated': 2 };
+let precision: Precision = 'fp32';
+
+/** The convolutions' precision (src/backend/precision.ts; set by tryGpu); returns the previous one. */
+export function setConvPrecision(p: Precision): Precision {
+  const prev = precision;
+  precision = p;
+  return prev;
+}
+
+export function convPrecision(): Precision {
+  return precision;
+}
+
+/** The filter's stamp for the bf16 filter cache (0 in fp32, which has none). */
+export function filterStamp(backend: MathBackendCPU, filter: TensorInfo): number {
+  return precision !== 'fp32' && backend instanceof OneDnnBackend ? backend.weightsStamp(filter.dataId) : 0;
+}
+
+/**
+ * nativeKernel's options for the convolution kernels: in bf16 a native failure is an error, not a float32
+ * JS fallback (which would quietly train in fp32, thousands of times slower).
+ */
+export const convKernelOptions = { strict: () => precision !== 'fp32' };
 
 export type ConvPass = 'forward' | 'backwardData' | 'backwardWeights';
 
@@ -87,10 +127,10 @@ export function setConvAlgorithm(m: ConvAlgorithm): ConvAlgorithm {
  * seed ResNet at batch 64): the direct kernels are up to 2x slower than GEMM when the output map is tiny
  * (3x3 maps of the last stage: 39 vs 20 ms forward, 35 vs 22 ms filter gradient), and backward data with a
  * single input channel (the 7x7 stem) runs at 7 GFLOP/s direct vs 2.4x faster as GEMM + col2im.
- * Elsewhere direct (brgconv / jit) wins. RESNET_ONEDNN_CONV=direct|gemm forces one.
+ * Elsewhere direct (brgconv / jit) wins. RESNET_ONEDNN_CONV=direct|gemm forces one. bf16 is always direct.
  */
 export function useGemm(p: ConvParams, pass: ConvPass): boolean {
-  if (p.groups !== 1) return false; // the GEMM path has no groups
+  if (p.groups !== 1 || p.precision !== 0) return false; // the GEMM path is float32 without groups
   if (mode === 'direct') return false;
   if (mode === 'gemm') return true;
   if (p.outHeight * p.outWidth <= 16) return true;

@@ -54,11 +54,13 @@ const warned = new Set<string>();
 
 /**
  * Wraps a native implementation: `impl` returns null when the inputs are outside what it handles,
- * and the JS cpu kernel runs instead (also, with a one-time warning, when the native call throws).
+ * and the JS cpu kernel runs instead (also, with a one-time warning, when the native call throws,
+ * unless `opts.strict()` says a fallback would be wrong: then the error propagates).
  */
 export function nativeKernel(
   kernelName: string,
   impl: (args: KernelArgs) => TensorInfo | TensorInfo[] | null,
+  opts: { strict?: () => boolean } = {},
 ): KernelConfig {
   return {
     kernelName,
@@ -68,6 +70,7 @@ export function nativeKernel(
       try {
         r = impl(args);
       } catch (e) {
+        if (opts.strict?.()) throw new Error(`onednn: ${kernelName} failed: ${(e as Error).message}`);
         // e.g. a configuration oneDNN rejects: correct results from JS rather than an error
         if (!warned.has(kernelName)) {
           warned.add(kernelName);

@@ -1,19 +1,23 @@
 import { Conv2D, Conv2DAttrs } from '@tensorflow/tfjs-core';
 
 import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
-import { convInfo, convParams, useGemm } from '../kernel_helpers/conv_common';
+import { convInfo, convKernelOptions, convParams, filterStamp, useGemm } from '../kernel_helpers/conv_common';
 
-export const conv2DConfig = nativeKernel(Conv2D, ({ inputs, backend, attrs }) => {
-  const { x, filter } = inputs;
-  const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs as unknown as Conv2DAttrs;
-  const xv = f32(backend, x),
-    wv = f32(backend, filter);
-  if (!xv || !wv || x.shape.length !== 4) return null;
-  const ci = convInfo(x.shape, filter.shape, { strides, pad, dataFormat, dimRoundingMode, dilations });
-  const p = convParams(ci);
-  if (!p) return null;
-  const y = allocF32(sizeOf(ci.outShape));
-  if (useGemm(p, 'forward')) addon().conv2dForwardGemm(xv, wv, null, y, p);
-  else addon().conv2dForward(xv, wv, null, y, p);
-  return output(backend, ci.outShape, y);
-});
+export const conv2DConfig = nativeKernel(
+  Conv2D,
+  ({ inputs, backend, attrs }) => {
+    const { x, filter } = inputs;
+    const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs as unknown as Conv2DAttrs;
+    const xv = f32(backend, x),
+      wv = f32(backend, filter);
+    if (!xv || !wv || x.shape.length !== 4) return null;
+    const ci = convInfo(x.shape, filter.shape, { strides, pad, dataFormat, dimRoundingMode, dilations });
+    const p = convParams(ci, { weightsStamp: filterStamp(backend, filter) });
+    if (!p) return null;
+    const y = allocF32(sizeOf(ci.outShape));
+    if (useGemm(p, 'forward')) addon().conv2dForwardGemm(xv, wv, null, y, p);
+    else addon().conv2dForward(xv, wv, null, y, p);
+    return output(backend, ci.outShape, y);
+  },
+  convKernelOptions,
+);

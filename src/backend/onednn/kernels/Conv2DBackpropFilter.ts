@@ -1,19 +1,23 @@
 import { Conv2DBackpropFilter, Conv2DBackpropFilterAttrs } from '@tensorflow/tfjs-core';
 
 import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
-import { convInfo, convParams, useGemm } from '../kernel_helpers/conv_common';
+import { convInfo, convKernelOptions, convParams, useGemm } from '../kernel_helpers/conv_common';
 
-export const conv2DBackpropFilterConfig = nativeKernel(Conv2DBackpropFilter, ({ inputs, backend, attrs }) => {
-  const { x, dy } = inputs;
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as Conv2DBackpropFilterAttrs;
-  const xv = f32(backend, x),
-    gv = f32(backend, dy);
-  if (!xv || !gv || x.shape.length !== 4) return null;
-  const ci = convInfo(x.shape, filterShape, { strides, pad, dataFormat, dimRoundingMode });
-  const p = convParams(ci);
-  if (!p || sizeOf(dy.shape) !== sizeOf(ci.outShape)) return null;
-  const dw = allocF32(sizeOf(filterShape));
-  if (useGemm(p, 'backwardWeights')) addon().conv2dBackwardWeightsGemm(xv, gv, dw, p);
-  else addon().conv2dBackwardWeights(xv, gv, dw, p);
-  return output(backend, [...filterShape], dw);
-});
+export const conv2DBackpropFilterConfig = nativeKernel(
+  Conv2DBackpropFilter,
+  ({ inputs, backend, attrs }) => {
+    const { x, dy } = inputs;
+    const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as Conv2DBackpropFilterAttrs;
+    const xv = f32(backend, x),
+      gv = f32(backend, dy);
+    if (!xv || !gv || x.shape.length !== 4) return null;
+    const ci = convInfo(x.shape, filterShape, { strides, pad, dataFormat, dimRoundingMode });
+    const p = convParams(ci);
+    if (!p || sizeOf(dy.shape) !== sizeOf(ci.outShape)) return null;
+    const dw = allocF32(sizeOf(filterShape));
+    if (useGemm(p, 'backwardWeights')) addon().conv2dBackwardWeightsGemm(xv, gv, dw, p);
+    else addon().conv2dBackwardWeights(xv, gv, dw, p);
+    return output(backend, [...filterShape], dw);
+  },
+  convKernelOptions,
+);

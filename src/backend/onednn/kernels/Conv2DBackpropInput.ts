@@ -1,32 +1,36 @@
 import { Conv2DBackpropInput, Conv2DBackpropInputAttrs } from '@tensorflow/tfjs-core';
 
 import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
-import { convInfo, convParams, useGemm } from '../kernel_helpers/conv_common';
+import { convInfo, convKernelOptions, convParams, filterStamp, useGemm } from '../kernel_helpers/conv_common';
 import { OneDnnBackend } from '../backend';
 import { config } from '../config';
 
 /** Inputs with at most this many channels get a lazily computed gradient. */
 export const LAZY_MAX_CHANNELS = config.lazyInputGradient ? 4 : 0;
 
-export const conv2DBackpropInputConfig = nativeKernel(Conv2DBackpropInput, ({ inputs, backend, attrs }) => {
-  const { dy, filter } = inputs;
-  const { inputShape, strides, pad, dataFormat, dimRoundingMode } = attrs as unknown as Conv2DBackpropInputAttrs;
-  const gv = f32(backend, dy),
-    wv = f32(backend, filter);
-  if (!gv || !wv || inputShape.length !== 4) return null;
-  const ci = convInfo(inputShape, filter.shape, { strides, pad, dataFormat, dimRoundingMode });
-  const p = convParams(ci);
-  if (!p || sizeOf(dy.shape) !== sizeOf(ci.outShape)) return null;
-  const compute = () => {
-    const dx = allocF32(sizeOf(inputShape));
-    if (useGemm(p, 'backwardData')) addon().conv2dBackwardDataGemm(gv, wv, dx, p);
-    else addon().conv2dBackwardData(gv, wv, dx, p);
-    return dx;
-  };
-  // Few input channels means a network input (images), whose gradient tfjs's fused conv computes eagerly
-  // and then drops: compute it only if something reads it.
-  if (p.inChannels <= LAZY_MAX_CHANNELS && backend instanceof OneDnnBackend) {
-    return backend.makeLazyTensorInfo([...inputShape], compute, [gv, wv]);
-  }
-  return output(backend, [...inputShape], compute());
-});
+export const conv2DBackpropInputConfig = nativeKernel(
+  Conv2DBackpropInput,
+  ({ inputs, backend, attrs }) => {
+    const { dy, filter } = inputs;
+    const { inputShape, strides, pad, dataFormat, dimRoundingMode } = attrs as unknown as Conv2DBackpropInputAttrs;
+    const gv = f32(backend, dy),
+      wv = f32(backend, filter);
+    if (!gv || !wv || inputShape.length !== 4) return null;
+    const ci = convInfo(inputShape, filter.shape, { strides, pad, dataFormat, dimRoundingMode });
+    const p = convParams(ci, { weightsStamp: filterStamp(backend, filter) });
+    if (!p || sizeOf(dy.shape) !== sizeOf(ci.outShape)) return null;
+    const compute = () => {
+      const dx = allocF32(sizeOf(inputShape));
+      if (useGemm(p, 'backwardData')) addon().conv2dBackwardDataGemm(gv, wv, dx, p);
+      else addon().conv2dBackwardData(gv, wv, dx, p);
+      return dx;
+    };
+    // Few input channels means a network input (images), whose gradient tfjs's fused conv computes eagerly
+    // and then drops: compute it only if something reads it.
+    if (p.inChannels <= LAZY_MAX_CHANNELS && backend instanceof OneDnnBackend) {
+      return backend.makeLazyTensorInfo([...inputShape], compute, [gv, wv]);
+    }
+    return output(backend, [...inputShape], compute());
+  },
+  convKernelOptions,
+);

@@ -1,28 +1,32 @@
 import { FusedConv2D, FusedConv2DAttrs } from '@tensorflow/tfjs-core';
 
 import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
-import { convInfo, convParams, useGemm } from '../kernel_helpers/conv_common';
+import { convInfo, convKernelOptions, convParams, filterStamp, useGemm } from '../kernel_helpers/conv_common';
 
 /** conv + optional per-channel bias + optional relu in one oneDNN primitive (post-op). */
-export const fusedConv2DConfig = nativeKernel(FusedConv2D, ({ inputs, backend, attrs }) => {
-  const { x, filter, bias, preluActivationWeights } = inputs;
-  const { strides, pad, dataFormat, dilations, dimRoundingMode, activation } = attrs as unknown as FusedConv2DAttrs;
-  if (preluActivationWeights != null) return null;
-  if (activation !== 'linear' && activation !== 'relu' && activation != null) return null;
-  const xv = f32(backend, x),
-    wv = f32(backend, filter);
-  if (!xv || !wv || x.shape.length !== 4) return null;
-  const ci = convInfo(x.shape, filter.shape, { strides, pad, dataFormat, dimRoundingMode, dilations });
-  let bv: Float32Array | null = null;
-  if (bias != null) {
-    bv = f32(backend, bias);
-    // only a per-output-channel bias ([C], [1, C], [1, 1, 1, C], ...)
-    if (!bv || bv.length !== ci.outChannels || bias.shape[bias.shape.length - 1] !== ci.outChannels) return null;
-  }
-  const p = convParams(ci, activation === 'relu');
-  if (!p) return null;
-  const y = allocF32(sizeOf(ci.outShape));
-  if (useGemm(p, 'forward')) addon().conv2dForwardGemm(xv, wv, bv, y, p);
-  else addon().conv2dForward(xv, wv, bv, y, p);
-  return output(backend, ci.outShape, y);
-});
+export const fusedConv2DConfig = nativeKernel(
+  FusedConv2D,
+  ({ inputs, backend, attrs }) => {
+    const { x, filter, bias, preluActivationWeights } = inputs;
+    const { strides, pad, dataFormat, dilations, dimRoundingMode, activation } = attrs as unknown as FusedConv2DAttrs;
+    if (preluActivationWeights != null) return null;
+    if (activation !== 'linear' && activation !== 'relu' && activation != null) return null;
+    const xv = f32(backend, x),
+      wv = f32(backend, filter);
+    if (!xv || !wv || x.shape.length !== 4) return null;
+    const ci = convInfo(x.shape, filter.shape, { strides, pad, dataFormat, dimRoundingMode, dilations });
+    let bv: Float32Array | null = null;
+    if (bias != null) {
+      bv = f32(backend, bias);
+      // only a per-output-channel bias ([C], [1, C], [1, 1, 1, C], ...)
+      if (!bv || bv.length !== ci.outChannels || bias.shape[bias.shape.length - 1] !== ci.outChannels) return null;
+    }
+    const p = convParams(ci, { relu: activation === 'relu', weightsStamp: filterStamp(backend, filter) });
+    if (!p) return null;
+    const y = allocF32(sizeOf(ci.outShape));
+    if (useGemm(p, 'forward')) addon().conv2dForwardGemm(xv, wv, bv, y, p);
+    else addon().conv2dForward(xv, wv, bv, y, p);
+    return output(backend, ci.outShape, y);
+  },
+  convKernelOptions,
+);

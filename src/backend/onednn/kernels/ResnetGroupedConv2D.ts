@@ -1,23 +1,27 @@
 import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
-import { convInfo, convParams } from '../kernel_helpers/conv_common';
+import { convInfo, convKernelOptions, convParams, filterStamp } from '../kernel_helpers/conv_common';
 import type { GroupedConvAttrs } from '../kernel_helpers/conv_common';
 
 /** Kernel name of src/ops/grouped_conv2d.ts (kept literal so this back end does not import the op). */
 export const GROUPED_CONV2D = 'ResnetGroupedConv2D';
 
 /** Grouped convolution (+ per-channel bias) as one oneDNN grouped primitive. */
-export const groupedConv2DConfig = nativeKernel(GROUPED_CONV2D, ({ inputs, backend, attrs }) => {
-  const { x, filter, bias } = inputs;
-  const { strides, pad, groups } = attrs as unknown as GroupedConvAttrs;
-  const xv = f32(backend, x),
-    wv = f32(backend, filter);
-  if (!xv || !wv || x.shape.length !== 4) return null;
-  const ci = convInfo(x.shape, filter.shape, { strides, pad, dataFormat: 'NHWC' });
-  const bv = bias ? f32(backend, bias) : null;
-  if (bias && (!bv || bv.length !== ci.outChannels)) return null;
-  const p = convParams(ci, false, groups);
-  if (!p) return null;
-  const y = allocF32(sizeOf(ci.outShape));
-  addon().conv2dForward(xv, wv, bv, y, p);
-  return output(backend, ci.outShape, y);
-});
+export const groupedConv2DConfig = nativeKernel(
+  GROUPED_CONV2D,
+  ({ inputs, backend, attrs }) => {
+    const { x, filter, bias } = inputs;
+    const { strides, pad, groups } = attrs as unknown as GroupedConvAttrs;
+    const xv = f32(backend, x),
+      wv = f32(backend, filter);
+    if (!xv || !wv || x.shape.length !== 4) return null;
+    const ci = convInfo(x.shape, filter.shape, { strides, pad, dataFormat: 'NHWC' });
+    const bv = bias ? f32(backend, bias) : null;
+    if (bias && (!bv || bv.length !== ci.outChannels)) return null;
+    const p = convParams(ci, { groups, weightsStamp: filterStamp(backend, filter) });
+    if (!p) return null;
+    const y = allocF32(sizeOf(ci.outShape));
+    addon().conv2dForward(xv, wv, bv, y, p);
+    return output(backend, ci.outShape, y);
+  },
+  convKernelOptions,
+);

@@ -1,0 +1,69 @@
+// bfloat16 conversion loops and the support probe (see bf16.h). JS entry points:
+//   bf16Round(x, y)     y = float(bf16(x)): the rounding every bf16 path uses, for tests
+//   bf16Support()       { conv: boolean, impl: string }: a bf16 convolution primitive created, or why not
+#include "bf16.h"
+
+namespace rn {
+
+RN_SIMD static void toBf16Chunk(const float* x, uint16_t* y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] = bf16Bits(x[i]);
+}
+
+RN_SIMD static void roundChunk(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t u = static_cast<uint32_t>(bf16Bits(x[i])) << 16;
+    std::memcpy(&y[i], &u, 4);
+  }
+}
+
+void toBf16(const float* x, uint16_t* y, int64_t n) {
+  forChunks(n, [&](int64_t i0, int64_t k) { toBf16Chunk(x + i0, y + i0, k); });
+}
+
+void roundThroughBf16(const float* x, float* y, int64_t n) {
+  forChunks(n, [&](int64_t i0, int64_t k) { roundChunk(x + i0, y + i0, k); });
+}
+
+bool bf16ConvSupported(std::string* impl) {
+  using namespace dnnl;
+  try {
+    memory::desc src({2, 16, 8, 8}, dt::bf16, tag::nhwc), dst({2, 16, 8, 8}, dt::f32, tag::nhwc);
+    memory::desc w({16, 16, 3, 3}, dt::bf16, tag::any);
+    convolution_forward::desc d(prop_kind::forward_training, algorithm::convolution_direct, src, w, dst, {1, 1},
+                                {0, 0}, {1, 1}, {1, 1});
+    convolution_forward::primitive_desc pd(d, engine());
+    *impl = pd.impl_info_str();
+    return true;
+  } catch (const dnnl::error& e) {
+    *impl = e.what();
+    return false;
+  }
+}
+
+namespace {
+
+Napi::Value Round(const Napi::CallbackInfo& info) {
+  float* x = f32(info[0]);
+  float* y = f32(info[1]);
+  require(f32len(info[0]) == f32len(info[1]), info.Env(), "bf16Round: x and y differ in length");
+  roundThroughBf16(x, y, static_cast<int64_t>(f32len(info[0])));
+  return info.Env().Undefined();
+}
+
+Napi::Value Support(const Napi::CallbackInfo& info) {
+  std::string impl;
+  bool ok = bf16ConvSupported(&impl);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("conv", ok);
+  o.Set("impl", impl);
+  return o;
+}
+
+}  // namespace
+
+void initBf16(Napi::Env env, Napi::Object exports) {
+  exports.Set("bf16Round", Napi::Function::New(env, Round));
+  exports.Set("bf16Support", Napi::Function::New(env, Support));
+}
+
+}  // namespace rn
