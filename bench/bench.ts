@@ -10,6 +10,8 @@
  *   npm run bench -- --leak 1000           RSS / tensor count over many small steps (--leak-seed: seed model)
  *   npm run bench -- --recipe fast         a recipe's model, input size, batch and optimizer (default: seed, whose
  *                                          plain SGD at lr 0.05 is the chapter's); PyTorch runs the same recipe
+ *   npm run bench -- --precision bf16      bf16 convolutions vs PyTorch's torch.autocast bf16 (channels-last); default:
+ *                                          fp32, plus bf16 where the CPU has it natively (avx512_bf16, amx_bf16)
  *   --no-torch, --no-cpu, --backend cpu|onednn, --python /path/to/python3
  *   BENCH_CONV_DETAIL=1 (with --profile): time per convolution shape; BENCH_DETAIL=Mean,Multiply: per shape of those kernels
  */
@@ -21,6 +23,8 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import '../src/tfjs_setup';
 import { registerOneDnnBackend } from '../src/backend/onednn/register';
+import { parsePrecisionRequest, Precision, PrecisionRequest } from '../src/backend/precision';
+import { BackendName, detectBf16Support, tryGpu } from '../src/backend/select';
 import { callStats } from '../src/backend/onednn/kernel_helpers/native_kernel';
 import { pooledIdleBytes } from '../src/backend/onednn/buffer_pool';
 import { ResNet } from '../src/models/resnet';
@@ -50,6 +54,8 @@ interface Args {
   leakSeed: boolean;
   python: string;
   recipe: TrainingRecipe;
+  /** Precisions to run (null: fp32, plus bf16 where the CPU has it). */
+  precisions: PrecisionRequest[] | null;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -66,6 +72,7 @@ function parseArgs(argv: string[]): Args {
     leakSeed: false,
     python: '/usr/bin/python3',
     recipe: trainingRecipe('seed'),
+    precisions: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i],
@@ -81,6 +88,7 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--leak') a.leak = Number(next());
     else if (v === '--leak-seed') a.leakSeed = true;
     else if (v === '--python') a.python = next();
+    else if (v === '--precision') a.precisions = [parsePrecisionRequest(next(), '--precision')];
     else if (v === '--recipe') {
       const name = next() as RecipeName;
       if (!RECIPE_NAMES.includes(name)) throw new Error(`--recipe: unknown '${name}' (${RECIPE_NAMES.join(', ')})`);
@@ -111,8 +119,16 @@ function buildNet(r: TrainingRecipe): ResNet {
   return net;
 }
 
+/** Selects the back end and the precision (tryGpu: the library's one switch); its description. */
+async function select(
+  backend: string,
+  precision: PrecisionRequest,
+): Promise<{ precision: Precision; description: string }> {
+  const d = await tryGpu({ prefer: backend as BackendName, precision, log: () => {} });
+  return { precision: d.precision, description: d.description };
+}
+
 function benchTfjs(backend: string, r: TrainingRecipe, batch: number, steps: number, warmup: number) {
-  tf.setBackend(backend);
   const net = buildNet(r);
   const opt = recipeOptimizer(r);
   const { x, y } = makeData(batch, r.resize);
@@ -130,7 +146,14 @@ function benchTfjs(backend: string, r: TrainingRecipe, batch: number, steps: num
   return { times, imgPerSec: batch / median(times), bestImgPerSec: batch / Math.min(...times), loss };
 }
 
-function benchTorch(python: string, recipe: TrainingRecipe, batch: number, steps: number, warmup: number) {
+function benchTorch(
+  python: string,
+  recipe: TrainingRecipe,
+  batch: number,
+  steps: number,
+  warmup: number,
+  precision: Precision,
+) {
   const probe = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
   if (probe.status !== 0)
     return { skipped: `PyTorch not importable with ${python}: ${(probe.stderr || '').trim().split('\n').pop()}` };
@@ -145,6 +168,8 @@ function benchTorch(python: string, recipe: TrainingRecipe, batch: number, steps
       script,
       ...['--batch', String(batch), '--steps', String(steps), '--warmup', String(warmup), '--threads', '2'],
       ...(recipe.name === 'seed' ? [] : ['--recipe-json', JSON.stringify(recipe)]),
+      // PyTorch's bf16 is autocast, channels-last (its fast bf16 layout); bf16-emulated has no PyTorch twin
+      ...(precision === 'bf16' ? ['--precision', 'bf16', '--channels-last', '1'] : []),
     ],
     { encoding: 'utf8', env: originalEnv },
   );
@@ -159,7 +184,6 @@ function benchTorch(python: string, recipe: TrainingRecipe, batch: number, steps
 }
 
 async function profile(backend: string, r: TrainingRecipe, batch: number) {
-  tf.setBackend(backend);
   const net = buildNet(r);
   const opt = recipeOptimizer(r);
   const { x, y } = makeData(batch, r.resize);
@@ -217,8 +241,7 @@ async function profile(backend: string, r: TrainingRecipe, batch: number) {
   opt.dispose();
 }
 
-function leakCheck(backend: string, steps: number, seedModel: boolean) {
-  tf.setBackend(backend);
+function leakCheck(steps: number, seedModel: boolean) {
   const net = new ResNet(seedModel ? {} : { widths: [16, 32, 64, 128] });
   net.build([96, 96, 1]);
   const opt = tf.train.sgd(0.05);
@@ -245,21 +268,24 @@ function leakCheck(backend: string, steps: number, seedModel: boolean) {
 }
 
 /** One round at one batch size: this back end, then PyTorch right after it; prints both lines. */
-function sideBySide(args: Args, batch: number): { lines: string[]; ratio?: number } {
+function sideBySide(args: Args, batch: number, precision: Precision): { lines: string[]; ratio?: number } {
   const r = benchTfjs(args.backend, args.recipe, batch, args.steps, args.warmup);
   const line =
-    `${args.backend} recipe ${args.recipe.name} batch ${batch}: median ${r.imgPerSec.toFixed(1)} img/s, best ${r.bestImgPerSec.toFixed(1)} ` +
+    `${args.backend} ${precision} recipe ${args.recipe.name} batch ${batch}: median ${r.imgPerSec.toFixed(1)} img/s, best ${r.bestImgPerSec.toFixed(1)} ` +
     `(step ${median(r.times).toFixed(3)} s; steps ${r.times.map((t) => t.toFixed(2)).join(' ')}; loss ${r.loss.toFixed(3)})`;
   console.log(line);
   let tline = 'torch: skipped (--no-torch)';
   let ratio: number | undefined;
   if (args.torch) {
-    const t = benchTorch(args.python, args.recipe, batch, args.steps, args.warmup);
+    const t =
+      precision === 'bf16-emulated'
+        ? { skipped: 'bf16-emulated measures numerics, not speed: no PyTorch twin' }
+        : benchTorch(args.python, args.recipe, batch, args.steps, args.warmup, precision);
     if ('skipped' in t) tline = `torch: skipped: ${t.skipped}`;
     else {
       ratio = r.imgPerSec / t.imgPerSec;
       tline =
-        `torch ${t.version} batch ${batch} (channels_last=${t.channelsLast}, 2 threads): median ` +
+        `torch ${t.version} ${precision === 'bf16' ? 'bf16 autocast' : 'fp32'} batch ${batch} (channels_last=${t.channelsLast}, 2 threads): median ` +
         `${t.imgPerSec.toFixed(1)} img/s, best ${t.bestImgPerSec.toFixed(1)} -> ${args.backend}/torch = ` +
         `${ratio.toFixed(2)}x median, ${(r.bestImgPerSec / t.bestImgPerSec).toFixed(2)}x best`;
     }
@@ -273,34 +299,42 @@ async function main() {
   const reg = registerOneDnnBackend();
   console.log(`onednn back end: ${reg.ok ? 'ok' : 'UNAVAILABLE'} (${reg.reason})`);
   if (!reg.ok && args.backend === 'onednn') args.backend = 'cpu';
-  if (args.leak > 0) {
-    leakCheck(args.backend, args.leak, args.leakSeed);
-    return;
-  }
-  if (args.profile) {
-    for (const b of args.batches) await profile(args.backend, args.recipe, b);
+  const bf16 = detectBf16Support();
+  const precisions: PrecisionRequest[] =
+    args.precisions ??
+    (args.backend === 'onednn' && bf16.cpuFlags.length > 0 && bf16.onednnConv ? ['fp32', 'bf16'] : ['fp32']);
+  if (args.leak > 0 || args.profile) {
+    const { description } = await select(args.backend, precisions[0]);
+    console.log(`back end: ${description}`);
+    if (args.leak > 0) leakCheck(args.leak, args.leakSeed);
+    else for (const b of args.batches) await profile(args.backend, args.recipe, b);
     return;
   }
   const results: string[] = [];
   if (!(Number.isInteger(args.rounds) && args.rounds >= 1))
     throw new Error(`--rounds must be an integer >= 1, got ${args.rounds}`);
-  for (const batch of args.batches) {
-    const ratios: number[] = [];
-    for (let round = 0; round < args.rounds; round++) {
-      const { lines, ratio } = sideBySide(args, batch);
-      results.push(...lines);
-      if (ratio !== undefined) ratios.push(ratio);
-    }
-    if (ratios.length > 1) {
-      // The host's speed drifts between runs; a ratio per round, then their median, is steadier.
-      const line =
-        `batch ${batch}, ${ratios.length} rounds: ${args.backend}/torch ratio median ${median(ratios).toFixed(2)}x ` +
-        `(rounds: ${ratios.map((x) => x.toFixed(2)).join(' ')})`;
-      console.log(line);
-      results.push(line);
+  for (const request of precisions) {
+    const { precision, description } = await select(args.backend, request);
+    console.log(`back end: ${description}`);
+    for (const batch of args.batches) {
+      const ratios: number[] = [];
+      for (let round = 0; round < args.rounds; round++) {
+        const { lines, ratio } = sideBySide(args, batch, precision);
+        results.push(...lines);
+        if (ratio !== undefined) ratios.push(ratio);
+      }
+      if (ratios.length > 1) {
+        // The host's speed drifts between runs; a ratio per round, then their median, is steadier.
+        const line =
+          `${precision}, batch ${batch}, ${ratios.length} rounds: ${args.backend}/torch ratio median ${median(ratios).toFixed(2)}x ` +
+          `(rounds: ${ratios.map((x) => x.toFixed(2)).join(' ')})`;
+        console.log(line);
+        results.push(line);
+      }
     }
   }
   if (args.cpu && args.backend !== 'cpu') {
+    await select('cpu', 'fp32');
     const r = benchTfjs('cpu', args.recipe, 2, 1, 0);
     const line = `JS cpu back end, batch 2, one step: ${r.times[0].toFixed(1)} s (${r.imgPerSec.toFixed(3)} img/s)`;
     console.log(line);
@@ -310,6 +344,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.error(e);
+  console.error(`bench: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);
 });

@@ -5,6 +5,9 @@
  * to seed spread) and how much the implementation.
  *
  *   npm run sweep -- --seeds 0,1,2,3,4 [--impl ours,torch] [--out runs/sweep]
+ *   npm run sweep -- --precision bf16          both in bf16 (ours: --precision bf16; PyTorch: torch.autocast);
+ *                                              results in runs/sweep-bf16 unless --out says otherwise
+ *   npm run sweep -- --precision bf16-emulated --impl ours   bf16's numerics on fp32 kernels (any CPU)
  *
  * Each finished run leaves runs/sweep/<impl>-s<seed>.json and is not repeated, so an interrupted
  * sweep continues where it stopped. Throughput is printed too, but it is only comparable between
@@ -14,6 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, TORCH_PYTHON, eachRun, parseSeeds, runLogged as run } from './run_logged';
+import { parsePrecisionRequest, PrecisionRequest } from '../src/backend/precision';
 
 interface Result {
   impl: 'ours' | 'torch';
@@ -24,11 +28,14 @@ interface Result {
   imgPerSec: number;
 }
 
-async function ours(seed: number, out: string): Promise<Result> {
+async function ours(seed: number, out: string, precision: PrecisionRequest): Promise<Result> {
   const dir = path.join(out, `ours-s${seed}`);
   await run(
     process.execPath,
-    [path.join(ROOT, 'dist', 'tools', 'train.js'), '--seed', String(seed), '--out', dir, '--progress', 'lines'],
+    [
+      ...[path.join(ROOT, 'dist', 'tools', 'train.js'), '--seed', String(seed), '--out', dir, '--progress', 'lines'],
+      ...['--precision', precision],
+    ],
     path.join(out, `ours-s${seed}.log`),
   );
   const m = JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8'));
@@ -36,10 +43,10 @@ async function ours(seed: number, out: string): Promise<Result> {
   return { impl: 'ours', seed, testAcc: f.testAcc, trainAcc: f.trainAcc, loss: f.loss, imgPerSec: f.imagesPerSecond };
 }
 
-async function torch(seed: number, out: string): Promise<Result> {
+async function torch(seed: number, out: string, precision: PrecisionRequest): Promise<Result> {
   const stdout = await run(
     TORCH_PYTHON,
-    [path.join(ROOT, 'bench', 'torch_epoch.py'), '--seed', String(seed)],
+    [path.join(ROOT, 'bench', 'torch_epoch.py'), '--seed', String(seed), '--precision', precision],
     path.join(out, `torch-s${seed}.log`),
   );
   const j = JSON.parse(stdout.trim().split('\n').pop()!);
@@ -74,20 +81,24 @@ async function main(): Promise<number> {
     options: {
       seeds: { type: 'string', default: '0,1,2' },
       impl: { type: 'string', default: 'ours,torch' },
-      out: { type: 'string', default: 'runs/sweep' },
+      out: { type: 'string' },
+      precision: { type: 'string', default: 'fp32' },
     },
   });
+  const precision = parsePrecisionRequest(v.precision!, '--precision');
   const seeds = parseSeeds(v.seeds!);
   const impls = v.impl!.split(',') as ('ours' | 'torch')[];
   for (const i of impls) if (i !== 'ours' && i !== 'torch') throw new Error(`--impl: unknown '${i}' (ours, torch)`);
-  const out = path.resolve(ROOT, v.out!);
+  if (impls.includes('torch') && precision !== 'fp32' && precision !== 'bf16')
+    throw new Error(`--precision ${precision} has no PyTorch twin: use --impl ours (or fp32 / bf16)`);
+  const out = path.resolve(ROOT, v.out ?? (precision === 'fp32' ? 'runs/sweep' : `runs/sweep-${precision}`));
   const results = await eachRun(
     out,
     seeds,
     impls,
     async (seed, impl) => {
       const t0 = Date.now();
-      const r = impl === 'ours' ? await ours(seed, out) : await torch(seed, out);
+      const r = impl === 'ours' ? await ours(seed, out, precision) : await torch(seed, out, precision);
       console.log(
         `${impl} seed ${seed}: test acc ${r.testAcc.toFixed(4)}, train loss ${r.loss.toFixed(3)}, ${r.imgPerSec.toFixed(1)} img/s, ${((Date.now() - t0) / 1000).toFixed(0)} s`,
       );

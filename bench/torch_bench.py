@@ -4,7 +4,11 @@ src/models/resnet.ts) at 96x96x1, SGD lr 0.05, torch.set_num_threads(THREADS); o
 of a recipe's model, input size, optimizer (momentum, Nesterov, weight decay) and loss (label
 smoothing), built by torch_recipe.py as `npm run time-to-accuracy` builds it.
 
-Prints one JSON line: {"batch", "threads", "channels_last", "step_s": [...], "median_img_s", "best_img_s"}.
+--precision bf16 runs forward and loss under torch.autocast('cpu', dtype=torch.bfloat16) (bf16 convolutions
+and matmuls, fp32 weights and optimizer), the way a PyTorch user trains in bf16 on a CPU.
+
+Prints one JSON line: {"batch", "threads", "channels_last", "precision", "step_s": [...], "median_img_s",
+"best_img_s"}.
 """
 import argparse
 import json
@@ -52,6 +56,7 @@ def main():
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--channels-last', type=int, default=-1, help='1/0, or -1: try both, report the faster')
     p.add_argument('--recipe-json', default=None, help="a recipe (src/recipe.ts's fields) instead of the seed's")
+    p.add_argument('--precision', choices=['fp32', 'bf16'], default='fp32')
     a = p.parse_args()
     recipe = json.loads(a.recipe_json) if a.recipe_json else None
     torch.set_num_threads(a.threads)
@@ -83,7 +88,8 @@ def main():
         for i in range(a.warmup + a.steps):
             t = time.perf_counter()
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(net(x), y)
+            with torch.autocast('cpu', dtype=torch.bfloat16, enabled=a.precision == 'bf16'):
+                loss = loss_fn(net(x), y)
             loss.backward()
             opt.step()
             loss.item()
@@ -97,7 +103,7 @@ def main():
         times = run(cl)
         med = a.batch / statistics.median(times)
         if best is None or med > best['median_img_s']:
-            best = {'batch': a.batch, 'threads': a.threads, 'channels_last': cl, 'step_s': times,
+            best = {'batch': a.batch, 'threads': a.threads, 'channels_last': cl, 'precision': a.precision, 'step_s': times,
                     'median_img_s': med, 'best_img_s': a.batch / min(times), 'torch': torch.__version__}
     print(json.dumps(best))
 

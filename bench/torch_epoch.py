@@ -5,6 +5,7 @@ SGD lr 0.05, Xavier-uniform init, then accuracy on the 10000 test images. Same m
 torch_bench.py (the seed's ResNet). Prints one JSON line.
 
     /usr/bin/python3 bench/torch_epoch.py [--data-dir /usr/share/datasets/fashion-mnist] [--threads 2]
+        [--precision fp32|bf16]    bf16: forward passes under torch.autocast('cpu', dtype=torch.bfloat16)
 """
 import argparse
 import gzip
@@ -47,9 +48,14 @@ def main():
     p.add_argument('--lr', type=float, default=0.05)
     p.add_argument('--train-limit', type=int, default=0)
     p.add_argument('--seed', type=int, default=0, help='weights and shuffling')
+    p.add_argument('--precision', choices=['fp32', 'bf16'], default='fp32')
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
+
+    def autocast():
+        return torch.autocast('cpu', dtype=torch.bfloat16, enabled=a.precision == 'bf16')
+
     d = a.data_dir
     xtr, ytr = read_idx(f'{d}/train-images-idx3-ubyte.gz'), read_idx(f'{d}/train-labels-idx1-ubyte.gz')
     xte, yte = read_idx(f'{d}/t10k-images-idx3-ubyte.gz'), read_idx(f'{d}/t10k-labels-idx1-ubyte.gz')
@@ -68,8 +74,9 @@ def main():
     order = np.random.default_rng(a.seed).permutation(len(ytr))
     for x, y in batches(xtr, ytr, a.batch, a.resize, order):
         opt.zero_grad(set_to_none=True)
-        out = net(x)
-        loss = F.cross_entropy(out, y)
+        with autocast():
+            out = net(x)
+            loss = F.cross_entropy(out, y)
         loss.backward()
         opt.step()
         loss_sum += loss.item() * len(y)
@@ -80,9 +87,10 @@ def main():
     test_correct = 0
     with torch.no_grad():
         for x, y in batches(xte, yte, a.batch, a.resize, np.arange(len(yte))):
-            test_correct += (net(x).argmax(1) == y).sum().item()
+            with autocast():
+                test_correct += (net(x).argmax(1) == y).sum().item()
     print(json.dumps({
-        'torch': torch.__version__, 'seed': a.seed, 'threads': a.threads, 'train_images': n,
+        'torch': torch.__version__, 'seed': a.seed, 'threads': a.threads, 'precision': a.precision, 'train_images': n,
         'loss': loss_sum / n, 'train_acc': correct / n, 'test_acc': test_correct / len(yte),
         'train_seconds': train_s, 'wall_seconds': time.perf_counter() - t0, 'img_s': n / train_s,
     }))

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { tryGpu, BackendName } from '../src/backend/select';
+import { parsePrecisionRequest, PrecisionRequest } from '../src/backend/precision';
 import { loadDataFashionMnist } from '../src/data/fashion_mnist';
 import { ResNet, ResNetConfig, resnetPreset } from '../src/models/resnet';
 import { seedInitializers } from '../src/nn/init';
@@ -56,6 +57,9 @@ The model (the recipe's, else):
   --stem S                    seed (7x7/2 + max pool) | small (3x3, full resolution)
 The run:
   --backend NAME              tensorflow-gpu | tensorflow | onednn | cpu (best available)
+  --precision P               fp32 (default) | bf16 | auto | bf16-emulated: bf16 convolutions with fp32
+                              accumulation on CPUs with avx512_bf16/amx_bf16 (auto: bf16 where the CPU has it;
+                              bf16-emulated: bf16's numerics on fp32 kernels, any CPU); else RESNET_TS_PRECISION
   --data-dir DIR              Fashion-MNIST directory (else FASHION_MNIST_DIR, cache, Debian package, download)
   --out DIR                   run directory for metrics.json and the checkpoint (runs/<recipe or model>)
   --checkpoint-every N        also checkpoint every N steps within an epoch (0: per epoch only)
@@ -106,6 +110,7 @@ export interface RunOptions {
   /** The named recipe with the flags' overrides applied. */
   recipe: TrainingRecipe;
   backend?: BackendName;
+  precision?: PrecisionRequest;
   dataDir?: string;
   out: string;
   checkpointEvery: number;
@@ -146,6 +151,7 @@ export function parseRunOptions(argv: string[]): RunOptions | 'help' {
       'head-pool': s,
       stem: s,
       backend: s,
+      precision: s,
       'data-dir': s,
       out: s,
       'checkpoint-every': s,
@@ -202,6 +208,7 @@ export function parseRunOptions(argv: string[]): RunOptions | 'help' {
   return {
     recipe,
     backend: v.backend as BackendName | undefined,
+    precision: v.precision === undefined ? undefined : parsePrecisionRequest(v.precision, '--precision'),
     dataDir: v['data-dir'],
     out: v.out ?? path.join('runs', v.model ?? recipe.name),
     checkpointEvery: int('checkpoint-every', v['checkpoint-every'], 0, 0),
@@ -244,7 +251,7 @@ export async function run(opts: RunOptions, log: (l: string) => void = console.l
       }
     }
   }
-  const device = await tryGpu({ prefer: opts.backend });
+  const device = await tryGpu({ prefer: opts.backend, precision: opts.precision });
   log(`Back end: ${device.description}`);
   log(`Recipe: ${describeRecipe(r)}`);
   const dataStarted = Date.now();
@@ -280,6 +287,7 @@ export async function run(opts: RunOptions, log: (l: string) => void = console.l
     model: net.config,
     parameters: net.numParameters(),
     backend: device.backend,
+    precision: device.precision,
     device: device.description,
     steps,
     dataSeconds: (started - dataStarted) / 1000,
