@@ -3,6 +3,7 @@
 //   conv2dForward(x, w, bias|null, y, p)           y = act(conv(x, w) + bias)
 //   conv2dBackwardData(dy, w, dx, p)               dx = conv^T(dy, w)
 //   conv2dBackwardWeights(x, dy, dw, p)            dw = corr(x, dy)
+//   convFilterConversions()                        filters converted for the bf16 precisions so far (tests)
 // p: ConvParams (conv_params.h), a JS object with named fields.
 // Filters go to whatever blocked layout oneDNN prefers ('any') through a cached reorder.
 //
@@ -92,6 +93,7 @@ struct Entry {
 constexpr size_t kMaxConverted = 64;
 
 Cache<Entry> fwdCache, bwdDataCache, bwdWeightsCache;
+double filterConversions = 0;
 
 // The primitive may want weights in a blocked layout: keep a buffer in that layout and the reorder
 // between it and the user's HWIO array (into it for forward/backward-data, out of it for weight gradients).
@@ -162,6 +164,7 @@ memory activationIn(const ConvParams& p, const memory::desc& md, float* a, int s
 
 // The filter converted into `out` (primitive layout): to bf16, or rounded to bf16 values in float32.
 void convertWeights(const ConvParams& p, Entry& e, float* w, memory& out, dnnl::stream& s) {
+  filterConversions++;
   int64_t n = static_cast<int64_t>(e.wUser.get_size() / (nativeBf16(p) ? 2 : 4));
   void* plain = e.needReorder ? workBuffer(2, e.wUser.get_size()) : out.get_data_handle();
   if (nativeBf16(p)) toBf16(w, static_cast<uint16_t*>(plain), n);
@@ -255,12 +258,17 @@ Napi::Value BackwardWeights(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value FilterConversions(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), filterConversions);
+}
+
 }  // namespace
 
 void initConv(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dForward", Napi::Function::New(env, Forward));
   exports.Set("conv2dBackwardData", Napi::Function::New(env, BackwardData));
   exports.Set("conv2dBackwardWeights", Napi::Function::New(env, BackwardWeights));
+  exports.Set("convFilterConversions", Napi::Function::New(env, FilterConversions));
 }
 
 }  // namespace rn

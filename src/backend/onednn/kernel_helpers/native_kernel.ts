@@ -70,7 +70,7 @@ export function nativeKernel(
       try {
         r = impl(args);
       } catch (e) {
-        if (opts.strict?.()) throw new Error(`onednn: ${kernelName} failed: ${(e as Error).message}`);
+        if (opts.strict?.()) throw new Error(`onednn: ${kernelName} failed: ${(e as Error).message}`, { cause: e });
         // e.g. a configuration oneDNN rejects: correct results from JS rather than an error
         if (!warned.has(kernelName)) {
           warned.add(kernelName);
