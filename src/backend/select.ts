@@ -150,6 +150,8 @@ export async function tryGpu(opts: TryGpuOptions = {}): Promise<Device> {
     const p = prepare(name);
     let ok = p.ok;
     let reason = p.reason;
+    // the precision first: a request this back end cannot serve throws before anything changes
+    const choice = ok ? resolvePrecision(request, name, opts.bf16Support ?? bf16SupportFor(name)) : null;
     if (ok) {
       try {
         ok = await tf.setBackend(p.tfName);
@@ -162,13 +164,12 @@ export async function tryGpu(opts: TryGpuOptions = {}): Promise<Device> {
     attempts.push({ name, ok, reason });
     if (ok) {
       quietCpuBanner();
-      const choice = resolvePrecision(request, name, opts.bf16Support ?? bf16SupportFor(name));
-      setConvPrecision(choice.precision);
+      setConvPrecision(choice!.precision);
       current = {
         backend: tf.getBackend(),
         kind: name === 'tensorflow-gpu' ? 'gpu' : 'cpu',
-        precision: choice.precision,
-        description: `${describe(name, reason)}, ${choice.reason}`,
+        precision: choice!.precision,
+        description: `${describe(name, reason)}, ${choice!.reason}`,
         attempts,
       };
       if (name === 'cpu' && !prefer) {

@@ -66,7 +66,7 @@ const cases: Case[] = [
 const label = (c: Case) =>
   `N${c.n} ${c.h}x${c.w}x${c.cin}->${c.cout} k${c.k} s${c.s} pad ${c.pad}${c.groups ? ` groups ${c.groups}` : ''}`;
 
-function conv(c: Case, x: tf.Tensor, w: tf.Tensor, bias?: tf.Tensor, relu = false): tf.Tensor {
+function conv(c: Case, x: tf.Tensor, w: tf.Tensor, bias?: tf.Tensor1D, relu = false): tf.Tensor {
   if (c.groups)
     return groupedConv2d(x as tf.Tensor4D, w as tf.Tensor4D, { strides: c.s, pad: c.pad, groups: c.groups, bias });
   if (bias || relu)

@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseRunOptions, run } from '../../tools/train';
+import { parseRunOptions, run, RunOptions } from '../../tools/train';
+import { detectBf16Support } from '../../src/backend/select';
 import { trainingRecipe } from '../../src/recipe';
 import { ResNet } from '../../src/models/resnet';
 
@@ -82,6 +83,11 @@ describe('npm start options', () => {
     expect(() => parseRunOptions(['--widths', '1,2,3'])).toThrow(/--widths needs four/);
     expect(() => parseRunOptions(['--model', 'vgg'])).toThrow(/unknown model preset 'vgg'/);
     expect(() => parseRunOptions(['--bogus'])).toThrow(/bogus/);
+    expect(() => parseRunOptions(['--precision', 'half'])).toThrow(
+      /unknown precision 'half' \(--precision\): use one of fp32, bf16, auto, bf16-emulated/,
+    );
+    expect((parseRunOptions(['--precision', 'auto']) as RunOptions).precision).toBe('auto');
+    expect((parseRunOptions([]) as RunOptions).precision).toBeUndefined(); // tryGpu: RESNET_TS_PRECISION, else fp32
   });
 
   it('trains, writes metrics and a checkpoint, resumes for another epoch, and refuses a changed recipe', async () => {
@@ -108,11 +114,17 @@ describe('npm start options', () => {
     await run(parseRunOptions(args) as never, (l) => lines.push(l));
     const m1 = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8'));
     expect(m1.history).toHaveLength(1);
+    expect(m1.precision).toBe('fp32');
     expect(m1.steps).toBe(8);
     expect(lines.some((l) => l.startsWith('Start training on '))).toBe(true);
 
-    await run(parseRunOptions([...args, '--epochs', '2', '--resume']) as never, (l) => lines.push(l));
+    // the precision is the device's, not the recipe's: a resumed run may change it
+    await run(parseRunOptions([...args, '--epochs', '2', '--resume', '--precision', 'bf16-emulated']) as never, (l) =>
+      lines.push(l),
+    );
     const m2 = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8'));
+    expect(m2.precision).toBe('bf16-emulated');
+    expect(lines).toContainEqual(expect.stringMatching(/^Back end: cpu \(onednn: .*\), bf16-emulated: /));
     expect(m2.history.map((h: { epoch: number }) => h.epoch)).toEqual([0, 1]);
     expect(m2.history[0]).toEqual(m1.history[0]);
     expect(m2.steps).toBe(16);
@@ -120,5 +132,11 @@ describe('npm start options', () => {
     await expect(run(parseRunOptions([...args, '--lr', '0.1', '--resume']) as never, () => {})).rejects.toThrow(
       /option learningRate is 0.1 but the checkpoint was made with 0.05/,
     );
+    const bf16 = detectBf16Support();
+    if (bf16.cpuFlags.length === 0) {
+      await expect(run(parseRunOptions([...args, '--precision', 'bf16']) as never, () => {})).rejects.toThrow(
+        /precision 'bf16' is not available: this CPU has no bf16 instructions/,
+      );
+    }
   });
 });
