@@ -12,8 +12,9 @@ export { Residual, Bottleneck, PreActResidual, makeBlock } from './models/residu
 export type { BlockKind } from './models/residual';
 export { ResNet, SEED_RESNET, resnetPreset, resnetOfDepth, resnext50, RESNET_TABLE1 } from './models/resnet';
 export type { ResNetConfig, ResNetOptions, ResNetDepth } from './models/resnet';
-export { tryGpu, currentDevice } from './backend/select';
-export type { Device, BackendName } from './backend/select';
+export { tryGpu, currentDevice, detectBf16Support } from './backend/select';
+export type { Device, BackendName, TryGpuOptions } from './backend/select';
+export type { Bf16Support, Precision, PrecisionRequest } from './backend/precision';
 export {
   loadDataFashionMnist,
   loadFashionMnistArrays,
