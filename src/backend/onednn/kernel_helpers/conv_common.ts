@@ -2,7 +2,7 @@
 import { backend_util, Conv2DAttrs, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
-import type { ConvParams, ConvPrecisionCode } from '../addon';
+import { loadAddon, type ConvParams, type ConvPrecisionCode } from '../addon';
 import { ConvAlgorithm, config } from '../config';
 import type { Precision } from '../../precision';
 import { OneDnnBackend } from '../backend';
@@ -122,17 +122,38 @@ export function setConvAlgorithm(m: ConvAlgorithm): ConvAlgorithm {
   return prev;
 }
 
+/** oneDNN's dnnl_cpu_isa_avx512_core bits (dnnl_types.h), set in every AVX-512 ISA it reports from Skylake on. */
+const AVX512_CORE = 0x27;
+let effectiveIsa: number | undefined;
+
+/** oneDNN's effective ISA (`get_effective_cpu_isa`), read from the addon once; 0 when it is absent. */
+export function cpuIsa(): number {
+  return (effectiveIsa ??= loadAddon().addon?.info().isa ?? 0);
+}
+
+export function isAvx512(isa: number): boolean {
+  return (isa & AVX512_CORE) === AVX512_CORE;
+}
+
 /**
- * im2col + GEMM instead of oneDNN's direct convolution? Measured on AVX-512 with oneDNN 2.6.3 (one thread,
- * seed ResNet at batch 64): the direct kernels are up to 2x slower than GEMM when the output map is tiny
- * (3x3 maps of the last stage: 39 vs 20 ms forward, 35 vs 22 ms filter gradient), and backward data with a
- * single input channel (the 7x7 stem) runs at 7 GFLOP/s direct vs 2.4x faster as GEMM + col2im.
- * Elsewhere direct (brgconv / jit) wins. RESNET_ONEDNN_CONV=direct|gemm forces one. bf16 is always direct.
+ * im2col + GEMM instead of oneDNN's direct convolution? Which one wins depends on the ISA oneDNN runs
+ * (`npm run bench:conv` measures every shape and pass of a recipe; docs/measurements.md has the tables):
+ * - both: tiny output maps (the 3x3 maps of the seed's last stage, 4x4 of `fast`) go to GEMM (AVX-512,
+ *   one thread: 39 vs 20 ms forward; AVX2, two threads: 131 vs 93 GFLOP/s).
+ * - AVX-512: elsewhere direct (brgconv / jit) wins, but backward data with a single input channel (the 7x7
+ *   stem) runs at 7 GFLOP/s direct and 2.4x faster as GEMM + col2im.
+ * - AVX2: GEMM wins once the GEMM is wide and deep (>= 128 output channels, >= 128 = kh*kw*ic reduction):
+ *   6x6 and 3x3 maps of 256-512 channels by 1.2-2.3x, the 11x11 1x1/2 shortcut by 2.8x; direct keeps the
+ *   early stages (<= 64 output channels), where GEMM is up to 3x slower, but for filter gradients with a
+ *   reduction of >= 576 (3x3 x 64 channels), where GEMM is level or up to 20% faster.
+ * RESNET_ONEDNN_CONV=direct|gemm forces one. bf16 is always direct.
  */
-export function useGemm(p: ConvParams, pass: ConvPass): boolean {
+export function useGemm(p: ConvParams, pass: ConvPass, isa = cpuIsa()): boolean {
   if (p.groups !== 1 || p.precision !== 0) return false; // the GEMM path is float32 without groups
   if (mode === 'direct') return false;
   if (mode === 'gemm') return true;
   if (p.outHeight * p.outWidth <= 16) return true;
-  return pass === 'backwardData' && p.inChannels <= 4;
+  if (isAvx512(isa)) return pass === 'backwardData' && p.inChannels <= 4;
+  const reduction = p.filterHeight * p.filterWidth * p.inChannels;
+  return (p.outChannels >= 128 && reduction >= 128) || (pass === 'backwardWeights' && reduction >= 576);
 }

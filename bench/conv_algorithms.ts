@@ -1,0 +1,188 @@
+/**
+ * Direct convolution vs im2col + GEMM, per shape and pass, for the convolutions one training step of a
+ * recipe runs, on this machine (the data behind `useGemm` in src/backend/onednn/kernel_helpers/conv_common.ts).
+ *
+ *   npm run bench:conv                          seed recipe, batch 64
+ *   npm run bench:conv -- --recipe fast         the fast recipe at its batch size
+ *   npm run bench:conv -- --batch 32 --rounds 9
+ *
+ * One step runs with the addon's convolution entry points wrapped, which records every (pass, shape) the
+ * step meets; each is then timed both ways, interleaved, median over the rounds. The `rule` column is what
+ * `useGemm` picks here, and `!` marks a shape where the rule took the slower algorithm by more than 10%.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+import { ResNet } from '../src/models/resnet';
+import {
+  RECIPE_NAMES,
+  RecipeName,
+  TrainingRecipe,
+  recipeOptimizer,
+  recipeStepOptions,
+  trainingRecipe,
+} from '../src/recipe';
+import { trainStep } from '../src/train/train';
+import { tryGpu } from '../src/backend/select';
+import { loadAddon, type ConvParams, type OneDnnAddon } from '../src/backend/onednn/addon';
+import { ConvPass, cpuIsa, isAvx512, useGemm } from '../src/backend/onednn/kernel_helpers/conv_common';
+
+interface Args {
+  recipe: TrainingRecipe;
+  batch?: number;
+  rounds: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { recipe: trainingRecipe('seed'), rounds: 7 };
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i],
+      next = () => argv[++i];
+    if (v === '--recipe') {
+      const name = next() as RecipeName;
+      if (!RECIPE_NAMES.includes(name)) throw new Error(`--recipe: unknown '${name}' (${RECIPE_NAMES.join(', ')})`);
+      a.recipe = trainingRecipe(name);
+    } else if (v === '--batch') a.batch = Number(next());
+    else if (v === '--rounds') a.rounds = Number(next());
+    else if (v !== '--') throw new Error(`unknown argument '${v}' (--recipe, --batch, --rounds)`);
+  }
+  if (!Number.isInteger(a.rounds) || a.rounds < 1) throw new Error(`--rounds must be an integer >= 1`);
+  return a;
+}
+
+const ENTRY_POINTS: Record<ConvPass, keyof OneDnnAddon> = {
+  forward: 'conv2dForward',
+  backwardData: 'conv2dBackwardData',
+  backwardWeights: 'conv2dBackwardWeights',
+};
+const GEMM_ENTRY_POINTS: Record<ConvPass, keyof OneDnnAddon> = {
+  forward: 'conv2dForwardGemm',
+  backwardData: 'conv2dBackwardDataGemm',
+  backwardWeights: 'conv2dBackwardWeightsGemm',
+};
+
+const shapeKey = (pass: ConvPass, p: ConvParams) => `${pass} ${JSON.stringify({ ...p, relu: false, weightsStamp: 0 })}`;
+
+interface Seen {
+  pass: ConvPass;
+  p: ConvParams;
+  /** How often one step runs it (the seed's four 64-channel blocks share one shape). */
+  calls: number;
+}
+
+/** The distinct (pass, parameters) of one training step, in the order the step meets them. */
+function recordStep(addon: OneDnnAddon, r: TrainingRecipe, batch: number): Seen[] {
+  const net = new ResNet(r.model);
+  net.build([r.resize, r.resize, 1]);
+  const opt = recipeOptimizer(r);
+  const x = tf.randomUniform([batch, r.resize, r.resize, 1], 0, 1, 'float32', 1);
+  const y = tf.tensor1d(
+    Array.from({ length: batch }, (_, i) => i % 10),
+    'float32',
+  );
+  trainStep(net, opt, { x, y }, recipeStepOptions(r)); // warm-up: lazily created variables, slots
+  const seen = new Map<string, Seen>();
+  const saved = new Map<keyof OneDnnAddon, unknown>();
+  const record = addon as unknown as Record<string, (...args: unknown[]) => void>;
+  for (const pass of Object.keys(ENTRY_POINTS) as ConvPass[])
+    for (const name of [ENTRY_POINTS[pass], GEMM_ENTRY_POINTS[pass]]) {
+      const original = record[name];
+      saved.set(name, original);
+      record[name] = (...args: unknown[]) => {
+        const p = args[args.length - 1] as ConvParams;
+        const k = shapeKey(pass, p);
+        const s = seen.get(k);
+        if (s) s.calls++;
+        else seen.set(k, { pass, p: { ...p, relu: false, weightsStamp: 0 }, calls: 1 });
+        original(...args);
+      };
+    }
+  try {
+    trainStep(net, opt, { x, y }, recipeStepOptions(r));
+  } finally {
+    for (const [name, fn] of saved) record[name] = fn as (...args: unknown[]) => void;
+    tf.dispose([x, y]);
+    net.dispose();
+    opt.dispose();
+  }
+  return [...seen.values()];
+}
+
+const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[xs.length >> 1];
+
+function random(n: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    a[i] = s / 2 ** 32 - 0.5;
+  }
+  return a;
+}
+
+/** Median ms of the direct and GEMM versions of one pass, interleaved round by round. */
+function timeBoth(addon: OneDnnAddon, pass: ConvPass, p: ConvParams, rounds: number): [number, number] {
+  const x = random(p.batch * p.inHeight * p.inWidth * p.inChannels, 1);
+  const w = random(p.filterHeight * p.filterWidth * p.inChannels * p.outChannels, 2);
+  const dy = random(p.batch * p.outHeight * p.outWidth * p.outChannels, 3);
+  const out = new Float32Array(Math.max(x.length, w.length, dy.length));
+  const run = (gemm: boolean) => {
+    const f = (gemm ? GEMM_ENTRY_POINTS : ENTRY_POINTS)[pass];
+    if (pass === 'forward') addon[f as 'conv2dForward'](x, w, null, out.subarray(0, dy.length), p);
+    else if (pass === 'backwardData') addon[f as 'conv2dBackwardData'](dy, w, out.subarray(0, x.length), p);
+    else addon[f as 'conv2dBackwardWeights'](x, dy, out.subarray(0, w.length), p);
+  };
+  run(false);
+  run(true);
+  const direct: number[] = [],
+    gemm: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    for (const [g, into] of [
+      [false, direct],
+      [true, gemm],
+    ] as const) {
+      const t = performance.now();
+      run(g);
+      into.push(performance.now() - t);
+    }
+  }
+  return [median(direct), median(gemm)];
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const device = await tryGpu({ prefer: 'onednn', log: () => {} });
+  if (device.backend !== 'onednn') throw new Error(`bench:conv needs the onednn back end (got ${device.backend})`);
+  const addon = loadAddon().addon as OneDnnAddon;
+  const batch = args.batch ?? args.recipe.batchSize;
+  const isa = cpuIsa();
+  console.log(`${device.description}; oneDNN ISA 0x${isa.toString(16)} (${isAvx512(isa) ? 'AVX-512' : 'no AVX-512'})`);
+  console.log(`recipe ${args.recipe.name}, batch ${batch}, median of ${args.rounds} interleaved rounds\n`);
+  console.log('pass            shape                             calls  direct ms  gemm ms  GFLOP/s d/g   rule');
+  let ruleMs = 0,
+    bestMs = 0,
+    directMs = 0;
+  for (const { pass, p, calls } of recordStep(addon, args.recipe, batch)) {
+    const [d, g] = timeBoth(addon, pass, p, args.rounds);
+    const gflop =
+      (2 * p.batch * p.outHeight * p.outWidth * p.outChannels * p.inChannels * p.filterHeight * p.filterWidth) / 1e9;
+    const rule = useGemm(p, pass) ? 'gemm' : 'direct';
+    const ruleT = rule === 'gemm' ? g : d;
+    ruleMs += calls * ruleT;
+    bestMs += calls * Math.min(d, g);
+    directMs += calls * d;
+    const shape = `${p.inHeight}x${p.inWidth}x${p.inChannels}->${p.outHeight}x${p.outWidth}x${p.outChannels} k${p.filterHeight} s${p.strideHeight}`;
+    const flag = ruleT > 1.1 * Math.min(d, g) ? ' !' : '';
+    console.log(
+      `${pass.padEnd(15)} ${shape.padEnd(34)} ${String(calls).padStart(4)} ${d.toFixed(2).padStart(9)} ${g.toFixed(2).padStart(8)}  ${((gflop / d) * 1e3).toFixed(0).padStart(5)}/${((gflop / g) * 1e3).toFixed(0).padEnd(5)} ${rule}${flag}`,
+    );
+  }
+  console.log(
+    `\nconvolutions of one step: all direct ${directMs.toFixed(1)} ms, as the rule picks ${ruleMs.toFixed(1)} ms, ` +
+      `best of the two per shape ${bestMs.toFixed(1)} ms`,
+  );
+}
+
+main().catch((e) => {
+  console.error((e as Error).message);
+  process.exit(1);
+});
