@@ -1,5 +1,5 @@
 /**
- * Direct convolution vs im2col + GEMM, per shape and pass, for the convolutions one training step of a
+ * Direct convolution vs im2col + GEMM vs Winograd F(2x2, 3x3), per shape and pass, for the convolutions one training step of a
  * recipe runs, on this machine (the data behind `useGemm` in src/backend/onednn/kernel_helpers/conv_common.ts).
  *
  *   npm run bench:conv                          seed recipe, batch 64
@@ -7,8 +7,9 @@
  *   npm run bench:conv -- --batch 32 --rounds 9
  *
  * One step runs with the addon's convolution entry points wrapped, which records every (pass, shape) the
- * step meets; each is then timed both ways, interleaved, median over the rounds. The `rule` column is what
- * `useGemm` picks here, and `!` marks a shape where the rule took the slower algorithm by more than 10%.
+ * step meets; each is then timed every way that applies (Winograd: 3x3 stride 1), interleaved, median over
+ * the rounds. The `picks` column is what `pickConvMethod` chooses here, and `!` marks a shape where it took a
+ * method more than 10% slower than the fastest.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -24,7 +25,14 @@ import {
 import { trainStep } from '../src/train/train';
 import { tryGpu } from '../src/backend/select';
 import { loadAddon, type ConvParams, type OneDnnAddon } from '../src/backend/onednn/addon';
-import { ConvPass, cpuIsa, isAvx512, useGemm } from '../src/backend/onednn/kernel_helpers/conv_common';
+import {
+  ConvMethod,
+  ConvPass,
+  cpuIsa,
+  isAvx512,
+  pickConvMethod,
+  winogradApplies,
+} from '../src/backend/onednn/kernel_helpers/conv_common';
 
 interface Args {
   recipe: TrainingRecipe;
@@ -49,16 +57,14 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-const ENTRY_POINTS: Record<ConvPass, keyof OneDnnAddon> = {
+const METHODS: ConvMethod[] = ['direct', 'gemm', 'winograd'];
+const SUFFIX: Record<ConvMethod, string> = { direct: '', gemm: 'Gemm', winograd: 'Winograd' };
+const PASS_NAME: Record<ConvPass, string> = {
   forward: 'conv2dForward',
   backwardData: 'conv2dBackwardData',
   backwardWeights: 'conv2dBackwardWeights',
 };
-const GEMM_ENTRY_POINTS: Record<ConvPass, keyof OneDnnAddon> = {
-  forward: 'conv2dForwardGemm',
-  backwardData: 'conv2dBackwardDataGemm',
-  backwardWeights: 'conv2dBackwardWeightsGemm',
-};
+const entryPoint = (pass: ConvPass, m: ConvMethod) => `${PASS_NAME[pass]}${SUFFIX[m]}` as keyof OneDnnAddon;
 
 const shapeKey = (pass: ConvPass, p: ConvParams) => `${pass} ${JSON.stringify({ ...p, relu: false, weightsStamp: 0 })}`;
 
@@ -83,8 +89,8 @@ function recordStep(addon: OneDnnAddon, r: TrainingRecipe, batch: number): Seen[
   const seen = new Map<string, Seen>();
   const saved = new Map<keyof OneDnnAddon, unknown>();
   const record = addon as unknown as Record<string, (...args: unknown[]) => void>;
-  for (const pass of Object.keys(ENTRY_POINTS) as ConvPass[])
-    for (const name of [ENTRY_POINTS[pass], GEMM_ENTRY_POINTS[pass]]) {
+  for (const pass of Object.keys(PASS_NAME) as ConvPass[])
+    for (const name of METHODS.map((m) => entryPoint(pass, m))) {
       const original = record[name];
       saved.set(name, original);
       record[name] = (...args: unknown[]) => {
@@ -119,33 +125,28 @@ function random(n: number, seed: number): Float32Array {
   return a;
 }
 
-/** Median ms of the direct and GEMM versions of one pass, interleaved round by round. */
-function timeBoth(addon: OneDnnAddon, pass: ConvPass, p: ConvParams, rounds: number): [number, number] {
+/** Median ms of each method that can run this pass, interleaved round by round. */
+function timeMethods(addon: OneDnnAddon, pass: ConvPass, p: ConvParams, rounds: number): Map<ConvMethod, number> {
   const x = random(p.batch * p.inHeight * p.inWidth * p.inChannels, 1);
   const w = random(p.filterHeight * p.filterWidth * p.inChannels * p.outChannels, 2);
   const dy = random(p.batch * p.outHeight * p.outWidth * p.outChannels, 3);
   const out = new Float32Array(Math.max(x.length, w.length, dy.length));
-  const run = (gemm: boolean) => {
-    const f = (gemm ? GEMM_ENTRY_POINTS : ENTRY_POINTS)[pass];
+  const run = (m: ConvMethod) => {
+    const f = entryPoint(pass, m);
     if (pass === 'forward') addon[f as 'conv2dForward'](x, w, null, out.subarray(0, dy.length), p);
     else if (pass === 'backwardData') addon[f as 'conv2dBackwardData'](dy, w, out.subarray(0, x.length), p);
     else addon[f as 'conv2dBackwardWeights'](x, dy, out.subarray(0, w.length), p);
   };
-  run(false);
-  run(true);
-  const direct: number[] = [],
-    gemm: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    for (const [g, into] of [
-      [false, direct],
-      [true, gemm],
-    ] as const) {
+  const methods = METHODS.filter((m) => m !== 'winograd' || winogradApplies(p));
+  const times = new Map(methods.map((m) => [m, [] as number[]]));
+  for (const m of methods) run(m);
+  for (let i = 0; i < rounds; i++)
+    for (const m of methods) {
       const t = performance.now();
-      run(g);
-      into.push(performance.now() - t);
+      run(m);
+      times.get(m)!.push(performance.now() - t);
     }
-  }
-  return [median(direct), median(gemm)];
+  return new Map(methods.map((m) => [m, median(times.get(m)!)]));
 }
 
 async function main() {
@@ -157,28 +158,25 @@ async function main() {
   const isa = cpuIsa();
   console.log(`${device.description}; oneDNN ISA 0x${isa.toString(16)} (${isAvx512(isa) ? 'AVX-512' : 'no AVX-512'})`);
   console.log(`recipe ${args.recipe.name}, batch ${batch}, median of ${args.rounds} interleaved rounds\n`);
-  console.log('pass            shape                             calls  direct ms  gemm ms  GFLOP/s d/g   rule');
-  let ruleMs = 0,
-    bestMs = 0,
-    directMs = 0;
+  console.log('pass            shape                             calls  direct ms  gemm ms  winograd ms  picks');
+  const total = { picked: 0, best: 0, direct: 0 };
   for (const { pass, p, calls } of recordStep(addon, args.recipe, batch)) {
-    const [d, g] = timeBoth(addon, pass, p, args.rounds);
-    const gflop =
-      (2 * p.batch * p.outHeight * p.outWidth * p.outChannels * p.inChannels * p.filterHeight * p.filterWidth) / 1e9;
-    const rule = useGemm(p, pass) ? 'gemm' : 'direct';
-    const ruleT = rule === 'gemm' ? g : d;
-    ruleMs += calls * ruleT;
-    bestMs += calls * Math.min(d, g);
-    directMs += calls * d;
+    const t = timeMethods(addon, pass, p, args.rounds);
+    const picked = pickConvMethod(p, pass);
+    const best = Math.min(...t.values());
+    total.picked += calls * t.get(picked)!;
+    total.best += calls * best;
+    total.direct += calls * t.get('direct')!;
     const shape = `${p.inHeight}x${p.inWidth}x${p.inChannels}->${p.outHeight}x${p.outWidth}x${p.outChannels} k${p.filterHeight} s${p.strideHeight}`;
-    const flag = ruleT > 1.1 * Math.min(d, g) ? ' !' : '';
+    const ms = (m: ConvMethod, width: number) => (t.has(m) ? t.get(m)!.toFixed(2) : '-').padStart(width);
+    const flag = t.get(picked)! > 1.1 * best ? ' !' : '';
     console.log(
-      `${pass.padEnd(15)} ${shape.padEnd(34)} ${String(calls).padStart(4)} ${d.toFixed(2).padStart(9)} ${g.toFixed(2).padStart(8)}  ${((gflop / d) * 1e3).toFixed(0).padStart(5)}/${((gflop / g) * 1e3).toFixed(0).padEnd(5)} ${rule}${flag}`,
+      `${pass.padEnd(15)} ${shape.padEnd(34)} ${String(calls).padStart(4)} ${ms('direct', 10)} ${ms('gemm', 8)} ${ms('winograd', 12)}  ${picked}${flag}`,
     );
   }
   console.log(
-    `\nconvolutions of one step: all direct ${directMs.toFixed(1)} ms, as the rule picks ${ruleMs.toFixed(1)} ms, ` +
-      `best of the two per shape ${bestMs.toFixed(1)} ms`,
+    `\nconvolutions of one step: all direct ${total.direct.toFixed(1)} ms, as picked ${total.picked.toFixed(1)} ms, ` +
+      `fastest per shape ${total.best.toFixed(1)} ms`,
   );
 }
 

@@ -8,6 +8,7 @@
         "src/conv.cc",
         "src/conv_params.cc",
         "src/conv_gemm.cc",
+        "src/conv_winograd.cc",
         "src/batch_norm.cc",
         "src/pooling.cc",
         "src/eltwise.cc",

@@ -19,6 +19,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, rn::Info));
   rn::initConv(env, exports);
   rn::initConvGemm(env, exports);
+  rn::initConvWinograd(env, exports);
   rn::initBatchNorm(env, exports);
   rn::initPooling(env, exports);
   rn::initEltwise(env, exports);

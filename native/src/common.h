@@ -138,6 +138,7 @@ Napi::Value guarded(const Napi::CallbackInfo& info, F f) {
 
 void initConv(Napi::Env env, Napi::Object exports);
 void initConvGemm(Napi::Env env, Napi::Object exports);
+void initConvWinograd(Napi::Env env, Napi::Object exports);
 void initBatchNorm(Napi::Env env, Napi::Object exports);
 void initPooling(Napi::Env env, Napi::Object exports);
 void initEltwise(Napi::Env env, Napi::Object exports);

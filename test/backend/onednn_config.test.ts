@@ -44,11 +44,11 @@ describe('onednn switches (src/backend/onednn/config.ts)', () => {
   it('ignores malformed values with a warning, keeping the defaults', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     try {
-      const c = readConfig({ RESNET_ONEDNN_CONV: 'winograd', RESNET_ONEDNN_POOL_MB: 'lots' });
+      const c = readConfig({ RESNET_ONEDNN_CONV: 'fft', RESNET_ONEDNN_POOL_MB: 'lots' });
       expect(c.convAlgorithm).toBe('auto');
       expect(c.bufferPoolLimitMb).toBe(2048);
       expect(warn.mock.calls.map((a) => String(a[0])).join('\n')).toMatch(
-        /RESNET_ONEDNN_CONV=winograd[^]*RESNET_ONEDNN_POOL_MB=lots/,
+        /RESNET_ONEDNN_CONV=fft[^]*RESNET_ONEDNN_POOL_MB=lots/,
       );
     } finally {
       warn.mockRestore();

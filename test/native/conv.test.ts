@@ -55,7 +55,7 @@ const cases: Case[] = [
 
 const name = (c: Case) => `N${c.n} ${c.h}x${c.w}x${c.cin}->${c.cout} k${c.k} s${c.s} pad ${JSON.stringify(c.pad)}`;
 
-for (const algo of ['auto', 'direct', 'gemm'] as ConvAlgorithm[])
+for (const algo of ['auto', 'direct', 'gemm', 'winograd'] as ConvAlgorithm[])
   describe.skipIf(!addonAvailable)(`native conv2d (${algo}) ${skipReason}`, () => {
     beforeAll(() => {
       setConvAlgorithm(algo);

@@ -118,6 +118,16 @@ export interface OneDnnAddon {
   conv2dForwardGemm(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: ConvParams): void;
   conv2dBackwardDataGemm(dy: Float32Array, w: Float32Array, dx: Float32Array, p: ConvParams): void;
   conv2dBackwardWeightsGemm(x: Float32Array, dy: Float32Array, dw: Float32Array, p: ConvParams): void;
+  /** 3x3 stride-1 float32 convolutions by Winograd F(2x2, 3x3) (native/src/conv_winograd.cc). */
+  conv2dForwardWinograd(
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    p: ConvParams,
+  ): void;
+  conv2dBackwardDataWinograd(dy: Float32Array, w: Float32Array, dx: Float32Array, p: ConvParams): void;
+  conv2dBackwardWeightsWinograd(x: Float32Array, dy: Float32Array, dw: Float32Array, p: ConvParams): void;
   batchNormTrain(
     x: Float32Array,
     scale: Float32Array,

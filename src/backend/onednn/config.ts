@@ -6,7 +6,7 @@ import * as path from 'path';
 
 import { findProjectRoot } from '../../project_root';
 
-export type ConvAlgorithm = 'auto' | 'direct' | 'gemm';
+export type ConvAlgorithm = 'auto' | 'direct' | 'gemm' | 'winograd';
 
 export interface OneDnnConfig {
   /** RESNET_ONEDNN_ADDON: path of the compiled addon. */
@@ -30,8 +30,8 @@ export interface OneDnnConfig {
 
 function convAlgorithm(v: string | undefined): ConvAlgorithm {
   const s = (v ?? 'auto').toLowerCase();
-  if (s === 'auto' || s === 'direct' || s === 'gemm') return s;
-  console.warn(`RESNET_ONEDNN_CONV=${v} ignored: use auto, direct or gemm`);
+  if (s === 'auto' || s === 'direct' || s === 'gemm' || s === 'winograd') return s;
+  console.warn(`RESNET_ONEDNN_CONV=${v} ignored: use auto, direct, gemm or winograd`);
   return 'auto';
 }
 

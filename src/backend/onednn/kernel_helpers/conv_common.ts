@@ -3,6 +3,7 @@ import { backend_util, Conv2DAttrs, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 import { loadAddon, type ConvParams, type ConvPrecisionCode } from '../addon';
+import { addon } from './native_kernel';
 import { ConvAlgorithm, config } from '../config';
 import type { Precision } from '../../precision';
 import { OneDnnBackend } from '../backend';
@@ -135,25 +136,81 @@ export function isAvx512(isa: number): boolean {
   return (isa & AVX512_CORE) === AVX512_CORE;
 }
 
+/** How a convolution pass is computed: oneDNN's direct kernels, im2col + GEMM, or Winograd F(2x2, 3x3). */
+export type ConvMethod = 'direct' | 'gemm' | 'winograd';
+
+/** Winograd F(2x2, 3x3) runs float32, ungrouped, undilated 3x3 stride-1 convolutions (conv_winograd.cc). */
+export function winogradApplies(p: ConvParams): boolean {
+  return (
+    p.groups === 1 &&
+    p.precision === 0 &&
+    p.filterHeight === 3 &&
+    p.filterWidth === 3 &&
+    p.strideHeight === 1 &&
+    p.strideWidth === 1 &&
+    p.dilationHeight === 1 &&
+    p.dilationWidth === 1
+  );
+}
+
 /**
- * im2col + GEMM instead of oneDNN's direct convolution? Which one wins depends on the ISA oneDNN runs
- * (`npm run bench:conv` measures every shape and pass of a recipe; docs/measurements.md has the tables):
+ * The method for one pass of one convolution. Which one wins depends on the ISA oneDNN runs (`npm run
+ * bench:conv` measures every shape and pass of a recipe's step; docs/measurements.md has the tables):
  * - both: tiny output maps (the 3x3 maps of the seed's last stage, 4x4 of `fast`) go to GEMM (AVX-512,
  *   one thread: 39 vs 20 ms forward; AVX2, two threads: 131 vs 93 GFLOP/s).
  * - AVX-512: elsewhere direct (brgconv / jit) wins, but backward data with a single input channel (the 7x7
- *   stem) runs at 7 GFLOP/s direct and 2.4x faster as GEMM + col2im.
- * - AVX2: GEMM wins once the GEMM is wide and deep (>= 128 output channels, >= 128 = kh*kw*ic reduction):
- *   6x6 and 3x3 maps of 256-512 channels by 1.2-2.3x, the 11x11 1x1/2 shortcut by 2.8x; direct keeps the
- *   early stages (<= 64 output channels), where GEMM is up to 3x slower, but for filter gradients with a
- *   reduction of >= 576 (3x3 x 64 channels), where GEMM is level or up to 20% faster.
- * RESNET_ONEDNN_CONV=direct|gemm forces one. bf16 is always direct.
+ *   stem) runs at 7 GFLOP/s direct and 2.4x faster as GEMM + col2im. (Winograd is not measured there.)
+ * - AVX2: Winograd for 3x3 stride-1 layers of >= 64 channels in and out and >= 4x4 maps: 1.2-2.4x faster
+ *   than the better of the other two in every pass (4x fewer multiplications per output; GEMMs of 16x
+ *   fewer rows). Otherwise GEMM once the GEMM is wide and deep (>= 128 output channels, >= 128 = kh*kw*ic
+ *   reduction): 6x6 and 3x3 maps of 256-512 channels by 1.2-2.3x, the 11x11 1x1/2 shortcut by 2.8x, and
+ *   filter gradients of reduction >= 576 (level or up to 20% faster); direct for the rest, the early
+ *   narrow layers, where GEMM is up to 3x slower.
+ * RESNET_ONEDNN_CONV=direct|gemm|winograd forces one where it can run (direct elsewhere). bf16 is direct.
  */
-export function useGemm(p: ConvParams, pass: ConvPass, isa = cpuIsa()): boolean {
-  if (p.groups !== 1 || p.precision !== 0) return false; // the GEMM path is float32 without groups
-  if (mode === 'direct') return false;
-  if (mode === 'gemm') return true;
-  if (p.outHeight * p.outWidth <= 16) return true;
-  if (isAvx512(isa)) return pass === 'backwardData' && p.inChannels <= 4;
+export function pickConvMethod(p: ConvParams, pass: ConvPass, isa = cpuIsa()): ConvMethod {
+  if (p.groups !== 1 || p.precision !== 0) return 'direct'; // GEMM and Winograd are float32 without groups
+  if (mode === 'direct') return 'direct';
+  if (mode === 'gemm') return 'gemm';
+  if (mode === 'winograd') return winogradApplies(p) ? 'winograd' : 'direct';
+  const map = p.outHeight * p.outWidth;
+  if (isAvx512(isa)) return map <= 16 || (pass === 'backwardData' && p.inChannels <= 4) ? 'gemm' : 'direct';
+  if (winogradApplies(p) && map >= 16 && Math.min(p.inChannels, p.outChannels) >= 64) return 'winograd';
+  if (map <= 16) return 'gemm';
   const reduction = p.filterHeight * p.filterWidth * p.inChannels;
-  return (p.outChannels >= 128 && reduction >= 128) || (pass === 'backwardWeights' && reduction >= 576);
+  const gemm = (p.outChannels >= 128 && reduction >= 128) || (pass === 'backwardWeights' && reduction >= 576);
+  return gemm ? 'gemm' : 'direct';
+}
+
+/** y = act(conv(x, w) + bias) by the method picked for its shape. */
+export function runConvForward(
+  p: ConvParams,
+  x: Float32Array,
+  w: Float32Array,
+  bias: Float32Array | null,
+  y: Float32Array,
+) {
+  const a = addon();
+  const method = pickConvMethod(p, 'forward');
+  if (method === 'winograd') a.conv2dForwardWinograd(x, w, bias, y, p);
+  else if (method === 'gemm') a.conv2dForwardGemm(x, w, bias, y, p);
+  else a.conv2dForward(x, w, bias, y, p);
+}
+
+/** dx = conv^T(dy, w) by the method picked for its shape. */
+export function runConvBackwardData(p: ConvParams, dy: Float32Array, w: Float32Array, dx: Float32Array) {
+  const a = addon();
+  const method = pickConvMethod(p, 'backwardData');
+  if (method === 'winograd') a.conv2dBackwardDataWinograd(dy, w, dx, p);
+  else if (method === 'gemm') a.conv2dBackwardDataGemm(dy, w, dx, p);
+  else a.conv2dBackwardData(dy, w, dx, p);
+}
+
+/** dw = corr(x, dy) by the method picked for its shape. */
+export function runConvBackwardWeights(p: ConvParams, x: Float32Array, dy: Float32Array, dw: Float32Array) {
+  const a = addon();
+  const method = pickConvMethod(p, 'backwardWeights');
+  if (method === 'winograd') a.conv2dBackwardWeightsWinograd(x, dy, dw, p);
+  else if (method === 'gemm') a.conv2dBackwardWeightsGemm(x, dy, dw, p);
+  else a.conv2dBackwardWeights(x, dy, dw, p);
 }

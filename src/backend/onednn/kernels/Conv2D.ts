@@ -1,7 +1,7 @@
 import { Conv2D, Conv2DAttrs } from '@tensorflow/tfjs-core';
 
-import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
-import { convInfo, convKernelOptions, convParams, filterStamp, useGemm } from '../kernel_helpers/conv_common';
+import { allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
+import { convInfo, convKernelOptions, convParams, filterStamp, runConvForward } from '../kernel_helpers/conv_common';
 
 export const conv2DConfig = nativeKernel(
   Conv2D,
@@ -15,8 +15,7 @@ export const conv2DConfig = nativeKernel(
     const p = convParams(ci, { weightsStamp: filterStamp(backend, filter) });
     if (!p) return null;
     const y = allocF32(sizeOf(ci.outShape));
-    if (useGemm(p, 'forward')) addon().conv2dForwardGemm(xv, wv, null, y, p);
-    else addon().conv2dForward(xv, wv, null, y, p);
+    runConvForward(p, xv, wv, null, y);
     return output(backend, ci.outShape, y);
   },
   convKernelOptions,

@@ -1,7 +1,7 @@
 import { Conv2DBackpropFilter, Conv2DBackpropFilterAttrs } from '@tensorflow/tfjs-core';
 
-import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
-import { convInfo, convKernelOptions, convParams, useGemm } from '../kernel_helpers/conv_common';
+import { allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
+import { convInfo, convKernelOptions, convParams, runConvBackwardWeights } from '../kernel_helpers/conv_common';
 
 export const conv2DBackpropFilterConfig = nativeKernel(
   Conv2DBackpropFilter,
@@ -15,8 +15,7 @@ export const conv2DBackpropFilterConfig = nativeKernel(
     const p = convParams(ci);
     if (!p || sizeOf(dy.shape) !== sizeOf(ci.outShape)) return null;
     const dw = allocF32(sizeOf(filterShape));
-    if (useGemm(p, 'backwardWeights')) addon().conv2dBackwardWeightsGemm(xv, gv, dw, p);
-    else addon().conv2dBackwardWeights(xv, gv, dw, p);
+    runConvBackwardWeights(p, xv, gv, dw);
     return output(backend, [...filterShape], dw);
   },
   convKernelOptions,

@@ -1,7 +1,13 @@
 import { Conv2DBackpropInput, Conv2DBackpropInputAttrs } from '@tensorflow/tfjs-core';
 
-import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
-import { convInfo, convKernelOptions, convParams, filterStamp, useGemm } from '../kernel_helpers/conv_common';
+import { allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
+import {
+  convInfo,
+  convKernelOptions,
+  convParams,
+  filterStamp,
+  runConvBackwardData,
+} from '../kernel_helpers/conv_common';
 import { OneDnnBackend } from '../backend';
 import { config } from '../config';
 
@@ -21,8 +27,7 @@ export const conv2DBackpropInputConfig = nativeKernel(
     if (!p || sizeOf(dy.shape) !== sizeOf(ci.outShape)) return null;
     const compute = () => {
       const dx = allocF32(sizeOf(inputShape));
-      if (useGemm(p, 'backwardData')) addon().conv2dBackwardDataGemm(gv, wv, dx, p);
-      else addon().conv2dBackwardData(gv, wv, dx, p);
+      runConvBackwardData(p, gv, wv, dx);
       return dx;
     };
     // Few input channels means a network input (images), whose gradient tfjs's fused conv computes eagerly

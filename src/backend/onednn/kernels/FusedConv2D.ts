@@ -1,7 +1,7 @@
 import { FusedConv2D, FusedConv2DAttrs } from '@tensorflow/tfjs-core';
 
-import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
-import { convInfo, convKernelOptions, convParams, filterStamp, useGemm } from '../kernel_helpers/conv_common';
+import { allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
+import { convInfo, convKernelOptions, convParams, filterStamp, runConvForward } from '../kernel_helpers/conv_common';
 
 /** conv + optional per-channel bias + optional relu in one oneDNN primitive (post-op). */
 export const fusedConv2DConfig = nativeKernel(
@@ -24,8 +24,7 @@ export const fusedConv2DConfig = nativeKernel(
     const p = convParams(ci, { relu: activation === 'relu', weightsStamp: filterStamp(backend, filter) });
     if (!p) return null;
     const y = allocF32(sizeOf(ci.outShape));
-    if (useGemm(p, 'forward')) addon().conv2dForwardGemm(xv, wv, bv, y, p);
-    else addon().conv2dForward(xv, wv, bv, y, p);
+    runConvForward(p, xv, wv, bv, y);
     return output(backend, ci.outShape, y);
   },
   convKernelOptions,
