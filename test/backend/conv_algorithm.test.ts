@@ -68,7 +68,7 @@ describe('pickConvMethod', () => {
     expect(winogradApplies({ ...conv(22, 64, 64), precision: 2 })).toBe(false);
   });
 
-  it('on AVX2, takes Winograd for 3x3 stride-1 layers of >= 64 channels and >= 4x4 maps', () => {
+  it('on AVX2, takes Winograd for 3x3 stride-1 layers of >= 64 channels (32 for dw) and >= 4x4 maps', () => {
     for (const pass of PASSES) {
       for (const [h, c] of [
         [22, 64],
@@ -80,7 +80,10 @@ describe('pickConvMethod', () => {
         expect(pickConvMethod(conv(h, c, c), pass, AVX2), `${h} ${c} ${pass}`).toBe('winograd');
       expect(pickConvMethod(conv(3, 512, 512), pass, AVX2), pass).toBe('gemm'); // 3x3 maps: 4 tiles for 9 outputs
       expect(pickConvMethod(conv(28, 16, 16), pass, AVX2), pass).toBe('direct');
-      expect(pickConvMethod(conv(14, 32, 64), pass, AVX2), pass).toBe('direct'); // 32 input channels
+      expect(pickConvMethod(conv(14, 32, 64), pass, AVX2), pass).toBe(
+        pass === 'backwardWeights' ? 'winograd' : 'direct', // 32 input channels
+      );
+      expect(pickConvMethod(conv(28, 16, 32), pass, AVX2), pass).toBe('direct');
     }
   });
 
@@ -101,8 +104,8 @@ describe('pickConvMethod', () => {
     for (const isa of [AVX2, AVX512_CORE])
       for (const pass of PASSES) {
         expect(pickConvMethod(conv(3, 512, 512), pass, isa)).toBe('gemm'); // 3x3 maps of the seed's last stage
-        expect(pickConvMethod(conv(4, 32, 32), pass, isa)).toBe('gemm'); // 4x4: 16 outputs
-        expect(pickConvMethod(conv(5, 32, 32), pass, isa)).toBe('direct'); // 25 outputs, 32 channels
+        expect(pickConvMethod(conv(4, 16, 16), pass, isa)).toBe('gemm'); // 4x4: 16 outputs
+        expect(pickConvMethod(conv(5, 16, 16), pass, isa)).toBe('direct'); // 25 outputs, 16 channels
       }
   });
 

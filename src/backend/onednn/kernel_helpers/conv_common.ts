@@ -160,9 +160,9 @@ export function winogradApplies(p: ConvParams): boolean {
  *   one thread: 39 vs 20 ms forward; AVX2, two threads: 131 vs 93 GFLOP/s).
  * - AVX-512: elsewhere direct (brgconv / jit) wins, but backward data with a single input channel (the 7x7
  *   stem) runs at 7 GFLOP/s direct and 2.4x faster as GEMM + col2im. (Winograd is not measured there.)
- * - AVX2: Winograd for 3x3 stride-1 layers of >= 64 channels in and out and >= 4x4 maps: 1.2-2.4x faster
- *   than the better of the other two in every pass (4x fewer multiplications per output; GEMMs of 16x
- *   fewer rows). Otherwise GEMM once the GEMM is wide and deep (>= 128 output channels, >= 128 = kh*kw*ic
+ * - AVX2: Winograd for 3x3 stride-1 layers of >= 64 channels in and out (>= 32 for filter gradients) and
+ *   >= 4x4 maps: 1.1-2.2x faster than the better of the other two (2.25x fewer multiplications, and the
+ *   filter gradient's GEMMs reduce over tiles instead of pixels). Otherwise GEMM once the GEMM is wide and deep (>= 128 output channels, >= 128 = kh*kw*ic
  *   reduction): 6x6 and 3x3 maps of 256-512 channels by 1.2-2.3x, the 11x11 1x1/2 shortcut by 2.8x, and
  *   filter gradients of reduction >= 576 (level or up to 20% faster); direct for the rest, the early
  *   narrow layers, where GEMM is up to 3x slower.
@@ -175,7 +175,8 @@ export function pickConvMethod(p: ConvParams, pass: ConvPass, isa = cpuIsa()): C
   if (mode === 'winograd') return winogradApplies(p) ? 'winograd' : 'direct';
   const map = p.outHeight * p.outWidth;
   if (isAvx512(isa)) return map <= 16 || (pass === 'backwardData' && p.inChannels <= 4) ? 'gemm' : 'direct';
-  if (winogradApplies(p) && map >= 16 && Math.min(p.inChannels, p.outChannels) >= 64) return 'winograd';
+  const narrowest = Math.min(p.inChannels, p.outChannels);
+  if (winogradApplies(p) && map >= 16 && narrowest >= (pass === 'backwardWeights' ? 32 : 64)) return 'winograd';
   if (map <= 16) return 'gemm';
   const reduction = p.filterHeight * p.filterWidth * p.inChannels;
   const gemm = (p.outChannels >= 128 && reduction >= 128) || (pass === 'backwardWeights' && reduction >= 576);
