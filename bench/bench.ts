@@ -128,7 +128,8 @@ async function select(
   return { precision: d.precision, description: d.description };
 }
 
-function benchTfjs(backend: string, r: TrainingRecipe, batch: number, steps: number, warmup: number) {
+/** Training steps of a recipe's model on the back end `select` chose; times after `warmup` steps. */
+function benchTfjs(r: TrainingRecipe, batch: number, steps: number, warmup: number) {
   const net = buildNet(r);
   const opt = recipeOptimizer(r);
   const { x, y } = makeData(batch, r.resize);
@@ -269,7 +270,7 @@ function leakCheck(steps: number, seedModel: boolean) {
 
 /** One round at one batch size: this back end, then PyTorch right after it; prints both lines. */
 function sideBySide(args: Args, batch: number, precision: Precision): { lines: string[]; ratio?: number } {
-  const r = benchTfjs(args.backend, args.recipe, batch, args.steps, args.warmup);
+  const r = benchTfjs(args.recipe, batch, args.steps, args.warmup);
   const line =
     `${args.backend} ${precision} recipe ${args.recipe.name} batch ${batch}: median ${r.imgPerSec.toFixed(1)} img/s, best ${r.bestImgPerSec.toFixed(1)} ` +
     `(step ${median(r.times).toFixed(3)} s; steps ${r.times.map((t) => t.toFixed(2)).join(' ')}; loss ${r.loss.toFixed(3)})`;
@@ -335,7 +336,7 @@ async function main() {
   }
   if (args.cpu && args.backend !== 'cpu') {
     await select('cpu', 'fp32');
-    const r = benchTfjs('cpu', args.recipe, 2, 1, 0);
+    const r = benchTfjs(args.recipe, 2, 1, 0);
     const line = `JS cpu back end, batch 2, one step: ${r.times[0].toFixed(1)} s (${r.imgPerSec.toFixed(3)} img/s)`;
     console.log(line);
     results.push(line);

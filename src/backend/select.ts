@@ -38,7 +38,7 @@ export interface Device {
   kind: 'gpu' | 'cpu';
   /** Training precision: 'fp32', or 'bf16' for the convolutions (src/backend/precision.ts). */
   precision: Precision;
-  /** One line for logs: "cpu (onednn: oneDNN 2.6.3, 2 threads; fp32)". */
+  /** One line for logs: "cpu (onednn: oneDNN 2.6.3, 2 threads), fp32". */
   description: string;
   /** Every candidate tried, in order, with why it was or was not taken. */
   attempts: BackendAttempt[];

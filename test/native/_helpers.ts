@@ -87,6 +87,26 @@ export function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): 
   return maxDiff / Math.max(maxRef, 1e-6);
 }
 
+/** tfjs's explicit NHWC padding: [[0, 0], [top, bottom], [left, right], [0, 0]]. */
+export type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
+
+/** One convolution test case: batch, input map, channels, k x k filter, stride, tfjs padding, groups. */
+export interface ConvCase<Pad = 'same' | 'valid' | number | ExplicitPad> {
+  n: number;
+  h: number;
+  w: number;
+  cin: number;
+  cout: number;
+  k: number;
+  s: number;
+  pad: Pad;
+  groups?: number;
+}
+
+export const convCaseName = (c: ConvCase<unknown>) =>
+  `N${c.n} ${c.h}x${c.w}x${c.cin}->${c.cout} k${c.k} s${c.s} pad ${JSON.stringify(c.pad)}` +
+  (c.groups ? ` groups ${c.groups}` : '');
+
 export interface Spec {
   shape: number[];
   seed: number;

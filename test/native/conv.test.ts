@@ -9,21 +9,11 @@ import type { ConvParams } from '../../src/backend/onednn/addon';
 import { loadAddon } from '../../src/backend/onednn/addon';
 import { ConvAlgorithm, convParams, setConvAlgorithm } from '../../src/backend/onednn/kernel_helpers/conv_common';
 import { callStats } from '../../src/backend/onednn/kernel_helpers/native_kernel';
-import { addonAvailable, compare, rand, skipReason } from './_helpers';
+import { addonAvailable, compare, ConvCase, convCaseName, rand, skipReason } from './_helpers';
 
 const TOL = 1e-4;
 
-type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
-interface Case {
-  n: number;
-  h: number;
-  w: number;
-  cin: number;
-  cout: number;
-  k: number;
-  s: number;
-  pad: Pad;
-}
+type Case = ConvCase;
 
 const cases: Case[] = [
   { n: 1, h: 9, w: 9, cin: 3, cout: 5, k: 3, s: 1, pad: 1 },
@@ -53,7 +43,7 @@ const cases: Case[] = [
   { n: 4, h: 3, w: 3, cin: 40, cout: 24, k: 3, s: 1, pad: 1 },
 ];
 
-const name = (c: Case) => `N${c.n} ${c.h}x${c.w}x${c.cin}->${c.cout} k${c.k} s${c.s} pad ${JSON.stringify(c.pad)}`;
+const name = convCaseName;
 
 for (const algo of ['auto', 'direct', 'gemm', 'winograd'] as ConvAlgorithm[])
   describe.skipIf(!addonAvailable)(`native conv2d (${algo}) ${skipReason}`, () => {

@@ -24,7 +24,16 @@ import { groupedConv2d } from '../../src/ops/grouped_conv2d';
 import { ResNet } from '../../src/models/resnet';
 import { trainingRecipe, recipeOptimizer } from '../../src/recipe';
 import { trainStep } from '../../src/train/train';
-import { addonAvailable, assertNativeSince, rand, relErr, skipReason, statsSnapshot } from './_helpers';
+import {
+  addonAvailable,
+  assertNativeSince,
+  ConvCase,
+  convCaseName,
+  rand,
+  relErr,
+  skipReason,
+  statsSnapshot,
+} from './_helpers';
 
 const BF16_TOL = 2e-2;
 
@@ -39,17 +48,7 @@ export function bf16RoundJs(v: Float32Array): Float32Array {
   return new Float32Array(u.buffer);
 }
 
-interface Case {
-  n: number;
-  h: number;
-  w: number;
-  cin: number;
-  cout: number;
-  k: number;
-  s: number;
-  pad: 'same' | 'valid' | number;
-  groups?: number;
-}
+type Case = ConvCase<'same' | 'valid' | number>;
 
 // odd sizes, stride 2, 1x1, 7x7 (the stem), batch 1, a grouped one
 const cases: Case[] = [
@@ -63,8 +62,7 @@ const cases: Case[] = [
   { n: 4, h: 3, w: 3, cin: 40, cout: 24, k: 3, s: 1, pad: 1 },
   { n: 2, h: 7, w: 7, cin: 12, cout: 8, k: 3, s: 1, pad: 1, groups: 4 },
 ];
-const label = (c: Case) =>
-  `N${c.n} ${c.h}x${c.w}x${c.cin}->${c.cout} k${c.k} s${c.s} pad ${c.pad}${c.groups ? ` groups ${c.groups}` : ''}`;
+const label = convCaseName;
 
 function conv(c: Case, x: tf.Tensor, w: tf.Tensor, bias?: tf.Tensor1D, relu = false): tf.Tensor {
   if (c.groups)

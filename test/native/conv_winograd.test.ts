@@ -10,21 +10,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ConvParams, OneDnnAddon } from '../../src/backend/onednn/addon';
 import { loadAddon } from '../../src/backend/onednn/addon';
 import { convParams, setConvAlgorithm } from '../../src/backend/onednn/kernel_helpers/conv_common';
-import { addonAvailable, compare, rand, relErr, skipReason } from './_helpers';
+import { addonAvailable, compare, ConvCase, convCaseName, rand, relErr, skipReason } from './_helpers';
 
 const TOL = 1e-4;
 const ENTRY_POINTS = ['conv2dForwardWinograd', 'conv2dBackwardDataWinograd', 'conv2dBackwardWeightsWinograd'] as const;
 type Entry = (typeof ENTRY_POINTS)[number];
 
-type Pad = number | 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
-interface Case {
-  n: number;
-  h: number;
-  w: number;
-  cin: number;
-  cout: number;
-  pad: Pad;
-}
+/** 3x3, stride 1: the convolutions Winograd F(2x2, 3x3) computes. */
+type Case = Omit<ConvCase, 'k' | 's'>;
 
 const cases: Case[] = [
   { n: 2, h: 9, w: 9, cin: 3, cout: 5, pad: 1 }, // odd map: the last tile row and column are half outside
@@ -49,7 +42,7 @@ const cases: Case[] = [
   { n: 67, h: 4, w: 4, cin: 9, cout: 11, pad: 1 }, // 268 tiles: chunks of 64 and a short last one
 ];
 
-const name = (c: Case) => `N${c.n} ${c.h}x${c.w}x${c.cin}->${c.cout} pad ${JSON.stringify(c.pad)}`;
+const name = (c: Case) => convCaseName({ ...c, k: 3, s: 1 });
 
 describe.skipIf(!addonAvailable)(`native Winograd F(2x2, 3x3) conv2d ${skipReason}`, () => {
   const calls = new Map<Entry, number>();
