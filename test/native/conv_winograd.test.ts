@@ -40,6 +40,7 @@ const cases: Case[] = [
   },
   { n: 1, h: 12, w: 12, cin: 1, cout: 9, pad: 1 }, // one input channel
   { n: 67, h: 4, w: 4, cin: 9, cout: 11, pad: 1 }, // 268 tiles: chunks of 64 and a short last one
+  { n: 3, h: 6, w: 7, cin: 96, cout: 80, pad: 1 }, // wide: long sums in each of the 16 GEMMs
 ];
 
 const name = (c: Case) => convCaseName({ ...c, k: 3, s: 1 });
