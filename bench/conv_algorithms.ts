@@ -1,6 +1,7 @@
 /**
- * Direct convolution vs im2col + GEMM vs Winograd F(2x2, 3x3), per shape and pass, for the convolutions one training step of a
- * recipe runs, on this machine (the data behind `useGemm` in src/backend/onednn/kernel_helpers/conv_common.ts).
+ * Direct convolution vs im2col + GEMM vs Winograd F(2x2, 3x3), per shape and pass, for the convolutions one
+ * training step of a recipe runs, on this machine (the data behind `pickConvMethod` in
+ * src/backend/onednn/kernel_helpers/conv_common.ts).
  *
  *   npm run bench:conv                          seed recipe, batch 64
  *   npm run bench:conv -- --recipe fast         the fast recipe at its batch size
@@ -26,11 +27,15 @@ import { trainStep } from '../src/train/train';
 import { tryGpu } from '../src/backend/select';
 import { loadAddon, type ConvParams, type OneDnnAddon } from '../src/backend/onednn/addon';
 import {
+  CONV_ENTRY_POINTS,
   ConvMethod,
   ConvPass,
   cpuIsa,
   isAvx512,
   pickConvMethod,
+  runConvBackwardData,
+  runConvBackwardWeights,
+  runConvForward,
   winogradApplies,
 } from '../src/backend/onednn/kernel_helpers/conv_common';
 
@@ -58,13 +63,6 @@ function parseArgs(argv: string[]): Args {
 }
 
 const METHODS: ConvMethod[] = ['direct', 'gemm', 'winograd'];
-const SUFFIX: Record<ConvMethod, string> = { direct: '', gemm: 'Gemm', winograd: 'Winograd' };
-const PASS_NAME: Record<ConvPass, string> = {
-  forward: 'conv2dForward',
-  backwardData: 'conv2dBackwardData',
-  backwardWeights: 'conv2dBackwardWeights',
-};
-const entryPoint = (pass: ConvPass, m: ConvMethod) => `${PASS_NAME[pass]}${SUFFIX[m]}` as keyof OneDnnAddon;
 
 const shapeKey = (pass: ConvPass, p: ConvParams) => `${pass} ${JSON.stringify({ ...p, relu: false, weightsStamp: 0 })}`;
 
@@ -89,8 +87,8 @@ function recordStep(addon: OneDnnAddon, r: TrainingRecipe, batch: number): Seen[
   const seen = new Map<string, Seen>();
   const saved = new Map<keyof OneDnnAddon, unknown>();
   const record = addon as unknown as Record<string, (...args: unknown[]) => void>;
-  for (const pass of Object.keys(PASS_NAME) as ConvPass[])
-    for (const name of METHODS.map((m) => entryPoint(pass, m))) {
+  for (const pass of Object.keys(CONV_ENTRY_POINTS) as ConvPass[])
+    for (const name of METHODS.map((m) => CONV_ENTRY_POINTS[pass][m])) {
       const original = record[name];
       saved.set(name, original);
       record[name] = (...args: unknown[]) => {
@@ -115,27 +113,19 @@ function recordStep(addon: OneDnnAddon, r: TrainingRecipe, batch: number): Seen[
 
 const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[xs.length >> 1];
 
-function random(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    a[i] = s / 2 ** 32 - 0.5;
-  }
-  return a;
-}
+const uniform = (shape: number[], seed: number) =>
+  tf.tidy(() => tf.randomUniform(shape, -0.5, 0.5, 'float32', seed).dataSync() as Float32Array);
 
 /** Median ms of each method that can run this pass, interleaved round by round. */
-function timeMethods(addon: OneDnnAddon, pass: ConvPass, p: ConvParams, rounds: number): Map<ConvMethod, number> {
-  const x = random(p.batch * p.inHeight * p.inWidth * p.inChannels, 1);
-  const w = random(p.filterHeight * p.filterWidth * p.inChannels * p.outChannels, 2);
-  const dy = random(p.batch * p.outHeight * p.outWidth * p.outChannels, 3);
+function timeMethods(pass: ConvPass, p: ConvParams, rounds: number): Map<ConvMethod, number> {
+  const x = uniform([p.batch, p.inHeight, p.inWidth, p.inChannels], 1);
+  const w = uniform([p.filterHeight, p.filterWidth, p.inChannels, p.outChannels], 2);
+  const dy = uniform([p.batch, p.outHeight, p.outWidth, p.outChannels], 3);
   const out = new Float32Array(Math.max(x.length, w.length, dy.length));
   const run = (m: ConvMethod) => {
-    const f = entryPoint(pass, m);
-    if (pass === 'forward') addon[f as 'conv2dForward'](x, w, null, out.subarray(0, dy.length), p);
-    else if (pass === 'backwardData') addon[f as 'conv2dBackwardData'](dy, w, out.subarray(0, x.length), p);
-    else addon[f as 'conv2dBackwardWeights'](x, dy, out.subarray(0, w.length), p);
+    if (pass === 'forward') runConvForward(p, x, w, null, out.subarray(0, dy.length), m);
+    else if (pass === 'backwardData') runConvBackwardData(p, dy, w, out.subarray(0, x.length), m);
+    else runConvBackwardWeights(p, x, dy, out.subarray(0, w.length), m);
   };
   const methods = METHODS.filter((m) => m !== 'winograd' || winogradApplies(p));
   const times = new Map(methods.map((m) => [m, [] as number[]]));
@@ -161,7 +151,7 @@ async function main() {
   console.log('pass            shape                             calls  direct ms  gemm ms  winograd ms  picks');
   const total = { picked: 0, best: 0, direct: 0 };
   for (const { pass, p, calls } of recordStep(addon, args.recipe, batch)) {
-    const t = timeMethods(addon, pass, p, args.rounds);
+    const t = timeMethods(pass, p, args.rounds);
     const picked = pickConvMethod(p, pass);
     const best = Math.min(...t.values());
     total.picked += calls * t.get(picked)!;

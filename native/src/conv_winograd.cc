@@ -237,8 +237,8 @@ Napi::Value BackwardWeights(const Napi::CallbackInfo& info) {
     const Wino q{p.n, p.ih, p.iw, p.ic, p.oh, p.ow, p.oc, p.pt, p.pl};
     const int64_t T = q.tiles(), chunks = (T + kChunk - 1) / kChunk, CK = q.c * q.k;
     const int nt = threadsFor(T * CK);
-    // Each thread sums dU over its chunks (static schedule: the same order every call), then the threads' sums
-    // are added in thread order.
+    // Each thread sums dU over its chunks (static schedule: the same order every call); the threads' sums are
+    // added in thread order as the filter transform reads them.
     float* dU = sharedBuffer(1, static_cast<size_t>(nt) * 16 * CK);
     std::memset(dU, 0, sizeof(float) * nt * 16 * CK);
 #pragma omp parallel num_threads(nt)
@@ -255,13 +255,15 @@ Napi::Value BackwardWeights(const Napi::CallbackInfo& info) {
           dnnl_sgemm('T', 'N', q.c, q.k, m, 1.f, V + e * m * q.c, q.c, dM + e * m * q.k, q.k, 1.f, mine + e * CK, q.k);
       }
     }
-    for (int th = 1; th < nt; th++)
-      for (int64_t i = 0; i < 16 * CK; i++) dU[i] += dU[th * 16 * CK + i];
     // dg = G^T dU G, G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]
 #pragma omp parallel for num_threads(threadsFor(CK * 16)) schedule(static)
     for (int64_t ck = 0; ck < CK; ck++) {
       float u[4][4], m[3][4];
-      for (int e = 0; e < 16; e++) u[e / 4][e % 4] = dU[e * CK + ck];
+      for (int e = 0; e < 16; e++) {
+        float sum = dU[e * CK + ck];
+        for (int th = 1; th < nt; th++) sum += dU[(th * 16 + e) * CK + ck];
+        u[e / 4][e % 4] = sum;
+      }
       for (int j = 0; j < 4; j++) {  // G^T dU
         m[0][j] = u[0][j] + 0.5f * (u[1][j] + u[2][j]);
         m[1][j] = 0.5f * (u[1][j] - u[2][j]);

@@ -2,7 +2,7 @@
 import { backend_util, Conv2DAttrs, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
-import { loadAddon, type ConvParams, type ConvPrecisionCode } from '../addon';
+import { loadAddon, type ConvParams, type ConvPrecisionCode, type OneDnnAddon } from '../addon';
 import { addon } from './native_kernel';
 import { ConvAlgorithm, config } from '../config';
 import type { Precision } from '../../precision';
@@ -162,10 +162,10 @@ export function winogradApplies(p: ConvParams): boolean {
  *   stem) runs at 7 GFLOP/s direct and 2.4x faster as GEMM + col2im. (Winograd is not measured there.)
  * - AVX2: Winograd for 3x3 stride-1 layers of >= 64 channels in and out (>= 32 for filter gradients) and
  *   >= 4x4 maps: 1.1-2.2x faster than the better of the other two (2.25x fewer multiplications, and the
- *   filter gradient's GEMMs reduce over tiles instead of pixels). Otherwise GEMM once the GEMM is wide and deep (>= 128 output channels, >= 128 = kh*kw*ic
- *   reduction): 6x6 and 3x3 maps of 256-512 channels by 1.2-2.3x, the 11x11 1x1/2 shortcut by 2.8x, and
- *   filter gradients of reduction >= 576 (level or up to 20% faster); direct for the rest, the early
- *   narrow layers, where GEMM is up to 3x slower.
+ *   filter gradient's GEMMs reduce over tiles instead of pixels). Otherwise GEMM once the GEMM is wide
+ *   and deep (>= 128 output channels, >= 128 = kh*kw*ic reduction): 6x6 and 3x3 maps of 256-512 channels
+ *   by 1.2-2.3x, the 11x11 1x1/2 shortcut by 2.8x, and filter gradients of reduction >= 576 (level or up
+ *   to 20% faster); direct for the rest, the early narrow layers, where GEMM is up to 3x slower.
  * RESNET_ONEDNN_CONV=direct|gemm|winograd forces one where it can run (direct elsewhere). bf16 is direct.
  */
 export function pickConvMethod(p: ConvParams, pass: ConvPass, isa = cpuIsa()): ConvMethod {
@@ -183,35 +183,51 @@ export function pickConvMethod(p: ConvParams, pass: ConvPass, isa = cpuIsa()): C
   return gemm ? 'gemm' : 'direct';
 }
 
-/** y = act(conv(x, w) + bias) by the method picked for its shape. */
+/** The addon entry point of each pass and method (conv.cc, conv_gemm.cc, conv_winograd.cc). */
+export const CONV_ENTRY_POINTS = {
+  forward: { direct: 'conv2dForward', gemm: 'conv2dForwardGemm', winograd: 'conv2dForwardWinograd' },
+  backwardData: {
+    direct: 'conv2dBackwardData',
+    gemm: 'conv2dBackwardDataGemm',
+    winograd: 'conv2dBackwardDataWinograd',
+  },
+  backwardWeights: {
+    direct: 'conv2dBackwardWeights',
+    gemm: 'conv2dBackwardWeightsGemm',
+    winograd: 'conv2dBackwardWeightsWinograd',
+  },
+} as const satisfies Record<ConvPass, Record<ConvMethod, keyof OneDnnAddon>>;
+
+/** y = act(conv(x, w) + bias), by the method picked for its shape unless one is given. */
 export function runConvForward(
   p: ConvParams,
   x: Float32Array,
   w: Float32Array,
   bias: Float32Array | null,
   y: Float32Array,
+  method = pickConvMethod(p, 'forward'),
 ) {
-  const a = addon();
-  const method = pickConvMethod(p, 'forward');
-  if (method === 'winograd') a.conv2dForwardWinograd(x, w, bias, y, p);
-  else if (method === 'gemm') a.conv2dForwardGemm(x, w, bias, y, p);
-  else a.conv2dForward(x, w, bias, y, p);
+  addon()[CONV_ENTRY_POINTS.forward[method]](x, w, bias, y, p);
 }
 
-/** dx = conv^T(dy, w) by the method picked for its shape. */
-export function runConvBackwardData(p: ConvParams, dy: Float32Array, w: Float32Array, dx: Float32Array) {
-  const a = addon();
-  const method = pickConvMethod(p, 'backwardData');
-  if (method === 'winograd') a.conv2dBackwardDataWinograd(dy, w, dx, p);
-  else if (method === 'gemm') a.conv2dBackwardDataGemm(dy, w, dx, p);
-  else a.conv2dBackwardData(dy, w, dx, p);
+/** dx = conv^T(dy, w), by the method picked for its shape unless one is given. */
+export function runConvBackwardData(
+  p: ConvParams,
+  dy: Float32Array,
+  w: Float32Array,
+  dx: Float32Array,
+  method = pickConvMethod(p, 'backwardData'),
+) {
+  addon()[CONV_ENTRY_POINTS.backwardData[method]](dy, w, dx, p);
 }
 
-/** dw = corr(x, dy) by the method picked for its shape. */
-export function runConvBackwardWeights(p: ConvParams, x: Float32Array, dy: Float32Array, dw: Float32Array) {
-  const a = addon();
-  const method = pickConvMethod(p, 'backwardWeights');
-  if (method === 'winograd') a.conv2dBackwardWeightsWinograd(x, dy, dw, p);
-  else if (method === 'gemm') a.conv2dBackwardWeightsGemm(x, dy, dw, p);
-  else a.conv2dBackwardWeights(x, dy, dw, p);
+/** dw = corr(x, dy), by the method picked for its shape unless one is given. */
+export function runConvBackwardWeights(
+  p: ConvParams,
+  x: Float32Array,
+  dy: Float32Array,
+  dw: Float32Array,
+  method = pickConvMethod(p, 'backwardWeights'),
+) {
+  addon()[CONV_ENTRY_POINTS.backwardWeights[method]](x, dy, dw, p);
 }
