@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Request } from 'playwright-core';
 import { launchChromium } from '../../helpers/browser';
 import { buildSite, SitePage } from '../../../tools/notebook-md/site';
 import { readNotebook } from '../../../tools/notebook-md/ipynb';
@@ -95,28 +95,61 @@ afterAll(async () => {
   await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
 });
 
+/** An open page with the problems seen on it and the requests it has not finished yet. */
+interface OpenPage {
+  page: Page;
+  problems: string[];
+  pending: Set<Request>;
+}
+
 /** Opens a page, collecting console errors, uncaught exceptions and failed requests. */
-async function open(url: string): Promise<{ page: Page; problems: string[] }> {
+async function open(url: string): Promise<OpenPage> {
   const page = await browser!.newPage({ viewport: { width: 1100, height: 900 } });
   const problems: string[] = [];
+  const pending = new Set<Request>();
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(`console: ${m.text()}`);
   });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+  page.on('request', (r) => {
+    pending.add(r);
+    if (!r.url().startsWith(base) && !r.url().startsWith('data:')) problems.push(`off-site request: ${r.url()}`);
+  });
+  page.on('requestfinished', (r) => pending.delete(r));
+  page.on('requestfailed', (r) => {
+    pending.delete(r);
+    problems.push(`request failed: ${r.url()}`);
+  });
   page.on('response', (r) => {
     if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
   });
-  page.on('request', (r) => {
-    if (!r.url().startsWith(base) && !r.url().startsWith('data:')) problems.push(`off-site request: ${r.url()}`);
-  });
   await page.goto(url, { waitUntil: 'load' });
-  return { page, problems };
+  return { page, problems, pending };
+}
+
+/**
+ * Waits until the page has had no request in flight for 500 ms. Our own count instead of
+ * playwright's 'networkidle' (discouraged by its docs; it once timed out in CI without saying
+ * on what): a request that really hangs is named in the error.
+ */
+async function settled({ page, pending }: OpenPage, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let quietSince = Date.now();
+  for (;;) {
+    if (pending.size > 0) quietSince = Date.now();
+    else if (Date.now() - quietSince >= 500) return;
+    if (Date.now() > deadline) {
+      const urls = [...pending].map((r) => r.url()).join(', ');
+      throw new Error(`${page.url()}: requests still pending after ${timeoutMs} ms: ${urls}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 async function checkPage(site: string, p: SitePage | null) {
   const file = p ? p.file : 'index.html';
-  const { page, problems } = await open(`${base}/${site}/${file}`);
+  const opened = await open(`${base}/${site}/${file}`);
+  const { page, problems } = opened;
   try {
     if (p && p.figures > 0 && (await page.locator('figure.vega-figure').count()) > 0) {
       // vega-embed replaces every static figure by an interactive one.
@@ -126,7 +159,7 @@ async function checkPage(site: string, p: SitePage | null) {
         { timeout: 15_000 },
       );
     }
-    await page.waitForLoadState('networkidle');
+    await settled(opened);
     const fonts = await page.evaluate(async () => {
       await document.fonts.ready;
       const loaded: string[] = [];
