@@ -209,6 +209,29 @@ function rewriteNotebookLinks(tree: HastRoot): void {
   });
 }
 
+/**
+ * Images the prose shows from the notebooks' folder (`![..](figures/x.svg)`) are copied beside the
+ * pages at the same relative path, so the same markdown works in Jupyter, in the mirrors and here.
+ * A missing file fails the build with its name; a path that leaves the notebooks' folder is refused.
+ */
+function copyProseImages(tree: HastRoot, page: string, sourceDir: string, outDir: string): number {
+  let copied = 0;
+  visit(tree, 'element', (el: Element) => {
+    const src = el.tagName === 'img' ? el.properties?.src : undefined;
+    if (typeof src !== 'string' || /^(data:|[a-z][a-z0-9+.-]*:|\/\/|\/)/i.test(src)) return;
+    const rel = decodeURIComponent(src.split(/[?#]/)[0]);
+    const from = path.resolve(sourceDir, rel);
+    if (path.relative(sourceDir, from).startsWith('..'))
+      throw new Error(`site: ${page} shows the image ${src}, which is outside ${sourceDir}`);
+    if (!fs.existsSync(from)) throw new Error(`site: ${page} shows the image ${src}, but ${from} does not exist`);
+    const to = path.join(outDir, path.relative(sourceDir, from));
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    fs.copyFileSync(from, to);
+    copied++;
+  });
+  return copied;
+}
+
 function navNode(pages: SitePage[], i: number | null, where: 'top' | 'bottom'): Element {
   const links: ElementContent[] = [h('a', { href: 'index.html', className: ['nav-index'] }, [text('Contents')])];
   if (i !== null) {
@@ -389,6 +412,7 @@ export async function buildSite(opts: SiteOptions): Promise<{ outDir: string; pa
     ];
     const tree = pageDocument(pages[i].title, body, { vega: ctx.usesVega, courseTitle });
     rewriteNotebookLinks(tree);
+    copyProseImages(tree, `${inputs[i].name}.ipynb`, opts.sourceDir, opts.outDir);
     fs.writeFileSync(path.join(opts.outDir, pages[i].file), await renderDocument(tree));
     pages[i].figures = ctx.figures;
     log(

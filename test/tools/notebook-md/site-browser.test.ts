@@ -175,7 +175,14 @@ async function checkPage(site: string, p: SitePage | null) {
       interactive: document.querySelectorAll('figure.vega-interactive svg').length,
       highlighted: document.querySelectorAll('pre code.hljs .hljs-keyword').length,
       title: document.title,
+      // Every <img> (outputs' data URLs and the prose's figure files) decoded to a real size.
+      images: [...document.images].map((img) => ({
+        src: img.getAttribute('src') ?? '',
+        width: img.complete ? img.naturalWidth : 0,
+      })),
     }));
+    const broken = info.images.filter((img) => img.width === 0).map((img) => img.src.slice(0, 80));
+    expect(broken, `${site}/${file}: images that did not load`).toEqual([]);
     await page.screenshot({
       path: path.join(SHOTS, `site-${site === 'real' ? '' : 'fixture-'}${file.replace(/\.html$/, '')}.png`),
       fullPage: true,
@@ -206,6 +213,8 @@ describe('course site in headless chromium', () => {
     await basics.page.close();
 
     const figures = await checkPage('fixtures', pages[1]);
+    // The prose's figure file, copied beside the page.
+    expect(figures.info.images.filter((img) => img.src === 'figures/fixture-figure.svg')).toHaveLength(1);
     // Two vega-lite plots (one with its own SVG, one rendered at build time), interactive; a PNG; an SVG.
     expect(figures.info.interactive).toBe(2);
     expect(await figures.page.locator('.output.image img[src^="data:image/png"]').count()).toBe(1);
@@ -246,6 +255,7 @@ describe('course site in headless chromium', () => {
     await (await checkPage('real', null)).page.close();
     let math = 0;
     let training = 0;
+    let proseFigures = 0;
     for (const p of pages) {
       const { page, info } = await checkPage('real', p);
       // Every page whose prose has $...$ shows it typeset.
@@ -255,6 +265,7 @@ describe('course site in headless chromium', () => {
         .join('\n');
       if (/\$[^$\n]+\$/.test(prose)) expect(info.katex, p.file).toBeGreaterThan(0);
       math += info.katex;
+      proseFigures += info.images.filter((img) => img.src.startsWith('figures/')).length;
       expect(info.katexErrors, p.file).toBe(0);
       if (/training/.test(p.name)) {
         training++;
@@ -265,6 +276,8 @@ describe('course site in headless chromium', () => {
       await page.close();
     }
     expect(math).toBeGreaterThan(0);
+    // The chapter's figures (notebooks/figures/*.svg), each shown and loaded somewhere in the course.
+    expect(proseFigures).toBeGreaterThanOrEqual(4);
     expect(training).toBe(2); // 03-training and 04-training-faster
     // Next from the first page of the chapter leads to the second.
     const { page } = await open(`${base}/real/${pages[0].file}`);
@@ -300,6 +313,27 @@ describe('site inputs', () => {
         requireExecuted: true,
       }),
     ).rejects.toThrow(/run `npm run notebooks` first/);
+  });
+
+  it('a figure the prose shows but the folder lacks fails the build, naming the page and the file', async () => {
+    const src = path.join(WORK, 'missing-figure');
+    fs.rmSync(src, { recursive: true, force: true });
+    fs.mkdirSync(src, { recursive: true });
+    const nb = readNotebook(path.join(FIX, 'source', '02-figures.ipynb'));
+    fs.writeFileSync(path.join(src, '02-figures.ipynb'), JSON.stringify(nb));
+    const build = () =>
+      buildSite({ root: ROOT, sourceDir: src, executedDir: src, outDir: path.join(WORK, 'site-missing-figure') });
+    await expect(build()).rejects.toThrow(
+      /02-figures\.ipynb shows the image figures\/fixture-figure\.svg, but .* does not exist/,
+    );
+    // With the file in place the same build copies it beside the page.
+    fs.mkdirSync(path.join(src, 'figures'));
+    fs.copyFileSync(
+      path.join(FIX, 'source', 'figures', 'fixture-figure.svg'),
+      path.join(src, 'figures', 'fixture-figure.svg'),
+    );
+    await build();
+    expect(fs.existsSync(path.join(WORK, 'site-missing-figure', 'figures', 'fixture-figure.svg'))).toBe(true);
   });
 
   it('refuses to empty a folder it did not make', async () => {
