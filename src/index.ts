@@ -12,6 +12,8 @@ export { Residual, Bottleneck, PreActResidual, makeBlock } from './models/residu
 export type { BlockKind } from './models/residual';
 export { ResNet, SEED_RESNET, resnetPreset, resnetOfDepth, resnext50, RESNET_TABLE1 } from './models/resnet';
 export type { ResNetConfig, ResNetOptions, ResNetDepth } from './models/resnet';
+export { PlainBlock, PlainOrResidualNet } from './models/plain_vs_residual';
+export type { PlainOrResidualOptions } from './models/plain_vs_residual';
 export { tryGpu, currentDevice, detectBf16Support } from './backend/select';
 export type { Device, BackendName, TryGpuOptions } from './backend/select';
 export type { Bf16Support, Precision, PrecisionRequest } from './backend/precision';
@@ -30,6 +32,8 @@ export { requestInterrupt, InterruptWatch } from './train/interrupt';
 export { summarize, summaryText, summaryHtml } from './nn/summary';
 export type { ModuleSummary, SummaryRow } from './nn/summary';
 export { evaluateAccuracy } from './train/evaluate';
+export { gradientNorms } from './train/gradient_norms';
+export type { LayerGradientNorm } from './train/gradient_norms';
 export { recalibrateBatchNorm } from './train/recalibrate';
 export { softmaxCrossEntropy, countCorrect } from './train/metrics';
 export { saveCheckpoint, restoreCheckpoint, readCheckpoint, CheckpointError } from './train/checkpoint';
@@ -53,7 +57,15 @@ export type { TrainingRecipe, RecipeName } from './recipe';
 export { constantLr, oneCycle, warmupCosine, scheduleValues } from './train/schedule';
 export type { LearningRateSchedule, OneCycleOptions, WarmupCosineOptions } from './train/schedule';
 export { applyOptimizerStep } from './train/optimizer_step';
-export { trainingCurvesSpec, historyPoints, imageGridSpec, learningRateSpec, VEGA_LITE_SCHEMA } from './plot/specs';
+export {
+  trainingCurvesSpec,
+  historyPoints,
+  imageGridSpec,
+  learningRateSpec,
+  seriesChartSpec,
+  movingAverage,
+  VEGA_LITE_SCHEMA,
+} from './plot/specs';
 export type {
   VegaLiteSpec,
   CurvePoint,
@@ -61,6 +73,8 @@ export type {
   CurvesOptions,
   GridOptions,
   LearningRateOptions,
+  SeriesPoint,
+  SeriesChartOptions,
 } from './plot/specs';
 export { renderSvg, renderSvgAsync } from './plot/render';
 export {
@@ -81,6 +95,8 @@ export {
   mimeBundleOf,
 } from './plot/display';
 export type { DisplayWriter, MimeBundle } from './plot/display';
+export { table, showTable, Table } from './plot/table';
+export type { TableRow, TableCell, TableOptions } from './plot/table';
 export { TrainingMonitor, firstBatches } from './plot/monitor';
 export type { TrainingMonitorOptions } from './plot/monitor';
 export { samplePredictions } from './plot/samples';

@@ -41,7 +41,12 @@ const METRIC_ORDER = ['loss', 'train acc', 'test acc'];
 export function trainingCurvesSpec(data: EpochRecord[] | CurvePoint[], opts: CurvesOptions = {}): VegaLiteSpec {
   const points: CurvePoint[] =
     data.length > 0 && 'trainAcc' in data[0] ? historyPoints(data as EpochRecord[]) : (data as CurvePoint[]);
-  const metrics = [...METRIC_ORDER, ...new Set(points.map((p) => p.metric).filter((m) => !METRIC_ORDER.includes(m)))];
+  // The legend lists only the series that have points, in a fixed order (the usual three first).
+  const present = new Set(points.map((p) => p.metric));
+  const metrics = [
+    ...METRIC_ORDER.filter((m) => present.has(m)),
+    ...[...present].filter((m) => !METRIC_ORDER.includes(m)),
+  ];
   const x: Record<string, unknown> = { field: 'epoch', type: 'quantitative', title: 'epoch' };
   if (opts.epochs) x.scale = { domain: [0, opts.epochs], nice: false };
   return {
@@ -105,6 +110,73 @@ export function learningRateSpec(values: number[], opts: LearningRateOptions = {
       y: { field: 'lr', type: 'quantitative', title: 'learning rate' },
     },
   };
+}
+
+/** One point of a named series; `panel` puts the series in side-by-side panels. */
+export interface SeriesPoint {
+  series: string;
+  x: number;
+  y: number;
+  panel?: string;
+}
+
+export interface SeriesChartOptions {
+  title?: string;
+  xTitle: string;
+  yTitle: string;
+  /** A log-scale y axis (gradient norms spanning orders of magnitude). */
+  logY?: boolean;
+  /** Points on the lines (few x values, e.g. per epoch or per layer). */
+  points?: boolean;
+  width?: number;
+  height?: number;
+}
+
+/**
+ * Lines of named series against a numeric x (steps, layers, minutes), one colour per series; the
+ * legend lists exactly the series in the data, in their first-appearance order. With `panel` on
+ * the points, one panel per value, side by side, sharing the y axis.
+ */
+export function seriesChartSpec(points: SeriesPoint[], opts: SeriesChartOptions): VegaLiteSpec {
+  const series = [...new Set(points.map((p) => p.series))];
+  const panels = [...new Set(points.map((p) => p.panel).filter((p): p is string => p !== undefined))];
+  const mark = { type: 'line', strokeWidth: 2, ...(opts.points ? { point: { filled: true, size: 30 } } : {}) };
+  const inner = {
+    width: opts.width ?? (panels.length > 1 ? 300 : 420),
+    height: opts.height ?? 260,
+    mark,
+    encoding: {
+      x: { field: 'x', type: 'quantitative', title: opts.xTitle },
+      y: {
+        field: 'y',
+        type: 'quantitative',
+        title: opts.yTitle,
+        ...(opts.logY ? { scale: { type: 'log' } } : { scale: { zero: false } }),
+      },
+      color: { field: 'series', type: 'nominal', title: null, sort: series, scale: { domain: series } },
+    },
+  };
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    ...(opts.title ? { title: opts.title } : {}),
+    data: { values: points },
+    ...(panels.length > 0
+      ? { facet: { column: { field: 'panel', type: 'nominal', title: null, sort: panels } }, spec: inner }
+      : inner),
+  };
+}
+
+/** The mean of each window of `window` consecutive values, one per value from the window-th on (a smoothed loss curve). */
+export function movingAverage(values: number[], window: number): number[] {
+  if (!Number.isInteger(window) || window < 1)
+    throw new RangeError(`movingAverage: window must be an integer >= 1, got ${window}`);
+  const out: number[] = [];
+  let sum = 0;
+  values.forEach((v, i) => {
+    sum += v - (i >= window ? values[i - window] : 0);
+    if (i >= window - 1) out.push(sum / window);
+  });
+  return out;
 }
 
 export interface GridImage {

@@ -3,6 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { inflateSync } from 'node:zlib';
 import {
   trainingCurvesSpec,
+  seriesChartSpec,
+  movingAverage,
   imageGridSpec,
   renderSvg,
   renderSvgAsync,
@@ -38,6 +40,58 @@ describe('specs and rendering', () => {
     expect(svg.startsWith('<svg')).toBe(true);
     for (const label of ['loss', 'train acc', 'test acc', 'curves', 'epoch']) expect(svg).toContain(label);
     expect(svg).toMatch(/<path[^>]*class="[^"]*"[^>]*d="M/); // drawn lines
+  });
+
+  it('legends list only the series present in the data: custom curves show no loss / train acc / test acc', () => {
+    const domain = (spec: Record<string, unknown>) =>
+      (spec.encoding as { color: { scale: { domain: string[] } } }).color.scale.domain;
+    expect(domain(trainingCurvesSpec(history))).toEqual(['loss', 'train acc', 'test acc']);
+    const minutes = [
+      { epoch: 1.5, metric: 'seed: test acc', value: 0.85 },
+      { epoch: 3, metric: 'fast: test acc', value: 0.91 },
+    ];
+    expect(domain(trainingCurvesSpec(minutes))).toEqual(['seed: test acc', 'fast: test acc']);
+    // A live plot before the first evaluation: no test-accuracy entry yet.
+    expect(
+      domain(
+        trainingCurvesSpec([
+          { epoch: 0.1, metric: 'train acc', value: 0.3 },
+          { epoch: 0.1, metric: 'loss', value: 2 },
+        ]),
+      ),
+    ).toEqual(['loss', 'train acc']);
+    const svg = renderSvg(trainingCurvesSpec(minutes));
+    for (const absent of ['>loss<', '>train acc<', '>test acc<']) expect(svg).not.toContain(absent);
+  });
+
+  it('seriesChartSpec: one line per series, legend in first-appearance order, panels side by side, log axis', () => {
+    const points = [
+      { series: 'plain-56', x: 1, y: 900, panel: 'at initialisation' },
+      { series: 'plain-56', x: 2, y: 30, panel: 'at initialisation' },
+      { series: 'residual-56', x: 1, y: 5, panel: 'at initialisation' },
+      { series: 'residual-56', x: 2, y: 4, panel: 'after training' },
+    ];
+    const spec = seriesChartSpec(points, { xTitle: 'layer', yTitle: 'gradient norm', logY: true });
+    const inner = spec.spec as { encoding: Record<string, { scale?: Record<string, unknown> }> };
+    expect(inner.encoding.color.scale!.domain).toEqual(['plain-56', 'residual-56']);
+    expect(inner.encoding.y.scale).toEqual({ type: 'log' });
+    expect((spec.facet as { column: { sort: string[] } }).column.sort).toEqual(['at initialisation', 'after training']);
+    const svg = renderSvg(spec);
+    for (const t of ['plain-56', 'residual-56', 'at initialisation', 'after training', 'gradient norm'])
+      expect(svg).toContain(t);
+    const flat = seriesChartSpec(
+      points.map(({ panel: _, ...p }) => p),
+      { xTitle: 'step', yTitle: 'loss' },
+    );
+    expect(flat.facet).toBeUndefined();
+    expect((flat.encoding as { y: { scale: unknown } }).y.scale).toEqual({ zero: false });
+  });
+
+  it('movingAverage: the mean of each full window; a bad window is named', () => {
+    expect(movingAverage([1, 2, 3, 4, 5], 2)).toEqual([1.5, 2.5, 3.5, 4.5]);
+    expect(movingAverage([1, 2, 3], 1)).toEqual([1, 2, 3]);
+    expect(movingAverage([1, 2], 3)).toEqual([]);
+    expect(() => movingAverage([1], 0)).toThrow(/window must be an integer >= 1, got 0/);
   });
 
   it('the synchronous renderer gives exactly what vega.View.toSVG gives', async () => {

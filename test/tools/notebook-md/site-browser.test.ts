@@ -176,7 +176,7 @@ async function checkPage(site: string, p: SitePage | null) {
       highlighted: document.querySelectorAll('pre code.hljs .hljs-keyword').length,
       title: document.title,
       // Every <img> (outputs' data URLs and the prose's figure files) decoded to a real size.
-      images: [...document.images].map((img) => ({
+      images: Array.from(document.images).map((img) => ({
         src: img.getAttribute('src') ?? '',
         width: img.complete ? img.naturalWidth : 0,
       })),
