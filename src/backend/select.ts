@@ -163,7 +163,6 @@ export async function tryGpu(opts: TryGpuOptions = {}): Promise<Device> {
     }
     attempts.push({ name, ok, reason });
     if (ok) {
-      quietCpuBanner();
       setConvPrecision(choice!.precision);
       current = {
         backend: tf.getBackend(),
@@ -195,10 +194,4 @@ function bf16SupportFor(name: BackendName): Bf16Support {
 /** The device chosen by the last tryGpu() call (undefined before it). */
 export function currentDevice(): Device | undefined {
   return current;
-}
-
-/** tfjs's cpu back end prints a banner about tfjs-node on first use; tryGpu already reported why. */
-function quietCpuBanner(): void {
-  const backend = tf.backend() as unknown as { firstUse?: boolean };
-  if ('firstUse' in backend) backend.firstUse = false;
 }

@@ -221,7 +221,7 @@ describe.each(files)('notebooks/figures/%s', (file) => {
 
   it('defines every id it points to, and its ids share one prefix (the figure short name)', () => {
     const els = [...descendants(svg())];
-    const ids = els.map((el) => el.attrs.get('id')).filter((id) => id !== undefined);
+    const ids = els.map((el) => el.attrs.get('id')).filter((id): id is string => id !== undefined);
     const missing = els.flatMap(references).filter((ref) => !ids.includes(ref));
     expect(missing).toEqual([]);
     const prefixes = new Set(ids.map((id) => /^([a-z\d]+)-/.exec(id)?.[1] ?? `(none: ${id})`));
@@ -230,9 +230,11 @@ describe.each(files)('notebooks/figures/%s', (file) => {
 
   it(`sets text no smaller than ${MIN_FONT_PX}px, in font stacks that end with a generic family`, () => {
     const els = [...descendants(svg())];
-    const small = els.filter((el) => el.attrs.has('font-size') && !(px(el.attrs.get('font-size')) >= MIN_FONT_PX));
+    const small = els.filter(
+      (el) => el.attrs.has('font-size') && !(px(el.attrs.get('font-size') ?? '') >= MIN_FONT_PX),
+    );
     expect(small.map((el) => `<${el.name} font-size="${el.attrs.get('font-size')}">`)).toEqual([]);
-    const stacks = els.map((el) => el.attrs.get('font-family')).filter((f) => f !== undefined);
+    const stacks = els.map((el) => el.attrs.get('font-family')).filter((f): f is string => f !== undefined);
     expect(stacks.filter((f) => !/(^|,)\s*(sans-serif|serif|monospace)\s*$/.test(f))).toEqual([]);
     expect(svg().attrs.get('font-family'), 'the root sets the font stack').toBeDefined();
   });

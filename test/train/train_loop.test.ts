@@ -23,6 +23,7 @@ import {
 import { evaluateAccuracy } from '../../src/train/evaluate';
 import { countCorrect, softmaxCrossEntropy } from '../../src/train/metrics';
 import { epochProgress } from '../../src/train/progress';
+import { setDisplayWriter } from '../../src/plot/display';
 import { formatEpoch, train } from '../../src/train/train';
 
 beforeAll(async () => {
@@ -174,6 +175,39 @@ describe('epochProgress', () => {
       (process.stderr as { isTTY?: boolean }).isTTY = tty;
     }
     expect(lines).toEqual(['epoch 0: batch 2/2, 1.0 img/s, ETA 0s']);
+  });
+});
+
+describe('epochProgress in a notebook', () => {
+  it("'auto' in a notebook: one display updated in place (no stderr), throttled, ending on the epoch's final line", () => {
+    const shown: { line: string; update: boolean; id: unknown }[] = [];
+    setDisplayWriter((c, update) =>
+      shown.push({
+        line: String(c.data['text/plain']),
+        update,
+        id: (c.transient as { display_id?: string }).display_id,
+      }),
+    );
+    const stderr = vi.spyOn(process.stderr, 'write');
+    try {
+      const p = epochProgress('auto', 1, 50, 0, 10, () => {
+        throw new Error('no plain lines in a notebook');
+      });
+      for (let b = 1; b <= 50; b++) p.update(b, 100); // all within one throttle window, except the last batch
+      p.stop();
+    } finally {
+      setDisplayWriter(undefined);
+    }
+    expect(stderr).not.toHaveBeenCalled();
+    stderr.mockRestore();
+    expect(shown.map((s) => s.line.replace(/in \d+s/, 'in Ts'))).toEqual([
+      'epoch 1: batch 0/50, starting',
+      'epoch 1: batch 1/50, 100.0 img/s, ETA 5s',
+      'epoch 1: batch 50/50, 100.0 img/s, ETA 0s',
+      'epoch 1: 50/50 batches in Ts, 100.0 img/s',
+    ]);
+    expect(shown.map((s) => s.update)).toEqual([false, true, true, true]);
+    expect(new Set(shown.map((s) => s.id)).size).toBe(1);
   });
 });
 
