@@ -25,6 +25,7 @@ export {
   TEXT_LABELS,
   getTextLabels,
 } from './data/fashion_mnist';
+export type { LoadDataOptions, LoadDataResult } from './data/fashion_mnist';
 export { ensureFashionMnist } from './data/ensure';
 export { train, trainStep, formatEpoch } from './train/train';
 export type { TrainOptions, TrainResult, BatchEvent, StepResult } from './train/train';
@@ -54,6 +55,8 @@ export {
   RECIPE_NAMES,
 } from './recipe';
 export type { TrainingRecipe, RecipeName } from './recipe';
+export { secondsPerStep, trainForBudget } from './fixed_budget';
+export type { BudgetRun, StepTiming, TrainForBudgetOptions } from './fixed_budget';
 export { constantLr, oneCycle, warmupCosine, scheduleValues } from './train/schedule';
 export type { LearningRateSchedule, OneCycleOptions, WarmupCosineOptions } from './train/schedule';
 export { applyOptimizerStep } from './train/optimizer_step';

@@ -75,9 +75,8 @@ export function table(rows: TableRow[], opts: TableOptions = {}): Table {
   return new Table(rows, opts);
 }
 
-/** Shows a table now: HTML in a notebook, the aligned text on stdout elsewhere. */
-export function showTable(rows: TableRow[], opts: TableOptions = {}): Table {
+/** Shows a table now: HTML in a notebook, the aligned text on stdout elsewhere (returns nothing, so a cell ending in it shows it once). */
+export function showTable(rows: TableRow[], opts: TableOptions = {}): void {
   const t = new Table(rows, opts);
   if (!displayBundle(t[JUPYTER_DISPLAY]())) console.log(t.text());
-  return t;
 }

@@ -62,6 +62,7 @@ describe('notebook sources', () => {
       '03-training.ipynb',
       '04-training-faster.ipynb',
       '05-exercises.ipynb',
+      '06-plain-vs-residual.ipynb',
     ]);
     for (const f of NOTEBOOKS) {
       const nb = JSON.parse(fs.readFileSync(path.join(ROOT, 'notebooks', f), 'utf8'));
@@ -119,7 +120,7 @@ describe('run-notebooks, fast mode', () => {
     const r = await run(['--fast', '--out', out]);
     const seconds = (Date.now() - t0) / 1000;
     expect(r.code, r.out).toBe(0);
-    expect(r.stdout).toContain('5/5 notebooks passed');
+    expect(r.stdout).toContain('6/6 notebooks passed');
     console.log(`all notebooks, fast mode: ${seconds.toFixed(1)} s`);
 
     const load = (f: string): Nb => JSON.parse(fs.readFileSync(path.join(out, f), 'utf8'));
@@ -130,10 +131,11 @@ describe('run-notebooks, fast mode', () => {
 
     const nb1 = all(load('01-residual-block.ipynb')).map(outputsText).join('\n');
     expect(nb1).toMatch(/Residual\(3\)\(x\)\s+\(4, 3, 6, 6\)\s+\[4, 6, 6, 3\]\s+\[4, 6, 6, 3\]\s+ok/);
-    expect(nb1).toMatch(
-      /Residual\(8, \{sameShape: false\}\)\(x\)\s+\(4, 8, 3, 3\)\s+\[4, 3, 3, 8\]\s+\[4, 3, 3, 8\]\s+ok/,
-    );
+    expect(nb1).toMatch(/Residual\(8, false\)\(x\)\s+\(4, 8, 3, 3\)\s+\[4, 3, 3, 8\]\s+\[4, 3, 3, 8\]\s+ok/);
     expect(nb1).toContain('class="shape-checks"');
+    // The block written in the notebook is the library's: both variants, same weights, same outputs.
+    expect(nb1).toContain('conv3.weight -> shortcut.weight [1,1,3,8]');
+    expect(nb1.match(/max \|ours - library\|: (\S+) in inference, (\S+) in training mode/g)).toHaveLength(2);
 
     const nb2 = all(load('02-resnet.ipynb')).map(outputsText).join('\n');
     for (const line of [
@@ -146,12 +148,17 @@ describe('run-notebooks, fast mode', () => {
     ])
       expect(nb2).toContain(line);
     expect(nb2.match(/ ok$/gm)).toHaveLength(6);
+    // b1..b6 written in the notebook equal the library's ResNet for the same weights.
+    expect(nb2).toMatch(/106 variables copied/);
+    expect(nb2).toMatch(/max \|ours - library\| over the 4 x 10 outputs: \S+ in inference, \S+ in training mode/);
 
     const cells3 = all(load('03-training.ipynb'));
     const nb3 = cells3.map(outputsText).join('\n');
     expect(nb3).toContain('FAST MODE');
     expect(nb3).toMatch(/Epoch 0\. Loss: \d+\.\d+, Train acc \d\.\d+, Test acc \d\.\d+/);
-    const displays = cells3.flatMap((c) => (c.outputs ?? []).filter((o) => o.output_type === 'display_data'));
+    const isVega = (o: Record<string, any>) =>
+      o.output_type === 'display_data' && 'application/vnd.vegalite.v5+json' in (o.data ?? {});
+    const displays = cells3.flatMap((c) => (c.outputs ?? []).filter(isVega));
     expect(displays).toHaveLength(2); // the live training plot (one output, redrawn) and the image grid
     for (const d of displays) {
       expect(d.data['application/vnd.vegalite.v5+json'].$schema).toContain('vega-lite/v5');
@@ -171,8 +178,9 @@ describe('run-notebooks, fast mode', () => {
     expect(nb4).toMatch(/Epoch 0\. Loss: \d+\.\d+, Train acc \d\.\d+, Test acc/);
     expect(nb4).toMatch(/Epoch 1\. Loss: \d+\.\d+, Train acc \d\.\d+, Valid acc \d\.\d+, Test acc/);
     expect(nb4).toMatch(/learning rate from 8\.00e-3 up to 0\.\d{3} at step \d+/);
-    expect(nb4).toMatch(/'seed'.*\n.*'fast'/);
-    const displays4 = cells4.flatMap((c) => (c.outputs ?? []).filter((o) => o.output_type === 'display_data'));
+    expect(nb4).toMatch(/^seed +1 +- +0\.\d+/m); // the comparison table's text form
+    expect(nb4).toMatch(/<td style="text-align:left">fast<\/td>/); // and its HTML
+    const displays4 = cells4.flatMap((c) => (c.outputs ?? []).filter(isVega));
     expect(displays4).toHaveLength(4); // the schedule, two live plots, the comparison
     expect(text(displays4[0].data['image/svg+xml'])).toContain('learning rate');
     expect(text(displays4[3].data['image/svg+xml'])).toContain('fast: test acc');
@@ -187,6 +195,34 @@ describe('run-notebooks, fast mode', () => {
     const summary = cells5.flatMap((c) => c.outputs ?? []).find((o) => o.output_type === 'execute_result');
     expect(text(summary?.data['text/html'])).toContain('<table class="module-summary">');
     expect(text(summary?.data['text/plain'])).toMatch(/b6 +Sequential +\(10\)/);
+    // The race: four networks, each trained for the budget, in one table
+    expect(nb5.match(/test accuracy 0\.\d+ after \d+ steps/g)).toHaveLength(4);
+
+    const cells6 = all(load('06-plain-vs-residual.ipynb'));
+    const nb6 = cells6.map(outputsText).join('\n');
+    for (const net of ['plain-8', 'residual-8', 'plain-14', 'residual-14'])
+      expect(nb6).toMatch(new RegExp(`${net}: 8 steps in \\d+ s, test accuracy 0\\.\\d+`));
+    const charts6 = cells6.flatMap((c) => (c.outputs ?? []).filter(isVega));
+    expect(charts6).toHaveLength(2); // training loss; gradient norms per layer
+    expect(text(charts6[0].data['image/svg+xml'])).toContain('training loss');
+    expect(text(charts6[1].data['image/svg+xml'])).toContain('at initialisation');
+    expect(nb6).toMatch(/at initialisation, stem gradient \/ head gradient: plain-14 [\d.]+x, residual-14 [\d.]+x/);
+
+    // A clean screen: nothing on stderr, no tfjs banner, no console.table boxes, progress as one
+    // line per training run (its final state), in every notebook.
+    for (const f of NOTEBOOKS) {
+      const outs = all(load(f)).flatMap((c) => c.outputs ?? []);
+      // stderr is for warnings and errors: any stream line there that is not a warning fails.
+      const stderr = outs
+        .filter((o) => o.output_type === 'stream' && o.name === 'stderr')
+        .flatMap((o) => text(o.text).split('\n'))
+        .filter((line) => line.trim() !== '' && !/^\s*warning\b/i.test(line));
+      expect(stderr, `${f}: stderr output`).toEqual([]);
+      const everything = all(load(f)).map(outputsText).join('\n');
+      expect(everything, f).not.toMatch(/looks like you are running TensorFlow\.js in Node\.js/);
+      expect(everything, `${f}: console.table box`).not.toMatch(/[┌┐└┘├┤│─┼]/);
+      expect(everything, `${f}: per-batch progress lines`).not.toMatch(/batch \d+\/\d+, [\d.]+ img\/s, ETA/);
+    }
   }, 420_000); // the run itself may take up to 360 s on a loaded machine
 });
 
