@@ -2,7 +2,8 @@
  * Working copies of the course notebooks for the front-end tests: a Jupyter front end saves outputs
  * into the files it runs, and the committed notebooks must stay output-free. Adds
  * kernel-features.ipynb, a scratch notebook for what the kernel itself shows (a value as Out[2],
- * an error's traceback from cell 3), and links `resnet-ts` so the cells can import it.
+ * an error's traceback from cell 3), copies notebooks/figures/ beside them, and links `resnet-ts`
+ * so the cells can import it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,6 +17,8 @@ export function prepareNotebookCopies(dir: string): void {
   for (const f of fs.readdirSync(path.join(ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb'))) {
     fs.copyFileSync(path.join(ROOT, 'notebooks', f), path.join(dir, f));
   }
+  // The figures the notebooks' prose shows, at the same relative path.
+  fs.cpSync(path.join(ROOT, 'notebooks', 'figures'), path.join(dir, 'figures'), { recursive: true });
   const code = (source: string) => ({ cell_type: 'code', source, metadata: {}, outputs: [], execution_count: null });
   fs.writeFileSync(
     path.join(dir, 'kernel-features.ipynb'),

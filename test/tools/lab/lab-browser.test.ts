@@ -206,6 +206,17 @@ async function commonChecks(name: string, run: Run): Promise<void> {
   // Nothing fell back to the static SVG of a bundle.
   expect(await panel.locator('.jp-RenderedSVG').count(), `${name}: SVG fallbacks`).toBe(0);
   expect(run.consoleErrors, `${name}: page and console errors`).toEqual([]);
+  // The figures of the prose (notebooks/figures/*.svg through the server) decoded to a real size.
+  const figureSizes = () =>
+    panel
+      .locator('.jp-RenderedMarkdown img')
+      .evaluateAll((imgs) => imgs.map((i) => `${i.getAttribute('src')}: ${(i as HTMLImageElement).naturalWidth}`));
+  await expect
+    .poll(async () => (await figureSizes()).filter((s) => s.endsWith(': 0')), { timeout: 15_000 })
+    .toEqual([]);
+  // A clean screen: no red stderr block anywhere in a chapter notebook (progress, banners, warnings).
+  const red = panel.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]');
+  expect(await red.allInnerTexts(), `${name}: stderr blocks`).toEqual([]);
   // JupyterLab scrolls inside the notebook panel: make the window as tall as the notebook.
   const height = await page.evaluate(() => document.querySelector('.jp-NotebookPanel-notebook')?.scrollHeight ?? 900);
   await page.setViewportSize({ width: 1280, height: Math.min(Math.max(900, height + 200), 12_000) });
@@ -249,6 +260,8 @@ describe('notebooks in JupyterLab 3.6 (lab/), headless chromium', () => {
     const run = await runInLab('01-residual-block.ipynb');
     const tables = run.panel.locator('.jp-RenderedHTMLCommon table.shape-checks');
     expect(await tables.count()).toBe(2);
+    // Three of the chapter's figures in the prose (commonChecks: each one loaded).
+    expect(await run.panel.locator('.jp-RenderedMarkdown img').count()).toBe(3);
     const all = (await tables.allInnerTexts()).join('\n');
     expect(all).toContain('[4, 6, 6, 3]');
     expect(all).toContain('(4, 8, 3, 3)');
@@ -311,11 +324,20 @@ describe('notebooks in JupyterLab 3.6 (lab/), headless chromium', () => {
     await closeInLab(run.page, '05-exercises.ipynb');
   });
 
+  it('06-plain-vs-residual: the loss curves, the gradient norms and the results table', async (ctx) => {
+    if (missing) return ctx.skip();
+    const run = await runInLab('06-plain-vs-residual.ipynb');
+    expect(await run.panel.locator('.jp-RenderedVegaLite').count()).toBe(2);
+    expect(await run.panel.locator('.jp-RenderedHTMLCommon table.resnet-ts-table tbody tr').count()).toBe(4);
+    await commonChecks('06-plain-vs-residual.ipynb', run);
+    await closeInLab(run.page, '06-plain-vs-residual.ipynb');
+  });
+
   it("the kernel's own outputs: a module's summary as Out[2], an error's red traceback", async (ctx) => {
     if (missing) return ctx.skip();
     const { page, panel } = await openInLab('kernel-features.ipynb');
     await page.evaluate(() => (window as any).jupyterapp.commands.execute('notebook:run-all-cells'));
-    // The error, among the cell outputs on stderr (cell 1 also has tfjs's note about tfjs-node there).
+    // The error, the one stderr output of the notebook (no tfjs banner under the cell that builds a net before tryGpu).
     const error = panel.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]', {
       hasText: 'RangeError',
     });
@@ -331,6 +353,9 @@ describe('notebooks in JupyterLab 3.6 (lab/), headless chromium', () => {
     expect(msg).toMatch(/at failing cell \[3\] line 2/);
     const red = error.locator('[class*="ansi-red"]', { hasText: 'RangeError' });
     expect(await red.count(), await error.innerHTML()).toBe(1);
+    const stderrBlocks = panel.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]');
+    expect(await stderrBlocks.count(), (await stderrBlocks.allInnerTexts()).join('\n---\n')).toBe(1);
+    expect(await panel.innerText()).not.toContain('looks like you are running TensorFlow.js in Node.js');
     await page.screenshot({ path: path.join(SHOTS, 'lab-kernel-features.png') });
     await closeInLab(page, 'kernel-features.ipynb');
   });

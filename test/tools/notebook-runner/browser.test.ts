@@ -13,7 +13,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../../helpers/browser';
 import { prepareNotebookCopies } from '../../helpers/notebook_copies';
 import { buildDist } from '../../helpers/process';
@@ -173,6 +173,16 @@ async function runInBrowser(name: string) {
   return page;
 }
 
+/** The prose's figures (notebooks/figures/*.svg, served by the Notebook server) are there and decoded to a real size. */
+async function expectFiguresLoaded(page: Page, count: number): Promise<void> {
+  const sizes = () =>
+    page
+      .locator('.text_cell_render img')
+      .evaluateAll((imgs) => imgs.map((i) => `${i.getAttribute('src')}: ${(i as HTMLImageElement).naturalWidth}`));
+  await expect.poll(async () => (await sizes()).length, { timeout: 15_000 }).toBe(count);
+  await expect.poll(async () => (await sizes()).filter((s) => s.endsWith(': 0')), { timeout: 15_000 }).toEqual([]);
+}
+
 describe('notebooks in the classic Jupyter Notebook, headless chromium', () => {
   it('01-residual-block: both shape-check tables render, all ok', async () => {
     const page = await runInBrowser('01-residual-block.ipynb');
@@ -183,6 +193,7 @@ describe('notebooks in the classic Jupyter Notebook, headless chromium', () => {
     expect(all).toContain('(4, 8, 3, 3)');
     expect(all).toContain('[4, 3, 3, 8]');
     expect(all).not.toContain('mismatch');
+    await expectFiguresLoaded(page, 3);
     await page.close();
   });
 
@@ -191,6 +202,7 @@ describe('notebooks in the classic Jupyter Notebook, headless chromium', () => {
     expect(await page.locator('.output_text', { hasText: 'block 6 output: [4,10]' }).count()).toBe(1);
     expect(await page.locator('.output_html table.shape-checks tbody tr').count()).toBe(6);
     expect(await page.locator('.output_html table.shape-checks', { hasText: 'mismatch' }).count()).toBe(0);
+    await expectFiguresLoaded(page, 1);
     await page.close();
   });
 
