@@ -76,6 +76,44 @@ describe('notebook sources', () => {
   });
 });
 
+describe('notebook prose, as a learner reads it', () => {
+  const markdown = (f: string): string[] =>
+    JSON.parse(fs.readFileSync(path.join(ROOT, 'notebooks', f), 'utf8'))
+      .cells.filter((c: Cell) => c.cell_type === 'markdown')
+      .map((c: Cell) => text(c.source));
+
+  it('the course opens with "Before you start": setup, npm run lab, the kernel, the time of every part, fast mode', () => {
+    const first = markdown(NOTEBOOKS[0])[0];
+    expect(first).toMatch(/^# .*\n+## Before you start/);
+    for (const s of ['bash tools/setup.sh', 'npm run lab', 'TypeScript (resnet-ts)', 'Fast mode', 'RESNET_TS_FAST=1'])
+      expect(first).toContain(s);
+    // One row per notebook in the timing table.
+    expect(first.match(/^\| \d, /gm)).toHaveLength(NOTEBOOKS.length);
+  });
+
+  it('no project-history words in any markdown cell (session, CI, "today\'s")', () => {
+    for (const f of NOTEBOOKS)
+      for (const cell of markdown(f)) expect(cell, f).not.toMatch(/\bsessions?\b|\bCI\b|\btoday's\b/i);
+  });
+
+  it('each notebook ends with a link to the next', () => {
+    NOTEBOOKS.slice(0, -1).forEach((f, i) => {
+      const cells = markdown(f);
+      expect(cells[cells.length - 1], f).toContain(`](${NOTEBOOKS[i + 1]})`);
+    });
+  });
+
+  it('every figure the prose shows exists in notebooks/figures/, and each figure is shown somewhere', () => {
+    const shown = NOTEBOOKS.flatMap((f) =>
+      markdown(f).flatMap((c) => [...c.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((m) => m[1])),
+    );
+    for (const src of shown) expect(fs.existsSync(path.join(ROOT, 'notebooks', src)), src).toBe(true);
+    const files = fs.readdirSync(path.join(ROOT, 'notebooks', 'figures')).map((f) => `figures/${f}`);
+    expect(files.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(shown)).toEqual(new Set(files));
+  });
+});
+
 describe('kernelspec choice', () => {
   // Two clones, A and B; the per-user kernelspec was last installed by A.
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kspec-'));
