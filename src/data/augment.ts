@@ -33,7 +33,12 @@ export function drawTransform(rand: () => number, opts: AugmentOptions): ImageTr
  * outside the source are 0 (the zero padding).
  */
 export function transformInto(
-  dst: Float32Array, offset: number, src: Uint8Array, h: number, w: number, t: ImageTransform,
+  dst: Float32Array,
+  offset: number,
+  src: Uint8Array,
+  h: number,
+  w: number,
+  t: ImageTransform,
 ): void {
   for (let r = 0; r < h; r++) {
     const sr = r + t.dy;

@@ -1,12 +1,12 @@
 /** A generic HTTP(S) download that lands only complete, verified files (temporary file, fsync, rename). */
-import * as fs from "fs";
-import * as http from "http";
-import * as https from "https";
-import * as path from "path";
-import { Transform } from "stream";
-import { pipeline } from "stream/promises";
-import { FileDigest } from "./checksums";
-import { DataFileError, Digests, digestMatches, mismatchMessage, newHashers } from "./verify";
+import * as fs from 'fs';
+import * as http from 'http';
+import * as https from 'https';
+import * as path from 'path';
+import { Transform } from 'stream';
+import { pipeline } from 'stream/promises';
+import { FileDigest } from './checksums';
+import { DataFileError, Digests, digestMatches, mismatchMessage, newHashers } from './verify';
 
 export interface DownloadProgress {
   file: string;
@@ -26,16 +26,18 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 function get(url: URL, timeoutMs: number): Promise<{ req: http.ClientRequest; res: http.IncomingMessage }> {
   return new Promise((resolve, reject) => {
-    const mod = url.protocol === "https:" ? https : url.protocol === "http:" ? http : null;
+    const mod = url.protocol === 'https:' ? https : url.protocol === 'http:' ? http : null;
     if (!mod) {
       reject(new Error(`unsupported protocol ${url.protocol}`));
       return;
     }
-    const req: http.ClientRequest = mod.get(url, { headers: { "user-agent": "resnet-ts", "accept-encoding": "identity" } }, (res) =>
-      resolve({ req, res }),
+    const req: http.ClientRequest = mod.get(
+      url,
+      { headers: { 'user-agent': 'resnet-ts', 'accept-encoding': 'identity' } },
+      (res) => resolve({ req, res }),
     );
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`timeout: no data for ${timeoutMs} ms`)));
-    req.on("error", reject);
+    req.on('error', reject);
   });
 }
 
@@ -66,7 +68,7 @@ export async function downloadFile(
       try {
         ({ req, res } = await get(current, timeoutMs));
       } catch (e) {
-        throw fail(`${(e as Error).message}${current.href !== url ? ` (at ${current.href})` : ""}`);
+        throw fail(`${(e as Error).message}${current.href !== url ? ` (at ${current.href})` : ''}`);
       }
       const status = res.statusCode ?? 0;
       if (REDIRECTS.has(status) && res.headers.location) {
@@ -77,12 +79,14 @@ export async function downloadFile(
       }
       if (status !== 200) {
         res.resume();
-        throw fail(`HTTP ${status} ${res.statusMessage ?? ""}`.trimEnd() + (current.href !== url ? ` (at ${current.href})` : ""));
+        throw fail(
+          `HTTP ${status} ${res.statusMessage ?? ''}`.trimEnd() + (current.href !== url ? ` (at ${current.href})` : ''),
+        );
       }
       break;
     }
 
-    const lenHeader = res.headers["content-length"];
+    const lenHeader = res.headers['content-length'];
     const total = lenHeader !== undefined && /^\d+$/.test(lenHeader) ? Number(lenHeader) : undefined;
     const hasher = newHashers();
     let received = 0;
@@ -95,13 +99,14 @@ export async function downloadFile(
       },
     });
     // The request's socket timeout also covers the body; make the reason survive.
-    req.removeAllListeners("timeout");
+    req.removeAllListeners('timeout');
     req.setTimeout(timeoutMs, () => res.destroy(new Error(`timeout: no data for ${timeoutMs} ms`)));
     try {
-      await pipeline(res, tap, fs.createWriteStream(tmp, { flags: "w", mode: 0o644 }));
+      await pipeline(res, tap, fs.createWriteStream(tmp, { flags: 'w', mode: 0o644 }));
     } catch (e) {
       const msg = (e as Error).message;
-      if (msg.startsWith("timeout:")) throw fail(`${msg} after ${received}${total !== undefined ? ` of ${total}` : ""} bytes`);
+      if (msg.startsWith('timeout:'))
+        throw fail(`${msg} after ${received}${total !== undefined ? ` of ${total}` : ''} bytes`);
       if (total !== undefined && received < total) {
         throw fail(`truncated: connection closed after ${received} of ${total} bytes (${msg})`);
       }
@@ -113,9 +118,9 @@ export async function downloadFile(
     }
     const digests = hasher.digest();
     if (!digestMatches(digests, accepted)) {
-      throw fail(mismatchMessage("content", accepted, digests).replace(/^content: /, ""));
+      throw fail(mismatchMessage('content', accepted, digests).replace(/^content: /, ''));
     }
-    const fh = await fs.promises.open(tmp, "r+");
+    const fh = await fs.promises.open(tmp, 'r+');
     try {
       await fh.sync();
     } finally {

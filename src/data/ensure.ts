@@ -18,14 +18,14 @@
  *     removed, so a final name only ever holds a complete, verified file.
  *
  */
-import * as fs from "fs";
-import * as path from "path";
-import { findProjectRoot } from "../project_root";
-import { DEBIAN_DIR, DEFAULT_MIRROR, FASHION_MNIST_HASHES, HashTable } from "./checksums";
-import { DownloadProgress, downloadFile } from "./download";
-import { DataFileError, inspectDir } from "./verify";
+import * as fs from 'fs';
+import * as path from 'path';
+import { findProjectRoot } from '../project_root';
+import { DEBIAN_DIR, DEFAULT_MIRROR, FASHION_MNIST_HASHES, HashTable } from './checksums';
+import { DownloadProgress, downloadFile } from './download';
+import { DataFileError, inspectDir } from './verify';
 
-export type FashionMnistSource = "flag" | "env" | "cache" | "debian" | "download";
+export type FashionMnistSource = 'flag' | 'env' | 'cache' | 'debian' | 'download';
 
 export interface EnsureOptions {
   /** Explicit directory (highest priority, 'flag'). */
@@ -51,7 +51,7 @@ export interface EnsureOptions {
 }
 
 export function defaultCacheDir(): string {
-  return path.join(findProjectRoot(), "data", "fashion-mnist");
+  return path.join(findProjectRoot(), 'data', 'fashion-mnist');
 }
 
 export interface EnsureResult {
@@ -67,23 +67,26 @@ export async function ensureFashionMnist(opts: EnsureOptions = {}): Promise<Ensu
   const files = Object.keys(hashes);
 
   // 1. explicit directory
-  const explicit: [string, "flag" | "env"] | undefined =
-    opts.dir !== undefined && opts.dir !== ""
-      ? [opts.dir, "flag"]
+  const explicit: [string, 'flag' | 'env'] | undefined =
+    opts.dir !== undefined && opts.dir !== ''
+      ? [opts.dir, 'flag']
       : env.FASHION_MNIST_DIR
-        ? [env.FASHION_MNIST_DIR, "env"]
+        ? [env.FASHION_MNIST_DIR, 'env']
         : undefined;
   if (explicit) {
     const [dir, source] = explicit;
-    const what = source === "flag" ? `directory ${dir}` : `FASHION_MNIST_DIR=${dir}`;
+    const what = source === 'flag' ? `directory ${dir}` : `FASHION_MNIST_DIR=${dir}`;
     const st = await inspectDir(dir, hashes);
-    const missing = st.filter((s) => s.state === "missing").map((s) => s.file);
-    const bad = st.flatMap((s) => (s.state === "bad" ? [s] : []));
-    if (bad.length > 0) throw new DataFileError(bad.map((b) => b.message).join("\n"), bad[0].path);
+    const missing = st.filter((s) => s.state === 'missing').map((s) => s.file);
+    const bad = st.flatMap((s) => (s.state === 'bad' ? [s] : []));
+    if (bad.length > 0) throw new DataFileError(bad.map((b) => b.message).join('\n'), bad[0].path);
     if (missing.length > 0) {
-      throw new DataFileError(`${what}: missing ${missing.join(", ")} (an explicit directory must hold all of ${files.join(", ")})`, path.join(dir, missing[0]));
+      throw new DataFileError(
+        `${what}: missing ${missing.join(', ')} (an explicit directory must hold all of ${files.join(', ')})`,
+        path.join(dir, missing[0]),
+      );
     }
-    log(`Fashion-MNIST: using ${dir} (${source === "flag" ? "--dir" : "FASHION_MNIST_DIR"})`);
+    log(`Fashion-MNIST: using ${dir} (${source === 'flag' ? '--dir' : 'FASHION_MNIST_DIR'})`);
     return { dir: path.resolve(dir), source };
   }
 
@@ -91,36 +94,36 @@ export async function ensureFashionMnist(opts: EnsureOptions = {}): Promise<Ensu
   const cacheDir = path.resolve(opts.cacheDir ?? defaultCacheDir());
   const cacheStatus = await inspectDir(cacheDir, hashes);
   for (const s of cacheStatus) {
-    if (s.state === "bad") {
+    if (s.state === 'bad') {
       log(`Fashion-MNIST: warning: ${s.message}; removing the corrupt cache file`);
       await fs.promises.rm(s.path, { force: true });
     }
   }
-  if (cacheStatus.every((s) => s.state === "ok")) {
+  if (cacheStatus.every((s) => s.state === 'ok')) {
     log(`Fashion-MNIST: using cache ${cacheDir}`);
-    return { dir: cacheDir, source: "cache" };
+    return { dir: cacheDir, source: 'cache' };
   }
 
   // 3. Debian package
   const debianDir = opts.debianDir === undefined ? DEBIAN_DIR : opts.debianDir;
   if (debianDir !== null) {
     const st = await inspectDir(debianDir, hashes);
-    if (st.every((s) => s.state === "ok")) {
+    if (st.every((s) => s.state === 'ok')) {
       log(`Fashion-MNIST: using ${debianDir} (Debian package dataset-fashion-mnist)`);
-      return { dir: path.resolve(debianDir), source: "debian" };
+      return { dir: path.resolve(debianDir), source: 'debian' };
     }
     for (const s of st) {
-      if (s.state === "bad") log(`Fashion-MNIST: warning: ${s.message}; not using ${debianDir}`);
+      if (s.state === 'bad') log(`Fashion-MNIST: warning: ${s.message}; not using ${debianDir}`);
     }
   }
 
   // 4. download what the cache lacks
-  const need = cacheStatus.filter((s) => s.state !== "ok").map((s) => s.file);
+  const need = cacheStatus.filter((s) => s.state !== 'ok').map((s) => s.file);
   const mirror = opts.mirror ?? env.FASHION_MNIST_MIRROR ?? DEFAULT_MIRROR;
   if (opts.download === false) {
     throw new DataFileError(
-      `Fashion-MNIST not found (no --dir/FASHION_MNIST_DIR, cache ${cacheDir} lacks ${need.join(", ")}, ` +
-        `${debianDir ?? "Debian dir"} unusable) and downloading is disabled`,
+      `Fashion-MNIST not found (no --dir/FASHION_MNIST_DIR, cache ${cacheDir} lacks ${need.join(', ')}, ` +
+        `${debianDir ?? 'Debian dir'} unusable) and downloading is disabled`,
     );
   }
   try {
@@ -128,7 +131,7 @@ export async function ensureFashionMnist(opts: EnsureOptions = {}): Promise<Ensu
   } catch (e) {
     throw new DataFileError(`cannot create cache directory ${cacheDir}: ${(e as Error).message}`, cacheDir);
   }
-  const base = mirror.endsWith("/") ? mirror : mirror + "/";
+  const base = mirror.endsWith('/') ? mirror : mirror + '/';
   for (const file of need) {
     const url = new URL(file, base).href;
     log(`Fashion-MNIST: downloading ${url} -> ${cacheDir}`);
@@ -139,5 +142,5 @@ export async function ensureFashionMnist(opts: EnsureOptions = {}): Promise<Ensu
     });
   }
   log(`Fashion-MNIST: downloaded to ${cacheDir}`);
-  return { dir: cacheDir, source: "download" };
+  return { dir: cacheDir, source: 'download' };
 }

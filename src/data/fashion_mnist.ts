@@ -12,26 +12,26 @@
  * OpenCV INTER_LINEAR / PyTorch `interpolate(..., align_corners=False)` and, for upsampling,
  * PIL). The difference is only the uint8 rounding (< 0.5/255 per pixel).
  */
-import * as path from "path";
-import * as tf from "@tensorflow/tfjs-core";
-import { AugmentOptions, drawTransform, transformInto } from "./augment";
-import { IDX_MAGIC_IMAGES, IDX_MAGIC_LABELS, IdxError, readIdx } from "./idx";
-import { EnsureOptions, FashionMnistSource, ensureFashionMnist } from "./ensure";
-import { TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS } from "./checksums";
-import { doctestLimits } from "../recipe";
-import type { Batch, BatchSource } from "../train/batches";
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import { AugmentOptions, drawTransform, transformInto } from './augment';
+import { IDX_MAGIC_IMAGES, IDX_MAGIC_LABELS, IdxError, readIdx } from './idx';
+import { EnsureOptions, FashionMnistSource, ensureFashionMnist } from './ensure';
+import { TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS } from './checksums';
+import { doctestLimits } from '../recipe';
+import type { Batch, BatchSource } from '../train/batches';
 
 export const TEXT_LABELS = [
-  "t-shirt",
-  "trouser",
-  "pullover",
-  "dress",
-  "coat",
-  "sandal",
-  "shirt",
-  "sneaker",
-  "bag",
-  "ankle boot",
+  't-shirt',
+  'trouser',
+  'pullover',
+  'dress',
+  'coat',
+  'sandal',
+  'shirt',
+  'sneaker',
+  'bag',
+  'ankle boot',
 ] as const;
 export const NUM_CLASSES = 10;
 export const IMAGE_SIZE = 28;
@@ -173,7 +173,9 @@ export class DataIter implements BatchSource {
     const pix = this.height * this.width;
     const total = opts.labels.length;
     if (opts.images.length !== total * pix) {
-      throw new RangeError(`DataIter: ${opts.images.length} image bytes for ${total} labels of ${this.height}x${this.width}`);
+      throw new RangeError(
+        `DataIter: ${opts.images.length} image bytes for ${total} labels of ${this.height}x${this.width}`,
+      );
     }
     if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) {
       throw new RangeError(`DataIter: batchSize must be a positive integer, got ${opts.batchSize}`);
@@ -194,7 +196,7 @@ export class DataIter implements BatchSource {
     if (opts.resize === undefined) {
       this.resize = null;
     } else {
-      const r: [number, number] = typeof opts.resize === "number" ? [opts.resize, opts.resize] : opts.resize;
+      const r: [number, number] = typeof opts.resize === 'number' ? [opts.resize, opts.resize] : opts.resize;
       if (!r.every((v) => Number.isInteger(v) && v > 0)) throw new RangeError(`DataIter: bad resize ${opts.resize}`);
       this.resize = r[0] === this.height && r[1] === this.width ? null : r;
     }
@@ -232,10 +234,10 @@ export class DataIter implements BatchSource {
       }
       ys[k] = this.labels[i];
     }
-    const y = tf.tensor1d(ys, "int32");
+    const y = tf.tensor1d(ys, 'int32');
     const resize = this.resize;
     const x = tf.tidy(() => {
-      const raw = tf.tensor4d(xs, [b, this.height, this.width, 1], "float32");
+      const raw = tf.tensor4d(xs, [b, this.height, this.width, 1], 'float32');
       return resize ? tf.image.resizeBilinear(raw, resize, false, true) : raw;
     });
     return { x, y };
@@ -267,13 +269,18 @@ export const VALIDATION_SPLIT_SEED = 20171025;
  * positions of a fixed permutation (seed {@link VALIDATION_SPLIT_SEED}). Both parts keep the
  * original order of their images, so `limit` still means "the first n".
  */
-export function splitValidation(split: FashionMnistSplit, count: number): { train: FashionMnistSplit; validation: FashionMnistSplit; validationIndices: Uint32Array } {
+export function splitValidation(
+  split: FashionMnistSplit,
+  count: number,
+): { train: FashionMnistSplit; validation: FashionMnistSplit; validationIndices: Uint32Array } {
   if (!Number.isInteger(count) || count < 1 || count >= split.n) {
     throw new RangeError(`validation split: count must be an integer in 1..${split.n - 1}, got ${count}`);
   }
   const pix = split.images.length / split.n;
   const held = new Uint8Array(split.n);
-  const validationIndices = permutation(split.n, VALIDATION_SPLIT_SEED, 0).slice(split.n - count).sort();
+  const validationIndices = permutation(split.n, VALIDATION_SPLIT_SEED, 0)
+    .slice(split.n - count)
+    .sort();
   for (const i of validationIndices) held[i] = 1;
   const take = (keep: 0 | 1, n: number): FashionMnistSplit => {
     const images = new Uint8Array(n * pix);
@@ -292,7 +299,7 @@ export function splitValidation(split: FashionMnistSplit, count: number): { trai
 /** Alias: the Fashion-MNIST data set iterator. */
 export { DataIter as FashionMnistDataset };
 
-export interface LoadDataOptions extends Omit<EnsureOptions, "dir"> {
+export interface LoadDataOptions extends Omit<EnsureOptions, 'dir'> {
   batchSize: number;
   resize?: number | [number, number];
   /** Shuffle seed of the training iterator (reshuffled every epoch). Default 0. */
@@ -323,10 +330,21 @@ export interface LoadDataResult {
  */
 export async function loadDataFashionMnist(opts: LoadDataOptions): Promise<LoadDataResult> {
   const small = doctestLimits();
-  const { batchSize, resize, seed, trainLimit = small?.trainLimit, testLimit = small?.testLimit, validation, augment, ...ensureOpts } = opts;
+  const {
+    batchSize,
+    resize,
+    seed,
+    trainLimit = small?.trainLimit,
+    testLimit = small?.testLimit,
+    validation,
+    augment,
+    ...ensureOpts
+  } = opts;
   const { dir, source } = await ensureFashionMnist(ensureOpts);
   const arrays = loadFashionMnistArrays(dir);
-  const { train, validation: held } = validation ? splitValidation(arrays.train, validation) : { train: arrays.train, validation: undefined };
+  const { train, validation: held } = validation
+    ? splitValidation(arrays.train, validation)
+    : { train: arrays.train, validation: undefined };
   const trainIter = new DataIter({ ...train, batchSize, resize, shuffle: true, seed, limit: trainLimit, augment });
   const testIter = new DataIter({ ...arrays.test, batchSize, resize, shuffle: false, limit: testLimit });
   const validIter = held ? new DataIter({ ...held, batchSize, resize, shuffle: false }) : undefined;

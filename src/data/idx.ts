@@ -8,8 +8,8 @@
  *
  * Every problem is reported as an {@link IdxError} whose message starts with the file name.
  */
-import * as fs from "fs";
-import * as zlib from "zlib";
+import * as fs from 'fs';
+import * as zlib from 'zlib';
 
 export class IdxError extends Error {
   /** `file`: the file (path or name) the problem is in; `problem`: what is wrong with it. */
@@ -18,7 +18,7 @@ export class IdxError extends Error {
     readonly problem: string,
   ) {
     super(`${file}: ${problem}`);
-    this.name = "IdxError";
+    this.name = 'IdxError';
   }
 }
 
@@ -39,16 +39,16 @@ export interface IdxExpect {
 }
 
 const TYPE_NAMES: Record<number, string> = {
-  0x08: "uint8",
-  0x09: "int8",
-  0x0b: "int16",
-  0x0c: "int32",
-  0x0d: "float32",
-  0x0e: "float64",
+  0x08: 'uint8',
+  0x09: 'int8',
+  0x0b: 'int16',
+  0x0c: 'int32',
+  0x0d: 'float32',
+  0x0e: 'float64',
 };
 
-const hex8 = (m: number) => "0x" + (m >>> 0).toString(16).padStart(8, "0");
-const dimsStr = (d: readonly (number | null)[]) => d.map((x) => (x === null ? "N" : String(x))).join("x");
+const hex8 = (m: number) => '0x' + (m >>> 0).toString(16).padStart(8, '0');
+const dimsStr = (d: readonly (number | null)[]) => d.map((x) => (x === null ? 'N' : String(x))).join('x');
 
 /** True when the buffer starts with the gzip magic 0x1f 0x8b. */
 export function isGzip(buf: Uint8Array): boolean {
@@ -82,7 +82,10 @@ export function parseIdx(buf: Uint8Array, file: string, expect: IdxExpect = {}):
     throw new IdxError(file, `bad magic ${hex8(magic)}: not an IDX file (expected 0x000008NN)`);
   }
   if (type !== 0x08) {
-    throw new IdxError(file, `unsupported element type 0x${type.toString(16)} (${TYPE_NAMES[type]}); only uint8 (0x08) is supported`);
+    throw new IdxError(
+      file,
+      `unsupported element type 0x${type.toString(16)} (${TYPE_NAMES[type]}); only uint8 (0x08) is supported`,
+    );
   }
   if (expect.magic !== undefined && magic !== expect.magic) {
     throw new IdxError(

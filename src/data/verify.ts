@@ -1,8 +1,8 @@
 /** Hashing and checking data files against the digest tables; the error every data problem raises. */
-import * as crypto from "crypto";
-import * as fs from "fs";
-import * as path from "path";
-import { FASHION_MNIST_HASHES, FileDigest, HashTable } from "./checksums";
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { FASHION_MNIST_HASHES, FileDigest, HashTable } from './checksums';
 
 /** A data file is missing, corrupt, or could not be downloaded. `file` names it (path or name). */
 export class DataFileError extends Error {
@@ -12,7 +12,7 @@ export class DataFileError extends Error {
     readonly url?: string,
   ) {
     super(message);
-    this.name = "DataFileError";
+    this.name = 'DataFileError';
   }
 }
 
@@ -22,15 +22,15 @@ export interface Digests {
 }
 
 export function newHashers() {
-  const sha256 = crypto.createHash("sha256");
-  const md5 = crypto.createHash("md5");
+  const sha256 = crypto.createHash('sha256');
+  const md5 = crypto.createHash('md5');
   return {
     update(b: Buffer) {
       sha256.update(b);
       md5.update(b);
     },
     digest(): Digests {
-      return { sha256: sha256.digest("hex"), md5: md5.digest("hex") };
+      return { sha256: sha256.digest('hex'), md5: md5.digest('hex') };
     },
   };
 }
@@ -57,9 +57,9 @@ function describeExpected(accepted: readonly FileDigest[]): string {
       const parts = [];
       if (d.sha256) parts.push(`SHA-256 ${d.sha256}`);
       if (d.md5) parts.push(`MD5 ${d.md5}`);
-      return parts.join(" + ") + (d.variant ? ` (${d.variant})` : "");
+      return parts.join(' + ') + (d.variant ? ` (${d.variant})` : '');
     })
-    .join(" or ");
+    .join(' or ');
 }
 
 /** "<file>: checksum mismatch: expected ..., actual ..." */
@@ -68,14 +68,14 @@ export function mismatchMessage(file: string, accepted: readonly FileDigest[], a
   return (
     `${file}: checksum mismatch: expected ${describeExpected(accepted)}; ` +
     `actual SHA-256 ${actual.sha256}` +
-    (usesMd5 ? `, MD5 ${actual.md5}` : "")
+    (usesMd5 ? `, MD5 ${actual.md5}` : '')
   );
 }
 
 export type FileStatus =
-  | { file: string; path: string; state: "ok"; digests: Digests }
-  | { file: string; path: string; state: "missing" }
-  | { file: string; path: string; state: "bad"; digests: Digests; message: string };
+  | { file: string; path: string; state: 'ok'; digests: Digests }
+  | { file: string; path: string; state: 'missing' }
+  | { file: string; path: string; state: 'bad'; digests: Digests; message: string };
 
 /** Checks every file of `hashes` in `dir`. */
 export async function inspectDir(dir: string, hashes: HashTable = FASHION_MNIST_HASHES): Promise<FileStatus[]> {
@@ -89,12 +89,12 @@ export async function inspectDir(dir: string, hashes: HashTable = FASHION_MNIST_
       /* missing */
     }
     if (!isFile) {
-      out.push({ file, path: p, state: "missing" });
+      out.push({ file, path: p, state: 'missing' });
       continue;
     }
     const digests = await hashFile(p);
-    if (digestMatches(digests, accepted)) out.push({ file, path: p, state: "ok", digests });
-    else out.push({ file, path: p, state: "bad", digests, message: mismatchMessage(p, accepted, digests) });
+    if (digestMatches(digests, accepted)) out.push({ file, path: p, state: 'ok', digests });
+    else out.push({ file, path: p, state: 'bad', digests, message: mismatchMessage(p, accepted, digests) });
   }
   return out;
 }

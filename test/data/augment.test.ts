@@ -4,11 +4,18 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../src/tfjs_setup';
 import { drawTransform, transformInto } from '../../src/data/augment';
-import { DataIter, loadFashionMnistArrays, mulberry32, splitValidation, VALIDATION_SPLIT_SEED } from '../../src/data/fashion_mnist';
+import {
+  DataIter,
+  loadFashionMnistArrays,
+  mulberry32,
+  splitValidation,
+  VALIDATION_SPLIT_SEED,
+} from '../../src/data/fashion_mnist';
 import { DEBIAN_DIR, FASHION_MNIST_FILES } from '../../src/data/checksums';
 
 // A 4x5 image whose pixel (r, c) is 10*r + c + 1 (so 0 only ever comes from the padding).
-const H = 4, W = 5;
+const H = 4,
+  W = 5;
 const img = Uint8Array.from({ length: H * W }, (_, i) => 10 * Math.floor(i / W) + (i % W) + 1);
 const at = (a: Float32Array, r: number, c: number) => Math.round(a[r * W + c] * 255);
 
@@ -27,7 +34,10 @@ describe('augmentation', () => {
   });
 
   it('draws shifts in [-p, p] and flips about half the time, deterministically for a seed', () => {
-    const draw = (seed: number) => { const r = mulberry32(seed); return Array.from({ length: 2000 }, () => drawTransform(r, { padding: 2, flip: true })); };
+    const draw = (seed: number) => {
+      const r = mulberry32(seed);
+      return Array.from({ length: 2000 }, () => drawTransform(r, { padding: 2, flip: true }));
+    };
     const a = draw(3);
     expect(draw(3)).toEqual(a);
     expect(draw(4)).not.toEqual(a);
@@ -48,7 +58,12 @@ describe('augmentation', () => {
       new DataIter({ images, labels, height: H, width: W, batchSize: 4, shuffle: true, seed: 9, augment });
     const plain = mk();
     const aug = mk({ padding: 1, flip: true });
-    const values = (it: DataIter, e: number) => [...it.epoch(e)].map(({ x, y }) => { const r = [Array.from(x.dataSync()), Array.from(y.dataSync())]; tf.dispose([x, y]); return r; });
+    const values = (it: DataIter, e: number) =>
+      [...it.epoch(e)].map(({ x, y }) => {
+        const r = [Array.from(x.dataSync()), Array.from(y.dataSync())];
+        tf.dispose([x, y]);
+        return r;
+      });
     const e0 = values(aug, 0);
     expect(values(aug, 0)).toEqual(e0);
     expect(values(aug, 1)).not.toEqual(e0);
@@ -67,12 +82,17 @@ const haveData = FASHION_MNIST_FILES.every((f) => fs.existsSync(path.join(DEBIAN
 describe('validation split', () => {
   it('is fixed, disjoint from training, and covers every image once (synthetic)', () => {
     const n = 100;
-    const split = { images: Uint8Array.from({ length: n * 4 }, (_, i) => Math.floor(i / 4)), labels: Uint8Array.from({ length: n }, (_, i) => i % 10), n };
+    const split = {
+      images: Uint8Array.from({ length: n * 4 }, (_, i) => Math.floor(i / 4)),
+      labels: Uint8Array.from({ length: n }, (_, i) => i % 10),
+      n,
+    };
     const a = splitValidation(split, 20);
     expect(splitValidation(split, 20).validationIndices).toEqual(a.validationIndices);
     expect(a.train.n + a.validation.n).toBe(n);
     const ids = (s: typeof split) => Array.from({ length: s.n }, (_, i) => s.images[i * 4]);
-    const trainIds = ids(a.train), validIds = ids(a.validation);
+    const trainIds = ids(a.train),
+      validIds = ids(a.validation);
     expect(validIds).toEqual(Array.from(a.validationIndices));
     expect(trainIds.filter((i) => validIds.includes(i))).toEqual([]);
     expect([...trainIds, ...validIds].sort((p, q) => p - q)).toEqual(Array.from({ length: n }, (_, i) => i));
@@ -88,6 +108,9 @@ describe('validation split', () => {
     expect([t.n, v.n]).toEqual([55000, 5000]);
     const perClass = new Array(10).fill(0);
     for (const l of v.labels) perClass[l]++;
-    for (const c of perClass) { expect(c).toBeGreaterThan(420); expect(c).toBeLessThan(580); }
+    for (const c of perClass) {
+      expect(c).toBeGreaterThan(420);
+      expect(c).toBeLessThan(580);
+    }
   });
 });

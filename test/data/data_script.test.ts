@@ -16,9 +16,17 @@ describe.skipIf(!haveData)('data script errors', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fm-trunc-'));
     for (const f of FASHION_MNIST_FILES) fs.copyFileSync(path.join(DEBIAN_DIR, f), path.join(dir, f));
     fs.writeFileSync(path.join(dir, TEST_LABELS), fs.readFileSync(path.join(DEBIAN_DIR, TEST_LABELS)).subarray(0, 100));
-    const r = await runProcess(process.execPath,
-      [path.join(ROOT, 'node_modules', 'vite-node', 'vite-node.mjs'), path.join(ROOT, 'data-scripts', 'fetch-fashion-mnist.ts'), '--', '--dir', dir],
-      { cwd: ROOT, timeoutMs: 120_000 });
+    const r = await runProcess(
+      process.execPath,
+      [
+        path.join(ROOT, 'node_modules', 'vite-node', 'vite-node.mjs'),
+        path.join(ROOT, 'data-scripts', 'fetch-fashion-mnist.ts'),
+        '--',
+        '--dir',
+        dir,
+      ],
+      { cwd: ROOT, timeoutMs: 120_000 },
+    );
     expect(r.code, r.out).toBe(1);
     expect(r.stderr).toContain(`${path.join(dir, TEST_LABELS)}: checksum mismatch`);
     expect(r.stderr.endsWith('\n')).toBe(true);

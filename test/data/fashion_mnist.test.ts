@@ -1,6 +1,6 @@
-import "@tensorflow/tfjs-backend-cpu";
-import * as tf from "@tensorflow/tfjs-core";
-import { beforeAll, describe, expect, it } from "vitest";
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   DataIter,
   TEXT_LABELS,
@@ -8,11 +8,11 @@ import {
   loadDataFashionMnist,
   loadFashionMnistArrays,
   permutation,
-} from "../../src/data/fashion_mnist";
-import { realDataDir } from "./helpers";
+} from '../../src/data/fashion_mnist';
+import { realDataDir } from './helpers';
 
 beforeAll(async () => {
-  await tf.setBackend("cpu");
+  await tf.setBackend('cpu');
 });
 
 const sorted = (p: Uint32Array) => [...p].sort((a, b) => a - b);
@@ -27,18 +27,27 @@ const minMax = (a: ArrayLike<number>) => {
 };
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-describe("text labels", () => {
+describe('text labels', () => {
   it("maps ids to d2l's names", () => {
     expect(TEXT_LABELS.length).toBe(10);
     expect(getTextLabels([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])).toEqual([
-      "t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot",
+      't-shirt',
+      'trouser',
+      'pullover',
+      'dress',
+      'coat',
+      'sandal',
+      'shirt',
+      'sneaker',
+      'bag',
+      'ankle boot',
     ]);
-    expect(getTextLabels(new Int32Array([9, 0]))).toEqual(["ankle boot", "t-shirt"]);
+    expect(getTextLabels(new Int32Array([9, 0]))).toEqual(['ankle boot', 't-shirt']);
     expect(() => getTextLabels([10])).toThrow(/label 10/);
   });
 });
 
-describe("resize", () => {
+describe('resize', () => {
   // 2x2 uint8 image [[0, 51], [102, 255]] -> [[0, .2], [.4, 1]] after /255, upsampled to 4x4 with
   // half-pixel centers: output index i samples source coordinate (i + .5) * 2/4 - .5 =
   // -.25, .25, .75, 1.25, clamped to [0, 1] -> weights of the second pixel w = 0, .25, .75, 1.
@@ -50,7 +59,7 @@ describe("resize", () => {
     [0.4, 0.55, 0.85, 1.0],
   ];
 
-  it("DataIter resizes bilinearly with half-pixel centers (hand-computed 2x2 -> 4x4)", () => {
+  it('DataIter resizes bilinearly with half-pixel centers (hand-computed 2x2 -> 4x4)', () => {
     const it2 = new DataIter({
       images: Uint8Array.from([0, 51, 102, 255]),
       labels: Uint8Array.from([4]),
@@ -62,16 +71,23 @@ describe("resize", () => {
     expect([it2.outHeight, it2.outWidth]).toEqual([4, 4]);
     const [b] = [...it2.epoch(0)];
     expect(b.x.shape).toEqual([1, 4, 4, 1]);
-    expect(b.x.dtype).toBe("float32");
-    const got = (tf.reshape(b.x, [4, 4]).arraySync() as number[][]);
+    expect(b.x.dtype).toBe('float32');
+    const got = tf.reshape(b.x, [4, 4]).arraySync() as number[][];
     for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) expect(got[i][j]).toBeCloseTo(expected[i][j], 6);
     expect([...b.y.dataSync()]).toEqual([4]);
     tf.dispose([b.x, b.y]);
   });
 
-  it("non-square resize [h, w] and no-op resize to the same size", () => {
+  it('non-square resize [h, w] and no-op resize to the same size', () => {
     const img = Uint8Array.from([0, 51, 102, 255]);
-    const a = new DataIter({ images: img, labels: Uint8Array.from([1]), height: 2, width: 2, batchSize: 1, resize: [4, 2] });
+    const a = new DataIter({
+      images: img,
+      labels: Uint8Array.from([1]),
+      height: 2,
+      width: 2,
+      batchSize: 1,
+      resize: [4, 2],
+    });
     const [b] = [...a.epoch()];
     expect(b.x.shape).toEqual([1, 4, 2, 1]);
     // columns unchanged, rows interpolated with w = 0, .25, .75, 1
@@ -83,15 +99,22 @@ describe("resize", () => {
       expect(got[i][1]).toBeCloseTo(col1[i], 6);
     }
     tf.dispose([b.x, b.y]);
-    const same = new DataIter({ images: img, labels: Uint8Array.from([1]), height: 2, width: 2, batchSize: 1, resize: 2 });
+    const same = new DataIter({
+      images: img,
+      labels: Uint8Array.from([1]),
+      height: 2,
+      width: 2,
+      batchSize: 1,
+      resize: 2,
+    });
     const [c] = [...same.epoch()];
     expect([...c.x.dataSync()].map((v) => v * 255)).toEqual([0, 51, 102, 255].map((v) => expect.closeTo(v, 4)));
     tf.dispose([c.x, c.y]);
   });
 });
 
-describe("shuffling", () => {
-  it("is a permutation, deterministic per (seed, epoch), different across epochs and seeds", () => {
+describe('shuffling', () => {
+  it('is a permutation, deterministic per (seed, epoch), different across epochs and seeds', () => {
     const n = 1000;
     const p0 = permutation(n, 7, 0);
     expect(sorted(p0)).toEqual(range(n));
@@ -103,16 +126,17 @@ describe("shuffling", () => {
     expect([...p0]).not.toEqual(range(n));
   });
 
-  it("is pinned (a resumed run must see the same order across versions)", () => {
+  it('is pinned (a resumed run must see the same order across versions)', () => {
     expect([...permutation(10, 0, 0)]).toEqual([7, 0, 2, 5, 8, 6, 1, 3, 9, 4]);
     expect([...permutation(10, 0, 1)]).toEqual([0, 1, 9, 5, 8, 6, 4, 3, 7, 2]);
     expect([...permutation(10, 42, 0)]).toEqual([8, 3, 2, 4, 5, 0, 9, 7, 1, 6]);
   });
 
-  it("a fresh DataIter (resumed run) visits epoch e in the same order; no shuffle = identity", () => {
+  it('a fresh DataIter (resumed run) visits epoch e in the same order; no shuffle = identity', () => {
     const images = new Uint8Array(50 * 4).map((_, i) => i % 256);
     const labels = new Uint8Array(50).map((_, i) => i % 10);
-    const mk = (shuffle: boolean) => new DataIter({ images, labels, height: 2, width: 2, batchSize: 8, shuffle, seed: 3 });
+    const mk = (shuffle: boolean) =>
+      new DataIter({ images, labels, height: 2, width: 2, batchSize: 8, shuffle, seed: 3 });
     const a = mk(true);
     const b = mk(true);
     expect([...b.order(5)]).toEqual([...a.order(5)]);
@@ -128,11 +152,11 @@ describe("shuffling", () => {
   });
 });
 
-describe("batches", () => {
+describe('batches', () => {
   const images = new Uint8Array(10 * 9).map((_, i) => (i * 37) % 256);
   const labels = new Uint8Array(10).map((_, i) => (i * 3) % 10);
 
-  it("shapes, batch count, drop-last, limit, values = images/255, labels match, no leaks", () => {
+  it('shapes, batch count, drop-last, limit, values = images/255, labels match, no leaks', () => {
     const mk = (o: { dropLast?: boolean; limit?: number }) =>
       new DataIter({ images, labels, height: 3, width: 3, batchSize: 4, shuffle: true, seed: 1, ...o });
     const before = tf.memory().numTensors;
@@ -140,11 +164,15 @@ describe("batches", () => {
     expect(iter.numExamples).toBe(10);
     expect(iter.numBatches).toBe(3);
     const batches = [...iter.epoch(2)];
-    expect(batches.map((b) => b.x.shape)).toEqual([[4, 3, 3, 1], [4, 3, 3, 1], [2, 3, 3, 1]]);
+    expect(batches.map((b) => b.x.shape)).toEqual([
+      [4, 3, 3, 1],
+      [4, 3, 3, 1],
+      [2, 3, 3, 1],
+    ]);
     expect(batches.map((b) => b.y.shape)).toEqual([[4], [4], [2]]);
     const order = iter.order(2);
     batches.forEach((b, bi) => {
-      expect(b.y.dtype).toBe("int32");
+      expect(b.y.dtype).toBe('int32');
       const x = b.x.dataSync();
       const y = b.y.dataSync();
       for (let k = 0; k < y.length; k++) {
@@ -168,22 +196,27 @@ describe("batches", () => {
     expect(sorted(lim.order(0))).toEqual(range(5));
   });
 
-  it("rejects inconsistent arguments", () => {
-    expect(() => new DataIter({ images: new Uint8Array(10), labels: new Uint8Array(2), height: 2, width: 2, batchSize: 1 })).toThrow(
-      /10 image bytes for 2 labels of 2x2/,
-    );
+  it('rejects inconsistent arguments', () => {
+    expect(
+      () => new DataIter({ images: new Uint8Array(10), labels: new Uint8Array(2), height: 2, width: 2, batchSize: 1 }),
+    ).toThrow(/10 image bytes for 2 labels of 2x2/);
     expect(() => new DataIter({ images, labels, height: 3, width: 3, batchSize: 0 })).toThrow(/batchSize/);
   });
 });
 
 const dataDir = realDataDir();
 
-describe.skipIf(!dataDir)("real data batches", () => {
-  it("loadDataFashionMnist: limits, shapes, [0,1] values, labels match the arrays", async () => {
+describe.skipIf(!dataDir)('real data batches', () => {
+  it('loadDataFashionMnist: limits, shapes, [0,1] values, labels match the arrays', async () => {
     const { trainIter, testIter, source, dir } = await loadDataFashionMnist({
-      dir: dataDir!, batchSize: 256, seed: 0, trainLimit: 1000, testLimit: 300, env: {},
+      dir: dataDir!,
+      batchSize: 256,
+      seed: 0,
+      trainLimit: 1000,
+      testLimit: 300,
+      env: {},
     });
-    expect(source).toBe("flag");
+    expect(source).toBe('flag');
     expect(trainIter.numExamples).toBe(1000);
     expect(trainIter.numBatches).toBe(4);
     expect(testIter.numBatches).toBe(2);
@@ -211,8 +244,14 @@ describe.skipIf(!dataDir)("real data batches", () => {
     expect([...trainIter.order(0)].every((i) => i < 1000)).toBe(true);
   });
 
-  it("resize 96 on real images keeps values in [0,1]", async () => {
-    const { testIter } = await loadDataFashionMnist({ dir: dataDir!, batchSize: 16, resize: 96, testLimit: 16, env: {} });
+  it('resize 96 on real images keeps values in [0,1]', async () => {
+    const { testIter } = await loadDataFashionMnist({
+      dir: dataDir!,
+      batchSize: 16,
+      resize: 96,
+      testLimit: 16,
+      env: {},
+    });
     const [b] = [...testIter.epoch()];
     expect(b.x.shape).toEqual([16, 96, 96, 1]);
     const [lo, hi] = minMax(b.x.dataSync());

@@ -1,14 +1,14 @@
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import * as zlib from "zlib";
-import { DEBIAN_DIR, FASHION_MNIST_FILES } from "../../src/data/checksums";
-import { encodeIdx } from "../../src/data/idx";
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as zlib from 'zlib';
+import { DEBIAN_DIR, FASHION_MNIST_FILES } from '../../src/data/checksums';
+import { encodeIdx } from '../../src/data/idx';
 
 const created: string[] = [];
 
 /** A fresh temporary directory, removed by {@link removeTmpDirs}. */
-export function tmpDir(prefix = "fmnist-test-"): string {
+export function tmpDir(prefix = 'fmnist-test-'): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   created.push(d);
   return d;
@@ -20,7 +20,7 @@ export function removeTmpDirs(): void {
 }
 
 /** Writes an IDX file (gzipped when the name ends in .gz). */
-export function writeIdx(file: string, data: Uint8Array, shape: number[], gzip = file.endsWith(".gz")): void {
+export function writeIdx(file: string, data: Uint8Array, shape: number[], gzip = file.endsWith('.gz')): void {
   const raw = encodeIdx(data, shape);
   fs.writeFileSync(file, gzip ? zlib.gzipSync(raw) : raw);
 }
