@@ -23,6 +23,7 @@ import {
 import { evaluateAccuracy } from '../../src/train/evaluate';
 import { countCorrect, softmaxCrossEntropy } from '../../src/train/metrics';
 import { epochProgress } from '../../src/train/progress';
+import { requestInterrupt } from '../../src/train/interrupt';
 import { setDisplayWriter } from '../../src/plot/display';
 import { formatEpoch, train } from '../../src/train/train';
 
@@ -487,6 +488,72 @@ describe('train (tiny net)', () => {
         resume: { inputShape: INPUT },
       }),
     ).rejects.toThrow('train: resume needs checkpointDir');
+  });
+});
+
+describe('interrupt (tiny net)', () => {
+  it('an interrupt requested from onBatch stops after that batch: interrupted, steps, finished epochs, checkpoint there', async () => {
+    const dir = tmp();
+    const lines: string[] = [];
+    const n = net();
+    const r = await train({
+      trainData: source(4),
+      testData: source(1, 3),
+      net: n,
+      epochs: 3,
+      log: (l) => lines.push(l),
+      progress: 'none',
+      checkpointDir: dir,
+      onBatch: (e) => {
+        if (e.epoch === 1 && e.batch === 2) requestInterrupt();
+      },
+    });
+    expect(r.interrupted).toBe(true);
+    expect(r.steps).toBe(6); // 4 of epoch 0, 2 of epoch 1
+    expect(r.history.map((h) => h.epoch)).toEqual([0]);
+    expect(lines.at(-1)).toBe('Interrupted at epoch 1, batch 2 (step 6); 1 epochs finished');
+    // The checkpoint is at the stopping point, so resume continues from there.
+    expect(readCheckpoint(dir).manifest.position).toMatchObject({ epoch: 1, batch: 2, step: 6 });
+    // The net keeps the weights of the last step: a straight run of 6 steps ends at the same weights.
+    const straight = net();
+    await train({
+      trainData: source(4),
+      testData: source(1, 3),
+      net: straight,
+      epochs: 2,
+      log: quiet,
+      progress: 'none',
+      onBatch: (e) => {
+        if (e.epoch === 1 && e.batch === 2) throw new Error('stop');
+      },
+    }).catch((e) => {
+      if ((e as Error).message !== 'stop') throw e;
+    });
+    expect(values(n)).toEqual(values(straight));
+  });
+
+  it('an interrupt requested before train() started does not stop it; one during the first batch stops after it', async () => {
+    requestInterrupt();
+    const r = await train({
+      trainData: source(2),
+      testData: source(1, 3),
+      net: net(),
+      epochs: 1,
+      log: quiet,
+      progress: 'none',
+    });
+    expect(r.interrupted).toBeUndefined();
+    expect(r.steps).toBe(2);
+    const stopped = await train({
+      trainData: source(3),
+      testData: source(1, 3),
+      net: net(),
+      epochs: 2,
+      log: quiet,
+      progress: 'none',
+      onBatch: () => requestInterrupt(),
+    });
+    expect(stopped).toMatchObject({ interrupted: true, steps: 1, history: [] });
   });
 });
 
