@@ -181,7 +181,8 @@ export class DataIter implements BatchSource {
       throw new RangeError(`DataIter: batchSize must be a positive integer, got ${opts.batchSize}`);
     }
     const limit = opts.limit ?? total;
-    if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`DataIter: bad limit ${opts.limit}`);
+    if (!Number.isInteger(limit) || limit < 0)
+      throw new RangeError(`DataIter: limit must be a non-negative integer, got ${opts.limit}`);
     this.numExamples = Math.min(limit, total);
     this.images = opts.images;
     this.labels = opts.labels;
@@ -197,7 +198,10 @@ export class DataIter implements BatchSource {
       this.resize = null;
     } else {
       const r: [number, number] = typeof opts.resize === 'number' ? [opts.resize, opts.resize] : opts.resize;
-      if (!r.every((v) => Number.isInteger(v) && v > 0)) throw new RangeError(`DataIter: bad resize ${opts.resize}`);
+      if (!r.every((v) => Number.isInteger(v) && v > 0))
+        throw new RangeError(
+          `DataIter: resize must be a positive integer or [height, width] of positive integers, got ${JSON.stringify(opts.resize)}`,
+        );
       this.resize = r[0] === this.height && r[1] === this.width ? null : r;
     }
     this.outHeight = this.resize ? this.resize[0] : this.height;
@@ -340,6 +344,18 @@ export async function loadDataFashionMnist(opts: LoadDataOptions): Promise<LoadD
     augment,
     ...ensureOpts
   } = opts;
+  // Checked before any file is read, each by its option name.
+  for (const [name, v] of [
+    ['trainLimit', trainLimit],
+    ['testLimit', testLimit],
+  ] as const) {
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1))
+      throw new RangeError(
+        `loadDataFashionMnist: ${name} must be an integer >= 1 (or left out for all images), got ${v}`,
+      );
+  }
+  if (!(Number.isInteger(batchSize) && batchSize >= 1))
+    throw new RangeError(`loadDataFashionMnist: batchSize must be an integer >= 1, got ${batchSize}`);
   const { dir, source } = await ensureFashionMnist(ensureOpts);
   const arrays = loadFashionMnistArrays(dir);
   const { train, validation: held } = validation

@@ -140,9 +140,28 @@ export abstract class Module {
 
   /** Creates every parameter by running one zero batch of the given input shape (no batch dim). */
   build(inputShape: number[]): this {
-    tf.tidy(() => {
-      this.forward(tf.zeros([1, ...inputShape]), { training: false });
-    });
+    if (!Array.isArray(inputShape) || inputShape.some((d) => !Number.isInteger(d) || d < 1))
+      throw new TypeError(
+        `${this.constructor.name}.build(): inputShape must be positive integers, got ${JSON.stringify(inputShape)}`,
+      );
+    try {
+      tf.tidy(() => {
+        this.forward(tf.zeros([1, ...inputShape]), { training: false });
+      });
+    } catch (e) {
+      // The usual mistake: passing a batch's shape. Say so, keeping the layer's own message.
+      const hint =
+        inputShape.length === 4
+          ? ` ${JSON.stringify(inputShape)} looks like a batch's shape: build takes the shape of one example, ` +
+            `without the batch dimension (e.g. ${JSON.stringify(inputShape.slice(1))}).`
+          : '';
+      throw new Error(
+        `${this.constructor.name}.build(${JSON.stringify(inputShape)}) failed: ${(e as Error).message}.${hint}`,
+        {
+          cause: e,
+        },
+      );
+    }
     return this;
   }
 

@@ -95,7 +95,31 @@ const freshPosition = (epoch: number, step: number): TrainPosition => ({
   seconds: 0,
 });
 
+/** Refuses option values train() cannot honour, naming the option (before anything runs). */
+function checkTrainOptions(opts: TrainOptions): void {
+  const positiveInteger = (name: string, v: number | undefined, optional: boolean) => {
+    if (v === undefined && optional) return;
+    if (!(typeof v === 'number' && Number.isInteger(v) && v >= 1))
+      throw new RangeError(`train: ${name} must be an integer >= 1, got ${v}`);
+  };
+  positiveInteger('epochs', opts.epochs, false);
+  positiveInteger('maxBatchesPerEpoch', opts.maxBatchesPerEpoch, true);
+  positiveInteger('checkpointEvery', opts.checkpointEvery, true);
+  positiveInteger('recalibrateBatches', opts.recalibrateBatches, true);
+  if (opts.weightDecay !== undefined && !(opts.weightDecay >= 0 && Number.isFinite(opts.weightDecay)))
+    throw new RangeError(`train: weightDecay must be a finite number >= 0, got ${opts.weightDecay}`);
+  for (const [name, data] of [
+    ['trainData', opts.trainData],
+    ['testData', opts.testData],
+  ] as const) {
+    if (!data || typeof data.epoch !== 'function')
+      throw new TypeError(`train: ${name} must be a BatchSource (numBatches, epoch(e))`);
+    if (!(data.numBatches >= 1)) throw new RangeError(`train: ${name} has no batches (numBatches ${data.numBatches})`);
+  }
+}
+
 export async function train(opts: TrainOptions): Promise<TrainResult> {
+  checkTrainOptions(opts);
   const log = opts.log ?? ((l: string) => console.log(l));
   const net = opts.net;
   const optimizer = opts.optimizer ?? tf.train.sgd(0.05);
@@ -197,6 +221,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
     }
     bar.stop();
+    if (pos.seen === 0) throw new Error(`train: the training data yielded no batch in epoch ${pos.epoch}`);
     if (opts.recalibrateBatches) recalibrateBatchNorm(net, opts.trainData, opts.recalibrateBatches, pos.epoch);
     const testAcc = evaluateAccuracy(opts.testData, net);
     const record: EpochRecord = {
