@@ -52,6 +52,12 @@ export default tseslint.config(
     },
   },
   {
+    // A promise nobody awaits loses its error (and, in a test, its assertion): type-aware check.
+    files: ['src/**/*.ts', 'tools/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'data-scripts/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: { '@typescript-eslint/no-floating-promises': 'error' },
+  },
+  {
     // Tests read executed notebooks and protocol messages as loose JSON.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

@@ -9,10 +9,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
 
 import '../src/tfjs_setup';
-import { registerOneDnnBackend } from '../src/backend/onednn/register';
+import { tryGpu } from '../src/backend/select';
 import { callStats } from '../src/backend/onednn/kernel_helpers/native_kernel';
 import { ResNet } from '../src/models/resnet';
-import { RECIPE_NAMES, RecipeName, recipeStepOptions, trainingRecipe } from '../src/recipe';
+import { RecipeName, recipeStepOptions, trainingRecipe } from '../src/recipe';
 import { trainStep } from '../src/train/train';
 
 /** Same rule, another class: applyOptimizerStep only updates tfjs's own classes in place. */
@@ -21,7 +21,7 @@ class TfjsSgd extends tf.SGDOptimizer {}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function main() {
+async function main() {
   const { values: v } = parseArgs({
     args: process.argv.slice(2).filter((a) => a !== '--'),
     options: {
@@ -30,10 +30,8 @@ function main() {
       steps: { type: 'string', default: '5' },
     },
   });
-  const r = trainingRecipe(v.recipe as RecipeName);
-  if (!RECIPE_NAMES.includes(r.name)) throw new Error(`unknown recipe ${v.recipe}`);
-  if (!registerOneDnnBackend().ok) throw new Error('the onednn back end is not available');
-  tf.setBackend('onednn');
+  const r = trainingRecipe(v.recipe as RecipeName); // throws, naming the recipes, on an unknown one
+  await tryGpu({ prefer: 'onednn' }); // fails loudly when the native back end is not available
   const x = tf.randomUniform([r.batchSize, r.resize, r.resize, 1], 0, 1, 'float32', 1);
   const y = tf.tensor1d(Array.from({ length: r.batchSize }, (_, i) => i % 10));
   const make = (inPlace: boolean) =>
@@ -67,4 +65,7 @@ function main() {
   console.log(`recipe ${r.name}: in place / tfjs step time = ${(ip / js).toFixed(3)}`);
 }
 
-main();
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -15,8 +15,9 @@ import {
   groupedConv2dBySplit,
 } from '../../src/ops/grouped_conv2d';
 import { GROUPED_CASES, relErr, valueAndGrads } from '../helpers/grouped_conv_cases';
+import { useBackendNow } from '../helpers/backend';
 
-tf.setBackend('cpu');
+useBackendNow('cpu');
 
 describe('grouped convolution, JS kernels vs split/concat', () => {
   it.each(GROUPED_CASES)('x %j filter %j groups %i stride %i pad %j bias %s', (...c) => {

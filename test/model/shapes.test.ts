@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { Residual, ResNet, Bottleneck, PreActResidual, seedInitializers } from '../../src';
+import { useBackendNow } from '../helpers/backend';
 
-tf.setBackend('cpu');
+useBackendNow('cpu');
 
 describe('Residual block shapes (NHWC; the seed printed NCHW)', () => {
   it('Residual(3) keeps [4,6,6,3] (seed: (4, 3, 6, 6))', () => {

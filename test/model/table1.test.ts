@@ -4,15 +4,15 @@
  * counted by summarize() from each layer's own shapes, and torchvision's parameter counts exactly
  * (the ImageNet presets use torchvision's layers: no conv biases, BN after projection shortcuts).
  */
-import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import '../../src/tfjs_setup';
 import { registerOneDnnBackend } from '../../src/backend/onednn/register';
 import { ResNet, ResNetDepth, resnetPreset } from '../../src/models/resnet';
 import { summarize } from '../../src/nn/summary';
+import { useBackendNow } from '../helpers/backend';
 
 // One forward pass of batch 1 per net (build, then the summary's): native where it can be.
-if (registerOneDnnBackend().ok) tf.setBackend('onednn');
+if (registerOneDnnBackend().ok) useBackendNow('onednn');
 
 const PAPER: Record<ResNetDepth, { gflops: number; params: number }> = {
   18: { gflops: 1.8, params: 11_689_512 },

@@ -12,6 +12,7 @@ import '../../src/tfjs_setup'; // gradients, the cpu back end, the colleague's J
 import { loadAddon } from '../../src/backend/onednn/addon';
 import { callStats } from '../../src/backend/onednn/kernel_helpers/native_kernel';
 import { registerOneDnnBackend } from '../../src/backend/onednn/register';
+import { useBackendNow } from '../helpers/backend';
 
 const load = loadAddon();
 export const addonAvailable = load.addon != null && registerOneDnnBackend().ok;
@@ -119,7 +120,7 @@ export interface Spec {
  * Inputs are created inside the back end, outputs read back and everything disposed.
  */
 export function runOn(backend: string, specs: Spec[], f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]) {
-  tf.setBackend(backend);
+  useBackendNow(backend);
   if (tf.getBackend() !== backend) throw new Error(`could not select ${backend}`);
   return tf.tidy(() => {
     const xs = specs.map((s) => {

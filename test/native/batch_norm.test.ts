@@ -19,6 +19,7 @@ import {
   skipReason,
   statsSnapshot,
 } from './_helpers';
+import { useBackendNow } from '../helpers/backend';
 
 const TOL = 1e-4;
 const shapes = [
@@ -133,7 +134,7 @@ describe.skipIf(!addonAvailable)(`native batch norm ${skipReason}`, () => {
         )([x, s, o]);
         return [f(x, s, o), value, ...grads].map((t) => t.dataSync().slice());
       });
-    tf.setBackend('onednn');
+    useBackendNow('onednn');
     const before = statsSnapshot();
     const fused = run(true);
     assertNativeSince(before, [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD]);

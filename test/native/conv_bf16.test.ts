@@ -34,6 +34,7 @@ import {
   skipReason,
   statsSnapshot,
 } from './_helpers';
+import { useBackendNow } from '../helpers/backend';
 
 const BF16_TOL = 2e-2;
 
@@ -81,7 +82,7 @@ function conv(c: Case, x: tf.Tensor, w: tf.Tensor, bias?: tf.Tensor1D, relu = fa
 
 /** Output, input gradient and filter gradient of conv(x, w) for the upstream gradient dy, on `backend`. */
 function passes(backend: string, c: Case, x: Float32Array, w: Float32Array, dy: Float32Array, yShape: number[]) {
-  tf.setBackend(backend);
+  useBackendNow(backend);
   return tf.tidy(() => {
     const xt = tf.tensor4d(x, [c.n, c.h, c.w, c.cin]);
     const wt = tf.tensor4d(w, [c.k, c.k, c.cin / (c.groups ?? 1), c.cout]);
@@ -92,7 +93,7 @@ function passes(backend: string, c: Case, x: Float32Array, w: Float32Array, dy: 
 }
 
 function outShape(c: Case): number[] {
-  tf.setBackend('cpu');
+  useBackendNow('cpu');
   return tf.tidy(
     () => conv(c, tf.zeros([c.n, c.h, c.w, c.cin]), tf.zeros([c.k, c.k, c.cin / (c.groups ?? 1), c.cout])).shape,
   );
@@ -150,7 +151,7 @@ for (const [precision, available, why, roundedTol] of precisions) {
       const w = rand(c.k * c.k * c.cin * c.cout, 22);
       const b = rand(c.cout, 23).map((v) => v * 3 + 1e-3); // not bf16-representable
       const run = (backend: string, xs: Float32Array, ws: Float32Array) => {
-        tf.setBackend(backend);
+        useBackendNow(backend);
         return tf.tidy(() => {
           const xt = tf.tensor4d(xs, [c.n, c.h, c.w, c.cin]);
           const wt = tf.tensor4d(ws, [c.k, c.k, c.cin, c.cout]);
@@ -212,7 +213,7 @@ describe.skipIf(!addonAvailable)(`bf16 filter cache and rounding ${skipReason}`,
     const backend = tf.backend() as OneDnnBackend;
     const x = tf.tensor4d(rand(2 * 6 * 6 * 4, 41), [2, 6, 6, 4]);
     const ref = (w: Float32Array) => {
-      tf.setBackend('cpu');
+      useBackendNow('cpu');
       const r = tf.tidy(() =>
         tf
           .conv2d(
@@ -224,7 +225,7 @@ describe.skipIf(!addonAvailable)(`bf16 filter cache and rounding ${skipReason}`,
           .dataSync()
           .slice(),
       );
-      tf.setBackend('onednn');
+      useBackendNow('onednn');
       return r as Float32Array;
     };
     const run = (w: tf.Tensor) =>

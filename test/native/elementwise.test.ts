@@ -20,6 +20,7 @@ import {
   skipReason,
   statsSnapshot,
 } from './_helpers';
+import { useBackendNow } from '../helpers/backend';
 
 /** [name, op, the tfjs kernel it runs] */
 const binaryOps: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, string][] = [
@@ -164,14 +165,14 @@ describe.skipIf(!addonAvailable)(`native element-wise ${skipReason}`, () => {
         const { value, grads } = tf.valueAndGrads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(f(x, y), dy)))([a, b]);
         return [f(a, b), value, ...grads].map((t) => Array.from(t.dataSync()));
       });
-    tf.setBackend('onednn');
+    useBackendNow('onednn');
     const before = statsSnapshot();
     const fused = run(true);
     assertNativeSince(before, [ADD_RELU, 'ResnetReluGrad']);
     expect(callsSince(before, 'Relu')).toEqual({ native: 0, fallback: 0 });
     const unfused = run(false);
     expect(fused).toEqual(unfused);
-    tf.setBackend('cpu'); // the JS kernel and the composed gradient (which, like tfjs's, gives -0 for dy < 0)
+    useBackendNow('cpu'); // the JS kernel and the composed gradient (which, like tfjs's, gives -0 for dy < 0)
     expect(run(true)).toEqual(run(false));
   });
 

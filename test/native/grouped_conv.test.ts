@@ -19,6 +19,7 @@ import {
 } from '../../src/ops/grouped_conv2d';
 import { GROUPED_CASES, relErr, valueAndGrads } from '../helpers/grouped_conv_cases';
 import { addonAvailable, assertNativeSince, skipReason, statsSnapshot } from './_helpers';
+import { useBackendNow } from '../helpers/backend';
 
 const NATIVE = [GROUPED_CONV2D, GROUPED_CONV2D_BACKPROP_INPUT, GROUPED_CONV2D_BACKPROP_FILTER];
 
@@ -26,10 +27,10 @@ describe.skipIf(!addonAvailable)(`native grouped convolution ${skipReason}`, () 
   it.each(GROUPED_CASES.filter((c) => c[2] > 1))(
     'x %j filter %j groups %i stride %i pad %j bias %s: onednn = cpu = split/concat',
     (...c) => {
-      tf.setBackend('cpu');
+      useBackendNow('cpu');
       const js = valueAndGrads(groupedConv2d, c);
       const split = valueAndGrads(groupedConv2dBySplit, c);
-      tf.setBackend('onednn');
+      useBackendNow('onednn');
       const before = statsSnapshot();
       const got = valueAndGrads(groupedConv2d, c);
       assertNativeSince(before, NATIVE);
@@ -38,7 +39,7 @@ describe.skipIf(!addonAvailable)(`native grouped convolution ${skipReason}`, () 
         expect(relErr(g, js[i]), `output ${i} vs JS kernels`).toBeLessThan(1e-5);
         expect(relErr(g, split[i]), `output ${i} vs split/concat`).toBeLessThan(1e-5);
       });
-      tf.setBackend('cpu');
+      useBackendNow('cpu');
     },
   );
 

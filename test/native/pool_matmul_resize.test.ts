@@ -12,6 +12,7 @@ import { loadAddon } from '../../src/backend/onednn/addon';
 import { poolParams } from '../../src/backend/onednn/kernel_helpers/pooling_common';
 import { GlobalAvgPool2d } from '../../src/nn/layers';
 import { addonAvailable, compare, rand, relErr, runOn, skipReason } from './_helpers';
+import { useBackendNow } from '../helpers/backend';
 
 type PoolCase = [number[], number, number, 'valid' | 'same' | number];
 
@@ -174,7 +175,7 @@ describe.skipIf(!addonAvailable)(`native pooling, matmul and resize parameters $
     const x = rand(72, 1),
       y = new Float32Array(1 * 3 * 3 * 2).fill(NaN);
     a.maxPool(x, y, p);
-    tf.setBackend('cpu');
+    useBackendNow('cpu');
     expect(Array.from(y)).toEqual(
       Array.from(tf.tidy(() => tf.maxPool(tf.tensor4d(x, [1, 6, 6, 2]), 3, 2, 'same').dataSync())),
     );

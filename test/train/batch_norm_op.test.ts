@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../src/tfjs_setup';
 import { batchNormTrain, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from '../../src/ops/batch_norm_train';
+import { useBackendNow } from '../helpers/backend';
 
-tf.setBackend('cpu');
+useBackendNow('cpu');
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
