@@ -105,6 +105,19 @@ const nativeSkip = nativeBf16
   ? ''
   : `(skipped: ${support == null ? skipReason : support.cpuFlags.length === 0 ? 'no avx512_bf16 / amx_bf16 in /proc/cpuinfo' : `oneDNN: ${support.onednnImpl}`})`;
 
+// A CPU with bf16 instructions where oneDNN cannot make a bf16 convolution is a broken install, not
+// a reason to skip: the bf16 path (precision 'auto' picks it) would fail for a learner there.
+describe('native bf16 where the CPU has it', () => {
+  it.skipIf(!support || support.cpuFlags.length === 0)(
+    'oneDNN creates a bf16 convolution on a CPU with bf16 flags',
+    () => {
+      expect(support!.onednnConv, `CPU flags ${support!.cpuFlags.join(', ')}, oneDNN: ${support!.onednnImpl}`).toBe(
+        true,
+      );
+    },
+  );
+});
+
 const precisions: [Precision, boolean, string, number][] = [
   ['bf16-emulated', addonAvailable, skipReason, 1e-4],
   ['bf16', nativeBf16, nativeSkip, 1e-3],
