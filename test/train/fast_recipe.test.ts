@@ -13,6 +13,7 @@ import '../../src/tfjs_setup';
 import { loadDataFashionMnist } from '../../src/data/fashion_mnist';
 import { ResNet } from '../../src/models/resnet';
 import { seedInitializers } from '../../src/nn/init';
+import { evaluateAccuracy } from '../../src/train/evaluate';
 import { train } from '../../src/train/train';
 import { recipeDataOptions, recipeTrainOptions, trainingRecipe } from '../../src/recipe';
 
@@ -55,7 +56,7 @@ async function runFast(opts: { checkpointDir?: string; stopAtStep?: number; resu
       if (opts.stopAtStep !== undefined && !opts.resume && ++steps === opts.stopAtStep) throw new Error('interrupted');
     },
   });
-  return result;
+  return { ...result, net, data };
 }
 
 const strip = (h: { epoch: number; loss: number; trainAcc: number; testAcc: number; validAcc?: number }[]) =>
@@ -67,10 +68,14 @@ beforeAll(async () => {
 
 describe('fast recipe', () => {
   it('uses the validation split and reports validation accuracy each epoch', async () => {
-    const { history, steps } = await runFast({});
+    const { history, steps, net, data } = await runFast({});
     expect(steps).toBe(2 * 5);
     expect(history).toHaveLength(2);
-    for (const h of history) expect(h.validAcc).toBeGreaterThan(0);
+    // The held-out 256 images, never trained on: validAcc is the final net's accuracy on exactly them.
+    expect(data.validIter!.numExamples).toBe(256);
+    expect(data.trainIter.numExamples).toBe(160);
+    expect(history[1].validAcc).toBe(evaluateAccuracy(data.validIter!, net));
+    for (const h of history) expect(Number.isInteger(h.validAcc! * 256)).toBe(true);
   });
 
   it('resumed mid-epoch from a checkpoint: the same metrics as an uninterrupted run', async () => {

@@ -65,10 +65,11 @@ describe('train', () => {
   it('prints the seed-style epoch line and returns the history', async () => {
     const { trainIter, testIter } = await data(64, 64);
     const lines: string[] = [];
+    const net = tinyNet();
     const { history } = await train({
       trainData: trainIter,
       testData: testIter,
-      net: tinyNet(),
+      net,
       epochs: 2,
       log: (l) => lines.push(l),
       progress: 'none',
@@ -79,11 +80,21 @@ describe('train', () => {
       /^Epoch 0\. Loss: \d+\.\d{3}, Train acc \d\.\d\d, Test acc \d\.\d\d, Time \d+\.\d sec, \d+\.\d img\/s$/,
     );
     expect(history.map((h) => h.epoch)).toEqual([0, 1]);
-    for (const h of history) {
-      expect(h.trainAcc).toBeGreaterThanOrEqual(0);
-      expect(h.testAcc).toBeLessThanOrEqual(1);
-      expect(h.loss).toBeGreaterThan(0);
-    }
+    // The last epoch's test accuracy is the trained net's, over all 64 test images (so a multiple of 1/64).
+    expect(history[1].testAcc).toBe(evaluateAccuracy(testIter, net));
+    expect(Number.isInteger(history[1].testAcc * 64)).toBe(true);
+    // Each line shows its record's numbers, and 64 training images per epoch at the recorded rate.
+    history.forEach((h, i) => {
+      expect(lines[i + 1]).toContain(
+        `Loss: ${h.loss.toFixed(3)}, Train acc ${h.trainAcc.toFixed(2)}, Test acc ${h.testAcc.toFixed(2)}`,
+      );
+      expect(h.imagesPerSecond * h.seconds).toBeCloseTo(64, 6);
+      expect(Number.isInteger(h.trainAcc * 64)).toBe(true);
+    });
+    // Ten classes, untrained: the first epoch's mean loss is near ln 10, and training lowers it.
+    expect(history[0].loss).toBeGreaterThan(1.5);
+    expect(history[0].loss).toBeLessThan(3.5);
+    expect(history[1].loss).toBeLessThan(history[0].loss);
   });
 
   it("each batch event carries the batch's size and correct count, which add up to the epoch's numbers", async () => {
