@@ -161,7 +161,10 @@ describe('display in a notebook', () => {
     const d = new LiveDisplay();
     d.showVegaLite(trainingCurvesSpec(history));
     expect(d.draws).toBe(0);
-    expect((await showVegaLite(trainingCurvesSpec(history)))[VEGA_LITE_MIME]).toBeDefined();
+    const bundle = await showVegaLite(trainingCurvesSpec(history), 'two epochs');
+    // As JSON: vega tags the data rows it rendered with a symbol.
+    expect(JSON.stringify(bundle[VEGA_LITE_MIME])).toBe(JSON.stringify(trainingCurvesSpec(history)));
+    expect(bundle['text/plain']).toBe('two epochs');
   });
 
   it('TrainingMonitor redraws every N batches and at the epoch end, with running means', () => {

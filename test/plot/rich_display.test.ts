@@ -12,6 +12,7 @@ import { Sequential } from '../../src/nn/module';
 import { Conv2d, Dense, GlobalAvgPool2d, ReLU } from '../../src/nn/layers';
 import { summarize } from '../../src/nn/summary';
 import { VEGA_LITE_MIME, mimeBundleOf } from '../../src/plot/display';
+import { trainingCurvesSpec } from '../../src/plot/specs';
 import { train } from '../../src/train/train';
 import { BatchSource } from '../../src/train/batches';
 
@@ -78,7 +79,14 @@ describe('module summary', () => {
       block.build([6, 6, 4]);
       const rows = summarize(block).rows;
       expect(rows.length, block.constructor.name).toBeGreaterThanOrEqual(5);
-      for (const r of rows) expect(r.outputShape, `${block.constructor.name}.${r.name}`).toBeDefined();
+      for (const r of rows) {
+        const shape = r.outputShape ?? [];
+        expect(shape, `${block.constructor.name}.${r.name}`).toHaveLength(3);
+        expect(
+          shape.every((d) => Number.isInteger(d) && d > 0),
+          `${block.constructor.name}.${r.name}`,
+        ).toBe(true);
+      }
       const bn1 = rows.find((r) => r.name === 'bn1')!;
       expect(bn1.outputShape?.slice(0, 2), `${block.constructor.name}.bn1`).toEqual(
         block instanceof Residual ? [3, 3] : [6, 6],
@@ -127,7 +135,7 @@ describe('values', () => {
     const r = await train({ net, trainData: source, testData: source, epochs: 2, progress: 'none', log: () => {} });
     expect(Object.keys(r)).toEqual(['history', 'steps']); // the display method is not data
     const b = await mimeBundleOf(r);
-    expect(b[VEGA_LITE_MIME]).toBeDefined();
+    expect(JSON.stringify(b[VEGA_LITE_MIME])).toBe(JSON.stringify(trainingCurvesSpec(r.history))); // (vega tags rendered rows)
     expect(String(b['image/svg+xml'])).toMatch(/^<svg/);
     expect(String(b['text/plain']).split('\n')).toHaveLength(3);
     net.dispose();
