@@ -40,6 +40,15 @@ import { trainStep } from '../src/train/train';
 
 /** The environment before the addon adds its OpenMP defaults: PyTorch runs with the user's settings. */
 const originalEnv = { ...process.env };
+/** The bench's own switches (README, "Environment variables"), read here once. */
+const BENCH_ENV = {
+  /** Kernel names whose per-shape times the profile lists (default: the convolutions). */
+  detail: process.env.BENCH_DETAIL?.split(','),
+  /** List the per-shape convolution times. */
+  convDetail: Boolean(process.env.BENCH_CONV_DETAIL),
+  /** Also write the result lines to this file. */
+  out: process.env.BENCH_OUT,
+};
 
 interface Args {
   batches: number[];
@@ -209,7 +218,7 @@ async function profile(backend: string, r: TrainingRecipe, batch: number) {
   const total = rows.filter(([n]) => isKernel(n)).reduce((s, [, e]) => s + e.ms, 0);
   const byShape = new Map<string, { ms: number; calls: number }>();
   for (const k of info.kernels) {
-    const detail = process.env.BENCH_DETAIL?.split(',');
+    const detail = BENCH_ENV.detail;
     if (detail ? !detail.includes(k.name) : !k.name.startsWith('Conv2D') && k.name !== 'FusedConv2D') continue;
     const key = `${k.name} ${JSON.stringify(k.inputShapes)}`;
     const e = byShape.get(key) ?? { ms: 0, calls: 0 };
@@ -232,7 +241,7 @@ async function profile(backend: string, r: TrainingRecipe, batch: number) {
         (isKernel(name) ? (s ? `  ${s.native}/${s.fallback}` : '  js') : '  (scope)'),
     );
   }
-  if (process.env.BENCH_CONV_DETAIL || process.env.BENCH_DETAIL) {
+  if (BENCH_ENV.convDetail || BENCH_ENV.detail) {
     for (const [k, e] of [...byShape.entries()].sort((p, q) => q[1].ms - p[1].ms)) {
       console.log(`${e.ms.toFixed(1).padStart(8)} ms ${String(e.calls).padStart(3)}x  ${k}`);
     }
@@ -341,7 +350,7 @@ async function main() {
     console.log(line);
     results.push(line);
   }
-  if (process.env.BENCH_OUT) fs.writeFileSync(process.env.BENCH_OUT, results.join('\n') + '\n');
+  if (BENCH_ENV.out) fs.writeFileSync(BENCH_ENV.out, results.join('\n') + '\n');
 }
 
 main().catch((e) => {

@@ -1,9 +1,10 @@
 /** Runs a benchmark's child process with its output teed to a log file; resolves with stdout. */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import { findProjectRoot } from '../src/project_root';
 import * as path from 'node:path';
 
-export const ROOT = path.resolve(__dirname, '..');
+export const ROOT = findProjectRoot(__dirname);
 /** Debian's python3 with python3-torch (the pyenv python3 first on PATH has no torch). */
 export const TORCH_PYTHON = '/usr/bin/python3';
 

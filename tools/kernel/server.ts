@@ -14,6 +14,7 @@ import { CellExecutor } from './executor';
 import { Message, PROTOCOL_VERSION, Signer } from './wire';
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { findProjectRoot } from '../../src/project_root';
 import type { ControlWorkerData, FromControlWorker, ToControlWorker } from './control_worker';
 
 /** Where replies go: a socket, or the control worker's socket through the worker. */
@@ -33,8 +34,7 @@ export interface ConnectionInfo {
   hb_port: number;
 }
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const projectRoot = fs.existsSync(path.join(ROOT, 'package.json')) ? ROOT : path.resolve(__dirname, '..', '..');
+const projectRoot = findProjectRoot(__dirname);
 
 function once<T>(make: () => T): () => T {
   let value: { v: T } | undefined;

@@ -15,8 +15,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePort } from '../free_ports';
+import { findProjectRoot } from '../../src/project_root';
 
-export const ROOT = path.resolve(__dirname, '../..').replace(/[\\/]dist$/, '');
+export const ROOT = findProjectRoot(__dirname);
 export const LAB_DIR = path.join(ROOT, 'lab');
 export const LAB_BUILD = path.join(LAB_DIR, 'build');
 export const MANIFEST = path.join(LAB_BUILD, 'resnet-ts-lab.json');

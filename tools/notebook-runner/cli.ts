@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { findProjectRoot } from '../../src/project_root';
+import { isFastMode } from '../../src/recipe';
 import { ensurePackageLink, findKernelSpec, formatFailure, runNotebook } from './runner';
 
 const ROOT = findProjectRoot(__dirname);
@@ -51,7 +52,7 @@ async function main(): Promise<number> {
   const env: NodeJS.ProcessEnv = {};
   if (v.fast) env.RESNET_TS_FAST = '1';
   if (v.full) env.RESNET_TS_FAST = '0';
-  const fast = /^(1|true|yes|on)$/i.test(env.RESNET_TS_FAST ?? process.env.RESNET_TS_FAST ?? '');
+  const fast = isFastMode({ ...process.env, ...env }); // the library's reader of RESNET_TS_FAST
   const timeoutS = v.timeout !== undefined ? Number(v.timeout) : fast ? 300 : 7200;
   if (!(timeoutS > 0)) {
     console.error(`run-notebooks: --timeout must be a positive number of seconds, got '${v.timeout}'`);
