@@ -3,6 +3,8 @@
  * sees it: results, errors mapped to cell lines, the `{ net }` shorthand, rich display, interrupt
  * of a busy loop and of training (signal and message), and many executions without growth.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kernel, Message } from '../../tools/notebook-runner/kernel';
@@ -30,8 +32,8 @@ afterAll(async () => {
 const ofType = (ms: Message[], t: string) => ms.filter((m) => m.header.msg_type === t);
 const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, ''); // eslint-disable-line no-control-regex
 
-async function run(code: string, timeoutMs = 60_000) {
-  const out = await kernel.execute(code, timeoutMs);
+async function run(code: string, timeoutMs = 60_000, onMessage?: (m: Message) => void) {
+  const out = await kernel.execute(code, timeoutMs, onMessage);
   const result = ofType(out.messages, 'execute_result')[0]?.content as
     { data: Record<string, unknown>; execution_count: number } | undefined;
   const error = ofType(out.messages, 'error')[0]?.content as
@@ -158,18 +160,56 @@ describe('errors', () => {
   });
 });
 
+/** Polls `condition` every 20 ms; fails naming `what` after `timeoutMs`. */
+async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A promise that resolves when the running cell prints `marker` on stdout, and the listener that watches for it. */
+function printed(marker: string, timeoutMs = 60_000) {
+  let seen: () => void = () => {};
+  const promise = new Promise<void>((resolve, reject) => {
+    const t = setTimeout(
+      () => reject(new Error(`the cell did not print '${marker}' within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    seen = () => {
+      clearTimeout(t);
+      resolve();
+    };
+  });
+  const onMessage = (m: Message) => {
+    if (m.header.msg_type === 'stream' && String(m.content.text).includes(marker)) seen();
+  };
+  return { promise, onMessage };
+}
+
 describe('interrupt', () => {
   for (const how of ['signal', 'message'] as const) {
     it(`stops a synchronous busy loop (${how}); variables survive`, async () => {
-      const running = run('let spins = 0;\nwhile (true) { spins++; }', 60_000);
-      await new Promise((r) => setTimeout(r, 1500));
+      // The cell writes a file synchronously as the loop starts (a stdout line would not leave the
+      // kernel while the loop blocks it, and an await would take the loop out of the interruptible
+      // synchronous part); the test waits for that file, then interrupts.
+      const marker = path.join(os.tmpdir(), `resnet-ts-spin-${process.pid}-${how}`);
+      fs.rmSync(marker, { force: true });
+      const running = run(
+        `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'spinning');\nlet spins = 0;\nwhile (true) { spins++; }`,
+        60_000,
+      );
+      await until(() => fs.existsSync(marker), 30_000, 'the busy loop to start');
+      fs.rmSync(marker, { force: true });
       // By message: the control thread answers at once although the main thread is busy.
       if (how === 'signal') kernel.interrupt();
       else expect((await kernel.interruptByMessage(5000)).content.status).toBe('ok');
       const r = await running;
       expect(r.status).toBe('error');
       expect(r.error?.ename).toBe('KeyboardInterrupt');
-      expect((await run('six * 2')).result?.data['text/plain']).toBe('12');
+      const after = await run('six * 2');
+      expect(after.result?.data['text/plain'], JSON.stringify([after.status, after.error, after.stdout])).toBe('12');
     }, 90_000);
   }
 
@@ -179,14 +219,16 @@ describe('interrupt', () => {
     "const r = trainingRecipe('tiny');",
     'const data = await loadDataFashionMnist({ ...recipeDataOptions(r), trainLimit: 4096 });',
     'const tnet = new ResNet(r.model);',
-    'const result = await train({ net: tnet, trainData: data.trainIter, testData: data.testIter, epochs: 100, progress: "none" });',
+    'const result = await train({ net: tnet, trainData: data.trainIter, testData: data.testIter, epochs: 100, progress: "none",',
+    "  onBatch: (e) => { if (e.epoch === 0 && e.batch === 2) console.log('second batch done'); } });",
   ].join('\n');
 
   for (const how of ['signal', 'message'] as const) {
     it(`stops training between batches (${how}); the partial result and the model stay usable`, async () => {
-      const running = run(trainingCell, 120_000);
-      // Wait until training runs (the first epoch line or a few seconds of batches).
-      await new Promise((r) => setTimeout(r, 8000));
+      // Interrupt once training runs: after its second batch (train yields to the event loop between batches).
+      const training = printed('second batch done', 120_000);
+      const running = run(trainingCell, 120_000, training.onMessage);
+      await training.promise;
       if (how === 'signal') kernel.interrupt();
       else expect((await kernel.interruptByMessage()).content.status).toBe('ok');
       const r = await running;

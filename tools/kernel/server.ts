@@ -310,7 +310,7 @@ export class KernelServer {
     const silent = Boolean(msg.content.silent);
     const storeHistory = msg.content.store_history !== false && !silent;
     const sentAt = Date.parse(msg.header.date);
-    if (this.aborting || (Number.isFinite(sentAt) && sentAt <= this.failedAt)) {
+    if (this.aborting || (Number.isFinite(sentAt) && sentAt < this.failedAt)) {
       this.send(sock, msg, 'execute_reply', { status: 'aborted', execution_count: this.executionCount });
       return;
     }
@@ -340,12 +340,15 @@ export class KernelServer {
     }
     if (storeHistory) this.history.add(count, code, null);
     const { ename, evalue, traceback } = result.error;
-    if (!silent) this.publish(msg, 'error', { ename, evalue, traceback });
-    this.send(sock, msg, 'execute_reply', { status: 'error', execution_count: count, ename, evalue, traceback });
+    // Requests sent before this moment were queued behind the failed cell ("Run all") and are
+    // aborted; one the client sends after seeing the error reply is later, and runs. (Marking the
+    // time after sending the reply aborted a request sent at once in reply to it.)
     if (msg.content.stop_on_error !== false) {
       this.aborting = this.pendingShell > 1;
       this.failedAt = Date.now();
     }
+    if (!silent) this.publish(msg, 'error', { ename, evalue, traceback });
+    this.send(sock, msg, 'execute_reply', { status: 'error', execution_count: count, ename, evalue, traceback });
   }
 
   private inspect(msg: Message): Record<string, unknown> {

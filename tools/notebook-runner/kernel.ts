@@ -74,8 +74,26 @@ export class Kernel {
     private readonly connectionFile: string,
   ) {}
 
-  /** Starts the kernel described by `spec` in `cwd` and waits until shell and iopub both work. */
+  /**
+   * Starts the kernel described by `spec` in `cwd` and waits until shell and iopub both work. The
+   * ports are probed free, but another process can take one before the kernel binds it: a start
+   * that fails on a taken address is retried with new ports (three attempts).
+   */
   static async start(
+    spec: KernelSpec,
+    opts: { cwd: string; env?: NodeJS.ProcessEnv; startTimeoutMs?: number },
+  ): Promise<Kernel> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await Kernel.startOnce(spec, opts);
+      } catch (e) {
+        const portTaken = e instanceof KernelStartError && /EADDRINUSE|Address already in use/i.test(e.processOutput);
+        if (!portTaken || attempt >= 3) throw e;
+      }
+    }
+  }
+
+  private static async startOnce(
     spec: KernelSpec,
     opts: { cwd: string; env?: NodeJS.ProcessEnv; startTimeoutMs?: number },
   ): Promise<Kernel> {

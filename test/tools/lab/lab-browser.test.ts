@@ -174,8 +174,6 @@ async function runInLab(name: string): Promise<Run> {
   );
   const result = (await state.jsonValue()) as { failed: number; text: string };
   expect(result.failed, `${name}: cell ${result.failed + 1} failed in JupyterLab:\n${result.text}`).toBe(-1);
-  // The Vega renderer draws asynchronously; give the last figure a moment.
-  await page.waitForTimeout(500);
   const outputs = (await page.evaluate(
     ([name, panel]) => {
       const cells = (0, eval)(panel)(name).content.model.cells;
@@ -186,6 +184,11 @@ async function runInLab(name: string): Promise<Run> {
     [name, PANEL],
   )) as CellOutput[][];
   const updates = (await page.evaluate(() => (window as any).__updates)) as Record<string, number>;
+  // The Vega renderer draws asynchronously: wait until every Vega-Lite output has its SVG marks.
+  const vegaOutputs = outputs.flat().filter((o) => o.data && Object.keys(o.data).some((m) => m.includes('vegalite')));
+  await expect
+    .poll(() => panel.locator('.jp-RenderedVegaLite svg.marks').count(), { timeout: 30_000 })
+    .toBe(vegaOutputs.length);
   return { page, panel, outputs, updates, consoleErrors };
 }
 
@@ -220,7 +223,8 @@ async function commonChecks(name: string, run: Run): Promise<void> {
   // JupyterLab scrolls inside the notebook panel: make the window as tall as the notebook.
   const height = await page.evaluate(() => document.querySelector('.jp-NotebookPanel-notebook')?.scrollHeight ?? 900);
   await page.setViewportSize({ width: 1280, height: Math.min(Math.max(900, height + 200), 12_000) });
-  await page.waitForTimeout(500);
+  // Two animation frames: the resized layout is painted before the picture.
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   await page.screenshot({ path: path.join(SHOTS, `lab-${name.replace('.ipynb', '')}.png`) });
 }
 
