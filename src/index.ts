@@ -8,9 +8,18 @@ export { xavierUniform, seedInitializers } from './nn/init';
 export { batchNormTrain } from './ops/batch_norm_train';
 export { addRelu } from './ops/add_relu';
 export { groupedConv2d, groupedConv2dBySplit } from './ops/grouped_conv2d';
-export { Residual, Bottleneck, PreActResidual, makeBlock } from './models/residual';
+export { Residual, Bottleneck, PreActResidual, makeBlock, BLOCK_KINDS } from './models/residual';
 export type { BlockKind } from './models/residual';
-export { ResNet, SEED_RESNET, resnetPreset, resnetOfDepth, resnext50, RESNET_TABLE1 } from './models/resnet';
+export {
+  ResNet,
+  SEED_RESNET,
+  resnetPreset,
+  resnetOfDepth,
+  resnext50,
+  RESNET_TABLE1,
+  STEMS,
+  HEAD_POOLS,
+} from './models/resnet';
 export type { ResNetConfig, ResNetOptions, ResNetDepth } from './models/resnet';
 export { PlainBlock, PlainOrResidualNet } from './models/plain_vs_residual';
 export type { PlainOrResidualOptions } from './models/plain_vs_residual';

@@ -9,7 +9,8 @@ import { parseArgs } from 'node:util';
 import { tryGpu, BackendName } from '../src/backend/select';
 import { parsePrecisionRequest, PrecisionRequest } from '../src/backend/precision';
 import { loadDataFashionMnist } from '../src/data/fashion_mnist';
-import { ResNet, ResNetConfig, resnetPreset } from '../src/models/resnet';
+import { HEAD_POOLS, ResNet, ResNetConfig, STEMS, resnetPreset } from '../src/models/resnet';
+import { BLOCK_KINDS } from '../src/models/residual';
 import { seedInitializers } from '../src/nn/init';
 import { train } from '../src/train/train';
 import { hasCheckpoint, readCheckpoint } from '../src/train/checkpoint';
@@ -54,7 +55,8 @@ The model (the recipe's, else):
   --depths a,b,c,d            residual blocks per stage
   --block KIND                basic | bottleneck | preact
   --head-pool P               avg3 (seed, needs 96x96) | global
-  --stem S                    seed (7x7/2 + max pool) | small (3x3, full resolution)
+  --stem S                    seed (7x7/2 + max pool) | small (3x3, full resolution) |
+                              imagenet (7x7/2 padded + BN + ReLU + max pool)
 The run:
   --backend NAME              tensorflow-gpu | tensorflow | onednn | cpu (best available)
   --precision P               fp32 (default) | bf16 | auto | bf16-emulated: bf16 convolutions with fp32
@@ -171,9 +173,9 @@ export function parseRunOptions(argv: string[]): RunOptions | 'help' {
   }
   const depths = four('depths', v.depths);
   if (depths) model.depths = depths;
-  if (v.block) model.block = oneOf('block', v.block, ['basic', 'bottleneck', 'preact'] as const, 'basic');
-  if (v['head-pool']) model.headPool = oneOf('head-pool', v['head-pool'], ['avg3', 'global'] as const, 'avg3');
-  if (v.stem) model.stem = oneOf('stem', v.stem, ['seed', 'small'] as const, 'seed');
+  if (v.block) model.block = oneOf('block', v.block, BLOCK_KINDS, 'basic');
+  if (v['head-pool']) model.headPool = oneOf('head-pool', v['head-pool'], HEAD_POOLS, 'avg3');
+  if (v.stem) model.stem = oneOf('stem', v.stem, STEMS, 'seed');
   const limit = (name: string, dflt: number | undefined) =>
     v[name as keyof typeof v] === undefined ? dflt : int(name, v[name as keyof typeof v] as string, 0);
   const recipe: TrainingRecipe = {

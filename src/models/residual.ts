@@ -12,7 +12,9 @@ import { BatchNorm, Conv2d } from '../nn/layers';
 import type { Conv2dOptions } from '../nn/layers';
 import { addRelu } from '../ops/add_relu';
 
-export type BlockKind = 'basic' | 'bottleneck' | 'preact';
+/** The residual block kinds a ResNet can be built from (config validation and the CLI use this list). */
+export const BLOCK_KINDS = ['basic', 'bottleneck', 'preact'] as const;
+export type BlockKind = (typeof BLOCK_KINDS)[number];
 
 export interface BlockOptions {
   /** false: halve height and width (stride 2) and project the shortcut with a 1x1 conv. */
@@ -219,6 +221,6 @@ export function makeBlock(
     case 'preact':
       return new PreActResidual(channels, { sameShape, inChannels, ...layers });
     default:
-      throw new Error(`unknown residual block kind '${kind as string}' (basic, bottleneck, preact)`);
+      throw new Error(`unknown residual block kind '${kind as string}' (${BLOCK_KINDS.join(', ')})`);
   }
 }

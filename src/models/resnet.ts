@@ -13,7 +13,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ForwardOptions, Module, Sequential } from '../nn/module';
 import { AvgPool2d, BatchNorm, Conv2d, Dense, GlobalAvgPool2d, MaxPool2d, ReLU } from '../nn/layers';
-import { BlockKind, makeBlock } from './residual';
+import { BLOCK_KINDS, BlockKind, makeBlock } from './residual';
+
+/** b1's layouts (see ResNetConfig.stem) and b6's pools: the one list of each, for validation and the CLI. */
+export const STEMS = ['seed', 'small', 'imagenet'] as const;
+export const HEAD_POOLS = ['avg3', 'global'] as const;
 
 export interface ResNetConfig {
   numClasses: number;
@@ -25,7 +29,7 @@ export interface ResNetConfig {
   depths: [number, number, number, number];
   block: BlockKind;
   /** b6's pooling: the seed's 3x3 average pool (for 96x96 inputs) or a global average. */
-  headPool: 'avg3' | 'global';
+  headPool: (typeof HEAD_POOLS)[number];
   /**
    * b1 and the start of b2. 'seed': a 7x7 stride-2 conv without padding, then b2 opens with a 3x3
    * stride-2 max pool (the chapter's layout). 'small': a 3x3 conv (padding 1) + BN + ReLU and no
@@ -33,7 +37,7 @@ export interface ResNetConfig {
    * 'imagenet': He et al. 2015's stem, a 7x7 stride-2 conv with padding 3 + BN + ReLU, then b2
    * opens with a 3x3 stride-2 max pool with padding 1 (224x224 -> 112 -> 56).
    */
-  stem: 'seed' | 'small' | 'imagenet';
+  stem: (typeof STEMS)[number];
   /** Bottleneck nets: which conv of a downsampling block has stride 2 (see BlockOptions.strideOn; default '3x3'). */
   bottleneckStride?: '1x1' | '3x3';
   /** Bottleneck nets: ResNeXt's grouped 3x3 conv (see BlockOptions.groups / widthPerGroup; default 1 and 64). */
@@ -173,9 +177,9 @@ function validateConfig(c: ResNetConfig): void {
   if (!Number.isInteger(c.stemWidth) || c.stemWidth < 1) bad('stemWidth must be a positive integer');
   if (c.depths.length !== 4 || c.depths.some((d) => !Number.isInteger(d) || d < 1))
     bad('depths must be 4 integers >= 1');
-  if (!['basic', 'bottleneck', 'preact'].includes(c.block)) bad(`unknown block kind '${c.block}'`);
-  if (!['avg3', 'global'].includes(c.headPool)) bad(`unknown headPool '${c.headPool}'`);
-  if (!['seed', 'small', 'imagenet'].includes(c.stem)) bad(`unknown stem '${c.stem}'`);
+  if (!BLOCK_KINDS.includes(c.block)) bad(`unknown block kind '${c.block}' (${BLOCK_KINDS.join(', ')})`);
+  if (!HEAD_POOLS.includes(c.headPool)) bad(`unknown headPool '${c.headPool}' (${HEAD_POOLS.join(', ')})`);
+  if (!STEMS.includes(c.stem)) bad(`unknown stem '${c.stem}' (${STEMS.join(', ')})`);
   if (c.bottleneckStride !== undefined && !['1x1', '3x3'].includes(c.bottleneckStride))
     bad(`unknown bottleneckStride '${c.bottleneckStride}'`);
   for (const k of ['groups', 'widthPerGroup'] as const) {

@@ -73,6 +73,10 @@ describe('npm start options', () => {
     expect(() => parseRunOptions(['--recipe', 'slow'])).toThrow(/--recipe must be one of seed, fast, tiny; got 'slow'/);
     expect(() => parseRunOptions(['--augment', 'flip'])).toThrow(/--augment must be 'none' or P\[,flip\]/);
     expect(() => parseRunOptions(['--nesterov'])).toThrow(/--nesterov needs --momentum > 0/);
+    // Every stem, block kind and head pool the model has, by the model's own lists.
+    const im = parseRunOptions(['--stem', 'imagenet', '--block', 'preact', '--head-pool', 'global']);
+    expect(im !== 'help' && im.recipe.model).toMatchObject({ stem: 'imagenet', block: 'preact', headPool: 'global' });
+    expect(() => parseRunOptions(['--stem', 'huge'])).toThrow(/--stem must be one of seed, small, imagenet; got 'huge'/);
     expect(() => parseRunOptions(['--label-smoothing', '1'])).toThrow(
       /--label-smoothing must be a number >= 0 and < 1/,
     );
