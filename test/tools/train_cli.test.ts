@@ -76,7 +76,9 @@ describe('npm start options', () => {
     // Every stem, block kind and head pool the model has, by the model's own lists.
     const im = parseRunOptions(['--stem', 'imagenet', '--block', 'preact', '--head-pool', 'global']);
     expect(im !== 'help' && im.recipe.model).toMatchObject({ stem: 'imagenet', block: 'preact', headPool: 'global' });
-    expect(() => parseRunOptions(['--stem', 'huge'])).toThrow(/--stem must be one of seed, small, imagenet; got 'huge'/);
+    expect(() => parseRunOptions(['--stem', 'huge'])).toThrow(
+      /--stem must be one of seed, small, imagenet; got 'huge'/,
+    );
     expect(() => parseRunOptions(['--label-smoothing', '1'])).toThrow(
       /--label-smoothing must be a number >= 0 and < 1/,
     );

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Notebook, Output, joinText, readNotebook, stringifyNotebook } from '../notebook-md/ipynb';
-import { Kernel, KernelSpec, KernelStartError, Message } from './kernel';
+import { KernelClient, KernelSpec, KernelStartError, Message } from './kernel_client';
 
 export interface CellFailure {
   notebook: string;
@@ -149,9 +149,9 @@ export async function runNotebook(file: string, opts: RunNotebookOptions): Promi
     }
   }
 
-  let kernel: Kernel;
+  let kernel: KernelClient;
   try {
-    kernel = await Kernel.start(opts.spec, {
+    kernel = await KernelClient.start(opts.spec, {
       cwd: path.dirname(path.resolve(file)),
       env: opts.env,
       startTimeoutMs: opts.startTimeoutMs,

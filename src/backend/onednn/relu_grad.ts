@@ -18,7 +18,8 @@ import {
 
 import { RELU_GRAD } from './kernels/ResnetReluGrad';
 
-export const reluGradConfig: GradConfig = {
+/** The gradient of Relu (a tfjs GradConfig; the kernel it calls is kernels/ResnetReluGrad.ts's reluGradConfig). */
+export const reluGradientConfig: GradConfig = {
   kernelName: Relu,
   inputsToSave: ['x'],
   gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
@@ -34,5 +35,5 @@ export const reluGradConfig: GradConfig = {
 };
 
 export function registerReluGradient(): void {
-  registerGradient(reluGradConfig);
+  registerGradient(reluGradientConfig);
 }

@@ -1,8 +1,8 @@
 """Jupyter protocol conformance of the resnet-ts kernel (jupyter_kernel_test, Debian's
 python3-jupyter-kernel-test), against the installed `resnet-ts` kernelspec.
 
-Run by test/kernel/conformance.test.ts (npm test); by hand, against the installed kernelspec:
-    cd notebooks && /usr/bin/python3 ../test/kernel/conformance.py -v
+Run by test/tools/kernel/conformance.test.ts (npm test); by hand, against the installed kernelspec:
+    cd notebooks && /usr/bin/python3 ../test/tools/kernel/conformance.py -v
 """
 import os
 import unittest

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
-import { ROOT, buildDist, runProcess } from '../helpers/process';
+import { ROOT, buildDist, runProcess } from '../../helpers/process';
 
 const PYTHON = '/usr/bin/python3';
 
@@ -39,7 +39,7 @@ it('passes jupyter_kernel_test: every test runs, none fails', async () => {
     }),
   );
   try {
-    const r = await runProcess(PYTHON, [path.join(ROOT, 'test', 'kernel', 'conformance.py'), '-v'], {
+    const r = await runProcess(PYTHON, [path.join(ROOT, 'test', 'tools', 'kernel', 'conformance.py'), '-v'], {
       cwd: path.join(ROOT, 'notebooks'),
       env: { ...process.env, JUPYTER_PATH: dir, RESNET_TS_KERNEL_NAME: name },
       timeoutMs: 240_000,

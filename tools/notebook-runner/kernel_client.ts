@@ -53,7 +53,7 @@ export class KernelStartError extends KernelError {
   }
 }
 
-export class Kernel {
+export class KernelClient {
   private readonly session = randomUUID();
   // linger 0: requests still queued for a kernel that died must not keep the runner alive at exit.
   private readonly shell = new zmq.Dealer({ linger: 0 });
@@ -82,10 +82,10 @@ export class Kernel {
   static async start(
     spec: KernelSpec,
     opts: { cwd: string; env?: NodeJS.ProcessEnv; startTimeoutMs?: number },
-  ): Promise<Kernel> {
+  ): Promise<KernelClient> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await Kernel.startOnce(spec, opts);
+        return await KernelClient.startOnce(spec, opts);
       } catch (e) {
         const portTaken = e instanceof KernelStartError && /EADDRINUSE|Address already in use/i.test(e.processOutput);
         if (!portTaken || attempt >= 3) throw e;
@@ -96,7 +96,7 @@ export class Kernel {
   private static async startOnce(
     spec: KernelSpec,
     opts: { cwd: string; env?: NodeJS.ProcessEnv; startTimeoutMs?: number },
-  ): Promise<Kernel> {
+  ): Promise<KernelClient> {
     const [shell, iopub, stdin, control, hb] = await freePorts(5);
     const key = randomBytes(32).toString('hex');
     const conn = {
@@ -120,7 +120,7 @@ export class Kernel {
       env: { ...process.env, ...(opts.env ?? {}), ...(spec.env ?? {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const k = new Kernel(proc, Buffer.from(key), connectionFile);
+    const k = new KernelClient(proc, Buffer.from(key), connectionFile);
     const keep = (d: Buffer) => {
       k.processOutput = (k.processOutput + d.toString()).slice(-65536);
     };

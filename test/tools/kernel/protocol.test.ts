@@ -7,15 +7,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kernel, Message } from '../../tools/notebook-runner/kernel';
-import { ROOT, buildDist } from '../helpers/process';
+import { KernelClient, Message } from '../../../tools/notebook-runner/kernel_client';
+import { ROOT, buildDist } from '../../helpers/process';
 
 const MAIN = path.join(ROOT, 'dist', 'tools', 'kernel', 'main.js');
-let kernel: Kernel;
+let kernel: KernelClient;
 
 beforeAll(async () => {
   await buildDist();
-  kernel = await Kernel.start(
+  kernel = await KernelClient.start(
     // --expose-gc: the endurance test measures memory after a full collection.
     {
       argv: [process.execPath, '--expose-gc', MAIN, '--config-path', '{connection_file}'],
