@@ -36,6 +36,7 @@ export {
 } from './data/fashion_mnist';
 export type { LoadDataOptions, LoadDataResult } from './data/fashion_mnist';
 export { ensureFashionMnist } from './data/ensure';
+export { doctestLimits } from './data/doctest_limits';
 export { train, trainStep, formatEpoch } from './train/train';
 export type { TrainOptions, TrainResult, BatchEvent, StepResult } from './train/train';
 export { requestInterrupt, InterruptWatch } from './train/interrupt';
@@ -53,7 +54,6 @@ export {
   trainingRecipe,
   describeRecipe,
   isFastMode,
-  doctestLimits,
   shrinkForFastMode,
   recipeOptimizer,
   recipeSchedule,
@@ -89,10 +89,8 @@ export type {
   SeriesChartOptions,
 } from './plot/specs';
 export { renderSvg, renderSvgAsync } from './plot/render';
+export { showVegaLite, showVegaLiteLive, vegaLiteBundle, vegaLiteBundleAsync } from './plot/vega_bundle';
 export {
-  showVegaLite,
-  vegaLiteBundle,
-  vegaLiteBundleAsync,
   displayBundle,
   showHtml,
   LiveDisplay,
@@ -105,13 +103,13 @@ export {
   JUPYTER_DISPLAY,
   display,
   mimeBundleOf,
-} from './plot/display';
-export type { DisplayWriter, MimeBundle } from './plot/display';
-export { table, showTable, Table } from './plot/table';
-export type { TableRow, TableCell, TableOptions } from './plot/table';
+} from './display/display';
+export type { DisplayWriter, MimeBundle } from './display/display';
+export { table, showTable, Table } from './display/table';
+export type { TableRow, TableCell, TableOptions } from './display/table';
 export { TrainingMonitor, firstBatches } from './plot/monitor';
 export type { TrainingMonitorOptions } from './plot/monitor';
 export { samplePredictions } from './plot/samples';
-export { encodeGrayPng } from './plot/png';
+export { encodeGrayPng } from './display/png';
 export { expectShape, showShapeChecks, shapeChecksText, nchwToNhwc, nhwcToNchw, ShapeMismatchError } from './shapes';
 export type { ShapeCheck } from './shapes';

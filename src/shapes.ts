@@ -4,7 +4,7 @@
  *
  * tfjs is channels-last: the seed's MXNet shape (N, C, H, W) is our [N, H, W, C].
  */
-import { displayBundle } from './plot/display';
+import { displayBundle } from './display/display';
 
 export interface ShapeCheck {
   what: string;

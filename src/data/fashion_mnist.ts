@@ -18,7 +18,7 @@ import { AugmentOptions, drawTransform, transformInto } from './augment';
 import { IDX_MAGIC_IMAGES, IDX_MAGIC_LABELS, IdxError, readIdx } from './idx';
 import { EnsureOptions, FashionMnistSource, ensureFashionMnist } from './ensure';
 import { TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS } from './checksums';
-import { doctestLimits } from '../recipe';
+import { doctestLimits } from './doctest_limits';
 import type { Batch, BatchSource } from '../train/batches';
 
 export const TEXT_LABELS = [

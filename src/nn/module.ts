@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '../tfjs_setup';
-import { JUPYTER_DISPLAY } from '../jupyter_display';
+import { JUPYTER_DISPLAY } from '../display/jupyter_display';
 import { summarize, summaryHtml, summaryText } from './summary';
 
 export interface ForwardOptions {

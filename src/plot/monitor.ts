@@ -13,7 +13,8 @@ import type { BatchSource } from '../train/batches';
 import type { EpochRecord } from '../train/history';
 import { evaluateAccuracy } from '../train/evaluate';
 import type { BatchEvent, TrainOptions } from '../train/train';
-import { LiveDisplay } from './display';
+import { LiveDisplay } from '../display/display';
+import { showVegaLiteLive } from './vega_bundle';
 import { CurvePoint, trainingCurvesSpec, VegaLiteSpec } from './specs';
 
 export interface TrainingMonitorOptions {
@@ -131,6 +132,6 @@ export class TrainingMonitor {
       })
       .filter(Boolean)
       .join(', ');
-    this.display.showVegaLite(this.spec(), `training curves: ${summary}`);
+    showVegaLiteLive(this.display, this.spec(), `training curves: ${summary}`);
   }
 }

@@ -3,7 +3,7 @@
  * grid of test images with their true and predicted labels. Pure data -> JSON; rendering is in render.ts / display.ts.
  */
 import type { EpochRecord } from '../train/history';
-import { encodeGrayPng, pngDataUrl } from './png';
+import { encodeGrayPng, pngDataUrl } from '../display/png';
 
 export type VegaLiteSpec = Record<string, unknown>;
 export const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';

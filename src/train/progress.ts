@@ -3,7 +3,7 @@
  * terminal bar (cli-progress) when stderr is a TTY, a few plain lines otherwise (CI logs), or nothing.
  */
 import { SingleBar, Presets } from 'cli-progress';
-import { LiveDisplay, inNotebook } from '../plot/display';
+import { LiveDisplay, inNotebook } from '../display/display';
 
 export type ProgressMode = 'auto' | 'display' | 'bar' | 'lines' | 'none';
 

@@ -15,8 +15,8 @@ import { EpochProgress, ProgressMode, epochProgress } from './progress';
 import { TrainPosition, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import type { EpochRecord } from './history';
 import { InterruptWatch } from './interrupt';
-import { JUPYTER_DISPLAY } from '../jupyter_display';
-import { vegaLiteBundle } from '../plot/display';
+import { JUPYTER_DISPLAY } from '../display/jupyter_display';
+import { vegaLiteBundle } from '../plot/vega_bundle';
 import { trainingCurvesSpec } from '../plot/specs';
 
 export interface BatchEvent {

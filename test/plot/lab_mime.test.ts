@@ -8,8 +8,9 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DisplayContent, MimeBundle } from '../../src/plot/display';
-import { LiveDisplay, setDisplayWriter, showVegaLite, vegaLiteBundle } from '../../src/plot/display';
+import type { DisplayContent, MimeBundle } from '../../src/display/display';
+import { LiveDisplay, setDisplayWriter } from '../../src/display/display';
+import { showVegaLite, showVegaLiteLive, vegaLiteBundle } from '../../src/plot/vega_bundle';
 import { TrainingMonitor } from '../../src/plot/monitor';
 import { imageGridSpec, learningRateSpec, trainingCurvesSpec } from '../../src/plot/specs';
 import { LAB_DIR, readManifest, vegaMimeTypesOf } from '../../tools/lab/lab';
@@ -78,7 +79,7 @@ describe('figure bundles against the lab build', () => {
 
   it("LiveDisplay and the TrainingMonitor's live plot (first draw and updates)", async () => {
     const sent = await sentBy(() => {
-      new LiveDisplay().showVegaLite(trainingCurvesSpec(history));
+      showVegaLiteLive(new LiveDisplay(), trainingCurvesSpec(history));
       const m = new TrainingMonitor({ every: 1, epochs: 1 });
       for (let b = 1; b <= 2; b++)
         m.onBatch({ epoch: 0, batch: b, numBatches: 2, loss: 1 / b, batchSize: 2, correct: 1, imagesPerSecond: 1 });

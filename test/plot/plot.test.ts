@@ -12,6 +12,7 @@ import {
   LiveDisplay,
   setDisplayWriter,
   showVegaLite,
+  showVegaLiteLive,
   TrainingMonitor,
   expectShape,
   shapeChecksText,
@@ -23,7 +24,7 @@ import {
   trainingRecipe,
   isFastMode,
 } from '../../src/index';
-import type { DisplayContent } from '../../src/plot/display';
+import type { DisplayContent } from '../../src/display/display';
 
 afterEach(() => setDisplayWriter(undefined));
 
@@ -150,8 +151,8 @@ describe('display in a notebook', () => {
     const sent: [DisplayContent, boolean][] = [];
     setDisplayWriter((c, u) => sent.push([c, u]));
     const d = new LiveDisplay();
-    d.showVegaLite(trainingCurvesSpec(history.slice(0, 1)));
-    d.showVegaLite(trainingCurvesSpec(history));
+    showVegaLiteLive(d, trainingCurvesSpec(history.slice(0, 1)));
+    showVegaLiteLive(d, trainingCurvesSpec(history));
     expect(sent.map(([, u]) => u)).toEqual([false, true]);
     expect(sent.every(([c]) => c.transient?.display_id === d.id)).toBe(true);
   });
@@ -159,7 +160,7 @@ describe('display in a notebook', () => {
   it('outside a notebook nothing is displayed and nothing throws', async () => {
     setDisplayWriter(null);
     const d = new LiveDisplay();
-    d.showVegaLite(trainingCurvesSpec(history));
+    showVegaLiteLive(d, trainingCurvesSpec(history));
     expect(d.draws).toBe(0);
     const bundle = await showVegaLite(trainingCurvesSpec(history), 'two epochs');
     // As JSON: vega tags the data rows it rendered with a symbol.

@@ -24,7 +24,7 @@ import { evaluateAccuracy } from '../../src/train/evaluate';
 import { countCorrect, softmaxCrossEntropy } from '../../src/train/metrics';
 import { epochProgress } from '../../src/train/progress';
 import { requestInterrupt } from '../../src/train/interrupt';
-import { setDisplayWriter } from '../../src/plot/display';
+import { setDisplayWriter } from '../../src/display/display';
 import { formatEpoch, train } from '../../src/train/train';
 
 beforeAll(async () => {

@@ -8,8 +8,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
-import { mimeBundleOf, plainText } from '../../src/plot/display';
-import type { DisplayContent } from '../../src/plot/display';
+import { mimeBundleOf, plainText } from '../../src/display/display';
+import type { DisplayContent } from '../../src/display/display';
 import { CellExecutor } from './executor';
 import { Message, PROTOCOL_VERSION, Signer } from './wire';
 import { randomUUID } from 'node:crypto';
@@ -204,7 +204,7 @@ export class KernelServer {
   }
 
   /**
-   * tslab's public `display` API and the library's displays (src/plot/display.ts) send through
+   * tslab's public `display` API and the library's displays (src/display/display.ts) send through
    * tslab's jupyter module's `lastWriteDisplayData`; point it at this kernel.
    */
   private installDisplay(): void {

@@ -29,7 +29,7 @@ import type { Root as MdastRoot } from 'mdast';
 import type { InlineMath } from 'mdast-util-math';
 import { Cell, Notebook, Output, joinText, readNotebook } from './ipynb';
 import { listNotebooks } from './mirror';
-import { VEGA_LITE_MIMES } from '../../src/plot/display';
+import { VEGA_LITE_MIMES } from '../../src/display/display';
 
 export interface SiteOptions {
   /** Project root (node_modules with the assets). */

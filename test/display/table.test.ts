@@ -1,7 +1,7 @@
 /** table(): records as an HTML table (escaped, numbers right-aligned) with an aligned-text fallback. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { display, setDisplayWriter, showTable, table } from '../../src/index';
-import type { DisplayContent } from '../../src/plot/display';
+import type { DisplayContent } from '../../src/display/display';
 
 afterEach(() => setDisplayWriter(undefined));
 

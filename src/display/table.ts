@@ -3,7 +3,7 @@
  * which keeps the HTML), with aligned plain text as the fallback everywhere else. What notebooks
  * use instead of console.table, whose ASCII boxes land in a monospace stream.
  */
-import { JUPYTER_DISPLAY } from '../jupyter_display';
+import { JUPYTER_DISPLAY } from './jupyter_display';
 import { displayBundle, type MimeBundle } from './display';
 
 export type TableCell = string | number | boolean | null | undefined;

@@ -11,7 +11,7 @@ import { Bottleneck, PreActResidual, Residual } from '../../src/models/residual'
 import { Sequential } from '../../src/nn/module';
 import { Conv2d, Dense, GlobalAvgPool2d, ReLU } from '../../src/nn/layers';
 import { summarize } from '../../src/nn/summary';
-import { VEGA_LITE_MIME, mimeBundleOf } from '../../src/plot/display';
+import { VEGA_LITE_MIME, mimeBundleOf } from '../../src/display/display';
 import { trainingCurvesSpec } from '../../src/plot/specs';
 import { train } from '../../src/train/train';
 import { BatchSource } from '../../src/train/batches';

@@ -1,17 +1,7 @@
 /**
- * Showing figures in a notebook. In a tslab kernel, a figure is sent as one display_data bundle:
- *
- *   application/vnd.vegalite.v5+json   the spec (JupyterLab 4, VS Code render it interactively)
- *   application/vnd.vegalite.v4+json   the same spec again, for JupyterLab 3: its Vega renderer
- *                                      (@jupyterlab/vega5-extension 3.x) is registered for the
- *                                      v3/v4 types only, although it draws with vega-lite 5
- *   image/svg+xml                      a static SVG rendered by vega in Node (classic Notebook,
- *                                      GitHub, nbviewer, any front end without a Vega renderer)
- *   text/plain                         a one-line description
- *
- * The metadata asks JupyterLab's renderer for SVG instead of a canvas (crisp when zoomed, and its
- * marks can be inspected). test/plot/lab_mime.test.ts checks the bundle against the MIME types the
- * vega5-extension of the lab build (lab/) registers.
+ * The notebook display layer: MIME bundles of any value (display(), mimeBundleOf, a tensor as a
+ * PNG), sent as display_data, and LiveDisplay for an output redrawn in place. Figures build their
+ * bundles in plot/vega_bundle.ts; tables in table.ts.
  *
  * tslab's public API (`display.raw(mime, data)`) sends one MIME type per message; a bundle needs
  * the function tslab installs for the running cell (`lastWriteDisplayData` in tslab's jupyter
@@ -26,10 +16,8 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { JUPYTER_DISPLAY } from '../jupyter_display';
+import { JUPYTER_DISPLAY } from './jupyter_display';
 import { encodeGrayPng } from './png';
-import { renderSvg, renderSvgAsync } from './render';
-import type { VegaLiteSpec } from './specs';
 
 export const VEGA_LITE_MIME = 'application/vnd.vegalite.v5+json';
 /** The Vega-Lite MIME type JupyterLab 3's own renderer accepts (it draws v5 specs fine). */
@@ -87,37 +75,6 @@ export function displayBundle(data: MimeBundle, opts: { displayId?: string; upda
   return true;
 }
 
-function bundleOf(spec: VegaLiteSpec, svg: string, text?: string): MimeBundle {
-  const title = typeof spec.title === 'string' ? spec.title : 'chart';
-  return {
-    [VEGA_LITE_MIME]: spec,
-    [VEGA_LITE_V4_MIME]: spec,
-    'image/svg+xml': svg,
-    'text/plain': text ?? `<Vega-Lite ${title}>`,
-  };
-}
-
-/**
- * The bundle for a Vega-Lite spec: the spec, a static SVG, and a text line. Rendered
- * synchronously, so specs with image marks come out without their images: use
- * `vegaLiteBundleAsync` / `showVegaLite` for those.
- */
-export function vegaLiteBundle(spec: VegaLiteSpec, text?: string): MimeBundle {
-  return bundleOf(spec, renderSvg(spec), text);
-}
-
-/** The bundle, rendered by vega's asynchronous path (loads the images of image marks). */
-export async function vegaLiteBundleAsync(spec: VegaLiteSpec, text?: string): Promise<MimeBundle> {
-  return bundleOf(spec, await renderSvgAsync(spec), text);
-}
-
-/** Shows a Vega-Lite spec once (`await` it); returns the bundle (also outside a notebook). */
-export async function showVegaLite(spec: VegaLiteSpec, text?: string): Promise<MimeBundle> {
-  const bundle = await vegaLiteBundleAsync(spec, text);
-  displayBundle(bundle);
-  return bundle;
-}
-
 /** Shows HTML with a plain-text fallback. */
 export function showHtml(html: string, text: string): void {
   displayBundle({ 'text/html': html, 'text/plain': text });
@@ -137,11 +94,6 @@ export class LiveDisplay {
       this.shown = true;
       this.draws++;
     }
-  }
-
-  /** Synchronous (works inside a loop that never yields); no image marks. */
-  showVegaLite(spec: VegaLiteSpec, text?: string): void {
-    this.show(vegaLiteBundle(spec, text));
   }
 }
 
