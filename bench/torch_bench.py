@@ -2,7 +2,7 @@
 """PyTorch reference for `npm run bench`: training throughput of the seed ResNet (same architecture as
 src/models/resnet.ts) at 96x96x1, SGD lr 0.05, torch.set_num_threads(THREADS); or, with --recipe-json,
 of a recipe's model, input size, optimizer (momentum, Nesterov, weight decay) and loss (label
-smoothing), built by torch_recipe.py as `npm run time-to-accuracy` builds it.
+smoothing), built by torch_models.py as `npm run time-to-accuracy` builds it.
 
 --precision bf16 runs forward and loss under torch.autocast('cpu', dtype=torch.bfloat16) (bf16 convolutions
 and matmuls, fp32 weights and optimizer), the way a PyTorch user trains in bf16 on a CPU.
@@ -21,31 +21,8 @@ import torch
 from torch import nn
 
 
-class Residual(nn.Module):
-    def __init__(self, cin, c, same_shape=True):
-        super().__init__()
-        s = 1 if same_shape else 2
-        self.conv1 = nn.Conv2d(cin, c, 3, padding=1, stride=s)
-        self.bn1 = nn.BatchNorm2d(c, eps=1e-5)
-        self.conv2 = nn.Conv2d(c, c, 3, padding=1)
-        self.bn2 = nn.BatchNorm2d(c, eps=1e-5)
-        self.conv3 = None if same_shape else nn.Conv2d(cin, c, 1, stride=s)
-
-    def forward(self, x):
-        out = torch.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return torch.relu(out + (self.conv3(x) if self.conv3 is not None else x))
-
-
-def seed_resnet(num_classes=10):
-    def stage(cin, c, downsample):
-        return [Residual(cin, c, not downsample), Residual(c, c)]
-    return nn.Sequential(
-        nn.Conv2d(1, 64, 7, stride=2),                       # b1: 7x7/2, no padding
-        nn.MaxPool2d(3, 2), *stage(64, 64, False),          # b2
-        *stage(64, 128, True), *stage(128, 256, True), *stage(256, 512, True),  # b3..b5
-        nn.AvgPool2d(3), nn.Flatten(), nn.Linear(512, num_classes),  # b6
-    )
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_models import resnet, seed_resnet  # noqa: E402
 
 
 def main():
@@ -66,8 +43,6 @@ def main():
         if recipe is None:
             net = seed_resnet()
             return net, torch.optim.SGD(net.parameters(), lr=0.05), nn.CrossEntropyLoss(), 96
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        from torch_recipe import resnet
         r = recipe
         net = resnet(r['model'])
         decay = [m.weight for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]

@@ -8,7 +8,6 @@ torch_bench.py (the seed's ResNet). Prints one JSON line.
         [--precision fp32|bf16]    bf16: forward passes under torch.autocast('cpu', dtype=torch.bfloat16)
 """
 import argparse
-import gzip
 import json
 import os
 import sys
@@ -20,15 +19,7 @@ from torch import nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_bench import seed_resnet  # noqa: E402
-
-
-def read_idx(path):
-    with gzip.open(path, 'rb') as f:
-        data = f.read()
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], 'big') for i in range(ndim)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+from torch_models import read_idx, seed_resnet  # noqa: E402
 
 
 def batches(images, labels, batch, resize, order):

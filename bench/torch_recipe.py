@@ -21,7 +21,7 @@ from torch import nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_epoch import read_idx  # noqa: E402
+from torch_models import read_idx, resnet  # noqa: E402
 
 VALIDATION_SPLIT_SEED = 20171025  # src/data/fashion_mnist.ts
 
@@ -54,42 +54,6 @@ def permutation(n, seed, epoch):
         j = int(rand() * (i + 1))
         p[i], p[j] = p[j], p[i]
     return np.array(p)
-
-
-class Residual(nn.Module):
-    def __init__(self, cin, c, same_shape=True):
-        super().__init__()
-        s = 1 if same_shape else 2
-        self.conv1 = nn.Conv2d(cin, c, 3, padding=1, stride=s)
-        self.bn1 = nn.BatchNorm2d(c)
-        self.conv2 = nn.Conv2d(c, c, 3, padding=1)
-        self.bn2 = nn.BatchNorm2d(c)
-        self.shortcut = nn.Conv2d(cin, c, 1, stride=s) if (not same_shape or cin != c) else None
-
-    def forward(self, x):
-        out = torch.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return torch.relu(out + (self.shortcut(x) if self.shortcut is not None else x))
-
-
-def resnet(model, num_classes=10):
-    widths = model.get('widths', [64, 128, 256, 512])
-    depths = model.get('depths', [2, 2, 2, 2])
-    stem_width = model.get('stemWidth', widths[0])
-    if model.get('block', 'basic') != 'basic':
-        raise SystemExit('torch_recipe.py: only basic blocks')
-    if model.get('stem', 'seed') == 'seed':
-        layers = [nn.Conv2d(1, stem_width, 7, stride=2), nn.MaxPool2d(3, 2)]
-    else:
-        layers = [nn.Conv2d(1, stem_width, 3, padding=1), nn.BatchNorm2d(stem_width), nn.ReLU()]
-    cin = stem_width
-    for i, (c, d) in enumerate(zip(widths, depths)):
-        for j in range(d):
-            layers.append(Residual(cin, c, same_shape=not (i > 0 and j == 0)))
-            cin = c
-    pool = nn.AvgPool2d(3) if model.get('headPool', 'avg3') == 'avg3' else nn.AdaptiveAvgPool2d(1)
-    layers += [pool, nn.Flatten(), nn.Linear(cin, num_classes)]
-    return nn.Sequential(*layers)
 
 
 def augment(images, rng, padding, flip):

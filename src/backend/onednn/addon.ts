@@ -83,6 +83,11 @@ export interface ResizeParams {
   halfPixelCenters: boolean;
 }
 
+/**
+ * Element-wise op codes: native/src/eltwise.cc's `Bin` and `Un` enums, value for value. Tied by
+ * behaviour: test/native/elementwise.test.ts runs every code against tfjs's own kernel for that op,
+ * so a code that drifts on either side computes the wrong op and fails there.
+ */
 export const enum BinaryOp {
   Add = 0,
   Sub = 1,

@@ -86,6 +86,7 @@ export function convParams(ci: backend_util.Conv2DInfo, opts: ConvOptions = {}):
   };
 }
 
+/** native/src/bf16.h's ConvPrecision, value for value; test/native/conv_bf16.test.ts fails on a drift (emulated bf16 must round, fp32 must not). */
 const PRECISION_CODE: Record<Precision, ConvPrecisionCode> = { fp32: 0, bf16: 1, 'bf16-emulated': 2 };
 let precision: Precision = 'fp32';
 
