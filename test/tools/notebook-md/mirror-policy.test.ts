@@ -22,9 +22,7 @@ describe('markdown mirror (md:check)', () => {
 
   it('names the notebook and the first difference, a missing mirror and an orphan mirror', () => {
     const dir = path.join(tmp, 'mirror');
-    fs.mkdirSync(dir);
-    for (const f of fs.readdirSync(path.join(FIX, 'source')))
-      fs.copyFileSync(path.join(FIX, 'source', f), path.join(dir, f));
+    fs.cpSync(path.join(FIX, 'source'), dir, { recursive: true }); // the notebooks and their figures/ folder
     expect(checkMirrors(dir).map((p) => p.message)).toEqual([
       '01-basics.ipynb: no markdown mirror 01-basics.md (run npm run md:sync)',
       '02-figures.ipynb: no markdown mirror 02-figures.md (run npm run md:sync)',
