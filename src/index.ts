@@ -66,8 +66,8 @@ export {
 export type { TrainingRecipe, RecipeName } from './recipe';
 export { secondsPerStep, trainForBudget } from './fixed_budget';
 export type { BudgetRun, StepTiming, TrainForBudgetOptions } from './fixed_budget';
-export { constantLr, oneCycle, warmupCosine, scheduleValues } from './train/schedule';
-export type { LearningRateSchedule, OneCycleOptions, WarmupCosineOptions } from './train/schedule';
+export { constantLr, oneCycle, scheduleValues } from './train/schedule';
+export type { LearningRateSchedule, OneCycleOptions } from './train/schedule';
 export { applyOptimizerStep } from './train/optimizer_step';
 export {
   trainingCurvesSpec,

@@ -96,7 +96,7 @@ export async function saveCheckpoint(
     0,
     chunks,
   );
-  const total = variables.reduce((n, v) => n + v.shape.reduce((a, b) => a * b, 1), 0);
+  const total = variables.reduce((n, v) => n + tf.util.sizeFromShape(v.shape), 0);
   const optWeights = await optimizer.getWeights();
   const optEntries = pack(
     optWeights.map((w) => ({ name: w.name, tensor: w.tensor })),
@@ -167,7 +167,7 @@ export function readCheckpoint(dir: string): { manifest: CheckpointManifest; val
 }
 
 function slice(values: Float32Array, e: TensorEntry): tf.Tensor {
-  const size = e.shape.reduce((a, b) => a * b, 1);
+  const size = tf.util.sizeFromShape(e.shape);
   return tf.tensor(values.subarray(e.offset, e.offset + size), e.shape, 'float32');
 }
 

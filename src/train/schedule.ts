@@ -53,32 +53,6 @@ export function oneCycle(opts: OneCycleOptions): LearningRateSchedule {
   };
 }
 
-export interface WarmupCosineOptions {
-  peakLr: number;
-  totalSteps: number;
-  /** Linear warm-up from 0 to peakLr over these steps (default: 5% of the run). */
-  warmupSteps?: number;
-  /** Value at the last step (default 0). */
-  finalLr?: number;
-}
-
-/** Linear warm-up, then cosine decay to finalLr at the last step. */
-export function warmupCosine(opts: WarmupCosineOptions): LearningRateSchedule {
-  const { peakLr, totalSteps } = opts;
-  const warmup = opts.warmupSteps ?? Math.max(1, Math.round(0.05 * totalSteps));
-  const finalLr = opts.finalLr ?? 0;
-  if (!(peakLr > 0)) throw new RangeError(`warmupCosine: peakLr must be > 0, got ${peakLr}`);
-  if (!Number.isInteger(totalSteps) || totalSteps <= warmup) {
-    throw new RangeError(`warmupCosine: totalSteps (${totalSteps}) must be an integer above warmupSteps (${warmup})`);
-  }
-  const lastStep = totalSteps - 1;
-  return (step) => {
-    const s = Math.min(Math.max(step, 0), lastStep);
-    if (s < warmup) return (peakLr * (s + 1)) / warmup;
-    return cosineBetween(peakLr, finalLr, (s - warmup) / Math.max(1, lastStep - warmup));
-  };
-}
-
 /** The schedule's value at every step (for plots and tests). */
 export function scheduleValues(schedule: LearningRateSchedule, totalSteps: number): number[] {
   return Array.from({ length: totalSteps }, (_, s) => schedule(s));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../src/tfjs_setup';
-import { constantLr, oneCycle, scheduleValues, warmupCosine } from '../../src/train/schedule';
+import { constantLr, oneCycle, scheduleValues } from '../../src/train/schedule';
 import { softmaxCrossEntropy } from '../../src/train/metrics';
 
 describe('learning-rate schedules', () => {
@@ -26,18 +26,6 @@ describe('learning-rate schedules', () => {
     expect(() => oneCycle({ maxLr: 0.4, totalSteps: 100, pctStart: 1 })).toThrow(/pctStart/);
   });
 
-  it('warmupCosine rises linearly to the peak, then decays to finalLr at the last step', () => {
-    const s = warmupCosine({ peakLr: 0.2, totalSteps: 110, warmupSteps: 10, finalLr: 0.002 });
-    expect(s(0)).toBeCloseTo(0.02, 12);
-    expect(s(4)).toBeCloseTo(0.1, 12);
-    expect(s(9)).toBeCloseTo(0.2, 12);
-    expect(s(10)).toBeCloseTo(0.2, 12);
-    expect(s(59.5)).toBeCloseTo((0.2 + 0.002) / 2, 12);
-    expect(s(109)).toBeCloseTo(0.002, 12);
-    const v = scheduleValues(s, 110);
-    for (let i = 10; i < 109; i++) expect(v[i + 1]).toBeLessThan(v[i]);
-  });
-
   // Each argument check on its own (mutation testing found none of them exercised).
   it('oneCycle rejects each bad argument, naming it, and accepts the edge of each range', () => {
     expect(() => oneCycle({ maxLr: 0, totalSteps: 10 })).toThrow(/oneCycle: maxLr must be > 0, got 0/);
@@ -53,19 +41,6 @@ describe('learning-rate schedules', () => {
     // the smallest runs that have both
     expect(scheduleValues(oneCycle({ maxLr: 0.1, totalSteps: 10, pctStart: 0.15 }), 10)[0]).toBeCloseTo(0.004, 12);
     expect(oneCycle({ maxLr: 0.1, totalSteps: 10, pctStart: 0.85 })(9)).toBeCloseTo(4e-7, 12);
-  });
-
-  it('warmupCosine rejects bad arguments and warms up over 5% of the steps by default', () => {
-    expect(() => warmupCosine({ peakLr: 0, totalSteps: 100 })).toThrow(/warmupCosine: peakLr must be > 0, got 0/);
-    expect(() => warmupCosine({ peakLr: 0.1, totalSteps: 10, warmupSteps: 10 })).toThrow(
-      /totalSteps \(10\) must be an integer above warmupSteps \(10\)/,
-    );
-    expect(() => warmupCosine({ peakLr: 0.1, totalSteps: 20.5 })).toThrow(/must be an integer above warmupSteps/);
-    // 200 steps: 10 of warm-up, peak at step 9; 10 steps: at least one step of warm-up
-    const s = warmupCosine({ peakLr: 0.2, totalSteps: 200 });
-    expect(s(0)).toBeCloseTo(0.02, 12);
-    expect(s(9)).toBeCloseTo(0.2, 12);
-    expect(warmupCosine({ peakLr: 0.2, totalSteps: 10 })(0)).toBeCloseTo(0.2, 12);
   });
 
   it('constantLr is the seed schedule and rejects a non-positive rate', () => {

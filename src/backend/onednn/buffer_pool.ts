@@ -73,12 +73,6 @@ export function release(values: unknown): void {
   poolStats.recycled++;
 }
 
-/** Drops every idle buffer (tests, memory pressure). */
-export function drainPool(): void {
-  free.clear();
-  freeBytes = 0;
-}
-
 export function pooledIdleBytes(): number {
   return freeBytes;
 }

@@ -1,4 +1,4 @@
-import { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { KernelConfig, KernelFunc, TensorInfo, util } from '@tensorflow/tfjs-core';
 
 import { addon, allocF32, bump, f32, KernelArgs, output } from '../kernel_helpers/native_kernel';
 
@@ -12,7 +12,7 @@ export const reluGradConfig: KernelConfig = {
     const { dy, x } = inputs;
     const gv = f32(backend, dy),
       xv = f32(backend, x);
-    const out = allocF32(x.shape.reduce((p, q) => p * q, 1));
+    const out = allocF32(util.sizeFromShape(x.shape));
     const native = gv != null && xv != null && gv.length === xv.length;
     bump(RELU_GRAD, native);
     if (native) {
