@@ -125,17 +125,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const optimizer = opts.optimizer ?? tf.train.sgd(0.05);
   const lossFn = opts.loss ?? softmaxCrossEntropy;
   if (opts.schedule) learningRateSetter(optimizer); // fails now, not at the first step, for an optimizer without one
-  let history: EpochRecord[] = [];
-  let pos = freshPosition(0, 0);
-
-  if (opts.resume) {
-    if (!opts.checkpointDir) throw new Error('train: resume needs checkpointDir');
-    net.ensureBuilt(opts.resume.inputShape ?? firstBatchShape(opts.trainData));
-    const manifest = await restoreCheckpoint(opts.checkpointDir, net, optimizer);
-    history = manifest.history;
-    pos = manifest.position;
-    log(`Resuming from ${opts.checkpointDir}: epoch ${pos.epoch}, batch ${pos.batch}, step ${pos.step}`);
-  }
+  const start = opts.resume
+    ? await resumeFrom(opts, optimizer, log)
+    : { history: [] as EpochRecord[], pos: freshPosition(0, 0) };
+  const history = start.history;
+  let pos = start.pos;
   log(`Start training on ${opts.deviceDescription ?? tf.getBackend()}`);
   const started = performance.now();
   const interrupt = new InterruptWatch();
@@ -222,18 +216,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
     bar.stop();
     if (pos.seen === 0) throw new Error(`train: the training data yielded no batch in epoch ${pos.epoch}`);
-    if (opts.recalibrateBatches) recalibrateBatchNorm(net, opts.trainData, opts.recalibrateBatches, pos.epoch);
-    const testAcc = evaluateAccuracy(opts.testData, net);
-    const record: EpochRecord = {
-      epoch: pos.epoch,
-      loss: pos.lossSum / pos.seen,
-      trainAcc: pos.correct / pos.seen,
-      testAcc,
-      ...(opts.validData ? { validAcc: evaluateAccuracy(opts.validData, net) } : {}),
-      seconds: pos.seconds,
-      imagesPerSecond: pos.seen / pos.seconds,
-      wallSeconds: (performance.now() - started) / 1000,
-    };
+    const record = evaluateEpoch(opts, pos, (performance.now() - started) / 1000);
     history.push(record);
     log(formatEpoch(record));
     opts.onEpoch?.(record, history);
@@ -244,6 +227,36 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
   }
   return trainResult(history, pos.step, false);
+}
+
+/** The history and position of the checkpoint in opts.checkpointDir, restored into the net and optimizer. */
+async function resumeFrom(
+  opts: TrainOptions,
+  optimizer: tf.Optimizer,
+  log: (line: string) => void,
+): Promise<{ history: EpochRecord[]; pos: TrainPosition }> {
+  if (!opts.checkpointDir) throw new Error('train: resume needs checkpointDir');
+  opts.net.ensureBuilt(opts.resume?.inputShape ?? firstBatchShape(opts.trainData));
+  const manifest = await restoreCheckpoint(opts.checkpointDir, opts.net, optimizer);
+  const pos = manifest.position;
+  log(`Resuming from ${opts.checkpointDir}: epoch ${pos.epoch}, batch ${pos.batch}, step ${pos.step}`);
+  return { history: manifest.history, pos };
+}
+
+/** The end of an epoch: batch-norm recalibration if asked, test (and validation) accuracy, the record. */
+function evaluateEpoch(opts: TrainOptions, pos: TrainPosition, wallSeconds: number): EpochRecord {
+  const { net } = opts;
+  if (opts.recalibrateBatches) recalibrateBatchNorm(net, opts.trainData, opts.recalibrateBatches, pos.epoch);
+  return {
+    epoch: pos.epoch,
+    loss: pos.lossSum / pos.seen,
+    trainAcc: pos.correct / pos.seen,
+    testAcc: evaluateAccuracy(opts.testData, net),
+    ...(opts.validData ? { validAcc: evaluateAccuracy(opts.validData, net) } : {}),
+    seconds: pos.seconds,
+    imagesPerSecond: pos.seen / pos.seconds,
+    wallSeconds,
+  };
 }
 
 /** The result; in a notebook, a cell ending in it shows the training curves (its text: one line per epoch). */
