@@ -336,14 +336,18 @@ function prepareOutDir(outDir: string): void {
 
 const codeOf = (nb: Notebook) => JSON.stringify(nb.cells.map((c) => [c.cell_type, c.source]));
 
-/** Builds the site; returns the pages in order. */
-export async function buildSite(opts: SiteOptions): Promise<{ outDir: string; pages: SitePage[] }> {
-  const log = opts.log ?? (() => {});
-  const courseTitle = opts.title ?? 'ResNet in TypeScript';
+interface SiteInput {
+  name: string;
+  nb: Notebook;
+  executed: boolean;
+  stale: boolean;
+}
+
+/** Each source notebook with its executed copy when there is one (warning when that copy is stale). */
+function siteInputs(opts: SiteOptions, log: (line: string) => void): SiteInput[] {
   const sources = listNotebooks(opts.sourceDir);
   if (sources.length === 0) throw new Error(`site: no notebooks in ${opts.sourceDir}`);
-
-  const inputs: { name: string; nb: Notebook; executed: boolean; stale: boolean }[] = [];
+  const inputs: SiteInput[] = [];
   const missing: string[] = [];
   for (const src of sources) {
     const name = path.basename(src, '.ipynb');
@@ -369,57 +373,54 @@ export async function buildSite(opts: SiteOptions): Promise<{ outDir: string; pa
       `${msg}; building ${missing.length === sources.length ? 'every page' : 'those pages'} from the source notebooks, without outputs`,
     );
   }
+  return inputs;
+}
 
-  prepareOutDir(opts.outDir);
-  copyAssets(opts.root, opts.outDir);
+let vegaRenderer: ((spec: unknown) => Promise<string>) | undefined;
 
-  const pages: SitePage[] = inputs.map((x) => ({
-    name: x.name,
-    file: `${x.name}.html`,
-    title: titleOf(x.nb, x.name),
-    executed: x.executed,
-    stale: x.stale,
+/** Writes page i (its cells, notes, navigation, figures copied beside it); returns its figure count. */
+async function writePage(
+  input: SiteInput,
+  pages: SitePage[],
+  i: number,
+  opts: SiteOptions & { courseTitle: string },
+): Promise<number> {
+  const ctx: PageContext = {
     figures: 0,
-  }));
-  let renderVegaLite: ((spec: unknown) => Promise<string>) | undefined;
-  for (let i = 0; i < inputs.length; i++) {
-    const ctx: PageContext = {
-      figures: 0,
-      usesVega: false,
-      renderVegaLite: async (spec) => {
-        renderVegaLite ??= (await import('../../src/plot/render')).renderSvgAsync as (spec: unknown) => Promise<string>;
-        return renderVegaLite(spec);
-      },
-    };
-    const cells: ElementContent[] = [];
-    for (const [j, c] of inputs[i].nb.cells.entries()) cells.push(await cellNode(c, j, ctx));
-    const notes: ElementContent[] = [];
-    if (!inputs[i].executed)
-      notes.push(
-        h('p', { className: ['note'] }, [
-          text('This page shows the notebook without outputs: run `npm run notebooks`, then `npm run site`.'),
-        ]),
-      );
-    if (inputs[i].stale)
-      notes.push(
-        h('p', { className: ['note'] }, [text('The outputs below come from an older version of this notebook.')]),
-      );
-    const body: ElementContent[] = [
-      navNode(pages, i, 'top'),
-      ...notes,
-      h('article', { className: ['notebook'] }, cells),
-      navNode(pages, i, 'bottom'),
-    ];
-    const tree = pageDocument(pages[i].title, body, { vega: ctx.usesVega, courseTitle });
-    rewriteNotebookLinks(tree);
-    copyProseImages(tree, `${inputs[i].name}.ipynb`, opts.sourceDir, opts.outDir);
-    fs.writeFileSync(path.join(opts.outDir, pages[i].file), await renderDocument(tree));
-    pages[i].figures = ctx.figures;
-    log(
-      `${pages[i].file}: ${pages[i].title} (${inputs[i].executed ? 'executed' : 'no outputs'}${ctx.figures ? `, ${ctx.figures} figure(s)` : ''})`,
+    usesVega: false,
+    renderVegaLite: async (spec) => {
+      vegaRenderer ??= (await import('../../src/plot/render')).renderSvgAsync as (spec: unknown) => Promise<string>;
+      return vegaRenderer(spec);
+    },
+  };
+  const cells: ElementContent[] = [];
+  for (const [j, c] of input.nb.cells.entries()) cells.push(await cellNode(c, j, ctx));
+  const notes: ElementContent[] = [];
+  if (!input.executed)
+    notes.push(
+      h('p', { className: ['note'] }, [
+        text('This page shows the notebook without outputs: run `npm run notebooks`, then `npm run site`.'),
+      ]),
     );
-  }
+  if (input.stale)
+    notes.push(
+      h('p', { className: ['note'] }, [text('The outputs below come from an older version of this notebook.')]),
+    );
+  const body: ElementContent[] = [
+    navNode(pages, i, 'top'),
+    ...notes,
+    h('article', { className: ['notebook'] }, cells),
+    navNode(pages, i, 'bottom'),
+  ];
+  const tree = pageDocument(pages[i].title, body, { vega: ctx.usesVega, courseTitle: opts.courseTitle });
+  rewriteNotebookLinks(tree);
+  copyProseImages(tree, `${input.name}.ipynb`, opts.sourceDir, opts.outDir);
+  fs.writeFileSync(path.join(opts.outDir, pages[i].file), await renderDocument(tree));
+  return ctx.figures;
+}
 
+/** The contents page: the notebooks in chapter order. */
+async function writeIndex(pages: SitePage[], outDir: string, courseTitle: string): Promise<void> {
   const list = h(
     'ol',
     { className: ['toc'] },
@@ -439,6 +440,30 @@ export async function buildSite(opts: SiteOptions): Promise<{ outDir: string; pa
     ],
     { vega: false, courseTitle },
   );
-  fs.writeFileSync(path.join(opts.outDir, 'index.html'), await renderDocument(index));
+  fs.writeFileSync(path.join(outDir, 'index.html'), await renderDocument(index));
+}
+
+/** Builds the site; returns the pages in order. */
+export async function buildSite(opts: SiteOptions): Promise<{ outDir: string; pages: SitePage[] }> {
+  const log = opts.log ?? (() => {});
+  const courseTitle = opts.title ?? 'ResNet in TypeScript';
+  const inputs = siteInputs(opts, log);
+  prepareOutDir(opts.outDir);
+  copyAssets(opts.root, opts.outDir);
+  const pages: SitePage[] = inputs.map((x) => ({
+    name: x.name,
+    file: `${x.name}.html`,
+    title: titleOf(x.nb, x.name),
+    executed: x.executed,
+    stale: x.stale,
+    figures: 0,
+  }));
+  for (const [i, input] of inputs.entries()) {
+    pages[i].figures = await writePage(input, pages, i, { ...opts, courseTitle });
+    log(
+      `${pages[i].file}: ${pages[i].title} (${input.executed ? 'executed' : 'no outputs'}${pages[i].figures ? `, ${pages[i].figures} figure(s)` : ''})`,
+    );
+  }
+  await writeIndex(pages, opts.outDir, courseTitle);
   return { outDir: opts.outDir, pages };
 }
