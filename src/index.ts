@@ -8,7 +8,7 @@ export { xavierUniform, seedInitializers } from './nn/init';
 export { batchNormTrain } from './ops/batch_norm_train';
 export { addRelu } from './ops/add_relu';
 export { groupedConv2d, groupedConv2dBySplit } from './ops/grouped_conv2d';
-export { Residual, Bottleneck, PreActResidual, makeBlock, BLOCK_KINDS } from './models/residual';
+export { Residual, Bottleneck, PreActResidual, makeBlock, BLOCK_KINDS, BLOCK_CLASSES } from './models/residual';
 export type { BlockKind } from './models/residual';
 export {
   ResNet,

@@ -40,7 +40,7 @@ export interface BlockOptions {
    * "ResNet v1.5", slightly more accurate) or '1x1', the first conv, as in He et al. 2015 (whose
    * Table 1 FLOPs count it that way: ResNet-50 3.8 vs 4.1 billion multiply-adds).
    */
-  strideOn?: '1x1' | '3x3';
+  bottleneckStride?: '1x1' | '3x3';
   /** Convolutions carry a bias (default true, as Gluon's Conv2D in the seed; torchvision's have none, BN's shift does that job). */
   convBias?: boolean;
   /** A batch norm after the 1x1 projection shortcut (the paper's and torchvision's; the seed's has none). */
@@ -105,6 +105,8 @@ abstract class ResidualBlock extends Module {
 
 /** The seed's block: conv3x3 -> BN -> ReLU -> conv3x3 -> BN, plus the shortcut, then ReLU. */
 export class Residual extends ResidualBlock {
+  /** Output channels per channel of the block's inner convolutions (torchvision's `expansion`). */
+  static readonly expansion = 1;
   private readonly conv1: Conv2d;
   private readonly bn1: BatchNorm;
   private readonly conv2: Conv2d;
@@ -136,19 +138,21 @@ export class Residual extends ResidualBlock {
  * `inChannels` (the ResNet builder passes it).
  */
 export class Bottleneck extends ResidualBlock {
+  /** The output is this many times as wide as the inner 3x3 convolution (the default of `opts.expansion`). */
+  static readonly expansion = 4;
   private readonly convs: Conv2d[];
   private readonly bns: BatchNorm[];
 
   constructor(channels: number, opts: BlockOptions = {}) {
     super(channels, opts);
     const groups = opts.groups ?? 1;
-    const plain = Math.max(1, Math.round(channels / (opts.expansion ?? 4)));
+    const plain = Math.max(1, Math.round(channels / (opts.expansion ?? Bottleneck.expansion)));
     const inner =
       groups === 1 && (opts.widthPerGroup ?? 64) === 64
         ? plain
         : Math.floor((plain * (opts.widthPerGroup ?? 64)) / 64) * groups;
     if (inner < groups) throw new Error(`Bottleneck(${channels}): ${groups} groups leave no channels per group`);
-    const first = opts.strideOn === '1x1';
+    const first = opts.bottleneckStride === '1x1';
     this.convs = [
       this.addModule('conv1', this.conv(inner, { kernelSize: 1, strides: first ? this.strides : 1 })),
       this.addModule(
@@ -179,6 +183,7 @@ export class Bottleneck extends ResidualBlock {
 
 /** Pre-activation block: BN -> ReLU -> conv3x3 -> BN -> ReLU -> conv3x3, plus the shortcut. */
 export class PreActResidual extends ResidualBlock {
+  static readonly expansion = 1;
   private readonly bn1: BatchNorm;
   private readonly conv1: Conv2d;
   private readonly bn2: BatchNorm;
@@ -204,22 +209,25 @@ export class PreActResidual extends ResidualBlock {
   }
 }
 
-export function makeBlock(
-  kind: BlockKind,
-  channels: number,
-  sameShape: boolean,
-  inChannels?: number,
-  strideOn?: BlockOptions['strideOn'],
-  more: Pick<BlockOptions, 'groups' | 'widthPerGroup' | 'convBias' | 'shortcutBatchNorm'> = {},
-): Module {
-  const { groups, widthPerGroup, ...layers } = more;
+/** The block class of each kind (its static `expansion` says how wide its output is per inner channel). */
+export const BLOCK_CLASSES = { basic: Residual, bottleneck: Bottleneck, preact: PreActResidual } as const;
+
+/** A block of the given kind; options a kind does not use (groups on a basic block) are refused by name. */
+export function makeBlock(kind: BlockKind, channels: number, opts: BlockOptions = {}): Module {
+  const { groups, widthPerGroup, bottleneckStride, expansion, ...common } = opts;
+  const bottleneckOnly = { groups, widthPerGroup, bottleneckStride, expansion };
   switch (kind) {
-    case 'basic':
-      return new Residual(channels, { sameShape, inChannels, ...layers });
     case 'bottleneck':
-      return new Bottleneck(channels, { sameShape, inChannels, strideOn, groups, widthPerGroup, ...layers });
-    case 'preact':
-      return new PreActResidual(channels, { sameShape, inChannels, ...layers });
+      return new Bottleneck(channels, opts);
+    case 'basic':
+    case 'preact': {
+      const misplaced = Object.entries(bottleneckOnly).filter(([, v]) => v !== undefined);
+      if (misplaced.length)
+        throw new Error(
+          `makeBlock('${kind}'): ${misplaced.map(([k]) => k).join(', ')} apply to bottleneck blocks only`,
+        );
+      return kind === 'basic' ? new Residual(channels, common) : new PreActResidual(channels, common);
+    }
     default:
       throw new Error(`unknown residual block kind '${kind as string}' (${BLOCK_KINDS.join(', ')})`);
   }

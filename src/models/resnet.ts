@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ForwardOptions, Module, Sequential } from '../nn/module';
 import { AvgPool2d, BatchNorm, Conv2d, Dense, GlobalAvgPool2d, MaxPool2d, ReLU } from '../nn/layers';
-import { BLOCK_KINDS, BlockKind, makeBlock } from './residual';
+import { BLOCK_CLASSES, BLOCK_KINDS, BlockKind, makeBlock } from './residual';
 
 /** b1's layouts (see ResNetConfig.stem) and b6's pools: the one list of each, for validation and the CLI. */
 export const STEMS = ['seed', 'small', 'imagenet'] as const;
@@ -38,7 +38,7 @@ export interface ResNetConfig {
    * opens with a 3x3 stride-2 max pool with padding 1 (224x224 -> 112 -> 56).
    */
   stem: (typeof STEMS)[number];
-  /** Bottleneck nets: which conv of a downsampling block has stride 2 (see BlockOptions.strideOn; default '3x3'). */
+  /** Bottleneck nets: which conv of a downsampling block has stride 2 (see BlockOptions.bottleneckStride; default '3x3'). */
   bottleneckStride?: '1x1' | '3x3';
   /** Bottleneck nets: ResNeXt's grouped 3x3 conv (see BlockOptions.groups / widthPerGroup; default 1 and 64). */
   groups?: number;
@@ -116,19 +116,19 @@ export class ResNet extends Module {
       const inChannels = i === 0 ? stemWidth : widths[i - 1];
       for (let j = 0; j < depths[i]; j++)
         s.add(
-          makeBlock(
-            block,
-            widths[i],
-            !(downsample && j === 0),
-            j === 0 ? inChannels : widths[i],
-            this.config.bottleneckStride,
-            {
-              groups: this.config.groups,
-              widthPerGroup: this.config.widthPerGroup,
-              convBias: this.config.convBias,
-              shortcutBatchNorm: this.config.shortcutBatchNorm,
-            },
-          ),
+          makeBlock(block, widths[i], {
+            sameShape: !(downsample && j === 0),
+            inChannels: j === 0 ? inChannels : widths[i],
+            convBias: this.config.convBias,
+            shortcutBatchNorm: this.config.shortcutBatchNorm,
+            ...(block === 'bottleneck'
+              ? {
+                  bottleneckStride: this.config.bottleneckStride,
+                  groups: this.config.groups,
+                  widthPerGroup: this.config.widthPerGroup,
+                }
+              : {}),
+          }),
         );
       return s;
     };
@@ -209,7 +209,7 @@ export type ResNetDepth = keyof typeof RESNET_TABLE1;
 export function resnetOfDepth(depth: ResNetDepth, setting: 'chapter' | 'imagenet' = 'chapter'): Partial<ResNetConfig> {
   const row = RESNET_TABLE1[depth];
   if (!row) throw new Error(`ResNet depth ${depth} is not in Table 1 (18, 34, 50, 101, 152)`);
-  const expansion = row.block === 'bottleneck' ? 4 : 1;
+  const expansion = BLOCK_CLASSES[row.block].expansion;
   return {
     widths: [64, 128, 256, 512].map((w) => w * expansion) as ResNetConfig['widths'],
     stemWidth: 64,

@@ -437,11 +437,17 @@ describe('ResNet configurations', () => {
 
 describe('blocks', () => {
   it('makeBlock builds each kind with the shape flag; unknown kinds are refused', () => {
-    expect(makeBlock('basic', 4, false)).toBeInstanceOf(Residual);
-    expect((makeBlock('basic', 4, false) as Residual).sameShape).toBe(false);
-    expect((makeBlock('bottleneck', 8, true) as Bottleneck).sameShape).toBe(true);
-    expect((makeBlock('preact', 4, false) as PreActResidual).sameShape).toBe(false);
-    expect(() => makeBlock('dense' as never, 4, true)).toThrow(
+    expect(makeBlock('basic', 4, { sameShape: false })).toBeInstanceOf(Residual);
+    expect((makeBlock('basic', 4, { sameShape: false }) as Residual).sameShape).toBe(false);
+    expect((makeBlock('bottleneck', 8, { sameShape: true }) as Bottleneck).sameShape).toBe(true);
+    expect((makeBlock('preact', 4, { sameShape: false }) as PreActResidual).sameShape).toBe(false);
+    // Options only a bottleneck uses are refused on the other kinds, by name.
+    expect(() => makeBlock('basic', 4, { groups: 2 })).toThrow(
+      /makeBlock\('basic'\): groups apply to bottleneck blocks only/,
+    );
+    expect(() => makeBlock('preact', 4, { bottleneckStride: '1x1' })).toThrow(/bottleneckStride apply to bottleneck/);
+    expect([Residual.expansion, Bottleneck.expansion, PreActResidual.expansion]).toEqual([1, 4, 1]);
+    expect(() => makeBlock('dense' as never, 4, { sameShape: true })).toThrow(
       "unknown residual block kind 'dense' (basic, bottleneck, preact)",
     );
   });
