@@ -27,6 +27,7 @@ import { parsePrecisionRequest, Precision, PrecisionRequest } from '../src/backe
 import { BackendName, detectBf16Support, tryGpu } from '../src/backend/select';
 import { callStats } from '../src/backend/onednn/kernel_helpers/native_kernel';
 import { pooledIdleBytes } from '../src/backend/onednn/buffer_pool';
+import { median } from './run_logged';
 import { ResNet } from '../src/models/resnet';
 import {
   RECIPE_NAMES,
@@ -107,11 +108,6 @@ function parseArgs(argv: string[]): Args {
   if (!argv.includes('--batch') && a.recipe.name !== 'seed') a.batches = [a.recipe.batchSize];
   return a;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((p, q) => p - q);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 function makeData(batch: number, size: number) {
   const x = tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', 1);

@@ -12,7 +12,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, parseSeeds, runLogged } from './run_logged';
+import { ROOT, median, parseSeeds, runLogged } from './run_logged';
+import { joinText, readNotebook, stringifyNotebook } from '../tools/notebook-md/ipynb';
 
 const NOTEBOOK = path.join(ROOT, 'notebooks', '06-plain-vs-residual.ipynb');
 const SEED_LINE = /^const seed = \d+;/m;
@@ -28,27 +29,21 @@ interface Row {
   stemAfter: number;
 }
 
-type Cell = {
-  cell_type: string;
-  source: string | string[];
-  outputs?: { text?: string | string[]; data?: Record<string, unknown> }[];
-};
-const text = (v: unknown) => (Array.isArray(v) ? v.join('') : String(v ?? ''));
-
 function notebookForSeed(seed: number, dir: string): string {
-  const nb = JSON.parse(fs.readFileSync(NOTEBOOK, 'utf8')) as { cells: Cell[] };
-  const cell = nb.cells.find((c) => c.cell_type === 'code' && SEED_LINE.test(text(c.source)));
+  const nb = readNotebook(NOTEBOOK);
+  const cell = nb.cells.find((c) => c.cell_type === 'code' && SEED_LINE.test(c.source));
   if (!cell) throw new Error(`bench:depth: no line 'const seed = N;' in a code cell of ${NOTEBOOK}`);
-  cell.source = text(cell.source).replace(SEED_LINE, `const seed = ${seed};`);
+  cell.source = cell.source.replace(SEED_LINE, `const seed = ${seed};`);
   const file = path.join(dir, `06-seed-${seed}.ipynb`);
-  fs.writeFileSync(file, JSON.stringify(nb, null, 1));
+  fs.writeFileSync(file, stringifyNotebook(nb));
   return file;
 }
 
 /** The results table (its text form) and the gradient lines of an executed copy. */
 function readResults(executed: string, seed: number): Row[] {
-  const nb = JSON.parse(fs.readFileSync(executed, 'utf8')) as { cells: Cell[] };
-  const out = nb.cells.flatMap((c) => c.outputs ?? []).map((o) => text(o.text) + '\n' + text(o.data?.['text/plain']));
+  const out = readNotebook(executed)
+    .cells.flatMap((c) => c.outputs ?? [])
+    .map((o) => joinText(o.text) + '\n' + joinText(o.data?.['text/plain']));
   const all = out.join('\n');
   const rows: Row[] = [];
   for (const m of all.matchAll(/^((?:plain|residual)-\d+) +\d+ +\d+ +([\d.]+) +([\d.]+) +(\d+)$/gm)) {
@@ -98,10 +93,6 @@ async function main(): Promise<void> {
     }
     rows.push(...readResults(executed, seed));
   }
-  const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  };
   console.log(
     `\n| network | training loss, last 50 steps (median; per seed) | test accuracy (median; per seed) | stem / head gradient at init (median) |`,
   );

@@ -37,6 +37,12 @@ export function runLogged(
   });
 }
 
+/** The median (the mean of the two middle values for an even count). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((p, q) => p - q);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
 /** `--seeds 0,1,2` as numbers, or an error naming the bad entry. */
 export function parseSeeds(list: string): number[] {
   return list.split(',').map((s) => {

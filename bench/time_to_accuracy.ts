@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { RECIPE_NAMES, RecipeName, trainingRecipe } from '../src/recipe';
-import { ROOT, TORCH_PYTHON, eachRun, parseSeeds, runLogged } from './run_logged';
+import { ROOT, TORCH_PYTHON, eachRun, median, parseSeeds, runLogged } from './run_logged';
 
 type Impl = 'ours' | 'torch';
 interface EvalPoint {
@@ -87,11 +87,9 @@ function timeTo(points: EvalPoint[], target: number): number | undefined {
   return points.find((p) => p.testAcc >= target)?.wallSeconds;
 }
 
-function median(xs: number[]): number | undefined {
-  if (xs.length === 0) return undefined;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+/** The median, or undefined when there is nothing to take it of. */
+function medianOrNone(xs: number[]): number | undefined {
+  return xs.length === 0 ? undefined : median(xs);
 }
 
 function table(results: RunResult[], seeds: number[], targets: number[]): string {
@@ -107,14 +105,16 @@ function table(results: RunResult[], seeds: number[], targets: number[]): string
     }
     if (runs.length) {
       // A run that never reaches a target counts as infinitely slow in the median.
-      const med = (t: number) => median(runs.map((r) => timeTo(r.points, t) ?? Infinity));
+      const med = (t: number) => medianOrNone(runs.map((r) => timeTo(r.points, t) ?? Infinity));
       const finals = runs.map((r) => r.points.at(-1)?.testAcc ?? 0);
-      lines.push(`| ${impl} | median | ${targets.map((t) => f(med(t))).join(' | ')} | ${f(median(finals), 4)} | |`);
+      lines.push(
+        `| ${impl} | median | ${targets.map((t) => f(med(t))).join(' | ')} | ${f(medianOrNone(finals), 4)} | |`,
+      );
     }
   }
   const ratios = targets.map((t) => {
     const m = (impl: Impl) =>
-      median(
+      medianOrNone(
         results.filter((r) => r.impl === impl && seeds.includes(r.seed)).map((r) => timeTo(r.points, t) ?? Infinity),
       );
     const o = m('ours'),

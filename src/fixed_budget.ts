@@ -32,11 +32,12 @@ export function secondsPerStep(
     throw new RangeError(`secondsPerStep: warmup must be an integer >= 0 and timed >= 1; got ${warmup}, ${timed}`);
   const net = new ResNet(model).build([recipe.resize, recipe.resize, 1]);
   const optimizer = recipeOptimizer(recipe);
+  const stepOptions = { ...recipeStepOptions(recipe), learningRate: recipe.learningRate / 25 };
   const times: number[] = [];
   let step = 0;
   for (const batch of data.epoch(0)) {
     const t0 = performance.now();
-    trainStep(net, optimizer, batch, { ...recipeStepOptions(recipe), learningRate: recipe.learningRate / 25 });
+    trainStep(net, optimizer, batch, stepOptions);
     if (step++ >= warmup) times.push((performance.now() - t0) / 1000);
     tf.dispose([batch.x, batch.y]);
     if (times.length === timed) break;
