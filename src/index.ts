@@ -113,3 +113,6 @@ export { samplePredictions } from './plot/samples';
 export { encodeGrayPng } from './display/png';
 export { expectShape, showShapeChecks, shapeChecksText, nchwToNhwc, nhwcToNchw, ShapeMismatchError } from './shapes';
 export type { ShapeCheck } from './shapes';
+export * as widgets from './widgets';
+export { interact } from './widgets/interact';
+export type { TrainSteering } from './train/steering';

@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
+import { currentOutputSink } from './capture';
 import { JUPYTER_DISPLAY } from './jupyter_display';
 import { encodeGrayPng } from './png';
 
@@ -68,10 +69,16 @@ export function displayMetadata(data: MimeBundle): Record<string, unknown> {
 
 /** Sends a MIME bundle as display_data (or update_display_data for an existing `displayId`). */
 export function displayBundle(data: MimeBundle, opts: { displayId?: string; update?: boolean } = {}): boolean {
+  const transient = opts.displayId ? { display_id: opts.displayId } : {};
+  const content = { data, metadata: displayMetadata(data), transient };
+  const sink = currentOutputSink(); // inside an Output widget's capture: the display goes there
+  if (sink) {
+    sink.display(content, opts.update ?? false);
+    return true;
+  }
   const w = tslabWriter();
   if (!w) return false;
-  const transient = opts.displayId ? { display_id: opts.displayId } : {};
-  w({ data, metadata: displayMetadata(data), transient }, opts.update ?? false);
+  w(content, opts.update ?? false);
   return true;
 }
 

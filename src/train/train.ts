@@ -15,6 +15,7 @@ import { EpochProgress, ProgressMode, epochProgress } from './progress';
 import { TrainPosition, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import type { EpochRecord } from './history';
 import { InterruptWatch } from './interrupt';
+import type { TrainSteering } from './steering';
 import { JUPYTER_DISPLAY } from '../display/jupyter_display';
 import { vegaLiteBundle } from '../plot/vega_bundle';
 import { trainingCurvesSpec } from '../plot/specs';
@@ -67,6 +68,12 @@ export interface TrainOptions {
   /** Extra data stored in the checkpoint (model config, CLI options) for resuming. */
   checkpointMeta?: Record<string, unknown>;
   /**
+   * Controls that can stop training after any batch and change the learning rate from the next
+   * step (a notebook's Stop button and rate slider: `widgets.TrainingControls` from resnet-ts).
+   * With steering, train() lets the event loop run after every batch, so a click is seen at once.
+   */
+  steering?: TrainSteering;
+  /**
    * Continue from the checkpoint in `checkpointDir`. An unbuilt net is built first from
    * `inputShape` (no batch dimension) if given, else from the shape of the first training batch.
    */
@@ -78,7 +85,7 @@ export interface TrainResult {
   history: EpochRecord[];
   steps: number;
   /**
-   * True when a notebook interrupt stopped training between batches: the net keeps the weights
+   * True when a notebook interrupt (or the steering's stop) ended training between batches: the net keeps the weights
    * of the last step, and `history` holds the epochs that finished (a checkpoint, when
    * `checkpointDir` is set, is saved at the stopping point, so `resume` continues from there).
    */
@@ -124,7 +131,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const net = opts.net;
   const optimizer = opts.optimizer ?? tf.train.sgd(0.05);
   const lossFn = opts.loss ?? softmaxCrossEntropy;
-  if (opts.schedule) learningRateSetter(optimizer); // fails now, not at the first step, for an optimizer without one
+  // Fails now, not at the first step, for an optimizer without a settable rate.
+  if (opts.schedule || opts.steering?.learningRate) learningRateSetter(optimizer);
+  const steering = opts.steering;
   const start = opts.resume
     ? await resumeFrom(opts, optimizer, log)
     : { history: [] as EpochRecord[], pos: freshPosition(0, 0) };
@@ -165,7 +174,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         net,
         optimizer,
         { x, y },
-        { loss: lossFn, weightDecay: opts.weightDecay, learningRate: opts.schedule?.(pos.step) },
+        { loss: lossFn, weightDecay: opts.weightDecay, learningRate: stepLearningRate(opts, pos.step) },
       );
       tf.dispose([x, y]);
       if (!Number.isFinite(lossValue)) {
@@ -189,7 +198,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         await save();
         tLast = performance.now(); // saving is not training time
       }
-      opts.onBatch?.({
+      const event: BatchEvent = {
         epoch: pos.epoch,
         batch: pos.batch,
         numBatches,
@@ -197,20 +206,23 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         batchSize: n,
         correct,
         imagesPerSecond: ips,
-      });
-      // Training steps are synchronous on CPU back ends: let timers, I/O and displays run now and then.
-      if (now - lastYield > 250) {
+      };
+      opts.onBatch?.(event);
+      steering?.onBatch?.(event);
+      // Training steps are synchronous on CPU back ends: let timers, I/O, displays (and, when
+      // steered, the front end's clicks) run now and then.
+      if (steering || now - lastYield > 250) {
         const before = performance.now();
         await new Promise((resolve) => setImmediate(resolve));
         lastYield = performance.now();
         tLast += lastYield - before; // whatever ran meanwhile is not training time
       }
-      if (interrupt.requested) {
+      if (interrupt.requested || steering?.stopRequested) {
         bar.stop();
         await save();
-        log(
-          `Interrupted at epoch ${pos.epoch}, batch ${pos.batch} (step ${pos.step}); ${history.length} epochs finished`,
-        );
+        const how = interrupt.requested ? 'Interrupted' : 'Stopped';
+        log(`${how} at epoch ${pos.epoch}, batch ${pos.batch} (step ${pos.step}); ${history.length} epochs finished`);
+        steering?.onEnd?.({ steps: pos.step, stopped: true });
         return trainResult(history, pos.step, true);
       }
     }
@@ -226,7 +238,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       await saveCheckpoint(opts.checkpointDir, net, optimizer, next, history, opts.checkpointMeta ?? {});
     }
   }
+  steering?.onEnd?.({ steps: pos.step, stopped: false });
   return trainResult(history, pos.step, false);
+}
+
+/** The learning rate of a step: the schedule's, as the steering (a rate control) adjusts it. */
+function stepLearningRate(opts: TrainOptions, step: number): number | undefined {
+  const scheduled = opts.schedule?.(step);
+  return opts.steering?.learningRate ? opts.steering.learningRate(scheduled) : scheduled;
 }
 
 /** The history and position of the checkpoint in opts.checkpointDir, restored into the net and optimizer. */

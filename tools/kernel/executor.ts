@@ -219,6 +219,11 @@ export class CellExecutor {
     }, INTERRUPT_GRACE_MS).unref();
   }
 
+  /** An error thrown by code of an earlier cell (a widget callback), with frames mapped to cell lines. */
+  formatError(e: unknown): JupyterError {
+    return runtimeError(e, this.cells, this.projectRoot);
+  }
+
   isComplete(code: string): { status: 'complete' } | { status: 'incomplete'; indent: string } {
     const r = isCompleteCode(code) as { completed: boolean; indent: string };
     return r.completed ? { status: 'complete' } : { status: 'incomplete', indent: r.indent };

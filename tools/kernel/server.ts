@@ -4,6 +4,13 @@
  * control requests (interrupt, shutdown, kernel_info) at once, read by a worker thread so that an
  * interrupt_request reaches even a cell stuck in a synchronous loop (control_worker.ts); iopub
  * carries status, the cell's input, its streams, displays, results and errors; the heartbeat echoes.
+ *
+ * Comms (the channels widgets use) are handled as they arrive, not queued behind a running cell:
+ * a cell that awaits (train() between batches) lets a Stop button's click in. Output caused by a
+ * comm message (a widget callback) has that message as its parent; the parent follows the
+ * asynchronous work that produced the output (AsyncLocalStorage), so a callback running while a
+ * training cell prints does not steal the cell's output. The comm registry and the widgets
+ * themselves are library code (src/widgets/); this file only carries their messages.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,6 +20,10 @@ import type { DisplayContent } from '../../src/display/display';
 import { CellExecutor } from './executor';
 import { Message, PROTOCOL_VERSION, Signer } from './wire';
 import { randomUUID } from 'node:crypto';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { currentOutputSink } from '../../src/display/capture';
+import { CommMessage, commManager } from '../../src/widgets/comm';
+import '../../src/widgets/widget'; // registers the widget control target (jupyter.widget.control)
 import { Worker } from 'node:worker_threads';
 import { findProjectRoot } from '../../src/project_root';
 import type { ControlWorkerData, FromControlWorker, ToControlWorker } from './control_worker';
@@ -82,6 +93,12 @@ export class KernelServer {
   };
   private closed = false;
   private readonly history = new History();
+  /** The message whose handling produced the running code (a comm message's callbacks). */
+  private readonly parentContext = new AsyncLocalStorage<Message>();
+  /** Comm messages are handled one at a time, in arrival order, beside (not behind) cells. */
+  private commQueue: Promise<void> = Promise.resolve();
+  /** True while an execute_request runs (comm messages then publish no busy/idle status). */
+  private executing = false;
 
   constructor(private readonly conn: ConnectionInfo) {
     this.signer = new Signer(conn.key, conn.signature_scheme);
@@ -99,9 +116,14 @@ export class KernelServer {
     ]);
     this.captureStreams();
     this.installDisplay();
+    this.installComms();
     process.on('SIGINT', () => this.executor.interrupt());
     void this.loop(this.hb, (frames) => this.hb.send(frames));
     void this.loop(this.shell, async (frames) => {
+      if (this.isCommMessage(frames)) {
+        this.commQueue = this.commQueue.then(() => this.onMessage(this.shell, frames));
+        return;
+      }
       this.pendingShell++;
       this.shellQueue = this.shellQueue.then(async () => {
         try {
@@ -184,8 +206,61 @@ export class KernelServer {
     );
   }
 
-  private publish(parent: Message | null, type: string, content: Record<string, unknown>): void {
-    this.enqueue(this.iopub, this.signer.frames(parent, type, content, { session: this.session }));
+  private publish(
+    parent: Message | null,
+    type: string,
+    content: Record<string, unknown>,
+    extra: { metadata?: Record<string, unknown>; buffers?: Buffer[] } = {},
+  ): void {
+    this.enqueue(this.iopub, this.signer.frames(parent, type, content, { session: this.session, ...extra }));
+  }
+
+  /** Where output goes now: the comm message being handled, else the running cell's request. */
+  private currentParent(): Message | null {
+    return this.parentContext.getStore() ?? this.outputParent;
+  }
+
+  /** comm_open / comm_msg / comm_close, recognized before the shell queue (a cheap header read). */
+  private isCommMessage(frames: Buffer[]): boolean {
+    const d = frames.findIndex((f) => f.length === 9 && f.toString() === '<IDS|MSG>');
+    if (d < 0 || frames.length < d + 3) return false;
+    try {
+      return /^comm_(open|msg|close)$/.test(String(JSON.parse(frames[d + 2].toString()).msg_type));
+    } catch {
+      return false;
+    }
+  }
+
+  /** The library's comm manager sends through iopub; errors in widget callbacks map to cell lines. */
+  private installComms(): void {
+    const manager = commManager();
+    manager.transport = {
+      open: (comm_id, target_name, data, metadata, buffers) =>
+        this.publish(this.currentParent(), 'comm_open', { comm_id, target_name, data }, { metadata, buffers }),
+      send: (comm_id, data, metadata, buffers) =>
+        this.publish(this.currentParent(), 'comm_msg', { comm_id, data }, { metadata, buffers }),
+      close: (comm_id, data, metadata) => this.publish(this.currentParent(), 'comm_close', { comm_id, data }, { metadata }),
+    };
+    manager.formatError = (e) => this.executor.formatError(e);
+  }
+
+  /** A comm message from the front end, handled with itself as the parent of what it causes. */
+  private async onComm(msg: Message): Promise<void> {
+    const c = msg.content;
+    const commId = String(c.comm_id ?? '');
+    const m: CommMessage = { data: (c.data ?? {}) as Record<string, unknown>, metadata: msg.metadata, buffers: msg.buffers };
+    const manager = commManager();
+    await this.parentContext.run(msg, async () => {
+      try {
+        if (msg.header.msg_type === 'comm_open') await manager.handleOpen(commId, String(c.target_name ?? ''), m);
+        else if (msg.header.msg_type === 'comm_msg') await manager.handleMsg(commId, m);
+        else manager.handleClose(commId, m);
+      } catch (e) {
+        // A widget callback failed: show where (in cell lines); the kernel carries on.
+        const { ename, evalue, traceback } = this.executor.formatError(e);
+        this.publish(msg, 'error', { ename, evalue, traceback });
+      }
+    });
   }
 
   /** process.stdout/stderr writes (console.log in cells) become iopub stream messages, in order. */
@@ -194,7 +269,10 @@ export class KernelServer {
       const stream = process[name];
       stream.write = ((chunk: string | Uint8Array, encodingOrCb?: unknown, cb?: unknown): boolean => {
         const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-        if (this.outputParent) this.publish(this.outputParent, 'stream', { name, text });
+        const sink = currentOutputSink(); // inside an Output widget's capture
+        const parent = this.currentParent();
+        if (sink) sink.stream(name, text);
+        else if (parent) this.publish(parent, 'stream', { name, text });
         else this.realWrite[name](text);
         const done = typeof encodingOrCb === 'function' ? encodingOrCb : cb;
         if (typeof done === 'function') queueMicrotask(() => (done as () => void)());
@@ -211,9 +289,12 @@ export class KernelServer {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const jupyter = require('tslab/dist/jupyter') as { lastWriteDisplayData: unknown };
     jupyter.lastWriteDisplayData = (content: DisplayContent, update: boolean) => {
-      if (!this.outputParent) return;
+      const sink = currentOutputSink();
+      if (sink) return sink.display(content, update);
+      const parent = this.currentParent();
+      if (!parent) return;
       if (update && !content.transient?.display_id) throw new Error('update_display_data needs a display_id');
-      this.publish(this.outputParent, update ? 'update_display_data' : 'display_data', {
+      this.publish(parent, update ? 'update_display_data' : 'display_data', {
         data: content.data,
         metadata: content.metadata ?? {},
         transient: content.transient ?? {},
@@ -230,7 +311,9 @@ export class KernelServer {
       return;
     }
     const type = msg.header.msg_type;
-    this.publish(msg, 'status', { execution_state: 'busy' });
+    // A comm message handled while a cell runs must not flip the front end's status to idle.
+    const quiet = type.startsWith('comm_') && this.executing;
+    if (!quiet) this.publish(msg, 'status', { execution_state: 'busy' });
     try {
       switch (type) {
         case 'kernel_info_request':
@@ -248,9 +331,14 @@ export class KernelServer {
         case 'complete_request':
           this.send(sock, msg, 'complete_reply', this.complete(msg));
           break;
-        case 'comm_info_request':
-          this.send(sock, msg, 'comm_info_reply', { status: 'ok', comms: {} });
+        case 'comm_info_request': {
+          const target = msg.content.target_name;
+          this.send(sock, msg, 'comm_info_reply', {
+            status: 'ok',
+            comms: commManager().info(typeof target === 'string' && target ? target : undefined),
+          });
           break;
+        }
         case 'history_request':
           this.send(sock, msg, 'history_reply', { status: 'ok', history: this.history.query(msg.content) });
           break;
@@ -266,14 +354,15 @@ export class KernelServer {
         case 'comm_open':
         case 'comm_msg':
         case 'comm_close':
-          break; // no comm targets: ignored, as the protocol allows
+          await this.onComm(msg);
+          break;
         default:
           this.log(`unsupported message type '${type}'`);
       }
     } catch (e) {
       this.log(`error handling ${type}: ${(e as Error).stack ?? e}`);
     } finally {
-      if (type !== 'shutdown_request') this.publish(msg, 'status', { execution_state: 'idle' });
+      if (type !== 'shutdown_request' && !quiet) this.publish(msg, 'status', { execution_state: 'idle' });
     }
   }
 
@@ -318,7 +407,13 @@ export class KernelServer {
     const count = this.executionCount;
     if (!silent) this.publish(msg, 'execute_input', { code, execution_count: count });
     this.outputParent = silent ? null : msg;
-    const result = await this.executor.execute(code, storeHistory ? count : -++this.unnumbered);
+    this.executing = true;
+    let result;
+    try {
+      result = await this.executor.execute(code, storeHistory ? count : -++this.unnumbered);
+    } finally {
+      this.executing = false;
+    }
     if (result.status === 'ok') {
       let data: Record<string, unknown> | null = null;
       if (result.hasValue && !silent) {

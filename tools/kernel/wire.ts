@@ -67,7 +67,7 @@ export class Signer {
     parent: Message | null,
     msgType: string,
     content: Record<string, unknown>,
-    opts: { identities?: Buffer[]; metadata?: Record<string, unknown>; session: string },
+    opts: { identities?: Buffer[]; metadata?: Record<string, unknown>; session: string; buffers?: Buffer[] },
   ): (Buffer | string)[] {
     const header: Header = {
       msg_id: randomUUID(),
@@ -83,6 +83,6 @@ export class Signer {
       JSON.stringify(opts.metadata ?? {}),
       JSON.stringify(content),
     ];
-    return [...(opts.identities ?? []), DELIM, this.sign(body), ...body];
+    return [...(opts.identities ?? []), DELIM, this.sign(body), ...body, ...(opts.buffers ?? [])];
   }
 }

@@ -61,6 +61,8 @@ export class KernelClient {
   private readonly iopub = new zmq.Subscriber({ linger: 0 });
   private readonly replies = new Map<string, (m: Message) => void>();
   private readonly iopubListeners = new Map<string, (m: Message) => void>();
+  /** Listeners to every iopub message (widget state, comm messages caused by comm messages). */
+  private readonly iopubWatchers = new Set<(m: Message) => void>();
   private exitInfo: string | null = null;
   private readonly exitWaiters: ((info: string) => void)[] = [];
   private closed = false;
@@ -135,7 +137,10 @@ export class KernelClient {
     k.iopub.subscribe();
     void k.readLoop(k.shell, (m) => k.replies.get(m.parent_header.msg_id ?? '')?.(m));
     void k.readLoop(k.control, (m) => k.replies.get(m.parent_header.msg_id ?? '')?.(m));
-    void k.readLoop(k.iopub, (m) => k.iopubListeners.get(m.parent_header.msg_id ?? '')?.(m));
+    void k.readLoop(k.iopub, (m) => {
+      for (const w of k.iopubWatchers) w(m);
+      k.iopubListeners.get(m.parent_header.msg_id ?? '')?.(m);
+    });
     try {
       await k.waitReady(opts.startTimeoutMs ?? 60_000);
     } catch (e) {
@@ -220,6 +225,7 @@ export class KernelClient {
     msgType: string,
     content: Record<string, unknown>,
     register: (msgId: string) => void,
+    buffers: Buffer[] = [],
   ): Promise<string> {
     const header: Header = {
       msg_id: randomUUID(),
@@ -231,8 +237,41 @@ export class KernelClient {
     };
     register(header.msg_id);
     const parts = [header, {}, {}, content].map((o) => Buffer.from(JSON.stringify(o)));
-    await sock.send([DELIM, this.sign(parts), ...parts]);
+    await sock.send([DELIM, this.sign(parts), ...parts, ...buffers]);
     return header.msg_id;
+  }
+
+  /** Calls `fn` with every iopub message from now on; returns the function that stops it. */
+  watchIopub(fn: (m: Message) => void): () => void {
+    this.iopubWatchers.add(fn);
+    return () => this.iopubWatchers.delete(fn);
+  }
+
+  /**
+   * Sends comm_open / comm_msg / comm_close on shell, as a front end's widget manager does (no
+   * reply comes); `onIopub` sees what the kernel publishes in response. Resolves with the msg_id.
+   */
+  async sendComm(
+    msgType: 'comm_open' | 'comm_msg' | 'comm_close',
+    content: Record<string, unknown>,
+    opts: { buffers?: Buffer[]; onIopub?: (m: Message) => void } = {},
+  ): Promise<string> {
+    return this.prepareAndSend(
+      this.shell,
+      msgType,
+      content,
+      (id) => {
+        if (opts.onIopub) this.iopubListeners.set(id, opts.onIopub);
+      },
+      opts.buffers,
+    );
+  }
+
+  /** comm_info_request: the open comms (of one target, if given). */
+  async commInfo(targetName?: string, timeoutMs = 10_000): Promise<Record<string, { target_name: string }>> {
+    const content = targetName ? { target_name: targetName } : {};
+    const { reply } = await this.request(this.shell, 'comm_info_request', content, timeoutMs);
+    return reply.content.comms as Record<string, { target_name: string }>;
   }
 
   private race<T>(p: Promise<T>, timeoutMs: number, what: string): Promise<T> {
