@@ -11,6 +11,8 @@ __webpack_public_path__ = PageConfig.getOption('fullStaticUrl') + '/';
 const styles = import('./build/style.js');
 
 const pluginModules = [
+  // Jupyter widgets: the widget manager, @jupyter-widgets/controls and the Output widget.
+  import('@jupyter-widgets/jupyterlab-manager'),
   import('@jupyterlab/application-extension'),
   import('@jupyterlab/apputils-extension'),
   import('@jupyterlab/cell-toolbar-extension'),

@@ -2,7 +2,8 @@
  * Working copies of the course notebooks for the front-end tests: a Jupyter front end saves outputs
  * into the files it runs, and the committed notebooks must stay output-free. Adds
  * kernel-features.ipynb, a scratch notebook for what the kernel itself shows (a value as Out[2],
- * an error's traceback from cell 3), copies notebooks/figures/ beside them, and links `resnet-ts`
+ * an error's traceback from cell 3) and widgets.ipynb (a slider driving an Output, a training cell
+ * with a Stop button), copies notebooks/figures/ beside them, and links `resnet-ts`
  * so the cells can import it.
  */
 import * as fs from 'node:fs';
@@ -27,6 +28,35 @@ export function prepareNotebookCopies(dir: string): void {
         code("import { ResNet } from 'resnet-ts';"),
         code('const net = new ResNet({ widths: [8, 16, 32, 64], depths: [1, 1, 1, 1] }).build([96, 96, 1]);\nnet'),
         code("function failing(): never {\n  throw new RangeError('shown in red');\n}\nfailing();"),
+      ],
+      metadata: { kernelspec: { name: 'resnet-ts', display_name: 'TypeScript (resnet-ts)', language: 'typescript' } },
+      nbformat: 4,
+      nbformat_minor: 5,
+    }),
+  );
+  // widgets.ipynb: an interact slider over an Output (cell 2), a training cell with Stop (cell 3).
+  fs.writeFileSync(
+    path.join(dir, 'widgets.ipynb'),
+    JSON.stringify({
+      cells: [
+        code(
+          "import { widgets, interact, display, ResNet, loadDataFashionMnist, trainingRecipe, recipeDataOptions, train } from 'resnet-ts';",
+        ),
+        code(
+          "const ui = interact(({ depth }) => {\n  console.log(`depth is ${depth}`);\n}, { depth: [0, 40] });\nawait ui.ready;\nui",
+        ),
+        code(
+          [
+            "const r = trainingRecipe('tiny');",
+            'const data = await loadDataFashionMnist({ ...recipeDataOptions(r), trainLimit: 256 });',
+            'const tnet = new ResNet(r.model);',
+            'const controls = new widgets.TrainingControls({ learningRate: 0.05 });',
+            'display(controls);',
+            "const result = await train({ net: tnet, trainData: data.trainIter, testData: data.testIter, epochs: 1000, progress: 'none', steering: controls, log: () => {} });",
+            'console.log(`stopped: ${result.interrupted}, steps: ${result.steps}, epochs: ${result.history.length}`);',
+            'result',
+          ].join('\n'),
+        ),
       ],
       metadata: { kernelspec: { name: 'resnet-ts', display_name: 'TypeScript (resnet-ts)', language: 'typescript' } },
       nbformat: 4,

@@ -15,7 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
-import { mimeBundleOf, plainText } from '../../src/display/display';
+import { displayMetadata, mimeBundleOf, plainText } from '../../src/display/display';
 import type { DisplayContent } from '../../src/display/display';
 import { CellExecutor } from './executor';
 import { Message, PROTOCOL_VERSION, Signer } from './wire';
@@ -422,7 +422,11 @@ export class KernelServer {
         } catch (e) {
           data = { 'text/plain': `${plainText(result.value)}\n(its rich display failed: ${(e as Error).message})` };
         }
-        this.publish(msg, 'execute_result', { execution_count: count, data, metadata: {} });
+        this.publish(msg, 'execute_result', {
+          execution_count: count,
+          data,
+          metadata: data ? displayMetadata(data) : {},
+        });
       }
       if (storeHistory) this.history.add(count, code, data ? String(data['text/plain'] ?? '') : null);
       this.send(sock, msg, 'execute_reply', {
