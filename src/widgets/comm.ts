@@ -97,7 +97,11 @@ export class CommManager {
   private readonly targets = new Map<string, CommTargetHandler>();
 
   /** Opens a comm from the kernel side (comm_open to the front end). */
-  open(targetName: string, data: CommData, opts: { metadata?: CommData; buffers?: Buffer[]; commId?: string } = {}): Comm {
+  open(
+    targetName: string,
+    data: CommData,
+    opts: { metadata?: CommData; buffers?: Buffer[]; commId?: string } = {},
+  ): Comm {
     const comm = new Comm(this, opts.commId ?? randomUUID().replace(/-/g, ''), targetName);
     this.comms.set(comm.commId, comm);
     this.transport?.open(comm.commId, targetName, data, opts.metadata ?? {}, opts.buffers ?? []);

@@ -22,17 +22,35 @@ function identity(
 }
 
 /** CSS of a widget's box (ipywidgets' Layout): width, height, margin, border, flex, ... */
-export type LayoutOptions = Partial<Record<
-  | 'width' | 'height' | 'min_width' | 'max_width' | 'min_height' | 'max_height' | 'margin' | 'padding'
-  | 'border' | 'display' | 'flex' | 'flex_flow' | 'align_items' | 'justify_content' | 'overflow' | 'visibility',
-  string
->>;
+export type LayoutOptions = Partial<
+  Record<
+    | 'width'
+    | 'height'
+    | 'min_width'
+    | 'max_width'
+    | 'min_height'
+    | 'max_height'
+    | 'margin'
+    | 'padding'
+    | 'border'
+    | 'display'
+    | 'flex'
+    | 'flex_flow'
+    | 'align_items'
+    | 'justify_content'
+    | 'overflow'
+    | 'visibility',
+    string
+  >
+>;
 
 export class Layout extends Widget {
   constructor(css: LayoutOptions = {}) {
     // `border` is a shorthand in ipywidgets: it sets all four sides.
     const { border, ...rest } = css;
-    const sides = border ? { border_top: border, border_right: border, border_bottom: border, border_left: border } : {};
+    const sides = border
+      ? { border_top: border, border_right: border, border_bottom: border, border_left: border }
+      : {};
     super(identity('base', 'LayoutModel', 'LayoutView'), { ...rest, ...sides });
   }
 }
@@ -70,7 +88,10 @@ export class DOMWidget extends Widget {
     return this.get<Layout>('layout');
   }
   close(): void {
-    const { layout, style } = { layout: this.get<Widget | undefined>('layout'), style: this.get<Widget | undefined>('style') };
+    const { layout, style } = {
+      layout: this.get<Widget | undefined>('layout'),
+      style: this.get<Widget | undefined>('style'),
+    };
     super.close();
     layout?.close();
     style?.close();
@@ -137,7 +158,8 @@ abstract class BoundedNumber extends ValueWidget<number> {
   ) {
     const o = { ...defaults, ...opts };
     for (const k of ['value', 'min', 'max', 'step'] as const)
-      if (!Number.isFinite(o[k])) throw new RangeError(`${id._model_name.replace(/Model$/, '')}: ${k} must be a finite number, got ${o[k]}`);
+      if (!Number.isFinite(o[k]))
+        throw new RangeError(`${id._model_name.replace(/Model$/, '')}: ${k} must be a finite number, got ${o[k]}`);
     if (o.min > o.max)
       throw new RangeError(`${id._model_name.replace(/Model$/, '')}: min (${o.min}) must not exceed max (${o.max})`);
     super(
@@ -181,7 +203,11 @@ abstract class BoundedNumber extends ValueWidget<number> {
 /** A slider over integers. */
 export class IntSlider extends BoundedNumber {
   constructor(opts: SliderOptions<number> = {}) {
-    super(identity('controls', 'IntSliderModel', 'IntSliderView'), { value: 0, min: 0, max: 100, step: 1, readout_format: 'd' }, opts);
+    super(
+      identity('controls', 'IntSliderModel', 'IntSliderView'),
+      { value: 0, min: 0, max: 100, step: 1, readout_format: 'd' },
+      opts,
+    );
   }
   protected validate(v: number): number {
     return Math.round(super.validate(v));
@@ -191,7 +217,11 @@ export class IntSlider extends BoundedNumber {
 /** A slider over real numbers. */
 export class FloatSlider extends BoundedNumber {
   constructor(opts: SliderOptions<number> = {}) {
-    super(identity('controls', 'FloatSliderModel', 'FloatSliderView'), { value: 0, min: 0, max: 10, step: 0.1, readout_format: '.2f' }, opts);
+    super(
+      identity('controls', 'FloatSliderModel', 'FloatSliderView'),
+      { value: 0, min: 0, max: 10, step: 0.1, readout_format: '.2f' },
+      opts,
+    );
   }
 }
 
@@ -217,7 +247,8 @@ export class FloatLogSlider extends BoundedNumber {
     this.set({ value: base ** exponent });
   }
   protected validate(v: number): number {
-    if (typeof v !== 'number' || !(v > 0)) throw new RangeError(`FloatLogSlider: value must be a positive number, got ${String(v)}`);
+    if (typeof v !== 'number' || !(v > 0))
+      throw new RangeError(`FloatLogSlider: value must be a positive number, got ${String(v)}`);
     const base = this.get<number>('base');
     return Math.min(base ** this.max, Math.max(base ** this.min, v));
   }
@@ -251,7 +282,11 @@ export class Checkbox extends ValueWidget<boolean> {
   constructor(opts: CheckboxOptions = {}) {
     super(
       identity('controls', 'CheckboxModel', 'CheckboxView'),
-      { value: opts.value ?? false, indent: opts.indent ?? true, ...described('CheckboxStyleModel', { background: null }, opts) },
+      {
+        value: opts.value ?? false,
+        indent: opts.indent ?? true,
+        ...described('CheckboxStyleModel', { background: null }, opts),
+      },
       opts,
     );
   }
@@ -283,11 +318,17 @@ function normalizeOptions<T>(widget: string, options: SelectionOptions<T>): { la
 export abstract class SelectionWidget<T> extends DOMWidget {
   static localKeys = ['value', 'label'];
   private readonly values: T[];
-  protected constructor(id: WidgetIdentity, styleModel: string, opts: SelectionWidgetOptions<T>, extra: WidgetState = {}) {
+  protected constructor(
+    id: WidgetIdentity,
+    styleModel: string,
+    opts: SelectionWidgetOptions<T>,
+    extra: WidgetState = {},
+  ) {
     const widget = id._model_name.replace(/Model$/, '');
     const { labels, values } = normalizeOptions(widget, opts.options);
     const index = opts.value === undefined ? 0 : values.indexOf(opts.value);
-    if (index < 0) throw new RangeError(`${widget}: value ${String(opts.value)} is not one of the options (${labels.join(', ')})`);
+    if (index < 0)
+      throw new RangeError(`${widget}: value ${String(opts.value)} is not one of the options (${labels.join(', ')})`);
     super(
       id,
       {
@@ -308,7 +349,9 @@ export abstract class SelectionWidget<T> extends DOMWidget {
   set value(v: T) {
     const index = this.values.indexOf(v);
     if (index < 0)
-      throw new RangeError(`${this.modelName.replace(/Model$/, '')}: value ${String(v)} is not one of the options (${this.labels.join(', ')})`);
+      throw new RangeError(
+        `${this.modelName.replace(/Model$/, '')}: value ${String(v)} is not one of the options (${this.labels.join(', ')})`,
+      );
     this.set({ index, value: v, label: this.labels[index] });
   }
   get index(): number {
@@ -353,6 +396,21 @@ export class ToggleButtons<T = unknown> extends SelectionWidget<T> {
       tooltips: opts.tooltips ?? [],
       icons: [],
       button_style: opts.button_style ?? '',
+    });
+  }
+}
+
+/**
+ * A slider over labelled options (depths 20 and 56, the names of runs). Its `index` can be
+ * jslinked to a Stack's `selected_index` to flip between precomputed outputs in the page.
+ */
+export class SelectionSlider<T = unknown> extends SelectionWidget<T> {
+  constructor(opts: SelectionWidgetOptions<T> & { continuous_update?: boolean; readout?: boolean }) {
+    super(identity('controls', 'SelectionSliderModel', 'SelectionSliderView'), 'SliderStyleModel', opts, {
+      orientation: 'horizontal',
+      readout: opts.readout ?? true,
+      continuous_update: opts.continuous_update ?? true,
+      behavior: 'drag-tap',
     });
   }
 }
@@ -446,7 +504,8 @@ export interface BoxOptions extends DomOptions {
 export class Box extends DOMWidget {
   constructor(children: Widget[], opts: BoxOptions = {}, model = 'BoxModel', view = 'BoxView') {
     for (const c of children)
-      if (!(c instanceof Widget)) throw new TypeError(`${view.replace(/View$/, '')}: every child must be a widget, got ${String(c)}`);
+      if (!(c instanceof Widget))
+        throw new TypeError(`${view.replace(/View$/, '')}: every child must be a widget, got ${String(c)}`);
     super(identity('controls', model, view), { children: [...children], box_style: opts.box_style ?? '' }, opts);
   }
   get children(): Widget[] {
@@ -478,7 +537,12 @@ export class Stack extends DOMWidget {
   constructor(children: Widget[], opts: DomOptions & { selected_index?: number } = {}) {
     super(
       identity('controls', 'StackModel', 'StackView'),
-      { children: [...children], box_style: '', selected_index: opts.selected_index ?? 0, titles: children.map(() => '') },
+      {
+        children: [...children],
+        box_style: '',
+        selected_index: opts.selected_index ?? 0,
+        titles: children.map(() => ''),
+      },
       opts,
     );
   }

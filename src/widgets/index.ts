@@ -12,6 +12,7 @@ export {
   SelectionWidget,
   Dropdown,
   ToggleButtons,
+  SelectionSlider,
   Button,
   Label,
   HTML,

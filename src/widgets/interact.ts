@@ -19,12 +19,7 @@ import type { Widget } from './widget';
 
 type ValueControl = ValueWidget<unknown> | SelectionWidget<unknown>;
 export type Abbreviation =
-  | number
-  | boolean
-  | readonly number[]
-  | readonly string[]
-  | readonly (readonly [string, unknown])[]
-  | ValueControl;
+  number | boolean | readonly number[] | readonly string[] | readonly (readonly [string, unknown])[] | ValueControl;
 
 /** The value an abbreviation's control gives to `fn`. */
 export type AbbreviationValue<A> = A extends boolean
@@ -50,7 +45,9 @@ export interface InteractOptions extends BoxOptions {
 
 function sliderFor(name: string, spec: readonly number[], continuous: boolean): IntSlider | FloatSlider {
   if (spec.length < 2 || spec.length > 3 || !spec.every(Number.isFinite))
-    throw new RangeError(`interact: '${name}' must be [min, max] or [min, max, step] numbers, got [${spec.join(', ')}]`);
+    throw new RangeError(
+      `interact: '${name}' must be [min, max] or [min, max, step] numbers, got [${spec.join(', ')}]`,
+    );
   const [min, max] = spec;
   const ints = spec.every(Number.isInteger);
   const step = spec[2] ?? (ints ? 1 : (max - min) / 100);
@@ -67,12 +64,15 @@ export function controlFor(name: string, a: Abbreviation, continuous = true): Va
   if (typeof a === 'number') {
     if (!Number.isFinite(a)) throw new RangeError(`interact: '${name}' must be a finite number, got ${a}`);
     const span = a > 0 ? [-a, 3 * a] : a < 0 ? [3 * a, -a] : [-1, 1];
-    const s = Number.isInteger(a) ? new IntSlider({ min: span[0], max: span[1], value: a, description: name }) : new FloatSlider({ min: span[0], max: span[1], value: a, step: Math.abs(a) / 25 || 0.1, description: name });
+    const s = Number.isInteger(a)
+      ? new IntSlider({ min: span[0], max: span[1], value: a, description: name })
+      : new FloatSlider({ min: span[0], max: span[1], value: a, step: Math.abs(a) / 25 || 0.1, description: name });
     s.set({ continuous_update: continuous });
     return s as ValueControl;
   }
   if (Array.isArray(a)) {
-    if (a.length > 0 && a.every((x) => typeof x === 'number')) return sliderFor(name, a as number[], continuous) as ValueControl;
+    if (a.length > 0 && a.every((x) => typeof x === 'number'))
+      return sliderFor(name, a as number[], continuous) as ValueControl;
     return new Dropdown({ options: a as unknown[], description: name }) as ValueControl;
   }
   throw new TypeError(`interact: cannot make a control for '${name}' from ${String(a)}`);
@@ -156,7 +156,8 @@ export function interact<S extends Record<string, Abbreviation>, R>(
   spec: S,
   opts: InteractOptions = {},
 ): Interactive<S, R> {
-  if (typeof fn !== 'function') throw new TypeError(`interact: the first argument must be a function, got ${String(fn)}`);
+  if (typeof fn !== 'function')
+    throw new TypeError(`interact: the first argument must be a function, got ${String(fn)}`);
   if (typeof spec !== 'object' || spec === null || Object.keys(spec).length === 0)
     throw new TypeError('interact: give at least one argument, e.g. { depth: [8, 56, 6] }');
   return new Interactive(fn, spec, opts);

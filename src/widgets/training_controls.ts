@@ -38,7 +38,12 @@ export class TrainingControls extends HBox implements TrainSteering {
     const max = opts.max ?? lr * 10;
     if (!(min > 0 && min <= lr && lr <= max))
       throw new RangeError(`TrainingControls: need 0 < min <= learningRate <= max, got ${min}, ${lr}, ${max}`);
-    const stopButton = new Button({ description: 'Stop', icon: 'stop', button_style: 'danger', tooltip: 'stop after this batch' });
+    const stopButton = new Button({
+      description: 'Stop',
+      icon: 'stop',
+      button_style: 'danger',
+      tooltip: 'stop after this batch',
+    });
     const rate = new FloatLogSlider({
       value: lr,
       min: Math.log10(min),

@@ -65,7 +65,11 @@ function toBuffer(v: ArrayBufferView | ArrayBuffer): Buffer {
  * buffers (the place they leave is removed from an object or set to null in an array, as
  * ipywidgets' `_remove_buffers` does) and listed in `buffer_paths`.
  */
-export function serializeState(state: WidgetState): { state: CommData; buffer_paths: (string | number)[][]; buffers: Buffer[] } {
+export function serializeState(state: WidgetState): {
+  state: CommData;
+  buffer_paths: (string | number)[][];
+  buffers: Buffer[];
+} {
   const buffer_paths: (string | number)[][] = [];
   const buffers: Buffer[] = [];
   const walk = (v: unknown, path: (string | number)[]): unknown => {
@@ -224,7 +228,13 @@ export class Widget {
   }
 
   /** The state as a front end stores it (for notebook metadata), buffers base64-encoded. */
-  embedState(): { model_name: string; model_module: string; model_module_version: string; state: CommData; buffers?: unknown[] } {
+  embedState(): {
+    model_name: string;
+    model_module: string;
+    model_module_version: string;
+    state: CommData;
+    buffers?: unknown[];
+  } {
     const { state, buffer_paths, buffers } = serializeState(this.synced(this.state));
     return {
       model_name: String(this.state._model_name),
@@ -232,7 +242,9 @@ export class Widget {
       model_module_version: String(this.state._model_module_version),
       state,
       ...(buffers.length
-        ? { buffers: buffers.map((b, i) => ({ encoding: 'base64', path: buffer_paths[i], data: b.toString('base64') })) }
+        ? {
+            buffers: buffers.map((b, i) => ({ encoding: 'base64', path: buffer_paths[i], data: b.toString('base64') })),
+          }
         : {}),
     };
   }
@@ -294,7 +306,10 @@ export class Widget {
         );
         if (Object.keys(known).length) {
           const echo = serializeState(known);
-          this.comm.send({ method: 'echo_update', state: echo.state, buffer_paths: echo.buffer_paths }, { buffers: echo.buffers });
+          this.comm.send(
+            { method: 'echo_update', state: echo.state, buffer_paths: echo.buffer_paths },
+            { buffers: echo.buffers },
+          );
         }
         const resolved = Object.fromEntries(Object.entries(known).map(([k, v]) => [k, resolveRefs(v)]));
         this.lock = new Map(Object.entries(resolved).map(([k, v]) => [k, jsonKey(v)]));

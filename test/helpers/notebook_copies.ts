@@ -43,7 +43,7 @@ export function prepareNotebookCopies(dir: string): void {
           "import { widgets, interact, display, ResNet, loadDataFashionMnist, trainingRecipe, recipeDataOptions, train } from 'resnet-ts';",
         ),
         code(
-          "const ui = interact(({ depth }) => {\n  console.log(`depth is ${depth}`);\n}, { depth: [0, 40] });\nawait ui.ready;\nui",
+          'const ui = interact(({ depth }) => {\n  console.log(`depth is ${depth}`);\n}, { depth: [0, 40] });\nawait ui.ready;\nui',
         ),
         code(
           [

@@ -239,7 +239,8 @@ export class KernelServer {
         this.publish(this.currentParent(), 'comm_open', { comm_id, target_name, data }, { metadata, buffers }),
       send: (comm_id, data, metadata, buffers) =>
         this.publish(this.currentParent(), 'comm_msg', { comm_id, data }, { metadata, buffers }),
-      close: (comm_id, data, metadata) => this.publish(this.currentParent(), 'comm_close', { comm_id, data }, { metadata }),
+      close: (comm_id, data, metadata) =>
+        this.publish(this.currentParent(), 'comm_close', { comm_id, data }, { metadata }),
     };
     manager.formatError = (e) => this.executor.formatError(e);
   }
@@ -248,7 +249,11 @@ export class KernelServer {
   private async onComm(msg: Message): Promise<void> {
     const c = msg.content;
     const commId = String(c.comm_id ?? '');
-    const m: CommMessage = { data: (c.data ?? {}) as Record<string, unknown>, metadata: msg.metadata, buffers: msg.buffers };
+    const m: CommMessage = {
+      data: (c.data ?? {}) as Record<string, unknown>,
+      metadata: msg.metadata,
+      buffers: msg.buffers,
+    };
     const manager = commManager();
     await this.parentContext.run(msg, async () => {
       try {

@@ -30,6 +30,7 @@ import type { InlineMath } from 'mdast-util-math';
 import { Cell, Notebook, Output, joinText, readNotebook } from './ipynb';
 import { listNotebooks } from './mirror';
 import { VEGA_LITE_MIMES } from '../../src/display/display';
+import { WIDGET_STATE_MIME, WIDGET_VIEW_MIME } from '../../src/widgets/widget';
 
 export interface SiteOptions {
   /** Project root (node_modules with the assets). */
@@ -118,6 +119,8 @@ async function markdownToHast(src: string): Promise<ElementContent[]> {
 interface PageContext {
   figures: number;
   usesVega: boolean;
+  /** Widget views on the page (drawn by @jupyter-widgets/html-manager from the saved state). */
+  widgets: number;
   renderVegaLite: (spec: unknown) => Promise<string>;
 }
 
@@ -134,6 +137,15 @@ async function outputNode(o: Output, ctx: PageContext): Promise<ElementContent |
   if (o.output_type !== 'display_data' && o.output_type !== 'execute_result' && o.output_type !== 'update_display_data')
     return null;
   const data = o.data ?? {};
+  if (WIDGET_VIEW_MIME in data) {
+    // html-manager draws the view in place of the script; the text shows until then (or without the state).
+    ctx.widgets++;
+    const view = JSON.stringify(data[WIDGET_VIEW_MIME]).replace(/</g, '\\u003c');
+    return h('div', { className: ['output', 'widget'] }, [
+      h('pre', { className: ['widget-fallback'] }, [text(stripAnsi(joinText(data['text/plain'] ?? '')))]),
+      h('script', { type: WIDGET_VIEW_MIME }, [text(view)]),
+    ]);
+  }
   const vlMime = VEGA_LITE_MIMES.find((m) => m in data);
   if (vlMime) {
     const spec = data[vlMime];
@@ -247,7 +259,17 @@ function navNode(pages: SitePage[], i: number | null, where: 'top' | 'bottom'): 
   return h('nav', { className: ['site-nav', `site-nav-${where}`] }, links);
 }
 
-function pageDocument(title: string, body: ElementContent[], opts: { vega: boolean; courseTitle: string }): HastRoot {
+function pageDocument(
+  title: string,
+  body: ElementContent[],
+  opts: { vega: boolean; courseTitle: string; widgetState?: unknown },
+): HastRoot {
+  const widgets = opts.widgetState
+    ? [
+        h('script', { type: WIDGET_STATE_MIME }, [text(JSON.stringify(opts.widgetState).replace(/</g, '\\u003c'))]),
+        h('script', { src: 'assets/widgets/embed.js' }, []),
+      ]
+    : [];
   const css = (href: string) => h('link', { rel: ['stylesheet'], href });
   const js = (src: string) => h('script', { src }, []);
   return {
@@ -267,7 +289,7 @@ function pageDocument(title: string, body: ElementContent[], opts: { vega: boole
             ? [js('assets/vega.min.js'), js('assets/vega-lite.min.js'), js('assets/vega-embed.min.js')]
             : []),
         ]),
-        h('body', {}, [h('main', {}, body), ...(opts.vega ? [js('assets/site.js')] : [])]),
+        h('body', {}, [h('main', {}, body), ...(opts.vega ? [js('assets/site.js')] : []), ...widgets]),
       ]),
     ],
   };
@@ -317,6 +339,12 @@ function copyAssets(root: string, outDir: string): void {
     firstExisting(path.join(nm, 'vega-embed', 'build', 'vega-embed.min.js')),
     path.join(assets, 'vega-embed.min.js'),
   );
+  // @jupyter-widgets/html-manager's standalone bundle (controls, output, their CSS and icon fonts):
+  // it draws the widgets of a page from the state the notebook runner saved.
+  const embedDir = path.dirname(firstExisting(path.join(nm, '@jupyter-widgets', 'html-manager', 'dist', 'embed.js')));
+  fs.mkdirSync(path.join(assets, 'widgets'), { recursive: true });
+  for (const f of fs.readdirSync(embedDir))
+    if (!/amd|\.map$|LICENSE/.test(f)) fs.copyFileSync(path.join(embedDir, f), path.join(assets, 'widgets', f));
   const here = path.join(root, 'tools', 'notebook-md', 'site-assets');
   for (const f of ['site.css', 'site.js']) fs.copyFileSync(path.join(here, f), path.join(assets, f));
 }
@@ -388,6 +416,7 @@ async function writePage(
   const ctx: PageContext = {
     figures: 0,
     usesVega: false,
+    widgets: 0,
     renderVegaLite: async (spec) => {
       vegaRenderer ??= (await import('../../src/plot/render')).renderSvgAsync as (spec: unknown) => Promise<string>;
       return vegaRenderer(spec);
@@ -412,7 +441,12 @@ async function writePage(
     h('article', { className: ['notebook'] }, cells),
     navNode(pages, i, 'bottom'),
   ];
-  const tree = pageDocument(pages[i].title, body, { vega: ctx.usesVega, courseTitle: opts.courseTitle });
+  const widgetState = ctx.widgets
+    ? (input.nb.metadata.widgets as Record<string, unknown> | undefined)?.[WIDGET_STATE_MIME]
+    : undefined;
+  if (ctx.widgets && !widgetState)
+    opts.log?.(`WARNING: ${input.name} shows widgets but its notebook has no saved widget state: their text is shown`);
+  const tree = pageDocument(pages[i].title, body, { vega: ctx.usesVega, courseTitle: opts.courseTitle, widgetState });
   rewriteNotebookLinks(tree);
   copyProseImages(tree, `${input.name}.ipynb`, opts.sourceDir, opts.outDir);
   fs.writeFileSync(path.join(opts.outDir, pages[i].file), await renderDocument(tree));

@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Notebook, Output, joinText, readNotebook, stringifyNotebook } from '../notebook-md/ipynb';
+import { WIDGET_STATE_MIME, WidgetStateCollector } from './widget_state';
 import { KernelClient, KernelSpec, KernelStartError, Message } from './kernel_client';
 
 export interface CellFailure {
@@ -169,6 +170,9 @@ export async function runNotebook(file: string, opts: RunNotebookOptions): Promi
   }
   let count = 0;
   const collector = new OutputCollector([], () => count);
+  // The widgets' state as a front end would save it (nbclient's way): the page shows them without a kernel.
+  const widgets = new WidgetStateCollector();
+  const stopWatching = kernel.watchIopub((m) => widgets.add(m));
   try {
     for (const [i, cell] of executed.cells.entries()) {
       if (cell.cell_type !== 'code') continue;
@@ -227,8 +231,13 @@ export async function runNotebook(file: string, opts: RunNotebookOptions): Promi
       break;
     }
   } finally {
+    stopWatching();
     await kernel.shutdown();
   }
+  const state = widgets.metadata();
+  const metadata: Record<string, unknown> = { ...executed.metadata };
+  delete metadata.widgets;
+  executed.metadata = state ? { ...metadata, widgets: { [WIDGET_STATE_MIME]: state } } : metadata;
   return finish();
 }
 

@@ -23,14 +23,14 @@ export interface WidgetStateMetadata {
   state: Record<string, ModelState>;
 }
 
-function putBuffers(state: Record<string, unknown>, paths: unknown, buffers: Buffer[], into: ModelState): void {
+/** Binary parts of a state, kept base64-encoded beside it (as the widget-state schema has them). */
+function putBuffers(paths: unknown, buffers: Buffer[], into: ModelState): void {
   if (!Array.isArray(paths)) return;
   paths.forEach((p: (string | number)[], i) => {
     if (!buffers[i]) return;
     into.buffers = (into.buffers ?? []).filter((b) => JSON.stringify(b.path) !== JSON.stringify(p));
     into.buffers.push({ encoding: 'base64', path: p, data: buffers[i].toString('base64') });
   });
-  void state;
 }
 
 export class WidgetStateCollector {
@@ -51,7 +51,7 @@ export class WidgetStateCollector {
           model_module_version: String(state._model_module_version),
           state,
         };
-        putBuffers(state, c.data?.buffer_paths, m.buffers, model);
+        putBuffers(c.data?.buffer_paths, m.buffers, model);
         this.models.set(id, model);
         break;
       }
@@ -60,7 +60,7 @@ export class WidgetStateCollector {
         const method = c.data?.method;
         if (!model || (method !== 'update' && method !== 'echo_update')) return;
         Object.assign(model.state, (c.data?.state ?? {}) as Record<string, unknown>);
-        putBuffers(model.state, c.data?.buffer_paths, m.buffers, model);
+        putBuffers(c.data?.buffer_paths, m.buffers, model);
         break;
       }
       case 'comm_close':

@@ -19,7 +19,10 @@ const iopub: Message[] = [];
 beforeAll(async () => {
   await buildDist();
   kernel = await KernelClient.start(
-    { argv: [process.execPath, '--expose-gc', MAIN, '--config-path', '{connection_file}'], display_name: 'resnet-ts (test)' },
+    {
+      argv: [process.execPath, '--expose-gc', MAIN, '--config-path', '{connection_file}'],
+      display_name: 'resnet-ts (test)',
+    },
     { cwd: path.join(ROOT, 'notebooks'), env: { RESNET_TS_FAST: '1' } },
   );
   kernel.watchIopub((m) => iopub.push(m));
@@ -35,7 +38,8 @@ const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, ''); // eslint-disable
 async function run(code: string, timeoutMs = 60_000, onMessage?: (m: Message) => void) {
   const out = await kernel.execute(code, timeoutMs, onMessage);
   const result = ofType(out.messages, 'execute_result')[0]?.content as { data: Record<string, unknown> } | undefined;
-  const error = ofType(out.messages, 'error')[0]?.content as { ename: string; evalue: string; traceback: string[] } | undefined;
+  const error = ofType(out.messages, 'error')[0]?.content as
+    { ename: string; evalue: string; traceback: string[] } | undefined;
   if (error) throw new Error(`cell failed: ${strip(error.traceback.join('\n'))}`);
   return { ...out, result, text: String(result?.data['text/plain'] ?? '') };
 }
@@ -56,17 +60,16 @@ const content = (m: Message) => m.content as unknown as CommContent;
 
 /** The model id a cell's execute_result shows as a widget view. */
 function viewModelId(r: { result?: { data: Record<string, unknown> } }): string {
-  const view = r.result?.data['application/vnd.jupyter.widget-view+json'] as { model_id: string; version_major: number };
+  const view = r.result?.data['application/vnd.jupyter.widget-view+json'] as {
+    model_id: string;
+    version_major: number;
+  };
   expect(view.version_major).toBe(2);
   return view.model_id;
 }
 
 const update = (commId: string, state: Record<string, unknown>, buffers?: Buffer[]) =>
-  kernel.sendComm(
-    'comm_msg',
-    { comm_id: commId, data: { method: 'update', state, buffer_paths: [] } },
-    { buffers },
-  );
+  kernel.sendComm('comm_msg', { comm_id: commId, data: { method: 'update', state, buffer_paths: [] } }, { buffers });
 
 describe('widget models over comms', () => {
   let sliderId = '';
@@ -76,7 +79,7 @@ describe('widget models over comms', () => {
       "import { widgets, interact } from 'resnet-ts';\nconst slider = new widgets.IntSlider({ value: 3, min: 0, max: 10, description: 'depth' });\nslider",
     );
     sliderId = viewModelId(r);
-    expect(r.text).toBe('IntSlider(value=3, min=0, max=10, step=1, description=\'depth\')');
+    expect(r.text).toBe("IntSlider(value=3, min=0, max=10, step=1, description='depth')");
     const open = r.messages.find((m) => m.header.msg_type === 'comm_open' && content(m).comm_id === sliderId)!;
     expect(open.metadata).toEqual({ version: '2.1.0' });
     const c = content(open);
@@ -118,12 +121,16 @@ describe('widget models over comms', () => {
   it('a front-end update changes .value, fires observers and is echoed; a kernel write sends an update', async () => {
     await run("const seen: number[] = [];\nslider.observe((c) => { seen.push(c.new as number); }, 'value');");
     const msgId = await update(sliderId, { value: 7 });
-    const echo = await waitFor((m) => m.parent_header.msg_id === msgId && m.header.msg_type === 'comm_msg', 'echo_update');
+    const echo = await waitFor(
+      (m) => m.parent_header.msg_id === msgId && m.header.msg_type === 'comm_msg',
+      'echo_update',
+    );
     expect(content(echo).data).toEqual({ method: 'echo_update', state: { value: 7 }, buffer_paths: [] });
     // A value out of range is clipped by the kernel, which then tells the front end.
     const clipId = await update(sliderId, { value: 99 });
     const clipped = await waitFor(
-      (m) => m.parent_header.msg_id === clipId && m.header.msg_type === 'comm_msg' && content(m).data.method === 'update',
+      (m) =>
+        m.parent_header.msg_id === clipId && m.header.msg_type === 'comm_msg' && content(m).data.method === 'update',
       'the clipped value',
     );
     expect(content(clipped).data.state).toEqual({ value: 10 });
@@ -158,8 +165,14 @@ describe('widget models over comms', () => {
     expect(content(custom).data).toEqual({ method: 'custom', content: { hello: 'front end' } });
     expect([...custom.buffers[0]]).toEqual([1, 2, 3]);
 
-    const click = await kernel.sendComm('comm_msg', { comm_id: id, data: { method: 'custom', content: { event: 'click' } } });
-    const out = await waitFor((m) => m.parent_header.msg_id === click && m.header.msg_type === 'stream', 'the click output');
+    const click = await kernel.sendComm('comm_msg', {
+      comm_id: id,
+      data: { method: 'custom', content: { event: 'click' } },
+    });
+    const out = await waitFor(
+      (m) => m.parent_header.msg_id === click && m.header.msg_type === 'stream',
+      'the click output',
+    );
     expect(out.content.text).toBe('clicked 1\n');
     await kernel.sendComm(
       'comm_msg',
@@ -206,13 +219,17 @@ describe('widget models over comms', () => {
   });
 
   it('1000 front-end updates leave the kernel memory flat', async () => {
-    const r = await run("const counter = new widgets.IntSlider({ max: 100000 });\ncounter");
+    const r = await run('const counter = new widgets.IntSlider({ max: 100000 });\ncounter');
     const id = viewModelId(r);
     const heap = async () => Number((await run('(global as any).gc(); process.memoryUsage().heapUsed')).text);
     const burst = async (from: number) => {
       let last = '';
       for (let i = from; i < from + 1000; i++) last = await update(id, { value: i });
-      await waitFor((m) => m.parent_header.msg_id === last && m.header.msg_type === 'comm_msg', 'the last echo', 60_000);
+      await waitFor(
+        (m) => m.parent_header.msg_id === last && m.header.msg_type === 'comm_msg',
+        'the last echo',
+        60_000,
+      );
     };
     await burst(0); // warm up
     iopub.length = 0;
@@ -230,7 +247,7 @@ describe('interact and Output', () => {
     const r = await run(
       [
         'const ui = interact(({ depth, block }) => {',
-        "  console.log(`${block} net of depth ${depth}`);",
+        '  console.log(`${block} net of depth ${depth}`);',
         '  return depth * 2;',
         "}, { depth: [8, 56, 6], block: ['basic', 'bottleneck'] });",
         'await ui.ready;',
@@ -266,7 +283,9 @@ describe('interact and Output', () => {
       { output_type: 'display_data', data: { 'text/plain': '40' }, metadata: {} },
     ]);
     // Nothing the function printed leaked into a cell or the kernel's parent-less output.
-    expect(iopub.some((m) => m.header.msg_type === 'stream' && String(m.content.text).includes('depth 20'))).toBe(false);
+    expect(iopub.some((m) => m.header.msg_type === 'stream' && String(m.content.text).includes('depth 20'))).toBe(
+      false,
+    );
   });
 });
 
@@ -305,7 +324,10 @@ describe('steering training', () => {
         if (m.header.msg_type === 'stream' && String(m.content.text).includes('batch 2\n') && !clickSent) {
           clickedAt = 2;
           void update(rateId, { value: 0.025 });
-          clickSent = kernel.sendComm('comm_msg', { comm_id: stopId, data: { method: 'custom', content: { event: 'click' } } });
+          clickSent = kernel.sendComm('comm_msg', {
+            comm_id: stopId,
+            data: { method: 'custom', content: { event: 'click' } },
+          });
         }
       },
     );
@@ -317,11 +339,17 @@ describe('steering training', () => {
     expect(batches).toBe(steps);
     expect(steps).toBeGreaterThanOrEqual(2);
     expect(steps).toBeLessThanOrEqual(4);
-    const log = ofType(out.messages, 'stream').map((m) => m.content.text).join('');
+    const log = ofType(out.messages, 'stream')
+      .map((m) => m.content.text)
+      .join('');
     expect(log).toMatch(/Stopped at epoch 0, batch \d+ \(step \d+\); 0 epochs finished/);
-    expect((await run('[controls.rate.value, controls.learningRate(undefined), controls.learningRate(0.1)].map((x) => +x!.toPrecision(6))')).text).toBe(
-      '[ 0.025, 0.025, 0.05 ]',
-    );
+    expect(
+      (
+        await run(
+          '[controls.rate.value, controls.learningRate(undefined), controls.learningRate(0.1)].map((x) => +x!.toPrecision(6))',
+        )
+      ).text,
+    ).toBe('[ 0.025, 0.025, 0.05 ]');
     expect((await run('tnet.apply(data.testIter.epoch(0).next().value.x).shape')).text).toMatch(/\[ \d+, 10 \]/);
   }, 180_000);
 });

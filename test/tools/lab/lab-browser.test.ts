@@ -394,7 +394,9 @@ describe('notebooks in JupyterLab 3.6 (lab/), headless chromium', () => {
     for (let i = 0; i < 20; i++) {
       await page.keyboard.press(direction);
       expected += direction === 'ArrowRight' ? 1 : -1;
-      await expect.poll(async () => (await output.innerText()).trim(), { timeout: 10_000 }).toBe(`depth is ${expected}`);
+      await expect
+        .poll(async () => (await output.innerText()).trim(), { timeout: 10_000 })
+        .toBe(`depth is ${expected}`);
     }
     const latencies = (await page.evaluate(() => (window as any).__latencies)) as number[];
     expect(latencies).toHaveLength(20);
@@ -411,9 +413,9 @@ describe('notebooks in JupyterLab 3.6 (lab/), headless chromium', () => {
     // Training with a Stop button: click it once the second epoch runs.
     void runCell(2);
     const status = panel.locator('.widget-label', { hasText: /^epoch \d+, batch/ });
-    await expect.poll(async () => ((await status.count()) ? await status.innerText() : ''), { timeout: 120_000 }).toMatch(
-      /^epoch [2-9]\d*, batch/,
-    );
+    await expect
+      .poll(async () => ((await status.count()) ? await status.innerText() : ''), { timeout: 120_000 })
+      .toMatch(/^epoch [2-9]\d*, batch/);
     const shownAtClick = await status.innerText();
     await panel.locator('button.widget-button', { hasText: 'Stop' }).click();
     const summary = panel.locator('.jp-OutputArea-output', { hasText: /^stopped: true, steps: \d+, epochs: \d+/ });

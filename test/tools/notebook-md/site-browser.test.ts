@@ -285,6 +285,57 @@ describe('course site in headless chromium', () => {
     await page.waitForURL(new RegExp(`${pages[1].file.replace('.', '\\.')}$`));
     await page.close();
   });
+
+  it("chapter site: widgets drawn from the saved state; part 6's depth slider flips its charts with no kernel", async () => {
+    const page = (name: string) => sites.real.pages.find((p) => p.name === name)!;
+    // Part 2's explorer: four controls over the Output with the summary table of the first setting.
+    const explorer = await checkPage('real', page('02-resnet'));
+    await explorer.page.locator('.widget-subarea .widget-vbox').waitFor({ timeout: 15_000 });
+    expect(await explorer.page.locator('.widget-subarea .widget-dropdown select').count()).toBe(3);
+    expect(await explorer.page.locator('.widget-subarea .widget-slider .widget-readout').innerText()).toBe('96');
+    const table = explorer.page.locator('.widget-subarea .widget-output table.module-summary');
+    expect(await table.locator('tbody tr').count()).toBe(6);
+    expect(await table.innerText()).toContain('11,178,250'); // ResNet-18 as in Table 1, seed stem, 10 classes
+    expect(await explorer.page.locator('.widget-fallback').isVisible()).toBe(false);
+    await explorer.page.close();
+
+    // Part 3: the training controls as the run left them.
+    const training = await checkPage('real', page('03-training'));
+    await training.page.locator('.widget-subarea button.widget-button').waitFor({ timeout: 15_000 });
+    expect(await training.page.locator('.widget-subarea button.widget-button').innerText()).toContain('Stop');
+    expect(await training.page.locator('.widget-subarea .widget-label', { hasText: /steps$/ }).innerText()).toMatch(
+      /^finished after \d+ steps$/,
+    );
+    await training.page.close();
+
+    // Part 6: the slider switches between the precomputed charts inside the page.
+    const six = await checkPage('real', page('06-plain-vs-residual'));
+    const box = six.page.locator('.widget-subarea .widget-vbox');
+    await box.waitFor({ timeout: 15_000 });
+    const visibleTitle = () =>
+      box
+        .locator('.widget-html svg')
+        .evaluateAll((svgs) =>
+          svgs
+            .filter((s) => (s as SVGElement).getBoundingClientRect().height > 0)
+            .map((s) => s.querySelector('text.role-title-text, .role-title text')?.textContent ?? ''),
+        );
+    const [first] = await visibleTitle();
+    expect(first).toMatch(/^\d+ layers: plain and residual$/);
+    const later: string[] = [];
+    six.page.on('pageerror', (e) => later.push(e.message));
+    six.page.on('console', (m) => m.type() === 'error' && later.push(m.text()));
+    const handle = box.locator('.noUi-handle');
+    await handle.focus();
+    await six.page.keyboard.press('ArrowRight');
+    await expect.poll(async () => (await visibleTitle())[0], { timeout: 5_000 }).not.toBe(first);
+    const [second] = await visibleTitle();
+    expect(second).toMatch(/^\d+ layers: plain and residual$/);
+    expect(await box.locator('.widget-readout').innerText()).toBe(second.replace(': plain and residual', ''));
+    expect(later).toEqual([]);
+    await six.page.screenshot({ path: path.join(SHOTS, 'site-06-depth-slider.png'), fullPage: true });
+    await six.page.close();
+  });
 });
 
 describe('site inputs', () => {
