@@ -242,9 +242,10 @@ export class FloatLogSlider extends BoundedNumber {
       'SliderStyleModel',
       { base },
     );
-    // The exponent was clipped to min..max; the state holds the value itself.
+    // The state holds the value itself, not its exponent: the given value when it is in range
+    // (base ** log(value) is not always value again), else the clipped end.
     const exponent = this.get<number>('value');
-    this.set({ value: base ** exponent });
+    this.set({ value: exponent === Math.log(value) / Math.log(base) ? value : base ** exponent });
   }
   protected validate(v: number): number {
     if (typeof v !== 'number' || !(v > 0))

@@ -26,6 +26,7 @@ import { epochProgress } from '../../src/train/progress';
 import { requestInterrupt } from '../../src/train/interrupt';
 import { setDisplayWriter } from '../../src/display/display';
 import { formatEpoch, train } from '../../src/train/train';
+import type { TrainSteering } from '../../src/train/steering';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -843,5 +844,86 @@ describe('checkpoints (tiny net)', () => {
         /optimizer is Adam, checkpoint has SGD/,
       );
     });
+  });
+});
+
+describe('steering (tiny net): a Stop control and a learning-rate control', () => {
+  /** A steering object as a notebook's TrainingControls is, driven by the test. */
+  function steering(opts: { stopAfter?: number; rate?: (scheduled: number | undefined) => number | undefined } = {}) {
+    const seen: number[] = [];
+    const ends: { steps: number; stopped: boolean }[] = [];
+    const s: TrainSteering & { seen: number[]; ends: typeof ends; batches: number } = {
+      batches: 0,
+      seen,
+      ends,
+      get stopRequested() {
+        return opts.stopAfter !== undefined && this.batches >= opts.stopAfter;
+      },
+      ...(opts.rate ? { learningRate: (x: number | undefined) => (seen.push(x ?? NaN), opts.rate!(x)) } : {}),
+      onBatch() {
+        this.batches++;
+      },
+      onEnd(r) {
+        ends.push(r);
+      },
+    };
+    return s;
+  }
+
+  it('Stop ends train() after the batch it is on, keeps the history, writes the checkpoint there', async () => {
+    const dir = tmp();
+    const lines: string[] = [];
+    const s = steering({ stopAfter: 6 });
+    const r = await train({
+      trainData: source(4),
+      testData: source(1, 3),
+      net: net(),
+      epochs: 5,
+      log: (l) => lines.push(l),
+      progress: 'none',
+      checkpointDir: dir,
+      steering: s,
+    });
+    expect(r.interrupted).toBe(true);
+    expect(r.steps).toBe(6);
+    expect(r.history.map((h) => h.epoch)).toEqual([0]);
+    expect(lines.at(-1)).toBe('Stopped at epoch 1, batch 2 (step 6); 1 epochs finished');
+    expect(s.ends).toEqual([{ steps: 6, stopped: true }]);
+    expect(readCheckpoint(dir).manifest.position).toMatchObject({ epoch: 1, batch: 2, step: 6 });
+  });
+
+  it('a run that is not stopped reports its end; the rate control sees each step and sets the rate used', async () => {
+    // A rate control that halves the schedule's rate from step 2 on: the weights equal a run
+    // whose schedule is halved from step 2, and differ from the plain schedule's run.
+    let step = 0;
+    const s = steering({ rate: (x) => (step++ >= 2 ? x! / 2 : x) });
+    const schedule = (i: number) => 0.1 / (1 + i);
+    const steered = net();
+    const common = { trainData: source(4), testData: source(1, 3), epochs: 1, log: quiet, progress: 'none' as const };
+    const r = await train({ ...common, net: steered, schedule, steering: s });
+    expect(r.interrupted).toBeUndefined();
+    expect(s.ends).toEqual([{ steps: 4, stopped: false }]);
+    expect(s.seen).toEqual([0, 1, 2, 3].map(schedule));
+    const halved = net();
+    await train({ ...common, net: halved, schedule: (i) => (i >= 2 ? schedule(i) / 2 : schedule(i)) });
+    expect(values(steered)).toEqual(values(halved));
+    const plain = net();
+    await train({ ...common, net: plain, schedule });
+    expect(values(steered)).not.toEqual(values(plain));
+  });
+
+  it('a rate control needs an optimizer whose rate can be set: refused before the first step', async () => {
+    await expect(
+      train({
+        trainData: source(2),
+        testData: source(1, 3),
+        net: net(),
+        epochs: 1,
+        log: quiet,
+        progress: 'none',
+        optimizer: tf.train.adam(0.01),
+        steering: steering({ rate: (x) => x }),
+      }),
+    ).rejects.toThrow(/setLearningRate/);
   });
 });
