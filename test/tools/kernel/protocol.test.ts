@@ -263,11 +263,13 @@ describe('endurance', () => {
     // few hundred bytes each) for stack mapping; measured growth 4 MB. RSS is only bounded: it
     // holds the V8 heap's reserve, which the TypeScript compiler's garbage pushes to 400-500 MB
     // between collections whatever the cells do (stock tslab measured the same), and V8 gives it
-    // back lazily.
+    // back lazily. The bound is on the growth: the absolute RSS depends on what ran before in this
+    // kernel (the training tests above) and on the machine (1.03-1.05 GB on a 2-core EPYC with the
+    // kernel of an earlier commit, 0.9 GB on others), 220-320 MB of it from these 400 cells.
     console.log(
       `400 cells: heapUsed ${((after.heapUsed - before.heapUsed) / 1e6).toFixed(1)} MB, rss ${((after.rss - before.rss) / 1e6).toFixed(1)} MB`,
     );
     expect(after.heapUsed - before.heapUsed).toBeLessThan(20e6);
-    expect(after.rss).toBeLessThan(1e9);
+    expect(after.rss - before.rss).toBeLessThan(500e6);
   }, 600_000);
 });
