@@ -8,7 +8,7 @@
  * the library that notebook cells load must agree on one instance.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { DisplayContent } from './display';
+import type { DisplayContent } from './jupyter_display';
 
 export interface OutputSink {
   /** Text written to stdout or stderr (console.log, console.error). */

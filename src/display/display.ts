@@ -26,12 +26,8 @@ export const VEGA_LITE_V4_MIME = 'application/vnd.vegalite.v4+json';
 /** Every Vega-Lite MIME type a figure bundle carries, newest first. */
 export const VEGA_LITE_MIMES = [VEGA_LITE_MIME, VEGA_LITE_V4_MIME] as const;
 
-export type MimeBundle = Record<string, unknown>;
-export interface DisplayContent {
-  data: MimeBundle;
-  metadata: Record<string, unknown>;
-  transient?: { display_id?: string };
-}
+import type { DisplayContent, MimeBundle } from './jupyter_display';
+export type { DisplayContent, MimeBundle } from './jupyter_display';
 export type DisplayWriter = (content: DisplayContent, update: boolean) => void;
 
 let injected: DisplayWriter | null | undefined;

@@ -1,3 +1,17 @@
+/** What training reports after each batch (onBatch, a steering's onBatch, the live plot). */
+export interface BatchEvent {
+  epoch: number;
+  /** Batches done in this epoch (1 after the first). */
+  batch: number;
+  numBatches: number;
+  /** Mean loss over this batch. */
+  loss: number;
+  /** Examples in this batch, and how many of them the net classified correctly (before the update). */
+  batchSize: number;
+  correct: number;
+  imagesPerSecond: number;
+}
+
 /** What training records per epoch: the history `train` returns, checkpoints store and plots draw. */
 export interface EpochRecord {
   epoch: number;

@@ -4,7 +4,7 @@
  * before every step, which learning rate to use. Any object with these members steers; the
  * training loop knows nothing about widgets.
  */
-import type { BatchEvent } from './train';
+import type { BatchEvent } from './history';
 
 export interface TrainSteering {
   /** True once someone asked training to stop; train() stops after the current batch. */

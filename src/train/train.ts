@@ -16,22 +16,11 @@ import { TrainPosition, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import type { EpochRecord } from './history';
 import { InterruptWatch } from './interrupt';
 import type { TrainSteering } from './steering';
+import type { BatchEvent } from './history';
+export type { BatchEvent } from './history';
 import { JUPYTER_DISPLAY } from '../display/jupyter_display';
 import { vegaLiteBundle } from '../plot/vega_bundle';
 import { trainingCurvesSpec } from '../plot/specs';
-
-export interface BatchEvent {
-  epoch: number;
-  /** Batches done in this epoch (1 after the first). */
-  batch: number;
-  numBatches: number;
-  /** Mean loss over this batch. */
-  loss: number;
-  /** Examples in this batch, and how many of them the net classified correctly (before the update). */
-  batchSize: number;
-  correct: number;
-  imagesPerSecond: number;
-}
 
 export interface TrainOptions {
   trainData: BatchSource;

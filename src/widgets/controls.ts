@@ -298,7 +298,7 @@ export class Checkbox extends ValueWidget<boolean> {
 }
 
 /** Options of a selection: values (labelled by String(value)) or [label, value] pairs. */
-export type SelectionOptions<T> = readonly T[] | readonly (readonly [string, T])[];
+export type SelectionOptions<T> = readonly (readonly [string, T])[] | readonly T[];
 
 export interface SelectionWidgetOptions<T> extends DescriptionOptions {
   options: SelectionOptions<T>;

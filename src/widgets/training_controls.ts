@@ -11,7 +11,7 @@
  * slider / starting value, so the schedule's shape is kept and moving the slider to half the
  * starting value halves every later step; without a schedule, the slider's value is the rate.
  */
-import type { BatchEvent } from '../train/train';
+import type { BatchEvent } from '../train/history';
 import type { TrainSteering } from '../train/steering';
 import { Button, FloatLogSlider, HBox, Label } from './controls';
 

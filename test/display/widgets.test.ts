@@ -246,7 +246,9 @@ describe('interact', () => {
       'DropdownModel',
     ]);
     expect([c.x.modelName, c.f.modelName]).toEqual(['FloatSliderModel', 'FloatSliderModel']);
-    expect(calls).toEqual([{ n: 10, x: 0.5, range: 32, f: expect.closeTo(0.75, 12), flag: true, kind: 'basic', pair: 18 }]);
+    expect(calls).toEqual([
+      { n: 10, x: 0.5, range: 32, f: expect.closeTo(0.75, 12), flag: true, kind: 'basic', pair: 18 },
+    ]);
     const n = c.n as widgets.IntSlider;
     expect([n.min, n.max]).toEqual([-10, 30]);
   });
