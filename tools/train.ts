@@ -120,51 +120,11 @@ export interface RunOptions {
   progress: ProgressMode;
 }
 
-export function parseRunOptions(argv: string[]): RunOptions | 'help' {
-  const s = { type: 'string' } as const;
-  const { values: v } = parseArgs({
-    args: argv,
-    options: {
-      recipe: s,
-      epochs: s,
-      'batch-size': s,
-      resize: s,
-      'learning-rate': s,
-      lr: s,
-      momentum: s,
-      nesterov: { type: 'boolean' },
-      'no-nesterov': { type: 'boolean' },
-      schedule: s,
-      'warmup-fraction': s,
-      'weight-decay': s,
-      'label-smoothing': s,
-      augment: s,
-      'recalibrate-batches': s,
-      validation: s,
-      'train-limit': s,
-      'test-limit': s,
-      'max-batches-per-epoch': s,
-      'max-batches': s,
-      seed: s,
-      model: s,
-      widths: s,
-      depths: s,
-      block: s,
-      'head-pool': s,
-      stem: s,
-      backend: s,
-      precision: s,
-      'data-dir': s,
-      out: s,
-      'checkpoint-every': s,
-      resume: { type: 'boolean' },
-      progress: s,
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (v.help) return 'help';
-  const base = trainingRecipe(oneOf<RecipeName>('recipe', v.recipe, RECIPE_NAMES, 'seed'));
+/** The network: a preset (--model) or the recipe's, with --widths, --depths, --block, --head-pool, --stem applied. */
+function modelFromFlags(
+  v: { model?: string; widths?: string; depths?: string; block?: string; 'head-pool'?: string; stem?: string },
+  base: TrainingRecipe,
+): { model: Partial<ResNetConfig>; modified: boolean } {
   const model: Partial<ResNetConfig> = v.model ? { ...resnetPreset(v.model) } : { ...base.model };
   const widths = four('widths', v.widths);
   if (widths) {
@@ -176,13 +136,60 @@ export function parseRunOptions(argv: string[]): RunOptions | 'help' {
   if (v.block) model.block = oneOf('block', v.block, BLOCK_KINDS, 'basic');
   if (v['head-pool']) model.headPool = oneOf('head-pool', v['head-pool'], HEAD_POOLS, 'avg3');
   if (v.stem) model.stem = oneOf('stem', v.stem, STEMS, 'seed');
+  return { model, modified: Boolean(widths || depths || v.block || v['head-pool'] || v.stem) };
+}
+
+const str = { type: 'string' } as const;
+const bool = { type: 'boolean' } as const;
+/** The flags of `npm start`: a recipe's fields (same names), the model's, and the run's. */
+const RUN_FLAGS = {
+  recipe: str,
+  epochs: str,
+  'batch-size': str,
+  resize: str,
+  'learning-rate': str,
+  lr: str,
+  momentum: str,
+  nesterov: bool,
+  'no-nesterov': bool,
+  schedule: str,
+  'warmup-fraction': str,
+  'weight-decay': str,
+  'label-smoothing': str,
+  augment: str,
+  'recalibrate-batches': str,
+  validation: str,
+  'train-limit': str,
+  'test-limit': str,
+  'max-batches-per-epoch': str,
+  'max-batches': str,
+  seed: str,
+  model: str,
+  widths: str,
+  depths: str,
+  block: str,
+  'head-pool': str,
+  stem: str,
+  backend: str,
+  precision: str,
+  'data-dir': str,
+  out: str,
+  'checkpoint-every': str,
+  resume: bool,
+  progress: str,
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export function parseRunOptions(argv: string[]): RunOptions | 'help' {
+  const { values: v } = parseArgs({ args: argv, options: RUN_FLAGS, strict: true });
+  if (v.help) return 'help';
+  const base = trainingRecipe(oneOf<RecipeName>('recipe', v.recipe, RECIPE_NAMES, 'seed'));
+  const { model, modified } = modelFromFlags(v, base);
   const limit = (name: string, dflt: number | undefined) =>
     v[name as keyof typeof v] === undefined ? dflt : int(name, v[name as keyof typeof v] as string, 0);
   const recipe: TrainingRecipe = {
     ...base,
-    modelName:
-      v.model ??
-      (widths || depths || v.block || v['head-pool'] || v.stem ? `${base.modelName}, modified` : base.modelName),
+    modelName: v.model ?? (modified ? `${base.modelName}, modified` : base.modelName),
     model,
     epochs: int('epochs', v.epochs, base.epochs),
     batchSize: int('batch-size', v['batch-size'], base.batchSize),

@@ -41,6 +41,38 @@ function get(url: URL, timeoutMs: number): Promise<{ req: http.ClientRequest; re
   });
 }
 
+/** GET `url`, following up to `maxRedirects` redirects, to a 200 response (else the error `fail` makes). */
+async function followRedirects(
+  url: string,
+  timeoutMs: number,
+  maxRedirects: number,
+  fail: (problem: string) => DataFileError,
+): Promise<{ req: http.ClientRequest; res: http.IncomingMessage }> {
+  let current = new URL(url);
+  const at = () => (current.href !== url ? ` (at ${current.href})` : '');
+  for (let hops = 0; ; hops++) {
+    let got: { req: http.ClientRequest; res: http.IncomingMessage };
+    try {
+      got = await get(current, timeoutMs);
+    } catch (e) {
+      throw fail(`${(e as Error).message}${at()}`);
+    }
+    const { res } = got;
+    const status = res.statusCode ?? 0;
+    if (REDIRECTS.has(status) && res.headers.location) {
+      res.resume();
+      if (hops >= maxRedirects) throw fail(`too many redirects (more than ${maxRedirects})`);
+      current = new URL(res.headers.location, current);
+      continue;
+    }
+    if (status !== 200) {
+      res.resume();
+      throw fail(`HTTP ${status} ${res.statusMessage ?? ''}`.trimEnd() + at());
+    }
+    return got;
+  }
+}
+
 /**
  * Downloads `url` to `dest` atomically: streams into `.<name>.part-<pid>` next to `dest` while
  * hashing, checks the digests against `accepted`, fsyncs and renames. On any failure the temp
@@ -60,32 +92,7 @@ export async function downloadFile(
   const fail = (problem: string) => new DataFileError(`downloading ${name} from ${url}: ${problem}`, name, url);
 
   try {
-    // Follow redirects.
-    let current = new URL(url);
-    let res: http.IncomingMessage;
-    let req: http.ClientRequest;
-    for (let hops = 0; ; hops++) {
-      try {
-        ({ req, res } = await get(current, timeoutMs));
-      } catch (e) {
-        throw fail(`${(e as Error).message}${current.href !== url ? ` (at ${current.href})` : ''}`);
-      }
-      const status = res.statusCode ?? 0;
-      if (REDIRECTS.has(status) && res.headers.location) {
-        res.resume();
-        if (hops >= maxRedirects) throw fail(`too many redirects (more than ${maxRedirects})`);
-        current = new URL(res.headers.location, current);
-        continue;
-      }
-      if (status !== 200) {
-        res.resume();
-        throw fail(
-          `HTTP ${status} ${res.statusMessage ?? ''}`.trimEnd() + (current.href !== url ? ` (at ${current.href})` : ''),
-        );
-      }
-      break;
-    }
-
+    const { req, res } = await followRedirects(url, timeoutMs, maxRedirects, fail);
     const lenHeader = res.headers['content-length'];
     const total = lenHeader !== undefined && /^\d+$/.test(lenHeader) ? Number(lenHeader) : undefined;
     const hasher = newHashers();

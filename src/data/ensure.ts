@@ -64,33 +64,17 @@ export async function ensureFashionMnist(opts: EnsureOptions = {}): Promise<Ensu
   const env = opts.env ?? process.env;
   const log = opts.log ?? (() => undefined);
   const hashes = opts.hashes ?? FASHION_MNIST_HASHES;
-  const files = Object.keys(hashes);
 
-  // 1. explicit directory
+  // 1. explicit directory: all files or an error, no fallback
   const explicit: [string, 'flag' | 'env'] | undefined =
     opts.dir !== undefined && opts.dir !== ''
       ? [opts.dir, 'flag']
       : env.FASHION_MNIST_DIR
         ? [env.FASHION_MNIST_DIR, 'env']
         : undefined;
-  if (explicit) {
-    const [dir, source] = explicit;
-    const what = source === 'flag' ? `directory ${dir}` : `FASHION_MNIST_DIR=${dir}`;
-    const st = await inspectDir(dir, hashes);
-    const missing = st.filter((s) => s.state === 'missing').map((s) => s.file);
-    const bad = st.flatMap((s) => (s.state === 'bad' ? [s] : []));
-    if (bad.length > 0) throw new DataFileError(bad.map((b) => b.message).join('\n'), bad[0].path);
-    if (missing.length > 0) {
-      throw new DataFileError(
-        `${what}: missing ${missing.join(', ')} (an explicit directory must hold all of ${files.join(', ')})`,
-        path.join(dir, missing[0]),
-      );
-    }
-    log(`Fashion-MNIST: using ${dir} (${source === 'flag' ? '--dir' : 'FASHION_MNIST_DIR'})`);
-    return { dir: path.resolve(dir), source };
-  }
+  if (explicit) return useExplicitDir(explicit[0], explicit[1], hashes, log);
 
-  // 2. project cache
+  // 2. project cache (corrupt files are removed, to be fetched again)
   const cacheDir = path.resolve(opts.cacheDir ?? defaultCacheDir());
   const cacheStatus = await inspectDir(cacheDir, hashes);
   for (const s of cacheStatus) {
@@ -119,20 +103,54 @@ export async function ensureFashionMnist(opts: EnsureOptions = {}): Promise<Ensu
 
   // 4. download what the cache lacks
   const need = cacheStatus.filter((s) => s.state !== 'ok').map((s) => s.file);
-  const mirror = opts.mirror ?? env.FASHION_MNIST_MIRROR ?? DEFAULT_MIRROR;
   if (opts.download === false) {
     throw new DataFileError(
       `Fashion-MNIST not found (no --dir/FASHION_MNIST_DIR, cache ${cacheDir} lacks ${need.join(', ')}, ` +
         `${debianDir ?? 'Debian dir'} unusable) and downloading is disabled`,
     );
   }
+  await downloadInto(cacheDir, need, opts.mirror ?? env.FASHION_MNIST_MIRROR ?? DEFAULT_MIRROR, hashes, opts, log);
+  return { dir: cacheDir, source: 'download' };
+}
+
+/** --dir or FASHION_MNIST_DIR: every file there and verified, or an error naming what is wrong. */
+async function useExplicitDir(
+  dir: string,
+  source: 'flag' | 'env',
+  hashes: HashTable,
+  log: (line: string) => void,
+): Promise<EnsureResult> {
+  const what = source === 'flag' ? `directory ${dir}` : `FASHION_MNIST_DIR=${dir}`;
+  const st = await inspectDir(dir, hashes);
+  const missing = st.filter((s) => s.state === 'missing').map((s) => s.file);
+  const bad = st.flatMap((s) => (s.state === 'bad' ? [s] : []));
+  if (bad.length > 0) throw new DataFileError(bad.map((b) => b.message).join('\n'), bad[0].path);
+  if (missing.length > 0) {
+    throw new DataFileError(
+      `${what}: missing ${missing.join(', ')} (an explicit directory must hold all of ${Object.keys(hashes).join(', ')})`,
+      path.join(dir, missing[0]),
+    );
+  }
+  log(`Fashion-MNIST: using ${dir} (${source === 'flag' ? '--dir' : 'FASHION_MNIST_DIR'})`);
+  return { dir: path.resolve(dir), source };
+}
+
+/** Downloads `files` from the mirror into the cache, each verified before it lands. */
+async function downloadInto(
+  cacheDir: string,
+  files: string[],
+  mirror: string,
+  hashes: HashTable,
+  opts: EnsureOptions,
+  log: (line: string) => void,
+): Promise<void> {
   try {
     await fs.promises.mkdir(cacheDir, { recursive: true });
   } catch (e) {
     throw new DataFileError(`cannot create cache directory ${cacheDir}: ${(e as Error).message}`, cacheDir);
   }
   const base = mirror.endsWith('/') ? mirror : mirror + '/';
-  for (const file of need) {
+  for (const file of files) {
     const url = new URL(file, base).href;
     log(`Fashion-MNIST: downloading ${url} -> ${cacheDir}`);
     await downloadFile(url, path.join(cacheDir, file), hashes[file], {
@@ -142,5 +160,4 @@ export async function ensureFashionMnist(opts: EnsureOptions = {}): Promise<Ensu
     });
   }
   log(`Fashion-MNIST: downloaded to ${cacheDir}`);
-  return { dir: cacheDir, source: 'download' };
 }

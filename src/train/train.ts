@@ -117,12 +117,9 @@ function checkTrainOptions(opts: TrainOptions): void {
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   checkTrainOptions(opts);
   const log = opts.log ?? ((l: string) => console.log(l));
-  const net = opts.net;
   const optimizer = opts.optimizer ?? tf.train.sgd(0.05);
-  const lossFn = opts.loss ?? softmaxCrossEntropy;
   // Fails now, not at the first step, for an optimizer without a settable rate.
   if (opts.schedule || opts.steering?.learningRate) learningRateSetter(optimizer);
-  const steering = opts.steering;
   const start = opts.resume
     ? await resumeFrom(opts, optimizer, log)
     : { history: [] as EpochRecord[], pos: freshPosition(0, 0) };
@@ -130,105 +127,134 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let pos = start.pos;
   log(`Start training on ${opts.deviceDescription ?? tf.getBackend()}`);
   const started = performance.now();
-  const interrupt = new InterruptWatch();
-  const save = async () => {
+  const save = async (at: TrainPosition) => {
     if (opts.checkpointDir)
-      await saveCheckpoint(opts.checkpointDir, net, optimizer, pos, history, opts.checkpointMeta ?? {});
+      await saveCheckpoint(opts.checkpointDir, opts.net, optimizer, at, history, opts.checkpointMeta ?? {});
+  };
+  const run: EpochRun = {
+    opts,
+    optimizer,
+    lossFn: opts.loss ?? softmaxCrossEntropy,
+    interrupt: new InterruptWatch(),
+    save: () => save(pos),
   };
 
   for (; pos.epoch < opts.epochs; pos = freshPosition(pos.epoch + 1, pos.step)) {
-    const numBatches = Math.min(opts.trainData.numBatches, opts.maxBatchesPerEpoch ?? Infinity);
-    const bar: EpochProgress = epochProgress(
-      opts.progress ?? 'auto',
-      pos.epoch,
-      numBatches,
-      pos.batch,
-      Math.ceil(opts.trainData.numExamples / opts.trainData.numBatches),
-    );
-    let index = 0;
-    // Wall time per step includes loading and resizing the batch, as the seed's epoch time did.
-    let tLast = performance.now();
-    let lastYield = tLast;
+    const ended = await trainEpoch(run, pos);
+    if (ended !== 'done') {
+      await save(pos);
+      const how = ended === 'interrupted' ? 'Interrupted' : 'Stopped';
+      log(`${how} at epoch ${pos.epoch}, batch ${pos.batch} (step ${pos.step}); ${history.length} epochs finished`);
+      opts.steering?.onEnd?.({ steps: pos.step, stopped: true });
+      return trainResult(history, pos.step, true);
+    }
+    const record = evaluateEpoch(opts, pos, (performance.now() - started) / 1000);
+    history.push(record);
+    log(formatEpoch(record));
+    opts.onEpoch?.(record, history);
+    await save(freshPosition(pos.epoch + 1, pos.step)); // the position at the start of the next epoch
+  }
+  opts.steering?.onEnd?.({ steps: pos.step, stopped: false });
+  return trainResult(history, pos.step, false);
+}
+
+/** What every epoch of one train() call shares. */
+interface EpochRun {
+  opts: TrainOptions;
+  optimizer: tf.Optimizer;
+  lossFn: (logits: tf.Tensor, labels: tf.Tensor1D) => tf.Scalar;
+  interrupt: InterruptWatch;
+  /** Saves a checkpoint at the current position (when checkpointDir is set). */
+  save: () => Promise<void>;
+}
+
+/**
+ * The batches of one epoch from `pos` on (a resumed epoch skips what was done), updating `pos`.
+ * Ends 'done' at the epoch's end, or after a batch when an interrupt or the steering's stop came.
+ */
+async function trainEpoch(run: EpochRun, pos: TrainPosition): Promise<'done' | 'interrupted' | 'stopped'> {
+  const { opts, optimizer } = run;
+  const numBatches = Math.min(opts.trainData.numBatches, opts.maxBatchesPerEpoch ?? Infinity);
+  const bar: EpochProgress = epochProgress(
+    opts.progress ?? 'auto',
+    pos.epoch,
+    numBatches,
+    pos.batch,
+    Math.ceil(opts.trainData.numExamples / opts.trainData.numBatches),
+  );
+  let index = 0;
+  // Wall time per step includes loading and resizing the batch, as the seed's epoch time did.
+  let tLast = performance.now();
+  let lastYield = tLast;
+  try {
     for (const { x, y } of opts.trainData.epoch(pos.epoch)) {
       if (index >= numBatches) {
         tf.dispose([x, y]);
         break;
       }
       if (index++ < pos.batch) {
-        tf.dispose([x, y]);
+        tf.dispose([x, y]); // done before a resume
         tLast = performance.now();
         continue;
-      } // resumed mid-epoch
-      const { loss: lossValue, correct } = trainStep(
-        net,
+      }
+      const { loss, correct } = trainStep(
+        opts.net,
         optimizer,
         { x, y },
-        { loss: lossFn, weightDecay: opts.weightDecay, learningRate: stepLearningRate(opts, pos.step) },
+        { loss: run.lossFn, weightDecay: opts.weightDecay, learningRate: stepLearningRate(opts, pos.step) },
       );
       tf.dispose([x, y]);
-      if (!Number.isFinite(lossValue)) {
-        bar.stop();
+      if (!Number.isFinite(loss))
         throw new Error(
-          `training diverged: loss is ${lossValue} at epoch ${pos.epoch}, batch ${pos.batch} (try a smaller learning rate)`,
+          `training diverged: loss is ${loss} at epoch ${pos.epoch}, batch ${pos.batch} (try a smaller learning rate)`,
         );
-      }
       const n = y.shape[0];
       const now = performance.now();
-      pos.seconds += (now - tLast) / 1000;
+      recordStep(pos, loss, n, correct, (now - tLast) / 1000);
       tLast = now;
-      pos.lossSum += lossValue * n;
-      pos.correct += correct;
-      pos.seen += n;
-      pos.batch++;
-      pos.step++;
       const ips = pos.seen / pos.seconds;
       bar.update(pos.batch, ips);
       if (opts.checkpointEvery && pos.step % opts.checkpointEvery === 0 && pos.batch < numBatches) {
-        await save();
+        await run.save();
         tLast = performance.now(); // saving is not training time
       }
       const event: BatchEvent = {
         epoch: pos.epoch,
         batch: pos.batch,
         numBatches,
-        loss: lossValue,
+        loss,
         batchSize: n,
         correct,
         imagesPerSecond: ips,
       };
       opts.onBatch?.(event);
-      steering?.onBatch?.(event);
+      opts.steering?.onBatch?.(event);
       // Training steps are synchronous on CPU back ends: let timers, I/O, displays (and, when
       // steered, the front end's clicks) run now and then.
-      if (steering || now - lastYield > 250) {
+      if (opts.steering || now - lastYield > 250) {
         const before = performance.now();
         await new Promise((resolve) => setImmediate(resolve));
         lastYield = performance.now();
         tLast += lastYield - before; // whatever ran meanwhile is not training time
       }
-      if (interrupt.requested || steering?.stopRequested) {
-        bar.stop();
-        await save();
-        const how = interrupt.requested ? 'Interrupted' : 'Stopped';
-        log(`${how} at epoch ${pos.epoch}, batch ${pos.batch} (step ${pos.step}); ${history.length} epochs finished`);
-        steering?.onEnd?.({ steps: pos.step, stopped: true });
-        return trainResult(history, pos.step, true);
-      }
+      if (run.interrupt.requested) return 'interrupted';
+      if (opts.steering?.stopRequested) return 'stopped';
     }
+  } finally {
     bar.stop();
-    if (pos.seen === 0) throw new Error(`train: the training data yielded no batch in epoch ${pos.epoch}`);
-    const record = evaluateEpoch(opts, pos, (performance.now() - started) / 1000);
-    history.push(record);
-    log(formatEpoch(record));
-    opts.onEpoch?.(record, history);
-    if (opts.checkpointDir) {
-      // Store the position at the start of the next epoch.
-      const next = freshPosition(pos.epoch + 1, pos.step);
-      await saveCheckpoint(opts.checkpointDir, net, optimizer, next, history, opts.checkpointMeta ?? {});
-    }
   }
-  steering?.onEnd?.({ steps: pos.step, stopped: false });
-  return trainResult(history, pos.step, false);
+  if (pos.seen === 0) throw new Error(`train: the training data yielded no batch in epoch ${pos.epoch}`);
+  return 'done';
+}
+
+/** One finished step in the epoch's running totals. */
+function recordStep(pos: TrainPosition, loss: number, n: number, correct: number, seconds: number): void {
+  pos.seconds += seconds;
+  pos.lossSum += loss * n;
+  pos.correct += correct;
+  pos.seen += n;
+  pos.batch++;
+  pos.step++;
 }
 
 /** The learning rate of a step: the schedule's, as the steering (a rate control) adjusts it. */

@@ -22,9 +22,100 @@ import { findProjectRoot } from '../../src/project_root';
 
 const ROOT = findProjectRoot(__dirname);
 
+interface CommandContext {
+  /** The notebooks' folder (--dir, default notebooks/). */
+  dir: string;
+  positionals: string[];
+  values: { out?: string; in?: string; 'require-executed'?: boolean };
+}
+
+/** Removes outputs, execution counts and timing metadata from the committed notebooks. */
+function stripNotebooks(dir: string): void {
+  for (const f of listNotebooks(dir)) {
+    const nb = readNotebook(f);
+    let changed = false;
+    for (const c of nb.cells) {
+      if (c.cell_type === 'code' && ((c.outputs ?? []).length || c.execution_count != null)) {
+        c.outputs = [];
+        c.execution_count = null;
+        changed = true;
+      }
+      if (c.metadata && 'execution' in c.metadata) {
+        delete c.metadata.execution;
+        changed = true;
+      }
+    }
+    if (changed) {
+      fs.writeFileSync(f, stringifyNotebook(nb));
+      console.log(`nb:strip: ${path.relative(process.cwd(), f)}`);
+    }
+  }
+}
+
+/** One function per command; each returns the exit code. */
+const COMMANDS: Record<string, (c: CommandContext) => number | Promise<number>> = {
+  sync: ({ dir }) => {
+    const written = syncMirrors(dir);
+    for (const f of written) console.log(`md:sync: wrote ${path.relative(process.cwd(), f)}`);
+    console.log(`md:sync: ${listNotebooks(dir).length} notebook(s), ${written.length} mirror(s) updated`);
+    return 0;
+  },
+  check: ({ dir }) => {
+    const problems = checkMirrors(dir);
+    for (const p of problems) console.error(`md:check: ${p.message}`);
+    if (problems.length === 0) console.log(`md:check: ${listNotebooks(dir).length} notebook mirror(s) up to date`);
+    return problems.length ? 1 : 0;
+  },
+  'to-ipynb': ({ positionals, values }) => {
+    if (positionals.length !== 1) {
+      console.error('md:to-ipynb: give one markdown file');
+      return 2;
+    }
+    const src = positionals[0];
+    const out = values.out ?? src.replace(/\.md$/, '') + '.ipynb';
+    fs.writeFileSync(out, stringifyNotebook(markdownToNotebook(fs.readFileSync(src, 'utf8'), { name: src })));
+    console.log(`md:to-ipynb: wrote ${out}`);
+    return 0;
+  },
+  policy: ({ dir }) => {
+    const violations = checkOutputPolicy(dir);
+    for (const p of violations)
+      console.error(`nb:policy: ${p.message} (committed notebooks carry no outputs: npm run nb:strip)`);
+    if (violations.length === 0) console.log(`nb:policy: ${listNotebooks(dir).length} notebook(s) without outputs`);
+    return violations.length ? 1 : 0;
+  },
+  strip: ({ dir }) => {
+    stripNotebooks(dir);
+    return 0;
+  },
+  typecheck: async ({ dir, positionals }) => {
+    const { typecheckNotebooks, formatTypeErrors } = await import('./typecheck');
+    const files = positionals.length ? positionals.map((p) => path.resolve(p)) : listNotebooks(dir);
+    const errors = typecheckNotebooks(files, { root: ROOT });
+    if (errors.length) console.error(formatTypeErrors(errors, process.cwd()));
+    else console.log(`nb:typecheck: ${files.length} notebook(s), no type errors`);
+    return errors.length ? 1 : 0;
+  },
+  site: async ({ dir, values }) => {
+    const { buildSite } = await import('./site');
+    const r = await buildSite({
+      root: ROOT,
+      sourceDir: dir,
+      executedDir: path.resolve(values.in ?? path.join(ROOT, 'build', 'notebooks')),
+      outDir: path.resolve(values.out ?? path.join(ROOT, 'build', 'site')),
+      requireExecuted: !!values['require-executed'],
+      log: (l) => console.log(`site: ${l}`),
+    });
+    console.log(
+      `site: ${r.pages.length} page(s) + index in ${path.relative(process.cwd(), r.outDir) || '.'}: ${r.pages.map((p) => p.file).join(', ')}`,
+    );
+    return 0;
+  },
+};
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const { values: v, positionals } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: rest,
     options: {
       dir: { type: 'string' },
@@ -35,92 +126,16 @@ async function main(argv: string[]): Promise<number> {
     },
     allowPositionals: true,
   });
-  const dir = path.resolve((v.dir as string | undefined) ?? path.join(ROOT, 'notebooks'));
-  switch (command) {
-    case 'sync': {
-      const written = syncMirrors(dir);
-      for (const f of written) console.log(`md:sync: wrote ${path.relative(process.cwd(), f)}`);
-      console.log(`md:sync: ${listNotebooks(dir).length} notebook(s), ${written.length} mirror(s) updated`);
-      return 0;
-    }
-    case 'check': {
-      const problems = checkMirrors(dir);
-      for (const p of problems) console.error(`md:check: ${p.message}`);
-      if (problems.length === 0) console.log(`md:check: ${listNotebooks(dir).length} notebook mirror(s) up to date`);
-      return problems.length ? 1 : 0;
-    }
-    case 'to-ipynb': {
-      if (positionals.length !== 1) {
-        console.error('md:to-ipynb: give one markdown file');
-        return 2;
-      }
-      const src = positionals[0];
-      const out = (v.out as string | undefined) ?? src.replace(/\.md$/, '') + '.ipynb';
-      fs.writeFileSync(out, stringifyNotebook(markdownToNotebook(fs.readFileSync(src, 'utf8'), { name: src })));
-      console.log(`md:to-ipynb: wrote ${out}`);
-      return 0;
-    }
-    case 'policy': {
-      const violations = checkOutputPolicy(dir);
-      for (const p of violations)
-        console.error(`nb:policy: ${p.message} (committed notebooks carry no outputs: npm run nb:strip)`);
-      if (violations.length === 0) console.log(`nb:policy: ${listNotebooks(dir).length} notebook(s) without outputs`);
-      return violations.length ? 1 : 0;
-    }
-    case 'strip': {
-      for (const f of listNotebooks(dir)) {
-        const nb = readNotebook(f);
-        let changed = false;
-        for (const c of nb.cells) {
-          if (c.cell_type === 'code' && ((c.outputs ?? []).length || c.execution_count != null)) {
-            c.outputs = [];
-            c.execution_count = null;
-            changed = true;
-          }
-          if (c.metadata && 'execution' in c.metadata) {
-            delete c.metadata.execution;
-            changed = true;
-          }
-        }
-        if (changed) {
-          fs.writeFileSync(f, stringifyNotebook(nb));
-          console.log(`nb:strip: ${path.relative(process.cwd(), f)}`);
-        }
-      }
-      return 0;
-    }
-    case 'typecheck': {
-      const { typecheckNotebooks, formatTypeErrors } = await import('./typecheck');
-      const files = positionals.length ? positionals.map((p) => path.resolve(p)) : listNotebooks(dir);
-      const errors = typecheckNotebooks(files, { root: ROOT });
-      if (errors.length) console.error(formatTypeErrors(errors, process.cwd()));
-      else console.log(`nb:typecheck: ${files.length} notebook(s), no type errors`);
-      return errors.length ? 1 : 0;
-    }
-    case 'site': {
-      const { buildSite } = await import('./site');
-      const r = await buildSite({
-        root: ROOT,
-        sourceDir: dir,
-        executedDir: path.resolve((v.in as string | undefined) ?? path.join(ROOT, 'build', 'notebooks')),
-        outDir: path.resolve((v.out as string | undefined) ?? path.join(ROOT, 'build', 'site')),
-        requireExecuted: !!v['require-executed'],
-        log: (l) => console.log(`site: ${l}`),
-      });
-      console.log(
-        `site: ${r.pages.length} page(s) + index in ${path.relative(process.cwd(), r.outDir) || '.'}: ${r.pages.map((p) => p.file).join(', ')}`,
-      );
-      return 0;
-    }
-    default:
-      console.log(
-        fs
-          .readFileSync(__filename, 'utf8')
-          .match(/\/\*\*([\s\S]*?)\*\//)?.[1]
-          .replace(/^ \* ?/gm, '') ?? '',
-      );
-      return command === undefined || command === 'help' || v.help ? 0 : 2;
-  }
+  const run = command !== undefined && Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (run) return run({ dir: path.resolve(values.dir ?? path.join(ROOT, 'notebooks')), positionals, values });
+  // No command, help, or an unknown one: this file's header is the usage.
+  console.log(
+    fs
+      .readFileSync(__filename, 'utf8')
+      .match(/\/\*\*([\s\S]*?)\*\//)?.[1]
+      .replace(/^ \* ?/gm, '') ?? '',
+  );
+  return command === undefined || command === 'help' || values.help ? 0 : 2;
 }
 
 main(process.argv.slice(2)).then(

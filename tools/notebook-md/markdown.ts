@@ -217,6 +217,45 @@ export interface MarkdownReadOptions {
   name?: string;
 }
 
+/** The front matter's `jupyter` key: the notebook's metadata and nbformat version. */
+function readFrontMatter(yaml: string, nb: Notebook, where: string): void {
+  let fm: unknown;
+  try {
+    fm = YAML.parse(yaml);
+  } catch (e) {
+    throw new Error(`${where}: front matter is not YAML: ${(e as Error).message}`, { cause: e });
+  }
+  const j = (fm as { jupyter?: Record<string, unknown> } | null)?.jupyter ?? {};
+  const { nbformat, nbformat_minor, ...metadata } = j as Record<string, unknown>;
+  nb.metadata = metadata;
+  if (nbformat !== undefined && nbformat !== 4)
+    throw new Error(`${where}: nbformat ${String(nbformat)}, only 4 is supported`);
+  if (typeof nbformat_minor === 'number') nb.nbformat_minor = nbformat_minor;
+}
+
+/** A markdown or raw cell written between `<!-- #region ... -->` (or `#raw`) and its end marker. */
+function markerCell(
+  text: string,
+  start: RootContent,
+  end: RootContent,
+  kind: string,
+  attrText: string,
+  where: string,
+): Cell {
+  const bodyStart = nextLineStart(text, start.position!.start.offset!);
+  const endStart = end.position!.start.offset!;
+  let body = bodyStart <= endStart - 1 ? text.slice(bodyStart, endStart - 1) : '';
+  if (body.endsWith('\r') && text[bodyStart - 2] === '\r') body = body.slice(0, -1);
+  const attrs = parseAttributes(attrText, where);
+  const type: CellType = kind === 'raw' ? 'raw' : 'markdown';
+  return {
+    cell_type: type,
+    ...(attrs.id !== undefined ? { id: attrs.id } : {}),
+    metadata: attrs.metadata,
+    source: unescapeMarkers(body),
+  } as Cell;
+}
+
 /**
  * Reads the markdown form back into a notebook (no outputs, execution counts null). Text outside
  * any marker or fence (hand-written markdown) becomes markdown cells, one per run of blocks.
@@ -237,18 +276,7 @@ export function markdownToNotebook(text: string, options: MarkdownReadOptions = 
     const node = kids[i];
     const where = `${name}:${node.position?.start.line ?? '?'}`;
     if (node.type === 'yaml' && i === 0) {
-      let fm: unknown;
-      try {
-        fm = YAML.parse(node.value);
-      } catch (e) {
-        throw new Error(`${where}: front matter is not YAML: ${(e as Error).message}`, { cause: e });
-      }
-      const j = (fm as { jupyter?: Record<string, unknown> } | null)?.jupyter ?? {};
-      const { nbformat, nbformat_minor, ...metadata } = j as Record<string, unknown>;
-      nb.metadata = metadata;
-      if (nbformat !== undefined && nbformat !== 4)
-        throw new Error(`${where}: nbformat ${String(nbformat)}, only 4 is supported`);
-      if (typeof nbformat_minor === 'number') nb.nbformat_minor = nbformat_minor;
+      readFrontMatter(node.value, nb, where);
       continue;
     }
     if (node.type === 'html') {
@@ -263,18 +291,7 @@ export function markdownToNotebook(text: string, options: MarkdownReadOptions = 
           if (em && em[1] === kind) break;
         }
         if (j >= kids.length) throw new Error(`${where}: <!-- #${kind} --> is never closed by <!-- #end${kind} -->`);
-        const bodyStart = nextLineStart(text, node.position!.start.offset!);
-        const endStart = kids[j].position!.start.offset!;
-        let body = bodyStart <= endStart - 1 ? text.slice(bodyStart, endStart - 1) : '';
-        if (body.endsWith('\r') && text[bodyStart - 2] === '\r') body = body.slice(0, -1);
-        const attrs = parseAttributes(m[2], where);
-        const type: CellType = kind === 'raw' ? 'raw' : 'markdown';
-        nb.cells.push({
-          cell_type: type,
-          ...(attrs.id !== undefined ? { id: attrs.id } : {}),
-          metadata: attrs.metadata,
-          source: unescapeMarkers(body),
-        });
+        nb.cells.push(markerCell(text, node, kids[j], kind, m[2], where));
         i = j;
         continue;
       }

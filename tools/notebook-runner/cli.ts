@@ -21,11 +21,26 @@ import { ensurePackageLink, findKernelSpec, formatFailure, runNotebook } from '.
 
 const ROOT = findProjectRoot(__dirname);
 
-async function main(): Promise<number> {
+/** A command-line mistake: printed with the command's name, exit code 2. */
+class UsageError extends Error {}
+
+interface RunnerOptions {
+  files: string[];
+  env: NodeJS.ProcessEnv;
+  fast: boolean;
+  timeoutS: number;
+  spec: ReturnType<typeof findKernelSpec>['spec'];
+  specFile: string;
+  outDir: string;
+}
+
+/** The command line, checked: notebooks that exist, a positive timeout, a kernelspec found. */
+function runnerOptions(argv: string[]): RunnerOptions | 'help' {
   let v: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {
     ({ values: v, positionals } = parseArgs({
+      args: argv,
       options: {
         fast: { type: 'boolean' },
         full: { type: 'boolean' },
@@ -37,69 +52,50 @@ async function main(): Promise<number> {
       allowPositionals: true,
     }));
   } catch (e) {
-    console.error(`run-notebooks: ${(e as Error).message}`);
-    return 2;
+    throw new UsageError((e as Error).message);
   }
-  if (v.help) {
-    console.log(
-      fs
-        .readFileSync(__filename, 'utf8')
-        .match(/\/\*\*([\s\S]*?)\*\//)?.[1]
-        .replace(/^ \* ?/gm, '') ?? '',
-    );
-    return 0;
-  }
+  if (v.help) return 'help';
   const env: NodeJS.ProcessEnv = {};
   if (v.fast) env.RESNET_TS_FAST = '1';
   if (v.full) env.RESNET_TS_FAST = '0';
   const fast = isFastMode({ ...process.env, ...env }); // the library's reader of RESNET_TS_FAST
   const timeoutS = v.timeout !== undefined ? Number(v.timeout) : fast ? 300 : 7200;
-  if (!(timeoutS > 0)) {
-    console.error(`run-notebooks: --timeout must be a positive number of seconds, got '${v.timeout}'`);
-    return 2;
-  }
-  const files =
-    positionals.length > 0
-      ? positionals
-      : fs
-          .readdirSync(path.join(ROOT, 'notebooks'))
-          .filter((f) => f.endsWith('.ipynb'))
-          .sort()
-          .map((f) => path.join(ROOT, 'notebooks', f));
-  for (const f of files) {
-    if (!fs.existsSync(f)) {
-      console.error(`run-notebooks: no such notebook: ${f}`);
-      return 2;
-    }
-  }
+  if (!(timeoutS > 0)) throw new UsageError(`--timeout must be a positive number of seconds, got '${v.timeout}'`);
+  const notebooks = path.join(ROOT, 'notebooks');
+  const files = positionals.length
+    ? positionals
+    : fs
+        .readdirSync(notebooks)
+        .filter((f) => f.endsWith('.ipynb'))
+        .sort()
+        .map((f) => path.join(notebooks, f));
+  const absent = files.find((f) => !fs.existsSync(f));
+  if (absent) throw new UsageError(`no such notebook: ${absent}`);
   let found: ReturnType<typeof findKernelSpec>;
   try {
     found = findKernelSpec((v.kernel as string | undefined) ?? 'resnet-ts', ROOT);
   } catch (e) {
-    console.error(`run-notebooks: ${(e as Error).message}`);
-    return 2;
+    throw new UsageError((e as Error).message);
   }
-  const { spec, file: specFile } = found;
   if (found.note) console.error(`run-notebooks: note: ${found.note}`);
   const outDir = path.resolve((v.out as string | undefined) ?? path.join(ROOT, 'build', 'notebooks'));
-  console.log(
-    `run-notebooks: ${files.length} notebook(s), ${fast ? 'fast' : 'full'} mode, kernel ${specFile}, ` +
-      `timeout ${timeoutS} s per cell, output in ${path.relative(process.cwd(), outDir) || '.'}`,
-  );
+  return { files, env, fast, timeoutS, spec: found.spec, specFile: found.file, outDir };
+}
 
+/** Runs the notebooks one after another; returns the failures' reports. */
+async function runAll(o: RunnerOptions): Promise<string[]> {
   // Notebook folders inside the project get the link that lets cells import 'resnet-ts'.
-  for (const dir of new Set(files.map((f) => path.dirname(path.resolve(f))))) {
+  for (const dir of new Set(o.files.map((f) => path.dirname(path.resolve(f))))) {
     const rel = path.relative(ROOT, dir);
     if (rel && !rel.startsWith('..') && !path.isAbsolute(rel)) ensurePackageLink(dir, ROOT);
   }
   const failures: string[] = [];
-  const t0 = performance.now();
-  for (const f of files) {
+  for (const f of o.files) {
     const r = await runNotebook(path.resolve(f), {
-      spec,
-      timeoutMs: timeoutS * 1000,
-      outDir,
-      env,
+      spec: o.spec,
+      timeoutMs: o.timeoutS * 1000,
+      outDir: o.outDir,
+      env: o.env,
       log: (l) => console.log(l),
     });
     console.log(
@@ -111,8 +107,36 @@ async function main(): Promise<number> {
       console.error(text);
     }
   }
+  return failures;
+}
+
+async function main(): Promise<number> {
+  let o: RunnerOptions | 'help';
+  try {
+    o = runnerOptions(process.argv.slice(2));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`run-notebooks: ${e.message}`);
+    return 2;
+  }
+  if (o === 'help') {
+    console.log(
+      fs
+        .readFileSync(__filename, 'utf8')
+        .match(/\/\*\*([\s\S]*?)\*\//)?.[1]
+        .replace(/^ \* ?/gm, '') ?? '',
+    );
+    return 0;
+  }
   console.log(
-    `run-notebooks: ${files.length - failures.length}/${files.length} notebooks passed in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    `run-notebooks: ${o.files.length} notebook(s), ${o.fast ? 'fast' : 'full'} mode, kernel ${o.specFile}, ` +
+      `timeout ${o.timeoutS} s per cell, output in ${path.relative(process.cwd(), o.outDir) || '.'}`,
+  );
+  const t0 = performance.now();
+  const failures = await runAll(o);
+  const n = o.files.length;
+  console.log(
+    `run-notebooks: ${n - failures.length}/${n} notebooks passed in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
   return failures.length ? 1 : 0;
 }

@@ -11,9 +11,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Notebook, Output, joinText, readNotebook, stringifyNotebook } from '../notebook-md/ipynb';
+import { Cell, Notebook, Output, joinText, readNotebook, stringifyNotebook } from '../notebook-md/ipynb';
 import { WIDGET_STATE_MIME, WidgetStateCollector } from './widget_state';
-import { KernelClient, KernelSpec, KernelStartError, Message } from './kernel_client';
+import { ExecuteOutcome, KernelClient, KernelSpec, KernelStartError, Message } from './kernel_client';
 
 export interface CellFailure {
   notebook: string;
@@ -144,30 +144,15 @@ export async function runNotebook(file: string, opts: RunNotebookOptions): Promi
   };
 
   for (const cell of executed.cells) {
-    if (cell.cell_type === 'code') {
-      cell.outputs = [];
-      cell.execution_count = null;
-    }
+    if (cell.cell_type === 'code') Object.assign(cell, { outputs: [], execution_count: null });
   }
 
-  let kernel: KernelClient;
-  try {
-    kernel = await KernelClient.start(opts.spec, {
-      cwd: path.dirname(path.resolve(file)),
-      env: opts.env,
-      startTimeoutMs: opts.startTimeoutMs,
-    });
-  } catch (e) {
-    const said = e instanceof KernelStartError ? e.processOutput.trim().split('\n').slice(-15).join('\n') : '';
-    failure = {
-      notebook: rel,
-      cell: 0,
-      kind: 'start',
-      firstLine: '',
-      message: `kernel did not start: ${(e as Error).message}${said ? `; the kernel printed:\n${said}` : ''}`,
-    };
+  const launch = await startKernel(file, rel, opts);
+  if ('failure' in launch) {
+    failure = launch.failure;
     return finish();
   }
+  const kernel = launch.kernel;
   let count = 0;
   const collector = new OutputCollector([], () => count);
   // The widgets' state as a front end would save it (nbclient's way): the page shows them without a kernel.
@@ -178,47 +163,21 @@ export async function runNotebook(file: string, opts: RunNotebookOptions): Promi
       if (cell.cell_type !== 'code') continue;
       const src = cell.source;
       if (src.trim() === '') continue;
-      const outputs: Output[] = [];
-      cell.outputs = outputs;
-      collector.setCell(outputs);
-      const t0 = performance.now();
-      const updateTimes: number[] = [];
-      const outcome = await kernel.execute(src, opts.timeoutMs, (m) => {
-        if (m.header.msg_type === 'update_display_data')
-          updateTimes.push(+((performance.now() - t0) / 1000).toFixed(2));
-        collector.add(m);
-      });
-      const secs = (performance.now() - t0) / 1000;
+      const { outcome, outputs, secs } = await runCell(
+        kernel,
+        cell,
+        collector,
+        opts.timeoutMs,
+        () => count,
+        (c) => (count = c),
+      );
       cellSeconds[i + 1] = secs;
-      // How long it took and how often a display was redrawn in place (live plots).
-      cell.metadata = { ...cell.metadata, execution: { seconds: +secs.toFixed(3), display_updates_at: updateTimes } };
-      const reportedCount = outcome.reply?.execution_count;
-      count = typeof reportedCount === 'number' ? reportedCount : count + 1;
-      cell.execution_count = count;
-      for (const o of outputs) if (o.output_type === 'execute_result') o.execution_count = count;
       const where = { notebook: rel, cell: i + 1, firstLine: firstLine(src) };
       if (outcome.status === 'ok') {
         log(`${rel}: cell ${i + 1} ok (${secs.toFixed(1)} s)`);
         continue;
       }
-      let message: string;
-      if (outcome.status === 'timeout') {
-        message = `timed out after ${opts.timeoutMs / 1000} s (kernel interrupted, then stopped)`;
-      } else if (outcome.status === 'died') {
-        const tail = kernel.processOutput.trim().split('\n').slice(-15).join('\n');
-        message = `the kernel died (${outcome.detail})${tail ? `; its last output:\n${tail}` : ''}`;
-      } else {
-        const reply = outcome.reply ?? {};
-        const err = outputs.find((o) => o.output_type === 'error');
-        if (err && err.output_type === 'error') {
-          // A kernel's traceback starts with its own "ename: evalue" line (ipykernel's and ours do).
-          const tb = (err.traceback ?? []).map(stripAnsi).join('\n');
-          message = tb.includes(err.evalue ?? '') ? tb : `${err.ename}: ${err.evalue}${tb ? `\n${tb}` : ''}`;
-        } else {
-          const parts = [reply.ename, reply.evalue].filter((s) => typeof s === 'string' && s !== '');
-          message = collector.stderr.trim() || parts.join(': ') || `execute_reply status ${outcome.status}`;
-        }
-      }
+      const message = failureMessage(outcome, outputs, kernel, collector.stderr, opts.timeoutMs);
       // Record the failure in the executed copy as an nbformat error output (the kernel's own, if it sent one).
       if (!outputs.some((o) => o.output_type === 'error'))
         outputs.push({ output_type: 'error', ename: outcome.status, evalue: message, traceback: [] });
@@ -234,11 +193,98 @@ export async function runNotebook(file: string, opts: RunNotebookOptions): Promi
     stopWatching();
     await kernel.shutdown();
   }
-  const state = widgets.metadata();
-  const metadata: Record<string, unknown> = { ...executed.metadata };
-  delete metadata.widgets;
-  executed.metadata = state ? { ...metadata, widgets: { [WIDGET_STATE_MIME]: state } } : metadata;
+  saveWidgetState(executed, widgets);
   return finish();
+}
+
+/**
+ * Runs one code cell on the kernel: its outputs, execution count (the kernel's, else one more than
+ * the last) and timing metadata (seconds, when a display was redrawn in place: live plots).
+ */
+async function runCell(
+  kernel: KernelClient,
+  cell: Cell,
+  collector: OutputCollector,
+  timeoutMs: number,
+  lastCount: () => number,
+  setCount: (n: number) => void,
+): Promise<{ outcome: ExecuteOutcome; outputs: Output[]; secs: number }> {
+  const outputs: Output[] = [];
+  cell.outputs = outputs;
+  collector.setCell(outputs);
+  const t0 = performance.now();
+  const updateTimes: number[] = [];
+  const outcome = await kernel.execute(cell.source, timeoutMs, (m) => {
+    if (m.header.msg_type === 'update_display_data') updateTimes.push(+((performance.now() - t0) / 1000).toFixed(2));
+    collector.add(m);
+  });
+  const secs = (performance.now() - t0) / 1000;
+  cell.metadata = { ...cell.metadata, execution: { seconds: +secs.toFixed(3), display_updates_at: updateTimes } };
+  const reported = outcome.reply?.execution_count;
+  const count = typeof reported === 'number' ? reported : lastCount() + 1;
+  setCount(count);
+  cell.execution_count = count;
+  for (const o of outputs) if (o.output_type === 'execute_result') o.execution_count = count;
+  return { outcome, outputs, secs };
+}
+
+/** What a failed cell's report says: the timeout, the kernel's last words, or the error with its traceback. */
+function failureMessage(
+  outcome: ExecuteOutcome,
+  outputs: Output[],
+  kernel: KernelClient,
+  stderr: string,
+  timeoutMs: number,
+): string {
+  if (outcome.status === 'timeout') return `timed out after ${timeoutMs / 1000} s (kernel interrupted, then stopped)`;
+  if (outcome.status === 'died') {
+    const tail = kernel.processOutput.trim().split('\n').slice(-15).join('\n');
+    return `the kernel died (${outcome.detail})${tail ? `; its last output:\n${tail}` : ''}`;
+  }
+  const err = outputs.find((o) => o.output_type === 'error');
+  if (err && err.output_type === 'error') {
+    // A kernel's traceback starts with its own "ename: evalue" line (ipykernel's and ours do).
+    const tb = (err.traceback ?? []).map(stripAnsi).join('\n');
+    return tb.includes(err.evalue ?? '') ? tb : `${err.ename}: ${err.evalue}${tb ? `\n${tb}` : ''}`;
+  }
+  const reply = outcome.reply ?? {};
+  const parts = [reply.ename, reply.evalue].filter((x) => typeof x === 'string' && x !== '');
+  return stderr.trim() || parts.join(': ') || `execute_reply status ${outcome.status}`;
+}
+
+/** The widgets' saved state goes into the notebook's metadata (replacing an earlier run's), or none. */
+function saveWidgetState(nb: Notebook, widgets: WidgetStateCollector): void {
+  const state = widgets.metadata();
+  const metadata: Record<string, unknown> = { ...nb.metadata };
+  delete metadata.widgets;
+  nb.metadata = state ? { ...metadata, widgets: { [WIDGET_STATE_MIME]: state } } : metadata;
+}
+
+/** The kernel for a notebook (in the notebook's folder), or the failure that names why it did not start. */
+async function startKernel(
+  file: string,
+  rel: string,
+  opts: RunNotebookOptions,
+): Promise<{ kernel: KernelClient } | { failure: CellFailure }> {
+  try {
+    const kernel = await KernelClient.start(opts.spec, {
+      cwd: path.dirname(path.resolve(file)),
+      env: opts.env,
+      startTimeoutMs: opts.startTimeoutMs,
+    });
+    return { kernel };
+  } catch (e) {
+    const said = e instanceof KernelStartError ? e.processOutput.trim().split('\n').slice(-15).join('\n') : '';
+    return {
+      failure: {
+        notebook: rel,
+        cell: 0,
+        kind: 'start',
+        firstLine: '',
+        message: `kernel did not start: ${(e as Error).message}${said ? `; the kernel printed:\n${said}` : ''}`,
+      },
+    };
+  }
 }
 
 // eslint-disable-next-line no-control-regex
