@@ -1,5 +1,6 @@
 /** resnet-ts: the public API. Import from 'resnet-ts' in scripts and notebooks. */
 import './tfjs_setup';
+import './plot/training_result'; // train()'s result shows its curves in a notebook
 export * as tf from '@tensorflow/tfjs-core';
 export { Module, Sequential } from './nn/module';
 export type { ForwardOptions } from './nn/module';

@@ -18,9 +18,7 @@ import { InterruptWatch } from './interrupt';
 import type { TrainSteering } from './steering';
 import type { BatchEvent } from './history';
 export type { BatchEvent } from './history';
-import { JUPYTER_DISPLAY } from '../display/jupyter_display';
-import { vegaLiteBundle } from '../plot/vega_bundle';
-import { trainingCurvesSpec } from '../plot/specs';
+import { JUPYTER_DISPLAY, type MimeBundle } from '../display/jupyter_display';
 
 export interface TrainOptions {
   trainData: BatchSource;
@@ -294,16 +292,26 @@ function evaluateEpoch(opts: TrainOptions, pos: TrainPosition, wallSeconds: numb
 }
 
 /** The result; in a notebook, a cell ending in it shows the training curves (its text: one line per epoch). */
+/**
+ * How a result with finished epochs is drawn in a notebook (else its text). Figures are plot/'s
+ * concern: plot/training_result.ts sets this when it is loaded (the library's entry loads it), so
+ * the training loop returns data and imports no figure code.
+ */
+let curvesDisplay: ((history: EpochRecord[], text: string) => MimeBundle) | null = null;
+export function setTrainingCurvesDisplay(fn: ((history: EpochRecord[], text: string) => MimeBundle) | null): void {
+  curvesDisplay = fn;
+}
+
 function trainResult(history: EpochRecord[], steps: number, interrupted: boolean): TrainResult {
   const result: TrainResult = interrupted ? { history, steps, interrupted } : { history, steps };
   Object.defineProperty(result, JUPYTER_DISPLAY, {
     enumerable: false,
-    value: () => {
+    value: (): MimeBundle => {
       const text = [
         `training: ${steps} steps, ${history.length} epochs${interrupted ? ' (interrupted)' : ''}`,
         ...history.map(formatEpoch),
       ].join('\n');
-      return history.length ? vegaLiteBundle(trainingCurvesSpec(history), text) : { 'text/plain': text };
+      return history.length && curvesDisplay ? curvesDisplay(history, text) : { 'text/plain': text };
     },
   });
   return result;

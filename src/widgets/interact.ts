@@ -108,6 +108,25 @@ export class Interactive<S extends Record<string, Abbreviation>, R = unknown> ex
     this.ready = this.update();
   }
 
+  /**
+   * The text form, for front ends without a widget manager: the controls' settings and what the
+   * last run printed or returned.
+   */
+  toString(): string {
+    const settings = Object.entries(this.controls).map(([k, c]) => {
+      const w = c as ValueControl;
+      return `${k}=${w instanceof SelectionWidget ? w.label : String(w.value)}`;
+    });
+    const shown = this.output.outputs.map((o) =>
+      o.output_type === 'stream'
+        ? o.text
+        : o.output_type === 'display_data'
+          ? `${String(o.data['text/plain'] ?? '')}\n`
+          : `${o.ename}: ${o.evalue}\n`,
+    );
+    return `interact(${settings.join(', ')})\n${shown.join('')}`.trimEnd();
+  }
+
   /** The current value of every control. */
   get args(): InteractArgs<S> {
     return Object.fromEntries(

@@ -293,8 +293,13 @@ describe('notebooks in JupyterLab 3.6 (lab/), headless chromium', () => {
     // The training cell: one figure, replaced in place by update_display_data while it trained.
     const trainCell = run.outputs.findIndex((outs) => outs.some((o) => /Epoch 0\. Loss/.test(text(o))));
     expect(trainCell).toBeGreaterThanOrEqual(0);
-    const trainFigures = run.outputs[trainCell].filter((o) => o.output_type === 'display_data' && o.data);
+    const trainFigures = run.outputs[trainCell].filter(
+      (o) => o.output_type === 'display_data' && Object.keys(o.data ?? {}).some((m) => m.includes('vegalite')),
+    );
     expect(trainFigures).toHaveLength(1);
+    // Above the figure, the training controls drawn by the widget manager, as the run left them.
+    expect(await p.locator('button.widget-button', { hasText: 'Stop' }).isDisabled()).toBe(true);
+    expect(await p.locator('.widget-label', { hasText: /^finished after \d+ steps$/ }).count()).toBe(1);
     const redraws = Object.values(run.updates);
     expect(redraws.length, 'display ids updated').toBe(1);
     expect(redraws[0], 'in-place redraws of the training plot').toBeGreaterThanOrEqual(2);
