@@ -18,8 +18,8 @@ export default tseslint.config(
       'reports/',
       '.stryker-tmp/',
       'tools/notebook-md/site-assets/',
-      'lab/build/',
-      'lab/node_modules/',
+      'lab-app/build/',
+      'lab-app/node_modules/',
     ],
   },
   js.configs.recommended,
@@ -93,7 +93,7 @@ export default tseslint.config(
   },
   {
     // The lab front end's entry runs in the browser.
-    files: ['lab/index.js'],
+    files: ['lab-app/index.js'],
     languageOptions: { globals: { window: 'readonly', document: 'readonly' } },
   },
   {

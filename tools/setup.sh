@@ -13,7 +13,7 @@ APT_PACKAGES=(
   jupyter-client jupyter-notebook   # notebooks: kernelspecs, classic Notebook server (browser test)
   python3-jupyter-kernel-test       # the Jupyter protocol conformance suite, run against our kernel
   chromium                    # headless browser for the notebook front-end tests
-  python3-jupyter-server python3-jupyterlab-server  # serve the JupyterLab front end of lab/
+  python3-jupyter-server python3-jupyterlab-server  # serve the JupyterLab front end of lab-app/
 )
 
 missing=()
@@ -43,5 +43,5 @@ npm run --silent data
 echo "setup: notebooks (package link for cells, tslab kernelspec 'resnet-ts')"
 node tools/setup-notebooks.js
 
-echo "setup: the JupyterLab front end in lab/build (npm run lab starts it)"
+echo "setup: the JupyterLab front end in lab-app/build (npm run lab starts it)"
 node dist/tools/lab/cli.js --build-only

@@ -11,7 +11,7 @@
  *
  * The metadata (display/display.ts's displayMetadata) asks JupyterLab's renderer for SVG instead
  * of a canvas (crisp when zoomed, and its marks can be inspected). test/plot/lab_mime.test.ts
- * checks the bundle against the MIME types the vega5-extension of the lab build (lab/) registers.
+ * checks the bundle against the MIME types the vega5-extension of the lab build (lab-app/) registers.
  */
 import {
   type LiveDisplay,

@@ -1,8 +1,8 @@
 /**
  * Every figure bundle the library sends carries a Vega-Lite MIME type that the chosen JupyterLab
- * (the 3.6 build in lab/) draws with its own renderer, plus a static SVG fallback for front ends
+ * (the 3.6 build in lab-app/) draws with its own renderer, plus a static SVG fallback for front ends
  * without one, and asks that renderer for SVG. The lab's MIME types come from the build's
- * manifest (lab/build/resnet-ts-lab.json, written from @jupyterlab/vega5-extension's constants),
+ * manifest (lab-app/build/resnet-ts-lab.json, written from @jupyterlab/vega5-extension's constants),
  * so moving to another JupyterLab re-checks this test against what that one accepts.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -28,8 +28,10 @@ beforeAll(() => {
   const types = labVegaMimeTypes();
   if (!types) {
     // Not built (`npm run lab:build`); CI's setup always builds it.
-    if (process.env.CI) throw new Error('lab/ is not built: run `npm run lab:build`');
-    console.warn('\n*** lab/ is not built: checking against JupyterLab 3.6 vega5-extension types as recorded ***\n');
+    if (process.env.CI) throw new Error('lab-app/ is not built: run `npm run lab:build`');
+    console.warn(
+      '\n*** lab-app/ is not built: checking against JupyterLab 3.6 vega5-extension types as recorded ***\n',
+    );
   }
   labTypes = types ?? [
     'application/vnd.vega.v5+json',

@@ -1,5 +1,5 @@
 /**
- * `npm run lab`: JupyterLab (3.6, from lab/) on the project's notebooks with the `resnet-ts`
+ * `npm run lab`: JupyterLab (3.6, from lab-app/) on the project's notebooks with the `resnet-ts`
  * kernel, for a machine without JupyterLab. Builds the front end first if needed.
  *
  *   npm run lab                          # http://127.0.0.1:8888/lab?token=...
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`lab: --port must be 1..65535 (or 0: any free port), got ${values.port}`);
   const manifest = await ensureLabBuilt();
-  console.log(`lab: JupyterLab ${manifest.jupyterlab} front end in lab/build`);
+  console.log(`lab: JupyterLab ${manifest.jupyterlab} front end in lab-app/build`);
   if (values['build-only']) return;
   const missing = await serverMissing();
   if (missing) throw new Error(`lab: cannot serve: ${missing}`);

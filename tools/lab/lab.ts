@@ -1,10 +1,10 @@
 /**
- * The JupyterLab front end of lab/: building it (npm ci + webpack, once, cached by the hash of
- * its inputs) and starting it (lab/serve.py under Debian's python3, which has jupyter-server and
+ * The JupyterLab front end of lab-app/: building it (npm ci + webpack, once, cached by the hash of
+ * its inputs) and starting it (lab-app/serve.py under Debian's python3, which has jupyter-server and
  * jupyterlab-server). Used by `npm run lab`, the setup script and the JupyterLab browser test.
  *
- * The build is keyed by a hash of lab/package.json, package-lock.json, index.js and
- * webpack.config.js. lab/build/resnet-ts-lab.json records that hash (a build from other inputs is
+ * The build is keyed by a hash of lab-app/package.json, package-lock.json, index.js and
+ * webpack.config.js. lab-app/build/resnet-ts-lab.json records that hash (a build from other inputs is
  * rebuilt) and what the build contains: versions and the Vega-Lite MIME types its renderer takes.
  * A finished build is also copied to ~/.cache/resnet-ts/lab/<hash>, so a fresh clone on the same
  * machine (CI) copies it instead of spending two minutes in webpack.
@@ -18,7 +18,7 @@ import { freePort } from '../free_ports';
 import { findProjectRoot } from '../../src/project_root';
 
 export const ROOT = findProjectRoot(__dirname);
-export const LAB_DIR = path.join(ROOT, 'lab');
+export const LAB_DIR = path.join(ROOT, 'lab-app');
 export const LAB_BUILD = path.join(LAB_DIR, 'build');
 export const MANIFEST = path.join(LAB_BUILD, 'resnet-ts-lab.json');
 /** Debian's interpreter: the one with python3-jupyter-server / -jupyterlab-server (not pyenv's). */
@@ -51,7 +51,7 @@ export function readManifest(): LabManifest | null {
   }
 }
 
-/** The build in lab/build, if it was made from the current inputs. */
+/** The build in lab-app/build, if it was made from the current inputs. */
 export function currentBuild(): LabManifest | null {
   const m = readManifest();
   return m && m.inputsHash === inputsHash() && fs.existsSync(path.join(LAB_BUILD, 'bundle.js')) ? m : null;
@@ -103,7 +103,7 @@ function copyAtomically(src: string, dest: string): void {
 }
 
 /**
- * Makes lab/build current: nothing to do, a copy from the cache, or npm ci + webpack (about
+ * Makes lab-app/build current: nothing to do, a copy from the cache, or npm ci + webpack (about
  * 2.5 minutes on two cores; needs the npm registry). Returns the manifest.
  */
 export async function ensureLabBuilt(log: (s: string) => void = console.log): Promise<LabManifest> {
@@ -184,7 +184,7 @@ export interface StartLabOptions {
 }
 
 /**
- * Starts lab/serve.py and waits until it answers; rejects with its output when it does not.
+ * Starts lab-app/serve.py and waits until it answers; rejects with its output when it does not.
  * Without a given port, a free one is picked, and picked again (up to three times) when another
  * process takes it before the server binds it.
  */

@@ -1,6 +1,6 @@
 /**
- * The notebooks in JupyterLab (3.6, the front end built in lab/, served by Debian's
- * jupyterlab-server through lab/serve.py), in headless Debian chromium driven by playwright-core.
+ * The notebooks in JupyterLab (3.6, the front end built in lab-app/, served by Debian's
+ * jupyterlab-server through lab-app/serve.py), in headless Debian chromium driven by playwright-core.
  * Every notebook is opened from its /lab/tree URL and run with "Run All" on the project's kernel
  * in fast mode; the test checks what a learner sees there: the shape tables, the figures drawn by
  * JupyterLab's own Vega renderer (not the SVG fallback), the training plot redrawn in place, the
@@ -230,7 +230,7 @@ async function commonChecks(name: string, run: Run): Promise<void> {
 
 const text = (o: CellOutput) => [o.text ?? ''].flat().join('');
 
-describe('notebooks in JupyterLab 3.6 (lab/), headless chromium', () => {
+describe('notebooks in JupyterLab 3.6 (lab-app/), headless chromium', () => {
   it('the lab build renders the Vega-Lite types our figures carry', (ctx) => {
     if (missing) return ctx.skip();
     expect(manifest.jupyterlab).toMatch(/^3\.6\./);

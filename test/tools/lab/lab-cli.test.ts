@@ -1,6 +1,6 @@
 /**
  * `npm run lab` as a user runs it (the built CLI, dist/tools/lab/cli.js): it prints a URL with a
- * token, that URL serves the lab page of lab/build with the notebooks folder as its root and the
+ * token, that URL serves the lab page of lab-app/build with the notebooks folder as its root and the
  * resnet-ts kernelspec, and Ctrl-C (SIGINT) stops the server. Bad flags fail with a message.
  */
 import { beforeAll, describe, expect, it } from 'vitest';

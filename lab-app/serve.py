@@ -5,7 +5,7 @@ Debian 12. jupyterlab-server's LabServerApp is the part of it that matters: the 
 settings, themes, workspaces and translations APIs. jupyter-server adds contents, sessions and
 kernels (with every installed kernelspec, so also `resnet-ts`).
 
-    /usr/bin/python3 lab/serve.py [jupyter-server options, e.g. --ServerApp.port=8888]
+    /usr/bin/python3 lab-app/serve.py [jupyter-server options, e.g. --ServerApp.port=8888]
 
 `npm run lab` (tools/lab.ts) builds the front end if needed and starts this with the notebooks
 folder as the root.
