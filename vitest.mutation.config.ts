@@ -2,11 +2,20 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * The fast tests that exercise the library's core, for `npm run mutation` (StrykerJS runs them
- * once per mutant). Slow end-to-end tests (learning, notebooks, CLI, native) are left out.
+ * once per mutant). Slow end-to-end tests (learning, notebooks, CLIs, browsers, the kernel) are
+ * left out; data_script.test.ts runs the data command as a child process.
  */
 export default defineConfig({
   test: {
-    include: ['test/model/**/*.test.ts', 'test/train/**/*.test.ts', 'test/data/idx.test.ts'],
+    include: [
+      'test/model/**/*.test.ts',
+      'test/train/**/*.test.ts',
+      'test/data/{idx,augment,fashion_mnist,data_files}.test.ts',
+      'test/plot/**/*.test.ts',
+      'test/backend/{select,precision,onednn_config,conv_algorithm}.test.ts',
+      // The native kernels' tests reach the TypeScript side of the onednn back end (kernel_helpers).
+      'test/native/{conv,conv_winograd,elementwise,pool_matmul_resize,batch_norm,in_place_updates,grouped_conv}.test.ts',
+    ],
     // learning: minutes of training; train.test.ts: a real ResNet per test (tens of seconds per
     // mutant). The loop and checkpoints are covered by train_loop.test.ts on a tiny net instead.
     // shapes.test.ts builds the seed's 11M-parameter net (~10 s per mutant); nn_values.test.ts and

@@ -117,3 +117,7 @@ export type { ShapeCheck } from './shapes';
 export * as widgets from './widgets';
 export { interact } from './widgets/interact';
 export type { TrainSteering } from './train/steering';
+import './io/file_handler'; // file:// for net.save() and loadModel() in Node
+export { loadModel } from './io/load_model';
+export { modelArtifacts, saveModel, ModelFormatError, MODEL_FORMAT } from './io/model_artifacts';
+export type { SaveOptions, Quantization, ModelTopology } from './io/model_artifacts';

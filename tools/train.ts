@@ -63,7 +63,7 @@ The run:
                               accumulation on CPUs with avx512_bf16/amx_bf16 (auto: bf16 where the CPU has it;
                               bf16-emulated: bf16's numerics on fp32 kernels, any CPU); else RESNET_TS_PRECISION
   --data-dir DIR              Fashion-MNIST directory (else FASHION_MNIST_DIR, cache, Debian package, download)
-  --out DIR                   run directory for metrics.json and the checkpoint (runs/<recipe or model>)
+  --out DIR                   run directory for metrics.json, the checkpoint and model/ (runs/<recipe or model>)
   --checkpoint-every N        also checkpoint every N steps within an epoch (0: per epoch only)
   --resume                    continue from the checkpoint in --out (same recipe)
   --progress MODE             auto | bar | lines | none (auto)
@@ -308,7 +308,10 @@ export async function run(opts: RunOptions, log: (l: string) => void = console.l
   const file = path.join(opts.out, 'metrics.json');
   fs.writeFileSync(`${file}.tmp`, JSON.stringify(metrics, null, 2));
   fs.renameSync(`${file}.tmp`, file);
-  log(`Wrote ${file} and ${checkpointDir}/`);
+  // The trained network in tfjs's format, for loadModel() and the course site's demo page.
+  const modelDir = path.join(opts.out, 'model');
+  await net.save(`file://${path.resolve(modelDir)}`);
+  log(`Wrote ${file}, ${checkpointDir}/ and ${modelDir}/ (model.json + weights.bin)`);
 }
 
 if (require.main === module) {

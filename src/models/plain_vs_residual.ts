@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ForwardOptions, Module, Sequential } from '../nn/module';
 import { BatchNorm, Conv2d, Dense, GlobalAvgPool2d, ReLU } from '../nn/layers';
 import { Residual } from './residual';
+import { SaveOptions, checkConfigFields, saveModel } from '../io/model_artifacts';
 
 /** The chapter's block without its shortcut: conv3x3 -> BN -> ReLU -> conv3x3 -> BN -> ReLU. */
 export class PlainBlock extends Module {
@@ -60,8 +61,11 @@ export class PlainOrResidualNet extends Module {
   readonly depth: number;
   private readonly body: Sequential;
 
+  private readonly options: PlainOrResidualOptions;
+
   constructor(opts: PlainOrResidualOptions) {
     super();
+    this.options = { ...opts };
     const n = (opts.depth - 2) / 6;
     if (!Number.isInteger(n) || n < 1) {
       throw new Error(
@@ -84,6 +88,22 @@ export class PlainOrResidualNet extends Module {
     });
     const head = new Sequential(new GlobalAvgPool2d(), new Dense(opts.numClasses ?? 10));
     this.body = this.addModule('net', new Sequential(stem, ...stages, head));
+  }
+
+  /** What rebuilds this network: its class and options (saved in model.json by `save`). */
+  architecture(): { className: string; config: Record<string, unknown> } {
+    return { className: 'PlainOrResidualNet', config: { ...this.options } };
+  }
+
+  /** A network from a saved config; an unknown field is refused with its name. */
+  static fromConfig(config: Record<string, unknown>, source = 'PlainOrResidualNet config'): PlainOrResidualNet {
+    checkConfigFields('PlainOrResidualNet', config, ['depth', 'shortcuts', 'numClasses', 'widths'], source);
+    return new PlainOrResidualNet(config as unknown as PlainOrResidualOptions);
+  }
+
+  /** Saves the network in TensorFlow.js's format (see ResNet.save). */
+  save(handlerOrUrl: tf.io.IOHandler | string, opts: SaveOptions = {}): Promise<tf.io.SaveResult> {
+    return saveModel(this, handlerOrUrl, opts);
   }
 
   forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {

@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ForwardOptions, Module, Sequential } from '../nn/module';
 import { AvgPool2d, BatchNorm, Conv2d, Dense, GlobalAvgPool2d, MaxPool2d, ReLU } from '../nn/layers';
 import { BLOCK_CLASSES, BLOCK_KINDS, BlockKind, makeBlock } from './residual';
+import { SaveOptions, checkConfigFields, saveModel } from '../io/model_artifacts';
 
 /** b1's layouts (see ResNetConfig.stem) and b6's pools: the one list of each, for validation and the CLI. */
 export const STEMS = ['seed', 'small', 'imagenet'] as const;
@@ -69,6 +70,22 @@ export interface ResNetOptions extends Partial<ResNetConfig> {
   /** Where verbose lines go (default console.log). */
   log?: (line: string) => void;
 }
+
+/** Every field of ResNetConfig: what a saved model's config may hold. */
+const CONFIG_FIELDS = [
+  'numClasses',
+  'widths',
+  'stemWidth',
+  'depths',
+  'block',
+  'headPool',
+  'stem',
+  'bottleneckStride',
+  'groups',
+  'widthPerGroup',
+  'convBias',
+  'shortcutBatchNorm',
+] as const satisfies readonly (keyof ResNetConfig)[];
 
 export class ResNet extends Module {
   /** Its parameters all live in the blocks b1..b6. */
@@ -140,6 +157,26 @@ export class ResNet extends Module {
     b6.add(headPool === 'avg3' ? new AvgPool2d(3) : new GlobalAvgPool2d(), new Dense(numClasses));
     this.blocks = [b1, b2, stage(1, true), stage(2, true), stage(3, true), b6];
     this.blocks.forEach((b, i) => this.addModule(`b${i + 1}`, b));
+  }
+
+  /** What rebuilds this network: its class and config (saved in model.json by `save`). */
+  architecture(): { className: string; config: Record<string, unknown> } {
+    return { className: 'ResNet', config: { ...this.config } };
+  }
+
+  /** A ResNet from a saved config; an unknown field is refused with its name (`source` labels the error). */
+  static fromConfig(config: Record<string, unknown>, source = 'ResNet config'): ResNet {
+    checkConfigFields('ResNet', config, CONFIG_FIELDS, source);
+    return new ResNet(config as Partial<ResNetConfig>);
+  }
+
+  /**
+   * Saves the network in TensorFlow.js's format: `await net.save('file://runs/fast/model')` writes
+   * model.json and weights.bin there (Node); any tfjs URL or IOHandler works. `loadModel` reads it
+   * back, in Node or in a browser. `{ quantize: 'float16' | 'uint8' }` stores smaller weights.
+   */
+  save(handlerOrUrl: tf.io.IOHandler | string, opts: SaveOptions = {}): Promise<tf.io.SaveResult> {
+    return saveModel(this, handlerOrUrl, opts);
   }
 
   forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {

@@ -13,6 +13,7 @@ import { Conv2d, Dense, GlobalAvgPool2d, ReLU } from '../../src/nn/layers';
 import { summarize } from '../../src/nn/summary';
 import { VEGA_LITE_MIME, mimeBundleOf } from '../../src/display/display';
 import { trainingCurvesSpec } from '../../src/plot/specs';
+import '../../src/plot/training_result'; // registers the curves display, as the library's entry does
 import { train } from '../../src/train/train';
 import { BatchSource } from '../../src/train/batches';
 
