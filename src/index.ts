@@ -121,3 +121,5 @@ import './io/file_handler'; // file:// for net.save() and loadModel() in Node
 export { loadModel } from './io/load_model';
 export { modelArtifacts, saveModel, ModelFormatError, MODEL_FORMAT } from './io/model_artifacts';
 export type { SaveOptions, Quantization, ModelTopology } from './io/model_artifacts';
+export { predictTopK } from './predict';
+export type { Prediction } from './predict';

@@ -21,29 +21,8 @@ import { TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS } from './checksum
 import { doctestLimits } from './doctest_limits';
 import type { Batch, BatchSource } from '../train/batches';
 
-export const TEXT_LABELS = [
-  't-shirt',
-  'trouser',
-  'pullover',
-  'dress',
-  'coat',
-  'sandal',
-  'shirt',
-  'sneaker',
-  'bag',
-  'ankle boot',
-] as const;
-export const NUM_CLASSES = 10;
-export const IMAGE_SIZE = 28;
-
-/** Text labels for numeric label ids (d2l's get_fashion_mnist_labels). */
-export function getTextLabels(ids: ArrayLike<number> | Iterable<number>): string[] {
-  return Array.from(ids as Iterable<number>, (i) => {
-    const t = TEXT_LABELS[i];
-    if (t === undefined) throw new RangeError(`label ${i} is not a Fashion-MNIST class id (0..9)`);
-    return t;
-  });
-}
+export { TEXT_LABELS, NUM_CLASSES, IMAGE_SIZE, getTextLabels } from './labels';
+import { IMAGE_SIZE, NUM_CLASSES } from './labels';
 
 export interface FashionMnistSplit {
   /** n*28*28 uint8, row-major, one image after the other. */

@@ -18,7 +18,7 @@ import { inspect } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { currentOutputSink } from './capture';
 import { JUPYTER_DISPLAY } from './jupyter_display';
-import { encodeGrayPng } from './png';
+import { encodeGrayPng, toBase64 } from './png';
 
 export const VEGA_LITE_MIME = 'application/vnd.vegalite.v5+json';
 /** The Vega-Lite MIME type JupyterLab 3's own renderer accepts (it draws v5 specs fine). */
@@ -171,7 +171,7 @@ export function tensorBundle(t: tf.Tensor): MimeBundle {
     const span = hi > lo ? hi - lo : 1;
     const pixels = Array.from(v, (x) => (x - lo) / span); // floats in [0, 1]
     const scale = Math.max(1, Math.floor(192 / Math.max(h, w)));
-    bundle['image/png'] = encodeGrayPng(pixels, h, w, scale).toString('base64');
+    bundle['image/png'] = toBase64(encodeGrayPng(pixels, h, w, scale));
   }
   return bundle;
 }

@@ -1,5 +1,9 @@
-/** A minimal PNG encoder for grayscale images (data URLs for image grids; no native deps). */
-import { deflateSync } from 'node:zlib';
+/**
+ * A minimal PNG encoder for grayscale images (data URLs for image grids, tensors shown as
+ * pictures). Pure JavaScript on Uint8Array (deflate by fflate), so the plot specs that embed
+ * images work in a browser as in Node.
+ */
+import { zlibSync } from 'fflate';
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
@@ -11,19 +15,31 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
-function crc32(buf: Buffer): number {
+function crc32(buf: Uint8Array): number {
   let c = 0xffffffff;
   for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
 
-function chunk(type: string, data: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(td));
-  return Buffer.concat([len, td, crc]);
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function u32(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n);
+  return b;
+}
+
+function chunk(type: string, data: Uint8Array): Uint8Array {
+  const td = concat([Uint8Array.from(type, (c) => c.charCodeAt(0)), data]);
+  return concat([u32(data.length), td, u32(crc32(td))]);
 }
 
 /**
@@ -31,13 +47,13 @@ function chunk(type: string, data: Buffer): Buffer {
  * 0..255 integers (Uint8Array) or floats in [0, 1] (clamped). `scale` repeats each pixel
  * scale x scale times (crisp enlargement without relying on the viewer's smoothing).
  */
-export function encodeGrayPng(pixels: ArrayLike<number>, height: number, width: number, scale = 1): Buffer {
+export function encodeGrayPng(pixels: ArrayLike<number>, height: number, width: number, scale = 1): Uint8Array {
   if (pixels.length !== height * width)
     throw new RangeError(`encodeGrayPng: ${pixels.length} pixels for ${height}x${width}`);
   const float = !(pixels instanceof Uint8Array || pixels instanceof Uint8ClampedArray);
   const H = height * scale,
     W = width * scale;
-  const raw = Buffer.alloc(H * (W + 1));
+  const raw = new Uint8Array(H * (W + 1));
   for (let y = 0; y < H; y++) {
     const row = y * (W + 1);
     raw[row] = 0; // filter: none
@@ -47,17 +63,25 @@ export function encodeGrayPng(pixels: ArrayLike<number>, height: number, width: 
       raw[row + 1 + x] = float ? Math.round(Math.min(1, Math.max(0, v)) * 255) : v;
     }
   }
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(W, 0);
-  ihdr.writeUInt32BE(H, 4);
+  const ihdr = new Uint8Array(13);
+  const view = new DataView(ihdr.buffer);
+  view.setUint32(0, W);
+  view.setUint32(4, H);
   ihdr[8] = 8; // bit depth
   ihdr[9] = 0; // colour type: grayscale
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+  return concat([
+    Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw)),
-    chunk('IEND', Buffer.alloc(0)),
+    chunk('IDAT', zlibSync(raw, { level: 9 })),
+    chunk('IEND', new Uint8Array(0)),
   ]);
 }
 
-export const pngDataUrl = (png: Buffer): string => `data:image/png;base64,${png.toString('base64')}`;
+/** Base64 of bytes, in Node and in a browser. */
+export function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+export const pngDataUrl = (png: Uint8Array): string => `data:image/png;base64,${toBase64(png)}`;

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ResNet, PlainOrResidualNet, loadModel, seedInitializers, tf } from '../../src/index';
+import { ResNet, PlainOrResidualNet, TEXT_LABELS, loadModel, predictTopK, seedInitializers, tf } from '../../src/index';
 import { float16Bits } from '../../src/io/model_artifacts';
 
 const dirs: string[] = [];
@@ -249,5 +249,26 @@ describe('malformed or mismatched models are refused, naming the problem', () =>
     const file = path.join(tmp(), 'a-file');
     fs.writeFileSync(file, 'x');
     await expect(tinyResNet().save(`file://${path.join(file, 'model')}`)).rejects.toThrow(/ENOTDIR|EEXIST/);
+  });
+});
+
+describe('predictTopK', () => {
+  it('gives the k most probable classes with names, in order, from the softmax of the logits', () => {
+    const net = tinyResNet(4);
+    const x = input();
+    const top = predictTopK(net, x, 3);
+    const probs = tf.softmax(net.apply(x, { training: false })).arraySync() as number[][];
+    expect(top).toHaveLength(8);
+    top.forEach((row, i) => {
+      const order = probs[i].map((p, label) => ({ p, label })).sort((a, b) => b.p - a.p);
+      expect(row.map((r) => r.label)).toEqual(order.slice(0, 3).map((o) => o.label));
+      expect(row.map((r) => r.className)).toEqual(row.map((r) => TEXT_LABELS[r.label]));
+      for (const r of row) expect(r.probability).toBeCloseTo(probs[i][r.label], 6);
+    });
+    expect(predictTopK(net, x, 20)[0]).toHaveLength(10);
+    expect(() => predictTopK(net, tf.zeros([28, 28, 1]))).toThrow(
+      'predictTopK: images must be a batch [n, height, width, channels]; got shape [28, 28, 1]',
+    );
+    expect(() => predictTopK(net, x, 0)).toThrow('predictTopK: k must be an integer >= 1, got 0');
   });
 });

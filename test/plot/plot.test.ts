@@ -1,6 +1,6 @@
 /** The notebook helpers in plain Node: specs, SVG rendering, PNG, display bundles, monitor, shape checks. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { inflateSync } from 'node:zlib';
+import { crc32, inflateSync } from 'node:zlib';
 import {
   trainingCurvesSpec,
   seriesChartSpec,
@@ -115,10 +115,11 @@ describe('specs and rendering', () => {
   });
 
   it('encodeGrayPng writes a valid grayscale PNG (scaled pixels round-trip)', () => {
-    const png = encodeGrayPng(Float32Array.from([0, 0.5, 1, 0.25]), 2, 2, 3);
+    const png = Buffer.from(encodeGrayPng(Float32Array.from([0, 0.5, 1, 0.25]), 2, 2, 3));
     expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
     expect(png.readUInt32BE(16)).toBe(6); // width
     expect(png.readUInt32BE(20)).toBe(6); // height
+    expect(png.readUInt32BE(29)).toBe(crc32(png.subarray(12, 29))); // the IHDR chunk's CRC
     const idatLen = png.readUInt32BE(33);
     const raw = inflateSync(png.subarray(41, 41 + idatLen));
     expect(raw.length).toBe(6 * 7);
