@@ -146,7 +146,7 @@ describe('save and loadModel', () => {
 
 describe('malformed or mismatched models are refused, naming the problem', () => {
   let dir = '';
-  let json: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  let json: Record<string, any>;
   beforeAll(async () => {
     dir = tmp();
     await tinyResNet().save(`file://${dir}`);
