@@ -14,6 +14,7 @@ import { BLOCK_KINDS } from '../src/models/residual';
 import { seedInitializers } from '../src/nn/init';
 import { train } from '../src/train/train';
 import { hasCheckpoint, readCheckpoint } from '../src/train/checkpoint';
+import '../src/io/file_handler'; // file:// for net.save()
 import type { ProgressMode } from '../src/train/progress';
 import {
   RECIPE_NAMES,

@@ -7,7 +7,8 @@
  *   nb:policy      fail when a committed notebook has outputs or execution counts (naming notebook and cell)
  *   nb:strip       remove outputs, execution counts and execution metadata from notebooks/*.ipynb in place
  *   nb:typecheck   type-check every notebook's code cells against src/ (tslab semantics)
- *   site           build the course site in build/site/ (see tools/notebook-md/site.ts)
+ *   site           build the course site in build/site/ (see tools/notebook-md/site.ts), with demo.html,
+ *                  the trained model in the browser (demo.ts; --no-demo leaves it out)
  *
  * Run as `npm run <command>`; options: --dir DIR (notebook folder, default notebooks/).
  */
@@ -19,6 +20,7 @@ import { checkOutputPolicy } from './policy';
 import { markdownToNotebook } from './markdown';
 import { readNotebook, stringifyNotebook } from './ipynb';
 import { findProjectRoot } from '../../src/project_root';
+import { isFastMode } from '../../src/recipe';
 
 const ROOT = findProjectRoot(__dirname);
 
@@ -26,7 +28,7 @@ interface CommandContext {
   /** The notebooks' folder (--dir, default notebooks/). */
   dir: string;
   positionals: string[];
-  values: { out?: string; in?: string; 'require-executed'?: boolean };
+  values: { out?: string; in?: string; 'require-executed'?: boolean; 'no-demo'?: boolean };
 }
 
 /** Removes outputs, execution counts and timing metadata from the committed notebooks. */
@@ -104,6 +106,8 @@ const COMMANDS: Record<string, (c: CommandContext) => number | Promise<number>> 
       executedDir: path.resolve(values.in ?? path.join(ROOT, 'build', 'notebooks')),
       outDir: path.resolve(values.out ?? path.join(ROOT, 'build', 'site')),
       requireExecuted: !!values['require-executed'],
+      // The demo page runs the `fast` recipe's model (fast mode: the tiny recipe's).
+      demo: values['no-demo'] ? undefined : { recipe: isFastMode() ? 'tiny' : 'fast' },
       log: (l) => console.log(`site: ${l}`),
     });
     console.log(
@@ -123,6 +127,7 @@ async function main(argv: string[]): Promise<number> {
       in: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       'require-executed': { type: 'boolean' },
+      'no-demo': { type: 'boolean' },
     },
     allowPositionals: true,
   });

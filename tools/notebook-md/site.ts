@@ -29,6 +29,7 @@ import type { Root as MdastRoot } from 'mdast';
 import type { InlineMath } from 'mdast-util-math';
 import { Cell, Notebook, Output, joinText, readNotebook } from './ipynb';
 import { listNotebooks } from './mirror';
+import { buildDemo } from './demo';
 import { VEGA_LITE_MIMES } from '../../src/display/display';
 import { WIDGET_STATE_MIME, WIDGET_VIEW_MIME } from '../../src/widgets/widget';
 
@@ -44,6 +45,11 @@ export interface SiteOptions {
   requireExecuted?: boolean;
   /** Course title on the index page. */
   title?: string;
+  /**
+   * Also build demo.html, the trained model of this recipe classifying in the browser (the model
+   * is trained first when runs/<recipe>/model is missing; see demo.ts).
+   */
+  demo?: { recipe: string };
   log?: (line: string) => void;
 }
 
@@ -454,7 +460,56 @@ async function writePage(
 }
 
 /** The contents page: the notebooks in chapter order. */
-async function writeIndex(pages: SitePage[], outDir: string, courseTitle: string): Promise<void> {
+/** demo.html: the page's layout; demo.js fills it (site-assets/demo.ts). */
+async function writeDemoPage(pages: SitePage[], outDir: string, courseTitle: string, recipe: string): Promise<void> {
+  const section = (title: string, id: string, lead: string, extra: ElementContent[] = []) =>
+    h('section', { className: ['demo-section'], id: `${id}-section` }, [
+      h('h2', {}, [text(title)]),
+      h('p', {}, [text(lead)]),
+      ...extra,
+    ]);
+  const body: ElementContent[] = [
+    navNode(pages, null, 'top'),
+    h('article', { className: ['demo'] }, [
+      h('h1', {}, [text('The trained network, in your browser')]),
+      h('p', {}, [
+        text(`The network of the '${recipe}' recipe, trained by `),
+        h('code', {}, [text('npm start')]),
+        text(' and saved with '),
+        h('code', {}, [text('net.save()')]),
+        text(', loaded here by '),
+        h('code', {}, [text('loadModel()')]),
+        text(' and run by TensorFlow.js in this page: nothing is sent anywhere.'),
+      ]),
+      h('p', { id: 'demo-status', className: ['demo-status'] }, [text('Loading the model...')]),
+      h('div', { className: ['demo-result'] }, [
+        h('div', { id: 'demo-chosen', className: ['demo-chosen'] }, []),
+        h('div', { id: 'demo-bars', className: ['demo-bars'] }, []),
+      ]),
+      section('Test images', 'demo-grid', 'The first 100 images of the test set. Click one to classify it.', [
+        h('div', { id: 'demo-grid', className: ['demo-grid'] }, []),
+      ]),
+      section('Draw something', 'demo-pad', 'Draw a piece of clothing, white on black, as the data set has them.', [
+        h('canvas', { id: 'demo-pad', className: ['demo-pad'], width: 280, height: 280 }, []),
+        h('button', { id: 'demo-clear', type: 'button' }, [text('Clear')]),
+      ]),
+      h('section', { className: ['demo-section'], id: 'demo-wrong-section' }, [
+        h('h2', {}, [text('What it gets wrong')]),
+        h('p', {}, [
+          text('Test images whose most probable class is not their label ('),
+          h('span', { id: 'demo-wrong-count' }, []),
+          text('), as true class → predicted class.'),
+        ]),
+        h('div', { id: 'demo-wrong', className: ['demo-wrong'] }, []),
+      ]),
+    ]),
+    h('script', { src: 'assets/demo.js' }, []),
+  ];
+  const doc = pageDocument('The trained network, in your browser', body, { vega: false, courseTitle });
+  fs.writeFileSync(path.join(outDir, 'demo.html'), await renderDocument(doc));
+}
+
+async function writeIndex(pages: SitePage[], outDir: string, courseTitle: string, demo: boolean): Promise<void> {
   const list = h(
     'ol',
     { className: ['toc'] },
@@ -470,6 +525,13 @@ async function writeIndex(pages: SitePage[], outDir: string, courseTitle: string
         h('h1', {}, [text(courseTitle)]),
         h('p', {}, [text('The ResNet chapter of Dive into Deep Learning, as TypeScript notebooks on TensorFlow.js.')]),
         list,
+        ...(demo
+          ? [
+              h('p', { className: ['demo-link'] }, [
+                h('a', { href: 'demo.html' }, [text('The trained network, in your browser')]),
+              ]),
+            ]
+          : []),
       ]),
     ],
     { vega: false, courseTitle },
@@ -498,6 +560,13 @@ export async function buildSite(opts: SiteOptions): Promise<{ outDir: string; pa
       `${pages[i].file}: ${pages[i].title} (${input.executed ? 'executed' : 'no outputs'}${pages[i].figures ? `, ${pages[i].figures} figure(s)` : ''})`,
     );
   }
-  await writeIndex(pages, opts.outDir, courseTitle);
+  if (opts.demo) {
+    const demo = await buildDemo({ root: opts.root, outDir: opts.outDir, recipe: opts.demo.recipe, log });
+    await writeDemoPage(pages, opts.outDir, courseTitle, demo.recipe);
+    log(
+      `demo.html: the '${demo.recipe}' model from ${path.relative(opts.root, demo.modelDir)} (back ends ${demo.backends.join(', ')})`,
+    );
+  }
+  await writeIndex(pages, opts.outDir, courseTitle, Boolean(opts.demo));
   return { outDir: opts.outDir, pages };
 }

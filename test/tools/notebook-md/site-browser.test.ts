@@ -17,6 +17,7 @@ import { launchChromium } from '../../helpers/browser';
 import { buildSite, SitePage } from '../../../tools/notebook-md/site';
 import { readNotebook } from '../../../tools/notebook-md/ipynb';
 import { buildDist, runProcess } from '../../helpers/process';
+import { TEXT_LABELS } from '../../../src/data/labels';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const FIX = path.join(ROOT, 'test', 'fixtures', 'notebook-md');
@@ -84,6 +85,7 @@ beforeAll(async () => {
     executedDir,
     outDir: path.join(WORK, 'site-real'),
     requireExecuted: true,
+    demo: { recipe: 'tiny' }, // trained here (seconds) when runs/tiny/model is missing
   });
   sites.real = { dir: real.outDir, pages: real.pages };
   base = await serve();
@@ -335,6 +337,96 @@ describe('course site in headless chromium', () => {
     expect(later).toEqual([]);
     await six.page.screenshot({ path: path.join(SHOTS, 'site-06-depth-slider.png'), fullPage: true });
     await six.page.close();
+  });
+});
+
+describe('the demo page: the trained model in the browser', () => {
+  it("names its back end; its predictions equal Node's; a drawing is classified; the wrong ones match", async () => {
+    const { page } = await checkPage('real', {
+      name: 'demo',
+      file: 'demo.html',
+      title: '',
+      executed: true,
+      stale: false,
+      figures: 0,
+    });
+    await page.waitForFunction(() => document.body.dataset.demo, null, { timeout: 60_000 });
+    expect(await page.evaluate(() => document.body.dataset.demo)).toBe('ready');
+    const status = await page.locator('#demo-status').innerText();
+    expect(status).toMatch(/^Back end: (webgl|wasm|cpu)\. One prediction takes \d+\.\d ms here\.$/);
+    const demo = (await page.evaluate(() => {
+      const d = (
+        window as unknown as {
+          resnetDemo: {
+            backend: string;
+            msPerPrediction: number;
+            labels: number[];
+            misclassified: number[];
+            probabilities(i: number[]): number[][];
+          };
+        }
+      ).resnetDemo;
+      return {
+        backend: d.backend,
+        ms: d.msPerPrediction,
+        labels: d.labels,
+        misclassified: d.misclassified,
+        probs: d.probabilities(Array.from({ length: 32 }, (_, i) => i)),
+      };
+    })) as { backend: string; ms: number; labels: number[]; misclassified: number[]; probs: number[][] };
+    console.log(`demo page: back end ${demo.backend}, ${demo.ms.toFixed(1)} ms per prediction (median of 10)`);
+
+    // The same model, images and preprocessing in Node.
+    const { loadModel, tf, ensureFashionMnist, loadFashionMnistArrays } = await import('../../../src/index');
+    const net = await loadModel(`file://${path.join(sites.real.dir, 'demo', 'model')}`);
+    const { test } = loadFashionMnistArrays((await ensureFashionMnist()).dir);
+    const [h, w] = net.inputShape!;
+    const nodeProbs = tf.tidy(() => {
+      const x = tf.tensor4d(
+        Float32Array.from(test.images.subarray(0, 100 * 784), (v) => v / 255),
+        [100, 28, 28, 1],
+      );
+      return tf
+        .softmax(net.apply(tf.image.resizeBilinear(x, [h, w], false, true), { training: false }))
+        .arraySync() as number[][];
+    });
+    const argmax = (p: number[]) => p.indexOf(Math.max(...p));
+    expect(demo.labels).toEqual(Array.from(test.labels.subarray(0, 100)));
+    expect(demo.probs.map(argmax)).toEqual(nodeProbs.slice(0, 32).map(argmax));
+    const gap = Math.max(...demo.probs.flatMap((row, i) => row.map((p, c) => Math.abs(p - nodeProbs[i][c]))));
+    expect(gap).toBeLessThan(1e-3);
+    const nodeWrong = nodeProbs.map((p, i) => i).filter((i) => argmax(nodeProbs[i]) !== demo.labels[i]);
+    expect(demo.misclassified).toEqual(nodeWrong);
+    expect(await page.locator('#demo-wrong figure').count()).toBe(nodeWrong.length);
+    if (nodeWrong.length)
+      expect(await page.locator('#demo-wrong figcaption').first().innerText()).toBe(
+        `${TEXT_LABELS[demo.labels[nodeWrong[0]]]} → ${TEXT_LABELS[argmax(nodeProbs[nodeWrong[0]])]}`,
+      );
+
+    // A click on a test image, then a stroke on the pad: each gives three bars.
+    await page.locator('.demo-image[data-index="7"]').click();
+    expect(await page.locator('#demo-chosen p').innerText()).toBe(
+      `test image 7, labelled ${TEXT_LABELS[demo.labels[7]]}`,
+    );
+    expect(await page.locator('#demo-bars .bar-label').first().innerText()).toBe(TEXT_LABELS[argmax(nodeProbs[7])]);
+    await page.locator('#demo-pad').scrollIntoViewIfNeeded();
+    const pad = (await page.locator('#demo-pad').boundingBox())!;
+    await page.mouse.move(pad.x + 80, pad.y + 60);
+    await page.mouse.down();
+    for (const [dx, dy] of [
+      [120, 60],
+      [120, 220],
+      [200, 220],
+      [200, 60],
+    ])
+      await page.mouse.move(pad.x + dx, pad.y + dy, { steps: 5 });
+    await page.mouse.up();
+    expect(await page.locator('#demo-chosen p').innerText()).toBe('your drawing');
+    expect(await page.locator('#demo-bars .bar-row').count()).toBe(3);
+    const percents = await page.locator('#demo-bars .bar-value').allInnerTexts();
+    expect(percents.map((p) => parseFloat(p)).every((p) => p >= 0 && p <= 100)).toBe(true);
+    await page.screenshot({ path: path.join(SHOTS, 'site-demo.png'), fullPage: true });
+    await page.close();
   });
 });
 
