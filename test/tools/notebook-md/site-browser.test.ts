@@ -427,6 +427,25 @@ describe('the demo page: the trained model in the browser', () => {
     expect(percents.map((p) => parseFloat(p)).every((p) => p >= 0 && p <= 100)).toBe(true);
     await page.screenshot({ path: path.join(SHOTS, 'site-demo.png'), fullPage: true });
     await page.close();
+
+    // The other back ends the page can run on give the same answers.
+    for (const backend of ['wasm', 'cpu'] as const) {
+      const { page: other, problems } = await open(`${base}/real/demo.html?backend=${backend}`);
+      await other.waitForFunction(() => document.body.dataset.demo, null, { timeout: 60_000 });
+      expect(await other.locator('#demo-status').innerText()).toMatch(new RegExp(`^Back end: ${backend}\\. `));
+      const probs = (await other.evaluate(() =>
+        (window as unknown as { resnetDemo: { probabilities(i: number[]): number[][] } }).resnetDemo.probabilities(
+          Array.from({ length: 32 }, (_, i) => i),
+        ),
+      )) as number[][];
+      expect(probs.map(argmax), backend).toEqual(nodeProbs.slice(0, 32).map(argmax));
+      expect(
+        Math.max(...probs.flatMap((row, i) => row.map((p, c) => Math.abs(p - nodeProbs[i][c])))),
+        backend,
+      ).toBeLessThan(1e-3);
+      expect(problems, backend).toEqual([]);
+      await other.close();
+    }
   });
 });
 

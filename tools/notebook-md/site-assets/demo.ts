@@ -19,10 +19,11 @@ interface TestImages {
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
-/** The first back end that initialises, in order of speed. */
+/** The first back end that initialises, in order of speed (`?backend=wasm` asks for one). */
 async function pickBackend(): Promise<string> {
   setWasmPaths(new URL('assets/', document.baseURI).href);
-  for (const name of ['webgl', 'wasm', 'cpu']) {
+  const asked = new URLSearchParams(location.search).get('backend');
+  for (const name of asked ? [asked] : ['webgl', 'wasm', 'cpu']) {
     try {
       if (await tf.setBackend(name)) {
         await tf.ready();
