@@ -8,7 +8,8 @@
  *   nb:strip       remove outputs, execution counts and execution metadata from notebooks/*.ipynb in place
  *   nb:typecheck   type-check every notebook's code cells against src/ (tslab semantics)
  *   site           build the course site in build/site/ (see tools/notebook-md/site.ts), with demo.html,
- *                  the trained model in the browser (demo.ts; --no-demo leaves it out)
+ *                  the trained model in the browser (demo.ts: runs/fast/model, --demo-recipe NAME for
+ *                  runs/NAME/model, --no-demo leaves it out)
  *
  * Run as `npm run <command>`; options: --dir DIR (notebook folder, default notebooks/).
  */
@@ -28,7 +29,7 @@ interface CommandContext {
   /** The notebooks' folder (--dir, default notebooks/). */
   dir: string;
   positionals: string[];
-  values: { out?: string; in?: string; 'require-executed'?: boolean; 'no-demo'?: boolean };
+  values: { out?: string; in?: string; 'require-executed'?: boolean; 'no-demo'?: boolean; 'demo-recipe'?: string };
 }
 
 /** Removes outputs, execution counts and timing metadata from the committed notebooks. */
@@ -107,7 +108,7 @@ const COMMANDS: Record<string, (c: CommandContext) => number | Promise<number>> 
       outDir: path.resolve(values.out ?? path.join(ROOT, 'build', 'site')),
       requireExecuted: !!values['require-executed'],
       // The demo page runs the `fast` recipe's model (fast mode: the tiny recipe's).
-      demo: values['no-demo'] ? undefined : { recipe: isFastMode() ? 'tiny' : 'fast' },
+      demo: values['no-demo'] ? undefined : { recipe: values['demo-recipe'] ?? (isFastMode() ? 'tiny' : 'fast') },
       log: (l) => console.log(`site: ${l}`),
     });
     console.log(
@@ -128,6 +129,7 @@ async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
       'require-executed': { type: 'boolean' },
       'no-demo': { type: 'boolean' },
+      'demo-recipe': { type: 'string' },
     },
     allowPositionals: true,
   });
