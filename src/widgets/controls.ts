@@ -107,14 +107,8 @@ function described(styleModel: string, styleState: WidgetState, opts: Descriptio
   };
 }
 
-/** Controls with a `value` and a description. */
-export abstract class ValueWidget<T> extends DOMWidget {
-  get value(): T {
-    return this.get<T>('value');
-  }
-  set value(v: T) {
-    this.set({ value: this.validate(v) });
-  }
+/** A widget with a description (its label) that can be disabled. */
+export abstract class DescribedWidget extends DOMWidget {
   get description(): string {
     return this.get<string>('description');
   }
@@ -126,6 +120,16 @@ export abstract class ValueWidget<T> extends DOMWidget {
   }
   set disabled(v: boolean) {
     this.set({ disabled: v });
+  }
+}
+
+/** Controls with a `value` and a description. */
+export abstract class ValueWidget<T> extends DescribedWidget {
+  get value(): T {
+    return this.get<T>('value');
+  }
+  set value(v: T) {
+    this.set({ value: this.validate(v) });
   }
   protected validate(v: T): T {
     return v;
@@ -423,7 +427,7 @@ export interface ButtonOptions extends DescriptionOptions {
 }
 
 /** A push button; `onClick(fn)` runs `fn` in the kernel on each click. */
-export class Button extends DOMWidget {
+export class Button extends DescribedWidget {
   private readonly clickHandlers: ((b: Button) => unknown)[] = [];
   constructor(opts: ButtonOptions = {}) {
     super(
@@ -448,18 +452,6 @@ export class Button extends DOMWidget {
   /** Runs the click handlers as a click in the front end does. */
   async click(): Promise<void> {
     for (const h of this.clickHandlers) await h(this);
-  }
-  get description(): string {
-    return this.get<string>('description');
-  }
-  set description(v: string) {
-    this.set({ description: v });
-  }
-  get disabled(): boolean {
-    return this.get<boolean>('disabled');
-  }
-  set disabled(v: boolean) {
-    this.set({ disabled: v });
   }
   protected reprKeys(): string[] {
     return ['description'];

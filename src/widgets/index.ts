@@ -3,6 +3,7 @@ export {
   Layout,
   Style,
   DOMWidget,
+  DescribedWidget,
   ValueWidget,
   IntSlider,
   FloatSlider,
