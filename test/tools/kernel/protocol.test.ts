@@ -7,18 +7,30 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KernelClient, Message } from '../../../tools/notebook-runner/kernel_client';
-import { ofType, startTestKernel, stripAnsi as strip } from '../../helpers/kernel';
+import { KernelClient, Message } from '../../../tools/notebook-runner/kernel_client';
+import { ROOT, buildDist } from '../../helpers/process';
 
+const MAIN = path.join(ROOT, 'dist', 'tools', 'kernel', 'main.js');
 let kernel: KernelClient;
 
 beforeAll(async () => {
-  kernel = await startTestKernel();
+  await buildDist();
+  kernel = await KernelClient.start(
+    // --expose-gc: the endurance test measures memory after a full collection.
+    {
+      argv: [process.execPath, '--expose-gc', MAIN, '--config-path', '{connection_file}'],
+      display_name: 'resnet-ts (test)',
+    },
+    { cwd: path.join(ROOT, 'notebooks'), env: { RESNET_TS_FAST: '1' } },
+  );
 }, 240_000);
 
 afterAll(async () => {
   await kernel?.shutdown();
 });
+
+const ofType = (ms: Message[], t: string) => ms.filter((m) => m.header.msg_type === t);
+const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, ''); // eslint-disable-line no-control-regex
 
 async function run(code: string, timeoutMs = 60_000, onMessage?: (m: Message) => void) {
   const out = await kernel.execute(code, timeoutMs, onMessage);

@@ -5,23 +5,35 @@
  * both directions of sync, custom messages and buffers, errors in callbacks, memory under many
  * updates, Output capture through interact, and a Stop button ending a training cell.
  */
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KernelClient, Message } from '../../../tools/notebook-runner/kernel_client';
+import { KernelClient, Message } from '../../../tools/notebook-runner/kernel_client';
 import { WidgetStateCollector } from '../../../tools/notebook-runner/widget_state';
-import { ofType, startTestKernel, stripAnsi as strip } from '../../helpers/kernel';
+import { ROOT, buildDist } from '../../helpers/process';
 
+const MAIN = path.join(ROOT, 'dist', 'tools', 'kernel', 'main.js');
 let kernel: KernelClient;
 /** Every iopub message since the kernel started. */
 const iopub: Message[] = [];
 
 beforeAll(async () => {
-  kernel = await startTestKernel();
+  await buildDist();
+  kernel = await KernelClient.start(
+    {
+      argv: [process.execPath, '--expose-gc', MAIN, '--config-path', '{connection_file}'],
+      display_name: 'resnet-ts (test)',
+    },
+    { cwd: path.join(ROOT, 'notebooks'), env: { RESNET_TS_FAST: '1' } },
+  );
   kernel.watchIopub((m) => iopub.push(m));
 }, 240_000);
 
 afterAll(async () => {
   await kernel?.shutdown();
 });
+
+const ofType = (ms: Message[], t: string) => ms.filter((m) => m.header.msg_type === t);
+const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, ''); // eslint-disable-line no-control-regex
 
 async function run(code: string, timeoutMs = 60_000, onMessage?: (m: Message) => void) {
   const out = await kernel.execute(code, timeoutMs, onMessage);
