@@ -7,7 +7,7 @@
  */
 import type { Message } from './kernel_client';
 
-export const WIDGET_STATE_MIME = 'application/vnd.jupyter.widget-state+json';
+export { WIDGET_STATE_MIME } from '../../src/widgets/widget';
 
 interface ModelState {
   model_name: string;
