@@ -15,6 +15,8 @@ export default defineConfig({
       'test/backend/{select,precision,onednn_config,conv_algorithm}.test.ts',
       // The native kernels' tests reach the TypeScript side of the onednn back end (kernel_helpers).
       'test/native/{conv,conv_winograd,elementwise,pool_matmul_resize,batch_norm,in_place_updates,grouped_conv}.test.ts',
+      // RESNET_TS_DOCTEST's one reader (src/data/doctest_limits.ts).
+      'test/data/doctest_limits.test.ts',
     ],
     // learning: minutes of training; train.test.ts: a real ResNet per test (tens of seconds per
     // mutant). The loop and checkpoints are covered by train_loop.test.ts on a tiny net instead.
