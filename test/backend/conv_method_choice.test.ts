@@ -1,0 +1,247 @@
+// Convolution methods chosen by measurement (src/backend/onednn/conv_method_choice.ts): the choice logic and
+// its disk cache, with injected timings (no native code), so every branch is checked on any CPU.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import type { ConvParams } from '../../src/backend/onednn/addon';
+import {
+  ConvMethodChooser,
+  cacheFileName,
+  convShapeKey,
+  type MachineId,
+} from '../../src/backend/onednn/conv_method_choice';
+import type { ConvMethod } from '../../src/backend/onednn/kernel_helpers/conv_common';
+
+const MACHINE: MachineId = { cpu: 'AMD EPYC 7B13 64-Core Processor', onednn: '2.6.3', threads: 2 };
+const ALL: ConvMethod[] = ['direct', 'gemm', 'winograd'];
+
+/** A chooser whose clock says each method takes `ms[method]` (one value per call, cycling). */
+function fakeTimed(ms: Partial<Record<ConvMethod, number[]>>, cacheDir: string | null, machine = MACHINE) {
+  const calls: ConvMethod[] = [];
+  const seen: Partial<Record<ConvMethod, number>> = {};
+  let current: ConvMethod = 'direct';
+  const chooser = new ConvMethodChooser({
+    machine,
+    cacheDir,
+    rounds: 3,
+    time: (run) => {
+      run();
+      const list = ms[current]!;
+      const i = seen[current] ?? 0;
+      seen[current] = i + 1;
+      return list[i % list.length];
+    },
+  });
+  const call = (m: ConvMethod) => {
+    current = m;
+    calls.push(m);
+  };
+  return { chooser, calls, call };
+}
+
+function params(over: Partial<ConvParams> = {}): ConvParams {
+  return {
+    batch: 64,
+    inHeight: 24,
+    inWidth: 24,
+    inChannels: 64,
+    outHeight: 24,
+    outWidth: 24,
+    outChannels: 64,
+    filterHeight: 3,
+    filterWidth: 3,
+    strideHeight: 1,
+    strideWidth: 1,
+    dilationHeight: 1,
+    dilationWidth: 1,
+    padTop: 1,
+    padLeft: 1,
+    padBottom: 1,
+    padRight: 1,
+    relu: false,
+    groups: 1,
+    precision: 0,
+    weightsStamp: 0,
+    ...over,
+  };
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conv-choice-'));
+});
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+  vi.restoreAllMocks();
+});
+
+describe('ConvMethodChooser: measuring', () => {
+  it('warms each candidate up once, times interleaved rounds, keeps the fastest and computes with it last', () => {
+    const { chooser, calls, call } = fakeTimed({ direct: [5, 4, 6], gemm: [3, 9, 9], winograd: [3.5, 3.5, 3.5] }, null);
+    expect(chooser.run('k', ALL, call)).toBe('gemm'); // best round: gemm 3 < winograd 3.5 < direct 4
+    expect(calls).toEqual([
+      ...['direct', 'gemm', 'winograd'], // warm-up (primitive creation), untimed
+      ...['direct', 'gemm', 'winograd'],
+      ...['direct', 'gemm', 'winograd'],
+      ...['direct', 'gemm', 'winograd'],
+      'gemm', // the output the caller keeps is the winner's
+    ]);
+    expect(chooser.lookup('k')).toEqual({ method: 'gemm', ms: { direct: 4, gemm: 3, winograd: 3.5 } });
+    expect(chooser.measured).toBe(1);
+  });
+
+  it('computes a known shape once, with the kept method, without measuring again', () => {
+    const { chooser, calls, call } = fakeTimed({ direct: [1], gemm: [2] }, null);
+    chooser.run('k', ['direct', 'gemm'], call);
+    calls.length = 0;
+    for (let i = 0; i < 3; i++) expect(chooser.run('k', ['direct', 'gemm'], call)).toBe('direct');
+    expect(calls).toEqual(['direct', 'direct', 'direct']);
+    expect(chooser.measured).toBe(1);
+  });
+
+  it('keys are measured separately', () => {
+    const { chooser, call } = fakeTimed({ direct: [1, 1, 1, 9, 9, 9], gemm: [2, 2, 2, 1, 1, 1] }, null);
+    expect(chooser.run('a', ['direct', 'gemm'], call)).toBe('direct');
+    expect(chooser.run('b', ['direct', 'gemm'], call)).toBe('gemm');
+    expect(chooser.measured).toBe(2);
+  });
+
+  it('a tie goes to the first candidate (the rules put their pick first)', () => {
+    const { chooser, call } = fakeTimed({ direct: [2], gemm: [2], winograd: [2] }, null);
+    expect(chooser.run('k', ['winograd', 'direct', 'gemm'], call)).toBe('winograd');
+  });
+
+  it('one candidate is computed directly: nothing measured, nothing cached', () => {
+    const { chooser, calls, call } = fakeTimed({ direct: [1] }, dir);
+    expect(chooser.run('k', ['direct'], call)).toBe('direct');
+    expect(calls).toEqual(['direct']);
+    expect(chooser.measured).toBe(0);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('a kept method that can no longer run this shape is measured again among the ones that can', () => {
+    const { chooser, call } = fakeTimed({ direct: [3], gemm: [2], winograd: [1] }, null);
+    expect(chooser.run('k', ALL, call)).toBe('winograd');
+    expect(chooser.run('k', ['direct', 'gemm'], call)).toBe('gemm');
+  });
+
+  it('refuses no candidates and a bad round count, naming them', () => {
+    const { chooser, call } = fakeTimed({}, null);
+    expect(() => chooser.run('the key', [], call)).toThrow(/no method can run 'the key'/);
+    for (const rounds of [0, 1.5, NaN])
+      expect(() => new ConvMethodChooser({ machine: MACHINE, cacheDir: null, rounds })).toThrow(/rounds.*>= 1/);
+  });
+});
+
+describe('ConvMethodChooser: the cache on disk', () => {
+  it('writes one file per machine; a new process on the same machine computes with the cached method', () => {
+    const first = fakeTimed({ direct: [5], gemm: [1] }, dir);
+    first.chooser.run('k', ['direct', 'gemm'], first.call);
+    const file = path.join(dir, cacheFileName(MACHINE));
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
+    expect(saved).toEqual({
+      version: 1,
+      ...MACHINE,
+      choices: { k: { method: 'gemm', ms: { direct: 5, gemm: 1 } } },
+    });
+    // The next process: its clock would now prefer direct, but the cached choice holds (no measuring).
+    const second = fakeTimed({ direct: [1], gemm: [5] }, dir);
+    expect(second.chooser.run('k', ['direct', 'gemm'], second.call)).toBe('gemm');
+    expect(second.calls).toEqual(['gemm']);
+    expect(second.chooser.measured).toBe(0);
+  });
+
+  it('names the file by CPU model, oneDNN version and thread count; other threads measure anew', () => {
+    expect(cacheFileName(MACHINE)).toBe('AMD-EPYC-7B13-64-Core-Processor__onednn-2.6.3__threads-2.json');
+    expect(cacheFileName({ cpu: '  ', onednn: '3.1', threads: 8 })).toBe('unknown-cpu__onednn-3.1__threads-8.json');
+    const a = fakeTimed({ direct: [5], gemm: [1] }, dir);
+    a.chooser.run('k', ['direct', 'gemm'], a.call);
+    const b = fakeTimed({ direct: [1], gemm: [5] }, dir, { ...MACHINE, threads: 1 });
+    expect(b.chooser.run('k', ['direct', 'gemm'], b.call)).toBe('direct');
+    expect(b.chooser.measured).toBe(1);
+    expect(fs.readdirSync(dir).sort()).toEqual([cacheFileName({ ...MACHINE, threads: 1 }), cacheFileName(MACHINE)]);
+  });
+
+  it("ignores a file that is another machine's, another version's, corrupt or holds unknown methods", () => {
+    const file = path.join(dir, cacheFileName(MACHINE));
+    const good = { version: 1, ...MACHINE, choices: { k: { method: 'gemm', ms: {} } } };
+    const bad: unknown[] = [
+      { ...good, cpu: 'Intel Xeon' },
+      { ...good, onednn: '3.0' },
+      { ...good, threads: 4 },
+      { ...good, version: 2 },
+      { ...good, choices: null },
+      { ...good, choices: { k: { method: 'fft', ms: {} } } },
+    ];
+    for (const content of [...bad.map((b) => JSON.stringify(b)), '{"version": 1, "cpu": "AMD', '']) {
+      fs.writeFileSync(file, content);
+      const c = fakeTimed({ direct: [1], gemm: [5] }, dir);
+      expect(c.chooser.run('k', ['direct', 'gemm'], c.call), content).toBe('direct');
+      expect(c.chooser.measured, content).toBe(1);
+      // ... and replaces it with a well-formed file of this machine.
+      expect(JSON.parse(fs.readFileSync(file, 'utf8')).choices.k.method).toBe('direct');
+    }
+  });
+
+  it("merges with what another process wrote since, keeping that process's choice of a shared shape", () => {
+    const a = fakeTimed({ direct: [5], gemm: [1] }, dir);
+    const b = fakeTimed({ direct: [1], gemm: [5] }, dir);
+    a.chooser.lookup('x'); // both read the (absent) file before either writes
+    b.chooser.lookup('x');
+    a.chooser.run('shared', ['direct', 'gemm'], a.call);
+    a.chooser.run('onlyA', ['direct', 'gemm'], a.call);
+    expect(b.chooser.run('shared', ['direct', 'gemm'], b.call)).toBe('direct'); // b keeps its own in memory
+    b.chooser.run('onlyB', ['direct', 'gemm'], b.call);
+    const saved = JSON.parse(fs.readFileSync(path.join(dir, cacheFileName(MACHINE)), 'utf8'));
+    expect(Object.keys(saved.choices).sort()).toEqual(['onlyA', 'onlyB', 'shared']);
+    expect(saved.choices.shared.method).toBe('gemm'); // the first writer's
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('an unwritable cache folder costs one warning and nothing else', () => {
+    const blocked = path.join(dir, 'file-not-folder');
+    fs.writeFileSync(blocked, '');
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const c = fakeTimed({ direct: [5], gemm: [1] }, path.join(blocked, 'cache'));
+    expect(c.chooser.run('a', ['direct', 'gemm'], c.call)).toBe('gemm');
+    expect(c.chooser.run('b', ['direct', 'gemm'], c.call)).toBe('gemm');
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0][0])).toMatch(/convolution method cache not written.*file-not-folder/);
+  });
+});
+
+describe('convShapeKey', () => {
+  it('tells apart everything that changes the cost, and ignores the filter stamp', () => {
+    const base = convShapeKey(params(), 'forward');
+    expect(base).toBe('forward n64 24x24x64 24x24x64 k3x3 s1x1 d1x1 p1,1,1,1 g1 prec0');
+    const changed: Partial<ConvParams>[] = [
+      { batch: 32 },
+      { inHeight: 25 },
+      { inWidth: 25 },
+      { inChannels: 32 },
+      { outHeight: 12 },
+      { outWidth: 12 },
+      { outChannels: 128 },
+      { filterHeight: 1 },
+      { filterWidth: 1 },
+      { strideHeight: 2 },
+      { strideWidth: 2 },
+      { dilationHeight: 2 },
+      { dilationWidth: 2 },
+      { padTop: 0 },
+      { padLeft: 0 },
+      { padBottom: 0 },
+      { padRight: 0 },
+      { groups: 2 },
+      { precision: 2 },
+      { relu: true },
+    ];
+    for (const c of changed) expect(convShapeKey(params(c), 'forward'), JSON.stringify(c)).not.toBe(base);
+    expect(convShapeKey(params({ weightsStamp: 7 }), 'forward')).toBe(base);
+    expect(convShapeKey(params(), 'backwardData')).not.toBe(base);
+    // relu is fused into the forward pass only.
+    expect(convShapeKey(params({ relu: true }), 'backwardWeights')).toBe(convShapeKey(params(), 'backwardWeights'));
+  });
+});
