@@ -17,6 +17,8 @@ export default defineConfig({
       'test/native/{conv,conv_winograd,elementwise,pool_matmul_resize,batch_norm,in_place_updates,grouped_conv}.test.ts',
       // RESNET_TS_DOCTEST's one reader (src/data/doctest_limits.ts).
       'test/data/doctest_limits.test.ts',
+      // tryGpu's order, reasons and precision on simulated machines (src/backend/select.ts).
+      'test/backend/select_choice.test.ts',
     ],
     // learning: minutes of training; train.test.ts: a real ResNet per test (tens of seconds per
     // mutant). The loop and checkpoints are covered by train_loop.test.ts on a tiny net instead.
