@@ -15,7 +15,6 @@ import {
 } from '../../src/plot/specs';
 import type { CurvePoint, VegaLiteSpec } from '../../src/plot/specs';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- specs are untyped JSON, read field by field */
 const get = (spec: VegaLiteSpec) => spec as any;
 
 const history = [
