@@ -19,6 +19,8 @@ export default defineConfig({
       'test/data/doctest_limits.test.ts',
       // tryGpu's order, reasons and precision on simulated machines (src/backend/select.ts).
       'test/backend/select_choice.test.ts',
+      // downloadFile's redirects, statuses and messages against a local server (src/data/download.ts).
+      'test/data/download.test.ts',
     ],
     // learning: minutes of training; train.test.ts: a real ResNet per test (tens of seconds per
     // mutant). The loop and checkpoints are covered by train_loop.test.ts on a tiny net instead.
