@@ -1,6 +1,9 @@
 // Element-wise float32 kernels, OpenMP + multi-ISA loops.
-//   binary(op, a, b, out)   out[i] = a[i % |a|] (op) b[i % |b|]; |a|, |b| divide |out| (same shape, scalar, or
-//                           a trailing-axes operand such as a [C] bias over [..., C]); the caller checks shapes.
+//   binary(op, a, b, out, inner = 1)
+//                           one operand is full (|out| values), the other s repeats: s[(i / inner) % |s|]. inner 1:
+//                           same shape, scalar, or a trailing-axes operand such as a [C] bias over [..., C];
+//                           inner > 1: an inner-axes broadcast such as [N, 1] over [N, C] (inner C). The caller
+//                           checks shapes.
 //   unary(op, x, out, alpha)
 //   reluGrad(dy, x, out)    out = x > 0 ? dy : 0
 //   addRelu(a, b, out)      out = max(a + b, 0): a residual block's add and ReLU in one pass (same-length operands)
@@ -41,8 +44,20 @@ RN_SIMD void scalarA(float a, const float* __restrict b, float* __restrict o, in
 }
 
 template <int OP>
-void run(const float* a, int64_t na, const float* b, int64_t nb, float* o, int64_t n) {
-  if (na == n && nb == n) {
+void run(const float* a, int64_t na, const float* b, int64_t nb, float* o, int64_t n, int64_t inner) {
+  if (inner > 1 && (na != n || nb != n)) {
+    // inner-axes broadcast: the small operand holds one value per run of `inner` outputs
+    bool bSmall = na == n;
+    int64_t ns = bSmall ? nb : na;
+    int64_t runs = n / inner;
+#pragma omp parallel for num_threads(threadsFor(n)) schedule(static)
+    for (int64_t r = 0; r < runs; r++) {
+      if (bSmall)
+        scalarB<OP>(a + r * inner, b[r % ns], o + r * inner, inner);
+      else
+        scalarA<OP>(a[r % ns], b + r * inner, o + r * inner, inner);
+    }
+  } else if (na == n && nb == n) {
     forChunks(n, [&](int64_t i0, int64_t k) { full<OP>(a + i0, b + i0, o + i0, k); });
   } else if (nb == 1 && na == n) {
     float bv = b[0];
@@ -71,16 +86,19 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   const float* b = f32(info[2]);
   float* o = f32(info[3]);
   int64_t na = f32len(info[1]), nb = f32len(info[2]), n = f32len(info[3]);
+  int64_t inner = info.Length() > 4 && !info[4].IsUndefined() ? i64(info[4]) : 1;
   require(na > 0 && nb > 0 && n % na == 0 && n % nb == 0 && (na == n || nb == n), info.Env(),
           "binary: unsupported broadcast");
+  require(inner >= 1 && n % inner == 0 && (n / inner) % (na == n ? nb : na) == 0, info.Env(),
+          "binary: inner must be >= 1 and divide |out| into runs that the small operand divides");
   switch (op) {
-    case kAdd: run<kAdd>(a, na, b, nb, o, n); break;
-    case kSub: run<kSub>(a, na, b, nb, o, n); break;
-    case kMul: run<kMul>(a, na, b, nb, o, n); break;
-    case kDiv: run<kDiv>(a, na, b, nb, o, n); break;
-    case kMax: run<kMax>(a, na, b, nb, o, n); break;
-    case kMin: run<kMin>(a, na, b, nb, o, n); break;
-    case kSqDiff: run<kSqDiff>(a, na, b, nb, o, n); break;
+    case kAdd: run<kAdd>(a, na, b, nb, o, n, inner); break;
+    case kSub: run<kSub>(a, na, b, nb, o, n, inner); break;
+    case kMul: run<kMul>(a, na, b, nb, o, n, inner); break;
+    case kDiv: run<kDiv>(a, na, b, nb, o, n, inner); break;
+    case kMax: run<kMax>(a, na, b, nb, o, n, inner); break;
+    case kMin: run<kMin>(a, na, b, nb, o, n, inner); break;
+    case kSqDiff: run<kSqDiff>(a, na, b, nb, o, n, inner); break;
     default: throw Napi::Error::New(info.Env(), "binary: unknown op");
   }
   return info.Env().Undefined();

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 
-import { callStats } from '../../src/backend/onednn/kernel_helpers/native_kernel';
+import { broadcastInner, callStats } from '../../src/backend/onednn/kernel_helpers/native_kernel';
 import { ADD_RELU, addRelu } from '../../src/ops/add_relu';
 import {
   addonAvailable,
@@ -51,6 +51,28 @@ const shapePairs: [number[], number[]][] = [
   [[131075], []], // scalar b
   [[], [131075]], // scalar a
   [[2000, 70], [70]], // periodic
+  // Inner-axes broadcasting (one value per run of `inner` outputs): softmax cross-entropy's [N, 1] over
+  // [N, C] both ways round, a per-channel [C, 1] in the middle, and a threaded one.
+  [
+    [128, 10],
+    [128, 1],
+  ],
+  [
+    [128, 1],
+    [128, 10],
+  ],
+  [
+    [3, 5, 7],
+    [5, 1],
+  ],
+  [
+    [4, 1, 1],
+    [4, 6, 5],
+  ],
+  [
+    [3001, 67],
+    [3001, 1],
+  ],
 ];
 
 describe.skipIf(!addonAvailable)(`native element-wise ${skipReason}`, () => {
@@ -63,6 +85,22 @@ describe.skipIf(!addonAvailable)(`native element-wise ${skipReason}`, () => {
       expect(compare(specs, op, [kernel])).toBeLessThan(1e-6);
     });
   }
+
+  it.each([
+    [[33], [64, 7, 7, 33], 1],
+    [[], [3, 4], 1],
+    [[1, 1], [3, 4], 1],
+    [[2, 9, 17], [2, 9, 17], 1],
+    [[128, 1], [128, 10], 10],
+    [[5, 1], [3, 5, 7], 7],
+    [[4, 1, 1], [4, 6, 5], 30],
+    [[1, 5, 1, 1], [2, 5, 1, 3], 3], // an axis of 1 in out sits inside the run
+    [[4, 1, 6], [4, 5, 6], null], // a broadcast axis between kept ones
+    [[3, 1], [3, 4, 5], null], // not a broadcast of out
+    [[2, 3, 4], [3, 4], null], // more axes than out
+  ] as [number[], number[], number | null][])('broadcastInner(%j, %j) = %j', (small, out, inner) => {
+    expect(broadcastInner(small, out)).toBe(inner);
+  });
 
   it('falls back to JS for int32 and for middle-axis broadcasting', () => {
     callStats.clear();
@@ -100,6 +138,24 @@ describe.skipIf(!addonAvailable)(`native element-wise ${skipReason}`, () => {
     expect(callStats.get('Add')).toEqual({ native: 0, fallback: 1 });
     expect(callStats.get('Multiply')).toEqual({ native: 0, fallback: 1 });
     expect(callStats.get('Sub')).toEqual({ native: 0, fallback: 1 });
+  });
+
+  it('bool and int32 cast to float32 are stored as float32, so a native Sum reads them', () => {
+    const before = statsSnapshot();
+    const b = tf.tensor1d([1, 0, 3, 0, 5], 'float32').greater(0.5); // bool
+    const i = tf.tensor1d([7, -2, 3], 'int32');
+    const bf = tf.cast(b, 'float32'),
+      iff = tf.cast(i, 'float32');
+    for (const t of [bf, iff]) expect(tf.backend().readSync(t.dataId)).toBeInstanceOf(Float32Array);
+    expect(Array.from(bf.dataSync())).toEqual([1, 0, 1, 0, 1]);
+    expect(Array.from(iff.dataSync())).toEqual([7, -2, 3]);
+    expect(tf.sum(bf).dataSync()[0]).toBe(3);
+    expect(tf.sum(iff).dataSync()[0]).toBe(8);
+    assertNativeSince(before, ['Sum']);
+    // other casts are tfjs's own (float32 -> int32 truncates, -> bool tests for non-zero)
+    expect(Array.from(tf.cast(tf.tensor1d([1.7, -2.2, 0]), 'int32').dataSync())).toEqual([1, -2, 0]);
+    expect(Array.from(tf.cast(tf.tensor1d([1.7, 0]), 'bool').dataSync())).toEqual([1, 0]);
+    tf.dispose([b, i, bf, iff]);
   });
 
   it('a kernel without a native version runs the copied JS kernel (Tanh, Softmax)', () => {

@@ -171,8 +171,11 @@ export interface OneDnnAddon {
   maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, p: PoolParams): void;
   avgPool(x: Float32Array, y: Float32Array, p: PoolParams): void;
   avgPoolGrad(dy: Float32Array, dx: Float32Array, p: PoolParams): void;
-  /** out[i] = a[i % a.length] op b[i % b.length]; each length equals out.length or divides it (caller checks shapes). */
-  binary(op: BinaryOp, a: Float32Array, b: Float32Array, out: Float32Array): void;
+  /**
+   * out[i] = a[i] op s[(i / inner) % s.length] (or s op b[i]): one operand has out's length, the other, s,
+   * repeats; inner (default 1) is broadcastInner's count. The caller checks shapes.
+   */
+  binary(op: BinaryOp, a: Float32Array, b: Float32Array, out: Float32Array, inner?: number): void;
   unary(op: UnaryOp, x: Float32Array, out: Float32Array, alpha?: number): void;
   reluGrad(dy: Float32Array, x: Float32Array, out: Float32Array): void;
   /** out = max(a + b, 0), operands of out's length. */

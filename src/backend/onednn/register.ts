@@ -20,6 +20,7 @@ import { addConfig } from './kernels/Add';
 import { avgPoolConfig } from './kernels/AvgPool';
 import { avgPoolGradConfig } from './kernels/AvgPoolGrad';
 import { batchMatMulConfig } from './kernels/BatchMatMul';
+import { castConfig } from './kernels/Cast';
 import { conv2DConfig } from './kernels/Conv2D';
 import { conv2DBackpropFilterConfig } from './kernels/Conv2DBackpropFilter';
 import { conv2DBackpropInputConfig } from './kernels/Conv2DBackpropInput';
@@ -97,6 +98,7 @@ export const nativeKernelConfigs: KernelConfig[] = [
   fusedMatMulConfig,
   resizeBilinearConfig,
   reluGradConfig,
+  castConfig,
 ];
 
 let state: { ok: boolean; reason: string } | undefined;

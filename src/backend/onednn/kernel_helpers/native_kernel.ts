@@ -92,10 +92,21 @@ export function squeezeLeading(shape: number[]): number[] {
   return shape.slice(i);
 }
 
-/** True when `small` broadcasts to `out` by repetition (its shape, without leading 1s, is out's trailing shape). */
-export function isTrailingBroadcast(small: number[], out: number[]): boolean {
-  const s = squeezeLeading(small);
-  if (s.length > out.length) return false;
-  const tail = out.slice(out.length - s.length);
-  return s.every((d, i) => d === tail[i]);
+/**
+ * How `small` broadcasts to `out` when its values can be read as s[(i / inner) % |s|] for output index i:
+ * the axes it keeps (those not 1) form one block of out's axes, and `inner` is the size of out's axes after
+ * that block (1 for a trailing operand such as a [C] bias over [N, H, W, C]; C for [N, 1] over [N, C]).
+ * Null for any other pattern (e.g. [N, 1, W] over [N, H, W], whose kept axes are not one block).
+ */
+export function broadcastInner(small: number[], out: number[]): number | null {
+  if (small.length > out.length) return null;
+  const s = [...new Array<number>(out.length - small.length).fill(1), ...small];
+  const kept = out.map((d, k) => d !== 1 && s[k] === d);
+  const first = kept.indexOf(true),
+    last = kept.lastIndexOf(true);
+  for (let k = 0; k < out.length; k++) {
+    if (s[k] !== 1 && s[k] !== out[k]) return null; // not a broadcast of out at all
+    if (k > first && k < last && out[k] !== 1 && !kept[k]) return null; // a broadcast axis inside the block
+  }
+  return first < 0 ? 1 : sizeOf(out.slice(last + 1));
 }
