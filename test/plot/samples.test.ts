@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '../../src/tfjs_setup';
 import { samplePredictions } from '../../src/plot/samples';
 import { getTextLabels } from '../../src/data/fashion_mnist';
-import { Module } from '../../src/nn/module';
+import { Module, type ForwardOptions } from '../../src/nn/module';
 import type { BatchSource } from '../../src/train/batches';
 
 beforeAll(async () => {
@@ -25,13 +25,21 @@ class ReadsFirstPixel extends Module {
   }
 }
 
+/** ReadsFirstPixel in inference mode; in training mode it predicts class 9 for everything. */
+class ModeAware extends ReadsFirstPixel {
+  forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
+    return opts.training ? tf.oneHot(tf.fill([x.shape[0]], 9, 'int32') as tf.Tensor1D, 10) : super.forward(x);
+  }
+}
+
 // Image k: first pixel says class (3k + 1) % 10, every other pixel k / 100; its label is k % 10.
-function source(batches: number, size: number): BatchSource {
+function source(batches: number, size: number, pulled: number[] = []): BatchSource {
   return {
     numExamples: batches * size,
     numBatches: batches,
     *epoch() {
       for (let b = 0; b < batches; b++) {
+        pulled.push(b);
         const ks = Array.from({ length: size }, (_, i) => b * size + i);
         const px = ks.flatMap((k) =>
           Array.from({ length: 9 }, (_, p) => (p === 0 ? ((3 * k + 1) % 10) / 10 : k / 100)),
@@ -69,5 +77,20 @@ describe('samplePredictions', () => {
       ['c0', 'c1'],
       ['c1', 'c4'],
     ]);
+  });
+
+  it('16 images by default, reading only the batches it needs', () => {
+    const pulled: number[] = [];
+    const got = samplePredictions(new ReadsFirstPixel(), source(5, 4, pulled));
+    expect(got).toHaveLength(16);
+    expect(pulled).toEqual([0, 1, 2, 3]);
+    const few: number[] = [];
+    expect(samplePredictions(new ReadsFirstPixel(), source(5, 4, few), 8)).toHaveLength(8);
+    expect(few).toEqual([0, 1]);
+  });
+
+  it('runs the net in inference mode', () => {
+    const got = samplePredictions(new ModeAware(), source(1, 3), 3, (ids) => ids.map(String));
+    expect(got.map((g) => g.sublabel)).toEqual(['1', '4', '7']);
   });
 });
