@@ -54,9 +54,9 @@ function source(sizes: number[], right: boolean[] = sizes.map(() => true)) {
 
 /** A LiveDisplay that keeps every bundle it was asked to show. */
 class Recorder extends LiveDisplay {
-  shown: MimeBundle[] = [];
+  bundles: MimeBundle[] = [];
   show(bundle: MimeBundle): void {
-    this.shown.push(bundle);
+    this.bundles.push(bundle);
     super.show(bundle);
   }
 }
@@ -138,11 +138,11 @@ describe('TrainingMonitor', () => {
     const d = new Recorder();
     const m = new TrainingMonitor({ display: d });
     for (let b = 1; b <= 25; b++) m.onBatch(batch(b, 25));
-    expect(d.shown).toHaveLength(3); // 10, 20, 25
+    expect(d.bundles).toHaveLength(3); // 10, 20, 25
     const each = new Recorder();
     const m0 = new TrainingMonitor({ every: 0, display: each });
     for (let b = 1; b <= 3; b++) m0.onBatch(batch(b, 30));
-    expect(each.shown).toHaveLength(3);
+    expect(each.bundles).toHaveLength(3);
     expect(new TrainingMonitor().display).toBeInstanceOf(LiveDisplay);
   });
 
@@ -171,10 +171,10 @@ describe('TrainingMonitor', () => {
       { epoch: 1, metric: 'train acc', value: 0.25 },
       { epoch: 1, metric: 'test acc', value: 0.75 },
     ]);
-    expect(d.shown).toHaveLength(2);
-    expect(d.shown[1]['text/plain']).toBe('training curves: loss 2.500, train acc 0.250, test acc 0.750');
+    expect(d.bundles).toHaveLength(2);
+    expect(d.bundles[1]['text/plain']).toBe('training curves: loss 2.500, train acc 0.250, test acc 0.750');
     // Before any test accuracy the line names only what there is.
-    expect(d.shown[0]['text/plain']).toBe('training curves: loss 3.000, train acc 0.000');
+    expect(d.bundles[0]['text/plain']).toBe('training curves: loss 3.000, train acc 0.000');
     const spec = m.spec() as { title: string; encoding: { x: { scale: unknown } } };
     expect(spec.title).toBe('live');
     expect(spec.encoding.x.scale).toEqual({ domain: [0, 3], nice: false });
@@ -186,8 +186,8 @@ describe('TrainingMonitor', () => {
     const o = m.trainOptions();
     expect(o.progress).toBe('none');
     o.onBatch!(batch(1, 1));
-    o.onEpoch!({ epoch: 0, loss: 1, trainAcc: 0.5, testAcc: 0.5, seconds: 1, imagesPerSecond: 1 });
+    o.onEpoch!({ epoch: 0, loss: 1, trainAcc: 0.5, testAcc: 0.5, seconds: 1, imagesPerSecond: 1 }, []);
     expect(m.points.map((p) => p.metric)).toEqual(['loss', 'train acc', 'test acc']);
-    expect(d.shown).toHaveLength(2);
+    expect(d.bundles).toHaveLength(2);
   });
 });
