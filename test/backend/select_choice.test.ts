@@ -211,6 +211,20 @@ describe('why an optional package was skipped', () => {
     ]);
   });
 
+  it('a native library that fails to load is not "not installed", even when its path names the package', async () => {
+    packages[GPU] = () => {
+      throw Object.assign(new Error(`/app/node_modules/${GPU}/lib/napi-v8/tfjs_binding.node: invalid ELF header`), {
+        code: 'ERR_DLOPEN_FAILED',
+      });
+    };
+    const { tryGpu } = await fresh();
+    const d = await tryGpu({ log: () => {} });
+    expect(d.attempts[0].reason).toBe(
+      `${GPU} did not load (its install step downloads libtensorflow; where that works: npm rebuild ${GPU}): ` +
+        `/app/node_modules/${GPU}/lib/napi-v8/tfjs_binding.node: invalid ELF header`,
+    );
+  });
+
   it('a thrown non-Error is reported as text', async () => {
     packages[GPU] = () => {
       throw 'no GPU driver\nsecond line';
@@ -378,6 +392,13 @@ describe('the precision', () => {
       onednnImpl: 'brg:avx512_core_amx',
     });
     expect(world.probes).toBe(1);
+  });
+
+  it('back ends other than onednn never run the detection', async () => {
+    world.probe = { conv: true, impl: 'brg:avx512_core_amx' };
+    const { tryGpu } = await fresh();
+    await tryGpu({ prefer: 'cpu', precision: 'auto' });
+    expect(world.probes).toBe(0);
   });
 
   it('detection without the addon: no oneDNN answer', async () => {
