@@ -12,9 +12,9 @@ export default defineConfig({
       'test/train/**/*.test.ts',
       'test/data/{idx,augment,fashion_mnist,data_files}.test.ts',
       'test/plot/**/*.test.ts',
-      'test/backend/{select,precision,onednn_config,conv_algorithm}.test.ts',
+      'test/backend/{select,precision,onednn_config,conv_algorithm,conv_method_choice}.test.ts',
       // The native kernels' tests reach the TypeScript side of the onednn back end (kernel_helpers).
-      'test/native/{conv,conv_winograd,elementwise,pool_matmul_resize,batch_norm,in_place_updates,grouped_conv}.test.ts',
+      'test/native/{conv,conv_winograd,conv_method_choice,elementwise,pool_matmul_resize,batch_norm,in_place_updates,grouped_conv,no_fallbacks}.test.ts',
       // RESNET_TS_DOCTEST's one reader (src/data/doctest_limits.ts).
       'test/data/doctest_limits.test.ts',
       // tryGpu's order, reasons and precision on simulated machines (src/backend/select.ts).

@@ -1,7 +1,8 @@
 /**
  * Direct convolution vs im2col + GEMM vs Winograd F(2x2, 3x3), per shape and pass, for the convolutions one
- * training step of a recipe runs, on this machine (the data behind `pickConvMethod` in
- * src/backend/onednn/kernel_helpers/conv_common.ts).
+ * training step of a recipe runs, on this machine: what the back end chose by measurement
+ * (src/backend/onednn/conv_method_choice.ts, cached per machine) and what the hand-written rules pick,
+ * next to the fastest.
  *
  *   npm run bench:conv                          seed recipe, batch 64
  *   npm run bench:conv -- --recipe fast         the fast recipe at its batch size
@@ -9,8 +10,10 @@
  *
  * One step runs with the addon's convolution entry points wrapped, which records every (pass, shape) the
  * step meets; each is then timed every way that applies (Winograd: 3x3 stride 1), interleaved, median over
- * the rounds. The `picks` column is what `pickConvMethod` chooses here, and `!` marks a shape where it took a
- * method more than 10% slower than the fastest.
+ * the rounds. `chosen` is the measured choice the back end keeps for the shape (measured in the step if the
+ * cache did not have it), `rules` what `pickConvMethod` would take; `!` marks a choice more than 10% slower
+ * than the fastest. For the cost of measuring from an empty cache:
+ *   RESNET_ONEDNN_CONV_CACHE=$(mktemp -d) npm run bench:conv
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -28,16 +31,20 @@ import { tryGpu } from '../src/backend/select';
 import { loadAddon, type ConvParams, type OneDnnAddon } from '../src/backend/onednn/addon';
 import {
   CONV_ENTRY_POINTS,
-  ConvMethod,
-  ConvPass,
-  cpuIsa,
-  isAvx512,
-  pickConvMethod,
   runConvBackwardData,
   runConvBackwardWeights,
   runConvForward,
-  winogradApplies,
 } from '../src/backend/onednn/kernel_helpers/conv_common';
+import {
+  ConvMethod,
+  ConvPass,
+  convMethodChooser,
+  convShapeKey,
+  cpuIsa,
+  isAvx512,
+  pickConvMethod,
+  winogradApplies,
+} from '../src/backend/onednn/conv_method_choice';
 
 interface Args {
   recipe: TrainingRecipe;
@@ -69,12 +76,23 @@ const shapeKey = (pass: ConvPass, p: ConvParams) => `${pass} ${JSON.stringify({ 
 interface Seen {
   pass: ConvPass;
   p: ConvParams;
+  /** The back end's key for the shape (as first met: with its fused relu). */
+  key: string;
   /** How often one step runs it (the seed's four 64-channel blocks share one shape). */
   calls: number;
 }
 
+interface FirstStep {
+  /** Wall time of the first step (which measures every shape the cache lacks) and of the second. */
+  firstMs: number;
+  secondMs: number;
+  /** Shapes measured in the first step, and the time spent measuring them. */
+  measured: number;
+  measuringMs: number;
+}
+
 /** The distinct (pass, parameters) of one training step, in the order the step meets them. */
-function recordStep(addon: OneDnnAddon, r: TrainingRecipe, batch: number): Seen[] {
+function recordStep(addon: OneDnnAddon, r: TrainingRecipe, batch: number): { seen: Seen[]; first: FirstStep } {
   const net = new ResNet(r.model);
   net.build([r.resize, r.resize, 1]);
   const opt = recipeOptimizer(r);
@@ -83,7 +101,13 @@ function recordStep(addon: OneDnnAddon, r: TrainingRecipe, batch: number): Seen[
     Array.from({ length: batch }, (_, i) => i % 10),
     'float32',
   );
-  trainStep(net, opt, { x, y }, recipeStepOptions(r)); // warm-up: lazily created variables, slots
+  const chooser = convMethodChooser();
+  const [measured0, measuringMs0] = [chooser.measured, chooser.measuringMs];
+  let t0 = performance.now();
+  trainStep(net, opt, { x, y }, recipeStepOptions(r)); // warm-up: variables, slots, methods measured
+  const firstMs = performance.now() - t0;
+  const measured = chooser.measured - measured0,
+    measuringMs = chooser.measuringMs - measuringMs0;
   const seen = new Map<string, Seen>();
   const saved = new Map<keyof OneDnnAddon, unknown>();
   const record = addon as unknown as Record<string, (...args: unknown[]) => void>;
@@ -96,19 +120,22 @@ function recordStep(addon: OneDnnAddon, r: TrainingRecipe, batch: number): Seen[
         const k = shapeKey(pass, p);
         const s = seen.get(k);
         if (s) s.calls++;
-        else seen.set(k, { pass, p: { ...p, relu: false, weightsStamp: 0 }, calls: 1 });
+        else seen.set(k, { pass, p: { ...p, relu: false, weightsStamp: 0 }, key: convShapeKey(p, pass), calls: 1 });
         original(...args);
       };
     }
+  let secondMs: number;
   try {
+    t0 = performance.now();
     trainStep(net, opt, { x, y }, recipeStepOptions(r));
+    secondMs = performance.now() - t0;
   } finally {
     for (const [name, fn] of saved) record[name] = fn as (...args: unknown[]) => void;
     tf.dispose([x, y]);
     net.dispose();
     opt.dispose();
   }
-  return [...seen.values()];
+  return { seen: [...seen.values()], first: { firstMs, secondMs, measured, measuringMs } };
 }
 
 const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[xs.length >> 1];
@@ -148,24 +175,38 @@ async function main() {
   const isa = cpuIsa();
   console.log(`${device.description}; oneDNN ISA 0x${isa.toString(16)} (${isAvx512(isa) ? 'AVX-512' : 'no AVX-512'})`);
   console.log(`recipe ${args.recipe.name}, batch ${batch}, median of ${args.rounds} interleaved rounds\n`);
-  console.log('pass            shape                             calls  direct ms  gemm ms  winograd ms  picks');
-  const total = { picked: 0, best: 0, direct: 0 };
-  for (const { pass, p, calls } of recordStep(addon, args.recipe, batch)) {
+  const { seen, first } = recordStep(addon, args.recipe, batch);
+  const chooser = convMethodChooser();
+  console.log(
+    `methods chosen by measurement (cache: ${chooser.cacheFile ?? 'in memory'}); the first step measured ` +
+      `${first.measured} shapes in ${first.measuringMs.toFixed(0)} ms (first step ${first.firstMs.toFixed(0)} ms, ` +
+      `second ${first.secondMs.toFixed(0)} ms)\n`,
+  );
+  console.log(
+    'pass            shape                             calls  direct ms  gemm ms  winograd ms  chosen    rules',
+  );
+  const total = { chosen: 0, rules: 0, best: 0, direct: 0 };
+  for (const { pass, p, key, calls } of seen) {
     const t = timeMethods(pass, p, args.rounds);
-    const picked = pickConvMethod(p, pass);
+    const rules = pickConvMethod(p, pass);
+    const chosen = chooser.lookup(key)?.method ?? rules; // one candidate (forced, bf16): never measured
     const best = Math.min(...t.values());
-    total.picked += calls * t.get(picked)!;
+    total.chosen += calls * t.get(chosen)!;
+    total.rules += calls * t.get(rules)!;
     total.best += calls * best;
     total.direct += calls * t.get('direct')!;
     const shape = `${p.inHeight}x${p.inWidth}x${p.inChannels}->${p.outHeight}x${p.outWidth}x${p.outChannels} k${p.filterHeight} s${p.strideHeight}`;
     const ms = (m: ConvMethod, width: number) => (t.has(m) ? t.get(m)!.toFixed(2) : '-').padStart(width);
-    const flag = t.get(picked)! > 1.1 * best ? ' !' : '';
+    const flag = (m: ConvMethod) => (t.get(m)! > 1.1 * best ? ' !' : '');
     console.log(
-      `${pass.padEnd(15)} ${shape.padEnd(34)} ${String(calls).padStart(4)} ${ms('direct', 10)} ${ms('gemm', 8)} ${ms('winograd', 12)}  ${picked}${flag}`,
+      `${pass.padEnd(15)} ${shape.padEnd(34)} ${String(calls).padStart(4)} ${ms('direct', 10)} ${ms('gemm', 8)} ` +
+        `${ms('winograd', 12)}  ${(chosen + flag(chosen)).padEnd(9)} ${rules}${flag(rules)}`,
     );
   }
+  const pct = (v: number) => `${(100 * (v / total.best - 1)).toFixed(1)}%`;
   console.log(
-    `\nconvolutions of one step: all direct ${total.direct.toFixed(1)} ms, as picked ${total.picked.toFixed(1)} ms, ` +
+    `\nconvolutions of one step: all direct ${total.direct.toFixed(1)} ms, by the rules ${total.rules.toFixed(1)} ms ` +
+      `(+${pct(total.rules)}), as chosen ${total.chosen.toFixed(1)} ms (+${pct(total.chosen)}), ` +
       `fastest per shape ${total.best.toFixed(1)} ms`,
   );
 }

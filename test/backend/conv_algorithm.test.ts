@@ -8,7 +8,7 @@ import {
   pickConvMethod,
   setConvAlgorithm,
   winogradApplies,
-} from '../../src/backend/onednn/kernel_helpers/conv_common';
+} from '../../src/backend/onednn/conv_method_choice';
 
 const AVX2 = 0x7; // dnnl_cpu_isa_avx2
 const AVX512_CORE = 0x27;

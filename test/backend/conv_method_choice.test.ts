@@ -9,10 +9,15 @@ import type { ConvParams } from '../../src/backend/onednn/addon';
 import {
   ConvMethodChooser,
   cacheFileName,
+  convCandidates,
   convShapeKey,
+  pickConvMethod,
+  setConvAlgorithm,
+  type ConvMethod,
+  type ConvPass,
   type MachineId,
 } from '../../src/backend/onednn/conv_method_choice';
-import type { ConvMethod } from '../../src/backend/onednn/kernel_helpers/conv_common';
+import { readConfig } from '../../src/backend/onednn/config';
 
 const MACHINE: MachineId = { cpu: 'AMD EPYC 7B13 64-Core Processor', onednn: '2.6.3', threads: 2 };
 const ALL: ConvMethod[] = ['direct', 'gemm', 'winograd'];
@@ -243,5 +248,53 @@ describe('convShapeKey', () => {
     expect(convShapeKey(params(), 'backwardData')).not.toBe(base);
     // relu is fused into the forward pass only.
     expect(convShapeKey(params({ relu: true }), 'backwardWeights')).toBe(convShapeKey(params(), 'backwardWeights'));
+  });
+});
+
+describe('convCandidates', () => {
+  afterEach(() => {
+    setConvAlgorithm('auto');
+  });
+  const rule = (p: ConvParams, pass: ConvPass) => pickConvMethod(p, pass);
+
+  it('measuring: every method that can run the shape, the rules pick first', () => {
+    for (const pass of ['forward', 'backwardData', 'backwardWeights'] as const) {
+      const p3 = params(); // 3x3 stride 1: Winograd applies
+      const c3 = convCandidates(p3, pass, true);
+      expect(c3[0], pass).toBe(rule(p3, pass));
+      expect([...c3].sort(), pass).toEqual(['direct', 'gemm', 'winograd']);
+      const p1 = params({ filterHeight: 1, filterWidth: 1, padTop: 0, padLeft: 0, padBottom: 0, padRight: 0 });
+      const c1 = convCandidates(p1, pass, true);
+      expect(c1[0], pass).toBe(rule(p1, pass));
+      expect([...c1].sort(), pass).toEqual(['direct', 'gemm']);
+    }
+  });
+
+  it('one candidate when measuring is off (the rules), a method is forced, or the convolution is grouped or bf16', () => {
+    const p = params();
+    expect(convCandidates(p, 'forward', false)).toEqual([rule(p, 'forward')]);
+    expect(convCandidates(params({ groups: 2 }), 'forward', true)).toEqual(['direct']);
+    expect(convCandidates(params({ precision: 1 }), 'backwardData', true)).toEqual(['direct']);
+    expect(convCandidates(params({ precision: 2 }), 'backwardWeights', true)).toEqual(['direct']);
+    setConvAlgorithm('gemm');
+    expect(convCandidates(p, 'forward', true)).toEqual(['gemm']);
+    setConvAlgorithm('winograd');
+    expect(convCandidates(p, 'forward', true)).toEqual(['winograd']);
+    expect(convCandidates(params({ strideHeight: 2, strideWidth: 2 }), 'forward', true)).toEqual(['direct']);
+    setConvAlgorithm('direct');
+    expect(convCandidates(p, 'backwardWeights', true)).toEqual(['direct']);
+  });
+});
+
+describe('the switches', () => {
+  it('RESNET_ONEDNN_CONV_MEASURE=0 turns measuring off; RESNET_ONEDNN_CONV_CACHE moves or disables the cache', () => {
+    expect(readConfig({}).convMeasure).toBe(true);
+    expect(readConfig({ RESNET_ONEDNN_CONV_MEASURE: '0' }).convMeasure).toBe(false);
+    expect(readConfig({ RESNET_ONEDNN_CONV_MEASURE: '1' }).convMeasure).toBe(true);
+    expect(readConfig({ XDG_CACHE_HOME: '/x/cache' }).convMethodCache).toBe('/x/cache/resnet-ts/conv-methods');
+    expect(readConfig({}).convMethodCache).toBe(path.join(os.homedir(), '.cache', 'resnet-ts', 'conv-methods'));
+    expect(readConfig({ RESNET_ONEDNN_CONV_CACHE: '/tmp/c' }).convMethodCache).toBe('/tmp/c');
+    expect(readConfig({ RESNET_ONEDNN_CONV_CACHE: 'rel' }).convMethodCache).toBe(path.resolve('rel'));
+    expect(readConfig({ RESNET_ONEDNN_CONV_CACHE: 'off' }).convMethodCache).toBeNull();
   });
 });

@@ -9,6 +9,8 @@ describe('onednn switches (src/backend/onednn/config.ts)', () => {
     expect(c).toEqual({
       addonPath: expect.stringMatching(/native[/\\]build[/\\]Release[/\\]resnet_onednn\.node$/),
       convAlgorithm: 'auto',
+      convMeasure: true,
+      convMethodCache: expect.stringMatching(/resnet-ts[/\\]conv-methods$/),
       lazyInputGradient: true,
       bufferPool: true,
       bufferPoolLimitMb: 2048,
@@ -23,6 +25,8 @@ describe('onednn switches (src/backend/onednn/config.ts)', () => {
       readConfig({
         RESNET_ONEDNN_ADDON: '/x/y.node',
         RESNET_ONEDNN_CONV: 'GEMM',
+        RESNET_ONEDNN_CONV_MEASURE: '0',
+        RESNET_ONEDNN_CONV_CACHE: '/c',
         RESNET_ONEDNN_LAZY: '0',
         RESNET_ONEDNN_POOL: '0',
         RESNET_ONEDNN_POOL_MB: '16',
@@ -32,6 +36,8 @@ describe('onednn switches (src/backend/onednn/config.ts)', () => {
     ).toEqual({
       addonPath: '/x/y.node',
       convAlgorithm: 'gemm',
+      convMeasure: false,
+      convMethodCache: '/c',
       lazyInputGradient: false,
       bufferPool: false,
       bufferPoolLimitMb: 16,

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { ConvParams } from '../../src/backend/onednn/addon';
 import { loadAddon } from '../../src/backend/onednn/addon';
-import { ConvAlgorithm, convParams, setConvAlgorithm } from '../../src/backend/onednn/kernel_helpers/conv_common';
+import { convParams } from '../../src/backend/onednn/kernel_helpers/conv_common';
+import { ConvAlgorithm, setConvAlgorithm } from '../../src/backend/onednn/conv_method_choice';
 import { callStats } from '../../src/backend/onednn/kernel_helpers/native_kernel';
 import { addonAvailable, compare, ConvCase, convCaseName, rand, skipReason } from './_helpers';
 

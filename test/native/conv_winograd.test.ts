@@ -9,7 +9,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import type { ConvParams, OneDnnAddon } from '../../src/backend/onednn/addon';
 import { loadAddon } from '../../src/backend/onednn/addon';
-import { convParams, setConvAlgorithm } from '../../src/backend/onednn/kernel_helpers/conv_common';
+import { convParams } from '../../src/backend/onednn/kernel_helpers/conv_common';
+import { setConvAlgorithm } from '../../src/backend/onednn/conv_method_choice';
 import { addonAvailable, compare, ConvCase, convCaseName, rand, relErr, skipReason } from './_helpers';
 
 const TOL = 1e-4;

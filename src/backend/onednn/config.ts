@@ -2,6 +2,7 @@
  * The native back end's environment switches, read here and nowhere else (documented in README.md,
  * "Native back end switches"). Read once, when this module loads.
  */
+import * as os from 'os';
 import * as path from 'path';
 
 import { findProjectRoot } from '../../project_root';
@@ -13,6 +14,13 @@ export interface OneDnnConfig {
   addonPath: string;
   /** RESNET_ONEDNN_CONV: convolution algorithm (auto picks per shape). */
   convAlgorithm: ConvAlgorithm;
+  /** RESNET_ONEDNN_CONV_MEASURE=0: methods by the hand-written rules instead of measured per shape. */
+  convMeasure: boolean;
+  /**
+   * RESNET_ONEDNN_CONV_CACHE: folder of the measured choices (default $XDG_CACHE_HOME or ~/.cache, then
+   * resnet-ts/conv-methods); `off`: keep them in memory only.
+   */
+  convMethodCache: string | null;
   /** RESNET_ONEDNN_LAZY=0: input gradients of few-channel convolutions are computed eagerly. */
   lazyInputGradient: boolean;
   /** RESNET_ONEDNN_POOL=0: kernel outputs get fresh buffers (no recycling). */
@@ -43,6 +51,13 @@ function megabytes(v: string | undefined, dflt: number): number {
   return dflt;
 }
 
+function convMethodCache(env: NodeJS.ProcessEnv): string | null {
+  const v = env.RESNET_ONEDNN_CONV_CACHE;
+  if (v === 'off') return null;
+  if (v) return path.resolve(v);
+  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'resnet-ts', 'conv-methods');
+}
+
 /** The switches as `env` sets them (exported for tests). */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): OneDnnConfig {
   return {
@@ -50,6 +65,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): OneDnnConfig {
       env.RESNET_ONEDNN_ADDON ||
       path.join(findProjectRoot(__dirname), 'native', 'build', 'Release', 'resnet_onednn.node'),
     convAlgorithm: convAlgorithm(env.RESNET_ONEDNN_CONV),
+    convMeasure: env.RESNET_ONEDNN_CONV_MEASURE !== '0',
+    convMethodCache: convMethodCache(env),
     lazyInputGradient: env.RESNET_ONEDNN_LAZY !== '0',
     bufferPool: env.RESNET_ONEDNN_POOL !== '0',
     bufferPoolLimitMb: megabytes(env.RESNET_ONEDNN_POOL_MB, 2048),

@@ -1,5 +1,6 @@
 /**
- * Convolution methods chosen by measurement, as cuDNN's benchmark mode does: the first time a (pass,
+ * Which method computes a convolution pass (direct, im2col + GEMM, Winograd): chosen by measurement, as
+ * cuDNN's benchmark mode does: the first time a (pass,
  * shape, precision) meets the back end, every method that can run it is timed on the call's own arrays,
  * a few interleaved rounds each, and the fastest is kept for the rest of the process. Choices are also
  * kept on disk, one file per CPU model, oneDNN version and thread count, so a shape is measured once per
@@ -13,8 +14,84 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import type { ConvParams } from './addon';
-import type { ConvMethod, ConvPass } from './kernel_helpers/conv_common';
+import { loadAddon, type ConvParams } from './addon';
+import { ConvAlgorithm, config } from './config';
+
+export type ConvPass = 'forward' | 'backwardData' | 'backwardWeights';
+
+export type { ConvAlgorithm };
+let mode: ConvAlgorithm = config.convAlgorithm;
+/** RESNET_ONEDNN_CONV_MEASURE: choose by measurement (on) or by the rules below (off). */
+let measuring = config.convMeasure;
+
+/** Forces an algorithm (tests, benchmarks); returns the previous setting. */
+export function setConvAlgorithm(m: ConvAlgorithm): ConvAlgorithm {
+  const prev = mode;
+  mode = m;
+  return prev;
+}
+
+/** oneDNN's dnnl_cpu_isa_avx512_core bits (dnnl_types.h), set in every AVX-512 ISA it reports from Skylake on. */
+const AVX512_CORE = 0x27;
+let effectiveIsa: number | undefined;
+
+/** oneDNN's effective ISA (`get_effective_cpu_isa`), read from the addon once; 0 when it is absent. */
+export function cpuIsa(): number {
+  return (effectiveIsa ??= loadAddon().addon?.info().isa ?? 0);
+}
+
+export function isAvx512(isa: number): boolean {
+  return (isa & AVX512_CORE) === AVX512_CORE;
+}
+
+/** How a convolution pass is computed: oneDNN's direct kernels, im2col + GEMM, or Winograd F(2x2, 3x3). */
+export type ConvMethod = 'direct' | 'gemm' | 'winograd';
+
+/** Winograd F(2x2, 3x3) runs float32, ungrouped, undilated 3x3 stride-1 convolutions (conv_winograd.cc). */
+export function winogradApplies(p: ConvParams): boolean {
+  return (
+    p.groups === 1 &&
+    p.precision === 0 &&
+    p.filterHeight === 3 &&
+    p.filterWidth === 3 &&
+    p.strideHeight === 1 &&
+    p.strideWidth === 1 &&
+    p.dilationHeight === 1 &&
+    p.dilationWidth === 1
+  );
+}
+
+/**
+ * The rules' method for one pass of one convolution (the choice when measuring is off, and the first
+ * candidate when it is on). Which one wins depends on the ISA oneDNN runs (`npm run
+ * bench:conv` measures every shape and pass of a recipe's step; docs/measurements.md has the tables):
+ * - both: tiny output maps (the 3x3 maps of the seed's last stage, 4x4 of `fast`) go to GEMM (AVX-512,
+ *   one thread: 39 vs 20 ms forward; AVX2, two threads: 131 vs 93 GFLOP/s).
+ * - AVX-512: elsewhere direct (brgconv / jit) wins, but backward data with a single input channel (the 7x7
+ *   stem) runs at 7 GFLOP/s direct and 2.4x faster as GEMM + col2im. (Winograd is not measured there.)
+ * - AVX2: Winograd for 3x3 stride-1 layers of >= 64 channels in and out (>= 32 for filter gradients) and
+ *   >= 4x4 maps: 1.1-2.2x faster than the better of the other two (2.25x fewer multiplications, and the
+ *   filter gradient's GEMMs reduce over tiles instead of pixels). Otherwise GEMM once the GEMM is wide
+ *   and deep (>= 128 output channels, >= 128 = kh*kw*ic reduction): 6x6 and 3x3 maps of 256-512 channels
+ *   by 1.2-2.3x, the 11x11 1x1/2 shortcut by 2.8x, and filter gradients of reduction >= 576 (level or up
+ *   to 20% faster); direct for the rest, the early narrow layers, where GEMM is up to 3x slower.
+ * RESNET_ONEDNN_CONV=direct|gemm|winograd forces one where it can run (direct elsewhere). bf16 is direct.
+ * These rules come from one AVX2 and one AVX-512 machine; elsewhere measuring (below) decides.
+ */
+export function pickConvMethod(p: ConvParams, pass: ConvPass, isa = cpuIsa()): ConvMethod {
+  if (p.groups !== 1 || p.precision !== 0) return 'direct'; // GEMM and Winograd are float32 without groups
+  if (mode === 'direct') return 'direct';
+  if (mode === 'gemm') return 'gemm';
+  if (mode === 'winograd') return winogradApplies(p) ? 'winograd' : 'direct';
+  const map = p.outHeight * p.outWidth;
+  if (isAvx512(isa)) return map <= 16 || (pass === 'backwardData' && p.inChannels <= 4) ? 'gemm' : 'direct';
+  const narrowest = Math.min(p.inChannels, p.outChannels);
+  if (winogradApplies(p) && map >= 16 && narrowest >= (pass === 'backwardWeights' ? 32 : 64)) return 'winograd';
+  if (map <= 16) return 'gemm';
+  const reduction = p.filterHeight * p.filterWidth * p.inChannels;
+  const gemm = (p.outChannels >= 128 && reduction >= 128) || (pass === 'backwardWeights' && reduction >= 576);
+  return gemm ? 'gemm' : 'direct';
+}
 
 /** Format of the cache files; a file with another version is ignored (and rewritten). */
 const CACHE_VERSION = 1;
@@ -221,4 +298,50 @@ export class ConvMethodChooser {
 /** This machine, as the cache names it: CPU model, oneDNN's version and its thread count. */
 export function thisMachine(info: { onednn: string; threads: number }): MachineId {
   return { cpu: os.cpus()[0]?.model ?? 'unknown', onednn: info.onednn, threads: info.threads };
+}
+
+/**
+ * The methods that can compute this pass, the rules' pick first: one when a method is forced, when
+ * measuring is off (the rules' pick), or for grouped and bf16 convolutions (direct only).
+ */
+export function convCandidates(p: ConvParams, pass: ConvPass, measure = measuring): ConvMethod[] {
+  const rule = pickConvMethod(p, pass);
+  if (!measure || mode !== 'auto' || p.groups !== 1 || p.precision !== 0) return [rule];
+  const all: ConvMethod[] = winogradApplies(p) ? ['direct', 'gemm', 'winograd'] : ['direct', 'gemm'];
+  return [rule, ...all.filter((m) => m !== rule)];
+}
+
+/** Turns measuring on or off (tests, benchmarks); returns the previous setting. */
+export function setConvMeasuring(on: boolean): boolean {
+  const prev = measuring;
+  measuring = on;
+  return prev;
+}
+
+let chooser: ConvMethodChooser | undefined;
+
+/** The process's chooser: this machine's cache file under RESNET_ONEDNN_CONV_CACHE (created on first use). */
+export function convMethodChooser(): ConvMethodChooser {
+  if (!chooser) {
+    const info = loadAddon().addon?.info() ?? { onednn: 'none', threads: 1 };
+    chooser = new ConvMethodChooser({ machine: thisMachine(info), cacheDir: config.convMethodCache });
+  }
+  return chooser;
+}
+
+/** Replaces the process's chooser (tests, benchmarks); returns the previous one. */
+export function setConvMethodChooser(c: ConvMethodChooser | undefined): ConvMethodChooser | undefined {
+  const prev = chooser;
+  chooser = c;
+  return prev;
+}
+
+/** Computes one pass with `call(method)`, the method chosen for its shape; returns that method. */
+export function chooseConvMethod(p: ConvParams, pass: ConvPass, call: (m: ConvMethod) => void): ConvMethod {
+  const candidates = convCandidates(p, pass);
+  if (candidates.length === 1) {
+    call(candidates[0]);
+    return candidates[0];
+  }
+  return convMethodChooser().run(convShapeKey(p, pass), candidates, call);
 }
