@@ -1,3 +1,5 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -8,5 +10,7 @@ export default defineConfig({
     hookTimeout: 180_000,
     // One file at a time: files compete for the same two cores (and the native thread pool).
     fileParallelism: false,
+    // Convolution methods measured by tests (under test load, on test shapes) stay out of the user's cache.
+    env: { RESNET_ONEDNN_CONV_CACHE: path.join(os.tmpdir(), 'resnet-ts-test-conv-methods') },
   },
 });
