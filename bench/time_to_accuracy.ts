@@ -6,8 +6,12 @@
  * every epoch, first reaches each target; then the medians over seeds and the ratio of our time
  * to PyTorch's per target.
  *
- *   npm run time-to-accuracy -- [--recipe fast] [--seeds 0,1,2] [--impl ours,torch]
+ *   npm run time-to-accuracy -- [--recipe fast] [--seeds 0,1,2] [--impl ours,torch] [--precision bf16]
  *                               [--targets 0.90,0.91,0.92,0.93] [--epochs N] [--out runs/time-to-accuracy]
+ *
+ * --precision bf16 runs both sides in bf16: ours with `--precision bf16` (bf16 convolutions, float32
+ * weights and statistics), PyTorch under torch.autocast('cpu', bfloat16). It needs a CPU with bf16
+ * (avx512_bf16 or AMX); the results go to their own folder (<recipe>-bf16).
  *
  * Each finished run leaves <out>/<impl>-s<seed>.json (and a .log) and is not repeated, so an
  * interrupted comparison continues where it stopped. Times are only comparable between runs made
@@ -34,7 +38,15 @@ interface RunResult {
   imgPerSec: number;
 }
 
-async function ours(recipe: RecipeName, epochs: number | undefined, seed: number, out: string): Promise<RunResult> {
+type Precision = 'fp32' | 'bf16';
+
+async function ours(
+  recipe: RecipeName,
+  epochs: number | undefined,
+  seed: number,
+  out: string,
+  precision: Precision,
+): Promise<RunResult> {
   const dir = path.join(out, `ours-s${seed}`);
   const args = [
     path.join(ROOT, 'dist', 'tools', 'train.js'),
@@ -46,6 +58,8 @@ async function ours(recipe: RecipeName, epochs: number | undefined, seed: number
     dir,
     '--progress',
     'lines',
+    '--precision',
+    precision,
   ];
   if (epochs) args.push('--epochs', String(epochs));
   await runLogged(process.execPath, args, path.join(out, `ours-s${seed}.log`));
@@ -59,12 +73,26 @@ async function ours(recipe: RecipeName, epochs: number | undefined, seed: number
   return { impl: 'ours', seed, points, dataSeconds: m.dataSeconds, imgPerSec: m.final.imagesPerSecond };
 }
 
-async function torch(recipe: RecipeName, epochs: number | undefined, seed: number, out: string): Promise<RunResult> {
+async function torch(
+  recipe: RecipeName,
+  epochs: number | undefined,
+  seed: number,
+  out: string,
+  precision: Precision,
+): Promise<RunResult> {
   const r = trainingRecipe(recipe);
   if (epochs) r.epochs = epochs;
   const stdout = await runLogged(
     TORCH_PYTHON,
-    [path.join(ROOT, 'bench', 'torch_recipe.py'), '--recipe-json', JSON.stringify(r), '--seed', String(seed)],
+    [
+      path.join(ROOT, 'bench', 'torch_recipe.py'),
+      '--recipe-json',
+      JSON.stringify(r),
+      '--seed',
+      String(seed),
+      '--precision',
+      precision,
+    ],
     path.join(out, `torch-s${seed}.log`),
   );
   const lines = stdout
@@ -137,6 +165,7 @@ async function main(): Promise<number> {
       impl: { type: 'string', default: 'ours,torch' },
       targets: { type: 'string', default: '0.90,0.91,0.92,0.93' },
       epochs: { type: 'string' },
+      precision: { type: 'string', default: 'fp32' },
       out: { type: 'string', default: 'runs/time-to-accuracy' },
     },
   });
@@ -149,18 +178,26 @@ async function main(): Promise<number> {
   const impls = v.impl!.split(',') as Impl[];
   for (const i of impls) if (i !== 'ours' && i !== 'torch') throw new Error(`--impl: unknown '${i}' (ours, torch)`);
   const epochs = v.epochs ? Number(v.epochs) : undefined;
-  const out = path.resolve(ROOT, v.out!, recipe + (epochs ? `-e${epochs}` : ''));
+  const precision = v.precision as Precision;
+  if (precision !== 'fp32' && precision !== 'bf16')
+    throw new Error(`--precision: unknown '${v.precision}' (fp32, bf16)`);
+  const out = path.resolve(
+    ROOT,
+    v.out!,
+    recipe + (epochs ? `-e${epochs}` : '') + (precision === 'bf16' ? '-bf16' : ''),
+  );
   const results = await eachRun(
     out,
     seeds,
     impls,
-    (seed, impl) => (impl === 'ours' ? ours(recipe, epochs, seed, out) : torch(recipe, epochs, seed, out)),
+    (seed, impl) =>
+      impl === 'ours' ? ours(recipe, epochs, seed, out, precision) : torch(recipe, epochs, seed, out, precision),
     (r, impl, seed) =>
       console.log(
         `${impl} seed ${seed}: ${r.points.map((p) => `${p.testAcc.toFixed(4)}@${p.wallSeconds.toFixed(0)}s`).join(', ')}`,
       ),
   );
-  console.log(`\nrecipe ${recipe}${epochs ? `, ${epochs} epochs` : ''}; results in ${out}\n`);
+  console.log(`\nrecipe ${recipe}${epochs ? `, ${epochs} epochs` : ''}, ${precision}; results in ${out}\n`);
   console.log(table(results, seeds, targets));
   return 0;
 }

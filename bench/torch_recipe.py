@@ -4,11 +4,16 @@ the same network family, optimizer, schedule, loss, augmentation, batch-norm rec
 validation split, evaluated at the same points (after every epoch). The recipe comes in as the
 JSON that `trainingRecipe(name)` returns, so both sides start from one definition.
 
+With --precision bf16, the forward pass, the loss, the evaluations and the recalibration run under
+`torch.autocast('cpu', dtype=torch.bfloat16)` (PyTorch's mixed precision: bf16 convolutions and
+activations, float32 weights, optimizer state and batch-norm statistics), channels-last as always.
+
 Prints one JSON line per epoch: {"epoch", "wall_seconds" (training + evaluations since the
 first step), "train_seconds", "loss", "train_acc", "valid_acc", "test_acc"}, then a summary line.
 
-    /usr/bin/python3 bench/torch_recipe.py --recipe-json '<json>' [--seed 0] [--threads 2]
+    /usr/bin/python3 bench/torch_recipe.py --recipe-json '<json>' [--seed 0] [--threads 2] [--precision bf16]
 """
+import contextlib
 import argparse
 import json
 import os
@@ -88,23 +93,30 @@ def batches(images, labels, r, order, rng=None):
         yield to_tensor(imgs, r['resize']), torch.from_numpy(labels[idx].astype(np.int64))
 
 
-def accuracy(net, images, labels, r):
+def autocast(precision):
+    """bf16 mixed precision on the CPU, or nothing."""
+    if precision == 'bf16':
+        return torch.autocast('cpu', dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def accuracy(net, images, labels, r, precision='fp32'):
     net.eval()
     correct = 0
-    with torch.no_grad():
+    with torch.no_grad(), autocast(precision):
         for x, y in batches(images, labels, r, np.arange(len(labels))):
             correct += (net(x).argmax(1) == y).sum().item()
     net.train()
     return correct / len(labels)
 
 
-def recalibrate(net, images, labels, r, order, rng, count):
+def recalibrate(net, images, labels, r, order, rng, count, precision='fp32'):
     """Precise BN: running statistics := the plain mean of `count` batches' statistics."""
     bns = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
     for b in bns:
         b.reset_running_stats()
         b.momentum = None  # cumulative average
-    with torch.no_grad():
+    with torch.no_grad(), autocast(precision):
         for k, (x, _) in enumerate(batches(images, labels, r, order, rng)):
             if k == count:
                 break
@@ -119,7 +131,11 @@ def main():
     p.add_argument('--data-dir', default='/usr/share/datasets/fashion-mnist')
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--seed', type=int, default=None, help='overrides the recipe seed')
+    p.add_argument('--precision', choices=['fp32', 'bf16'], default='fp32',
+                   help="bf16: forward, loss, evaluation and recalibration under torch.autocast('cpu', bfloat16)")
     a = p.parse_args()
+    if a.precision == 'bf16' and not torch.backends.mkldnn.is_available():
+        sys.exit('torch_recipe.py: --precision bf16 needs PyTorch built with oneDNN (mkldnn)')
     r = json.loads(a.recipe_json)
     seed = r['seed'] if a.seed is None else a.seed
     torch.set_num_threads(a.threads)
@@ -170,8 +186,9 @@ def main():
             if k == steps:
                 break
             opt.zero_grad(set_to_none=True)
-            out = net(x)
-            loss = F.cross_entropy(out, y, label_smoothing=r['labelSmoothing'])
+            with autocast(a.precision):
+                out = net(x)
+                loss = F.cross_entropy(out, y, label_smoothing=r['labelSmoothing'])
             loss.backward()
             opt.step()
             if sched:
@@ -181,15 +198,17 @@ def main():
             n += len(y)
         train_s += time.perf_counter() - te
         if r.get('recalibrateBatches'):
-            recalibrate(net, xtr, ytr, r, order, np.random.default_rng([seed, epoch, 1]), r['recalibrateBatches'])
+            recalibrate(net, xtr, ytr, r, order, np.random.default_rng([seed, epoch, 1]), r['recalibrateBatches'],
+                        a.precision)
         rec = {'epoch': epoch, 'loss': loss_sum / n, 'train_acc': correct / n,
-               'valid_acc': accuracy(net, xva, yva, r) if xva is not None else None,
-               'test_acc': accuracy(net, xte, yte, r)}
+               'valid_acc': accuracy(net, xva, yva, r, a.precision) if xva is not None else None,
+               'test_acc': accuracy(net, xte, yte, r, a.precision)}
         rec['wall_seconds'] = time.perf_counter() - t0
         rec['train_seconds'] = train_s
         history.append(rec)
         print(json.dumps(rec), flush=True)
-    print(json.dumps({'torch': torch.__version__, 'seed': seed, 'threads': a.threads, 'summary': True,
+    print(json.dumps({'torch': torch.__version__, 'seed': seed, 'threads': a.threads, 'precision': a.precision,
+                      'summary': True,
                       'final': history[-1], 'img_s': n * r['epochs'] / train_s}))
 
 

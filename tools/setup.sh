@@ -14,6 +14,7 @@ APT_PACKAGES=(
   python3-jupyter-kernel-test       # the Jupyter protocol conformance suite, run against our kernel
   chromium                    # headless browser for the notebook front-end tests
   python3-jupyter-server python3-jupyterlab-server  # serve the JupyterLab front end of lab-app/
+  python3-torch python3-numpy # PyTorch, the reference side of the benchmarks (bench/torch_*.py)
 )
 
 missing=()
