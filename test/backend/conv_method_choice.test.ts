@@ -97,6 +97,19 @@ describe('ConvMethodChooser: measuring', () => {
     expect(chooser.measured).toBe(1);
   });
 
+  it('a close call (two best within 5%) gets up to as many rounds again; a clear one does not', () => {
+    const close = fakeTimed({ direct: [10, 10, 10, 10, 10, 9], gemm: [10.4] }, null);
+    expect(close.chooser.run('k', ['direct', 'gemm'], close.call)).toBe('direct');
+    expect(close.calls).toHaveLength(2 + 2 * 6 + 1); // warm-ups, 6 rounds, the output
+    expect(close.chooser.lookup('k')!.ms).toEqual({ direct: 9, gemm: 10.4 });
+    const clear = fakeTimed({ direct: [10], gemm: [10.6] }, null);
+    clear.chooser.run('k', ['direct', 'gemm'], clear.call);
+    expect(clear.calls).toHaveLength(2 + 2 * 3 + 1);
+    // ... and a close call that the extra rounds settle the other way
+    const turn = fakeTimed({ direct: [10], gemm: [10.2, 10.2, 10.2, 9.5] }, null);
+    expect(turn.chooser.run('k', ['direct', 'gemm'], turn.call)).toBe('gemm');
+  });
+
   it('computes a known shape once, with the kept method, without measuring again', () => {
     const { chooser, calls, call } = fakeTimed({ direct: [1], gemm: [2] }, null);
     chooser.run('k', ['direct', 'gemm'], call);

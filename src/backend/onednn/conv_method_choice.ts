@@ -156,6 +156,14 @@ export function cacheFileName(m: MachineId): string {
   return `${slug(m.cpu) || 'unknown-cpu'}__onednn-${slug(m.onednn)}__threads-${m.threads}.json`;
 }
 
+/** Two best times closer than this ratio get more rounds. */
+export const CLOSE_CALL = 1.05;
+
+function closeCall(times: number[]): boolean {
+  const [a, b] = [...times].sort((x, y) => x - y);
+  return b !== undefined && b < a * CLOSE_CALL;
+}
+
 const wallClock = (run: () => void) => {
   const t = performance.now();
   run();
@@ -210,12 +218,17 @@ export class ConvMethodChooser {
     return record.method;
   }
 
-  /** Best of `rounds` interleaved timings per candidate, after one warm-up call each; ties go to the first. */
+  /**
+   * Best of `rounds` interleaved timings per candidate, after one warm-up call each; when the two best
+   * are within CLOSE_CALL of each other (where one noisy round decides), up to `rounds` more rounds.
+   * Ties go to the first candidate.
+   */
   private measure(candidates: readonly ConvMethod[], call: (m: ConvMethod) => void): ConvMethodRecord {
     const start = performance.now();
     for (const m of candidates) call(m);
     const best = new Map<ConvMethod, number>(candidates.map((m) => [m, Infinity]));
-    for (let r = 0; r < this.rounds; r++) {
+    for (let r = 0; r < 2 * this.rounds; r++) {
+      if (r >= this.rounds && !closeCall([...best.values()])) break;
       for (const m of candidates)
         best.set(
           m,
