@@ -180,6 +180,19 @@ describe('TrainingMonitor', () => {
     expect(spec.encoding.x.scale).toEqual({ domain: [0, 3], nice: false });
   });
 
+  it('an epoch cut short (maxBatchesPerEpoch) keeps its last running values beside the epoch record', () => {
+    const m = new TrainingMonitor({ display: new Recorder() });
+    m.onBatch(batch(3, 10, { loss: 2, correct: 2 })); // at x = 0.3, the epoch stops here
+    m.onEpoch({ epoch: 0, loss: 1.5, trainAcc: 0.75, testAcc: 0.5, seconds: 1, imagesPerSecond: 1 });
+    expect(plain(m.points)).toEqual([
+      { epoch: 0.3, metric: 'loss', value: 2 },
+      { epoch: 0.3, metric: 'train acc', value: 1 },
+      { epoch: 1, metric: 'loss', value: 1.5 },
+      { epoch: 1, metric: 'train acc', value: 0.75 },
+      { epoch: 1, metric: 'test acc', value: 0.5 },
+    ]);
+  });
+
   it('trainOptions hands its callbacks to train() and silences the progress line', () => {
     const d = new Recorder();
     const m = new TrainingMonitor({ display: d });

@@ -95,4 +95,22 @@ describe('samplePredictions', () => {
     const got = samplePredictions(new ModeAware(), source(1, 3), 3, (ids) => ids.map(String));
     expect(got.map((g) => g.sublabel)).toEqual(['1', '4', '7']);
   });
+
+  it('correct exactly where the prediction is the true label', () => {
+    // First pixels say classes 3, 5, 3; the labels are 3, 4, 3.
+    const data: BatchSource = {
+      numExamples: 3,
+      numBatches: 1,
+      *epoch() {
+        const x = tf.tensor4d([0.3, 0.5, 0.3], [3, 1, 1, 1]);
+        yield { x, y: tf.tensor1d([3, 4, 3], 'int32') };
+      },
+    };
+    const got = samplePredictions(new ReadsFirstPixel(), data, 3, (ids) => ids.map(String));
+    expect(got.map((g) => [g.label, g.sublabel, g.correct])).toEqual([
+      ['3', '3', true],
+      ['4', '5', false],
+      ['3', '3', true],
+    ]);
+  });
 });

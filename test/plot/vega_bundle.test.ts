@@ -3,14 +3,18 @@
  * (src/plot/render.ts): the text line, the same spec under both Vega-Lite keys, the synchronous
  * SVG's size and drawing against vega's own toSVG, and image marks on the asynchronous path only.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import * as vega from 'vega';
 import { LiveDisplay, setDisplayWriter, VEGA_LITE_MIME, VEGA_LITE_V4_MIME } from '../../src/display/display';
 import type { DisplayContent } from '../../src/display/display';
 import { renderSvg, renderSvgAsync } from '../../src/plot/render';
 import { imageGridSpec, seriesChartSpec, trainingCurvesSpec } from '../../src/plot/specs';
 import { showVegaLite, showVegaLiteLive, vegaLiteBundle, vegaLiteBundleAsync } from '../../src/plot/vega_bundle';
 
-afterEach(() => setDisplayWriter(undefined));
+afterEach(() => {
+  setDisplayWriter(undefined);
+  vi.restoreAllMocks();
+});
 
 const points = [
   { epoch: 0.5, metric: 'loss', value: 2 },
@@ -97,6 +101,24 @@ describe('renderSvg', () => {
     expect(attr(padded, 'height') - attr(plain, 'height')).toBe(25 + 7 - 2 * 5);
     // The drawing moves by the padding's left and top beyond vega's default of 5.
     expect(shift(padded).map((v, i) => v - shift(plain)[i])).toEqual([35, 20]);
+  });
+
+  it('finalises its vega view after rendering, also when the view fails to run', async () => {
+    // A live plot redraws thousands of times: each view must release what it holds.
+    const finalize = vi.spyOn(vega.View.prototype, 'finalize');
+    renderSvg(trainingCurvesSpec(points));
+    expect(finalize).toHaveBeenCalledTimes(1);
+    await renderSvgAsync(trainingCurvesSpec(points));
+    expect(finalize).toHaveBeenCalledTimes(2);
+    const run = vi.spyOn(vega.View.prototype, 'run').mockImplementation(() => {
+      throw new Error('dataflow error');
+    });
+    expect(() => renderSvg(trainingCurvesSpec(points))).toThrow('dataflow error');
+    expect(finalize).toHaveBeenCalledTimes(3);
+    run.mockRestore();
+    vi.spyOn(vega.View.prototype, 'toSVG').mockRejectedValue(new Error('no svg'));
+    await expect(renderSvgAsync(trainingCurvesSpec(points))).rejects.toThrow('no svg');
+    expect(finalize).toHaveBeenCalledTimes(4);
   });
 
   it('renders the same spec again the same way (each view is finalised, nothing carried over)', () => {
