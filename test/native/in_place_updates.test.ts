@@ -121,6 +121,7 @@ describe.skipIf(!addonAvailable)(`in-place updates ${skipReason}`, () => {
     const before = statsSnapshot();
     applyOptimizerStep(opt, { [v.name]: g });
     expect(callsSince(before, 'SgdUpdate')).toEqual({ native: 0, fallback: 1 });
+    expect(opt.iterations).toBe(1); // counted once, by tfjs's step, not also by the native attempt
     expect(firstDifference(clone.dataSync() as Float32Array, rand(64, 7))).toBe('');
     expect(firstDifference(v.dataSync() as Float32Array, rand(64, 7))).not.toBe('');
     clone.dispose();
@@ -128,7 +129,87 @@ describe.skipIf(!addonAvailable)(`in-place updates ${skipReason}`, () => {
     const before2 = statsSnapshot();
     applyOptimizerStep(opt, { [v.name]: g });
     expect(callsSince(before2, 'SgdUpdate')).toEqual({ native: 1, fallback: 0 });
+    expect(opt.iterations).toBe(2);
     tf.dispose([v, g]);
+    opt.dispose();
+  });
+
+  it('creates momentum accumulators as tfjs does: named after the variable, not trainable, zero before the step', async () => {
+    const accumulators = async (backend: string) => {
+      await tf.setBackend(backend);
+      const v = tf.tidy(() => tf.variable(tf.tensor(rand(12, 21), [12]), true, `accum-${backend}/v`));
+      const opt = tf.train.momentum(0.1, 0.9);
+      const g = tf.tensor(rand(12, 22), [12]);
+      applyOptimizerStep(opt, { [v.name]: g });
+      const acc = (opt as unknown as { accumulations: { originalName: string; variable: tf.Variable }[] })
+        .accumulations;
+      const out = acc.map((a) => ({
+        name: a.originalName.replace(`-${backend}`, ''),
+        trainable: a.variable.trainable,
+        // after one step from zero the accumulator holds the gradient itself
+        values: Array.from(a.variable.dataSync()),
+      }));
+      tf.dispose([v, g]);
+      opt.dispose();
+      return out;
+    };
+    const ref = await accumulators('cpu');
+    const got = await accumulators('onednn');
+    expect(ref).toEqual([{ name: 'accum/v/momentum', trainable: false, values: Array.from(rand(12, 22)) }]);
+    expect(got).toEqual(ref);
+  });
+
+  it('a weight decay without a set of decayed variables decays nothing, in place as in tfjs', async () => {
+    const step = async (backend: string) => {
+      await tf.setBackend(backend);
+      const v = tf.tidy(() => tf.variable(tf.tensor(rand(20, 23), [20]), true, `nodecay-${backend}/v`));
+      const opt = tf.train.sgd(0.1);
+      const g = tf.tensor(rand(20, 24), [20]);
+      const before = statsSnapshot();
+      applyOptimizerStep(opt, { [v.name]: g }, { weightDecay: 0.5 });
+      const calls = callsSince(before, 'SgdUpdate');
+      const out = v.dataSync().slice() as Float32Array;
+      tf.dispose([v, g]);
+      opt.dispose();
+      return { calls, out };
+    };
+    const ref = await step('cpu');
+    const got = await step('onednn');
+    expect(got.calls).toEqual({ native: 1, fallback: 0 });
+    expect(firstDifference(got.out, ref.out)).toBe('');
+    // w - 0.1 g, element 0 by hand (float32), no 0.5 w term
+    expect(got.out[0]).toBe(Math.fround(rand(20, 23)[0] - Math.fround(Math.fround(0.1) * rand(20, 24)[0])));
+  });
+
+  it("a gradient map with a null entry goes to tfjs's step, which skips that variable", async () => {
+    await tf.setBackend('onednn');
+    const a = tf.tidy(() => tf.variable(tf.tensor(rand(8, 25), [8]), true, 'nullgrad/a'));
+    const b = tf.tidy(() => tf.variable(tf.tensor(rand(8, 26), [8]), true, 'nullgrad/b'));
+    const opt = tf.train.sgd(0.1);
+    const g = tf.tensor(rand(8, 27), [8]);
+    const before = statsSnapshot();
+    applyOptimizerStep(opt, { [a.name]: g, [b.name]: null as unknown as tf.Tensor });
+    expect(callsSince(before, 'SgdUpdate')).toEqual({ native: 0, fallback: 0 });
+    expect(firstDifference(b.dataSync() as Float32Array, rand(8, 26))).toBe('');
+    expect(firstDifference(a.dataSync() as Float32Array, rand(8, 25))).not.toBe('');
+    expect(opt.iterations).toBe(1);
+    tf.dispose([a, b, g]);
+    opt.dispose();
+  });
+
+  it("a gradient for a name that is no registered variable: tfjs's own step and error", async () => {
+    await tf.setBackend('onednn');
+    const a = tf.tidy(() => tf.variable(tf.tensor(rand(8, 28), [8]), true, 'unknown/a'));
+    const opt = tf.train.sgd(0.1);
+    const g = tf.tensor(rand(8, 29), [8]);
+    const before = statsSnapshot();
+    // tfjs updates the variables in the map's order and fails at the unknown name
+    expect(() => applyOptimizerStep(opt, { [a.name]: g, 'unknown/none': g })).toThrow(
+      /passed to '\w+' must be a Tensor/,
+    );
+    expect(callsSince(before, 'SgdUpdate')).toEqual({ native: 0, fallback: 0 });
+    expect(firstDifference(a.dataSync() as Float32Array, rand(8, 28))).not.toBe('');
+    tf.dispose([a, g]);
     opt.dispose();
   });
 
