@@ -252,3 +252,25 @@ describe.skipIf(!addonAvailable)(`native element-wise ${skipReason}`, () => {
     expect(compare([{ shape, seed: 5 }], (x) => tf.sum(x, axis, keepDims), native)).toBeLessThan(1e-5);
   });
 });
+
+describe("addRelu's checks and JS kernel (cpu back end, no addon needed)", () => {
+  it('refuses a non-float32 operand on either side, naming both', () => {
+    useBackendNow('cpu');
+    const f = tf.zeros([2, 3]);
+    const i = tf.zeros([2, 3], 'int32');
+    expect(() => addRelu(i, f)).toThrow(/float32 tensors of one shape; got int32 \[2,3\] and float32 \[2,3\]/);
+    expect(() => addRelu(f, i)).toThrow(/got float32 \[2,3\] and int32 \[2,3\]/);
+    tf.dispose([f, i]);
+  });
+
+  it('a sum of -0 and -0 gives +0, as relu(add) does (bit for bit includes the sign of zero)', () => {
+    useBackendNow('cpu');
+    const a = tf.tensor([-0, 0, -0, -1, 1]);
+    const b = tf.tensor([-0, -0, 0, 1, -1]);
+    const fused = Array.from(addRelu(a, b).dataSync());
+    const composed = Array.from(tf.relu(tf.add(a, b)).dataSync());
+    expect(composed.map((v) => Object.is(v, 0))).toEqual([true, true, true, true, true]);
+    expect(fused.map((v) => Object.is(v, 0))).toEqual([true, true, true, true, true]);
+    tf.dispose([a, b]);
+  });
+});
