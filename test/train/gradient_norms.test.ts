@@ -5,7 +5,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { PlainOrResidualNet, ReLU, gradientNorms, softmaxCrossEntropy, seedInitializers } from '../../src';
+import {
+  Dense,
+  Module,
+  PlainOrResidualNet,
+  ReLU,
+  gradientNorms,
+  softmaxCrossEntropy,
+  seedInitializers,
+} from '../../src';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -46,6 +54,38 @@ describe('gradientNorms', () => {
     const after = new Map(net.namedVariables().map(([n, v]) => [n, Array.from(v.dataSync())]));
     for (const [n, values] of before) expect(after.get(n), n).toEqual(values);
     net.dispose();
+  });
+
+  it("builds an unbuilt net from the batch (one example's shape) first: the norms of the same net built beforehand", () => {
+    // The weights are drawn when a net is built: the same seed before each build gives the same net.
+    seedInitializers(3);
+    const built = new PlainOrResidualNet({ depth: 8, shortcuts: false }).build([12, 12, 1]);
+    const unbuilt = new PlainOrResidualNet({ depth: 8, shortcuts: false });
+    const b = batch();
+    const expected = gradientNorms(built, b);
+    seedInitializers(3);
+    expect(gradientNorms(unbuilt, b)).toEqual(expected);
+    seedInitializers(undefined);
+    expect(unbuilt.inputShape).toEqual([12, 12, 1]);
+    built.dispose();
+    unbuilt.dispose();
+  });
+
+  it('a weight at the top level counts ("weight"); a name that only starts with "weight" does not', () => {
+    const dense = new Dense(4).build([12, 12, 1]);
+    expect(gradientNorms(dense, batch()).map((g) => [g.layer, g.name])).toEqual([[1, 'weight']]);
+    dense.dispose();
+    class Scaled extends Module {
+      private readonly fc = this.addModule('fc', new Dense(8));
+      forward(x: tf.Tensor): tf.Tensor {
+        const scale = this.variable('weightScale', () => tf.ones([1]));
+        return this.fc.forward(tf.mul(x, scale), {});
+      }
+    }
+    const scaled = new Scaled().build([12, 12, 1]);
+    expect(scaled.namedVariables().map(([n]) => n)).toEqual(['weightScale', 'fc.weight', 'fc.bias']);
+    expect(gradientNorms(scaled, batch()).map((g) => g.name)).toEqual(['fc.weight']);
+    scaled.dispose();
   });
 
   it('a net without weights is refused by name', () => {

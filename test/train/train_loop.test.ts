@@ -23,7 +23,7 @@ import {
 import { evaluateAccuracy } from '../../src/train/evaluate';
 import { countCorrect, softmaxCrossEntropy } from '../../src/train/metrics';
 import { epochProgress } from '../../src/train/progress';
-import { requestInterrupt } from '../../src/train/interrupt';
+import { InterruptWatch, requestInterrupt } from '../../src/train/interrupt';
 import { setDisplayWriter } from '../../src/display/display';
 import { formatEpoch, train } from '../../src/train/train';
 import type { TrainSteering } from '../../src/train/steering';
@@ -555,6 +555,27 @@ describe('interrupt (tiny net)', () => {
       onBatch: () => requestInterrupt(),
     });
     expect(stopped).toMatchObject({ interrupted: true, steps: 1, history: [] });
+  });
+
+  it('from a fresh state (no request ever): a watch sees only the requests made after it was created', () => {
+    // The state lives on a global symbol; put it aside so this runs as in a fresh process.
+    const key = Symbol.for('resnet-ts.interrupt');
+    const g = globalThis as unknown as Record<symbol, unknown>;
+    const saved = g[key];
+    delete g[key];
+    try {
+      const first = new InterruptWatch();
+      expect(first.requested).toBe(false);
+      requestInterrupt();
+      expect(first.requested).toBe(true);
+      const second = new InterruptWatch();
+      expect(second.requested).toBe(false);
+      expect(first.requested).toBe(true);
+      requestInterrupt();
+      expect(second.requested).toBe(true);
+    } finally {
+      g[key] = saved;
+    }
   });
 });
 
