@@ -71,4 +71,37 @@ describe('grouped convolution, JS kernels vs split/concat', () => {
       /groups must be a positive integer/,
     );
   });
+
+  it('names each other problem with both shapes and the groups, in both implementations', () => {
+    const x = tf.zeros([1, 4, 4, 6]) as tf.Tensor4D;
+    const w = tf.zeros([3, 3, 2, 6]) as tf.Tensor4D;
+    for (const f of [groupedConv2d, groupedConv2dBySplit]) {
+      expect(() => f(tf.zeros([4, 4, 6]) as tf.Tensor4D, w, { groups: 3 })).toThrow(
+        'groupedConv2d: x must be NHWC (rank 4) (x [4,4,6], filter [3,3,2,6], groups 3)',
+      );
+      // (a rank-3 filter has no fourth dimension to print)
+      expect(() => f(x, tf.zeros([3, 2, 6]) as tf.Tensor4D, { groups: 3 })).toThrow(
+        'the filter must be [kh, kw, inChannels / groups, outChannels] (x [1,4,4,6], filter [3,2,6,null], groups 3)',
+      );
+      expect(() => f(x, w, { groups: 1.5 })).toThrow(/groups must be a positive integer .*groups 1\.5\)/);
+      expect(() => f(x, w, { groups: -3 })).toThrow(/groups must be a positive integer .*groups -3\)/);
+      expect(() => f(x, w, { groups: 2 })).toThrow(
+        'groupedConv2d: x has 6 channels, the filter expects 2 per group x 2 groups (x [1,4,4,6], filter [3,3,2,6], groups 2)',
+      );
+    }
+    tf.dispose([x, w]);
+  });
+
+  it("groups 1 is tfjs's fused conv2d (no grouped kernel runs), with the same values as the reference", async () => {
+    const c = GROUPED_CASES.find((k) => k[2] === 1)!;
+    let got: Float32Array[] = [];
+    const info = await tf.profile(() => {
+      got = valueAndGrads(groupedConv2d, c);
+    });
+    const names = new Set(info.kernels.map((k) => k.name));
+    expect(names.has('FusedConv2D')).toBe(true);
+    expect(names.has(GROUPED_CONV2D)).toBe(false);
+    const ref = valueAndGrads(groupedConv2dBySplit, c);
+    got.forEach((g, i) => expect(relErr(g, ref[i]), `output ${i}`).toBeLessThan(1e-5));
+  });
 });
