@@ -22,10 +22,12 @@ const OK = [{ sha256: SHA }];
 let server: http.Server;
 let base: string;
 const requests: string[] = [];
+let lastHeaders: http.IncomingHttpHeaders = {};
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     requests.push(req.url!);
+    lastHeaders = req.headers;
     const parts = req.url!.split('/').slice(1);
     const [mode] = parts;
     if (mode === 'good') {
@@ -44,6 +46,8 @@ beforeAll(async () => {
       res.writeHead(302).end();
     } else if (mode === 'status') {
       res.writeHead(Number(parts[1]), { location: '/good/f' }).end();
+    } else if (mode === 'blank') {
+      res.writeHead(500, '').end(); // a status line without a reason phrase
     } else if (mode === 'silent') {
       // headers never come
     } else if (mode === 'stall') {
@@ -159,6 +163,54 @@ describe('downloadFile', () => {
     expect(await failure(`${base}/cut/f`)).toMatch(
       new RegExp(`^downloading f from ${base}/cut/f: (aborted|.*closed.*) after 9 bytes$`),
     );
+  });
+
+  it('asks for the file as resnet-ts, uncompressed (the digests are of the bytes as stored)', async () => {
+    await downloadFile(`${base}/good/f`, path.join(tmpDir(), 'f'), OK);
+    expect(lastHeaders['user-agent']).toBe('resnet-ts');
+    expect(lastHeaders['accept-encoding']).toBe('identity');
+  });
+
+  it('a status line without a reason phrase: just the code', async () => {
+    expect(await failure(`${base}/blank/f`)).toBe(`downloading f from ${base}/blank/f: HTTP 500`);
+  });
+
+  it('wrong content: the expected and the actual digests', async () => {
+    const other = [{ sha256: '0'.repeat(64) }];
+    const dir = tmpDir();
+    const e = await downloadFile(`${base}/good/f`, path.join(dir, 'f'), other).catch((x: Error) => x);
+    expect(e).toBeInstanceOf(DataFileError);
+    expect((e as Error).message).toBe(
+      `downloading f from ${base}/good/f: checksum mismatch: expected SHA-256 ${'0'.repeat(64)}; actual SHA-256 ${SHA}`,
+    );
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('the file is written with mode 644 whatever the umask', async () => {
+    const old = process.umask(0);
+    try {
+      const dest = path.join(tmpDir(), 'f');
+      await downloadFile(`${base}/good/f`, dest, OK);
+      expect(fs.statSync(dest).mode & 0o777).toBe(0o644);
+    } finally {
+      process.umask(old);
+    }
+  });
+
+  it('a local failure after the download (the destination is a directory) is named too, and the temp file removed', async () => {
+    const dir = tmpDir();
+    fs.mkdirSync(path.join(dir, 'f'));
+    fs.writeFileSync(path.join(dir, 'f', 'inside'), 'x');
+    const e = await downloadFile(`${base}/good/f`, path.join(dir, 'f'), OK).catch((x: Error) => x);
+    expect(e).toBeInstanceOf(DataFileError);
+    expect((e as Error).message).toMatch(new RegExp(`^downloading f from ${base}/good/f: E[A-Z]+: `));
+    expect(fs.readdirSync(dir)).toEqual(['f']);
+  });
+
+  it('https URLs go through TLS (a plain HTTP server does not speak it)', async () => {
+    const msg = await failure(`${base.replace('http:', 'https:')}/good/f`, { timeoutMs: 2000 });
+    expect(msg).toMatch(new RegExp(`^downloading f from https://127\\.0\\.0\\.1:\\d+/good/f: `));
+    expect(msg).not.toContain('unsupported protocol');
   });
 
   it('an unsupported protocol is named', async () => {
