@@ -4,6 +4,7 @@
 //   conv2dBackwardData(dy, w, dx, p)               dx = conv^T(dy, w)
 //   conv2dBackwardWeights(x, dy, dw, p)            dw = corr(x, dy)
 //   convFilterConversions()                        filters converted for the bf16 precisions so far (tests)
+//   convActivationConversions()                    inputs (x, dy) converted for the bf16 precisions so far (tests)
 // p: ConvParams (conv_params.h), a JS object with named fields.
 // Filters go to whatever blocked layout oneDNN prefers ('any') through a cached reorder.
 //
@@ -11,7 +12,11 @@
 // are converted to bf16 and the primitive accumulates and writes float32 (like torch.autocast); in
 // bf16-emulated they are rounded to bf16 but stay float32 for float32 primitives (same numerics on any CPU).
 // Converted filters are cached per filter array and stamp (p.stamp), so a step converts each filter once
-// although forward and backward-data both read it.
+// although forward and backward-data both read it. Converted activations likewise, per array and stamp
+// (p.srcStamp, p.diffDstStamp), within a byte budget: x is read by the forward pass of every convolution it
+// feeds and by their filter gradients, dy by the data and the filter gradient; each is converted once.
+#include <list>
+
 #include "conv_params.h"
 
 namespace rn {
@@ -153,12 +158,54 @@ Entry makeBwdWeights(const ConvParams& p) {
  * An input array (x or dy, NHWC float32 of dims `md`) as the primitive reads it: the array itself in
  * float32, else a bf16 or bf16-rounded copy in work buffer `slot`.
  */
-memory activationIn(const ConvParams& p, const memory::desc& md, float* a, int slot) {
+double activationConversions = 0;
+
+void convertActivation(const ConvParams& p, const float* a, void* out, int64_t n) {
+  activationConversions++;
+  if (nativeBf16(p)) toBf16(a, static_cast<uint16_t*>(out), n);
+  else roundThroughBf16(a, static_cast<float*>(out), n);
+}
+
+/** Converted activations by (array, stamp, bytes), least recently used first out past kActivationBudget. */
+struct ConvertedActivation {
+  const float* array;
+  int64_t stamp;
+  size_t bytes;
+  memory buf;
+};
+constexpr size_t kActivationBudget = size_t(1) << 30;  // a seed step's conv inputs in bf16 are ~0.2 GiB
+std::list<ConvertedActivation> convertedActivations;    // most recently used first
+size_t convertedBytes = 0;
+
+memory cachedActivation(const ConvParams& p, const memory::desc& md, const float* a, int64_t stamp, int64_t n) {
+  size_t bytes = md.get_size();
+  for (auto it = convertedActivations.begin(); it != convertedActivations.end(); ++it) {
+    if (it->array != a || it->bytes != bytes) continue;
+    if (it->stamp == stamp) {
+      convertedActivations.splice(convertedActivations.begin(), convertedActivations, it);
+      return memory(md, engine(), it->buf.get_data_handle());
+    }
+    convertedBytes -= it->bytes;  // the array holds new values: its old copy is stale
+    convertedActivations.erase(it);
+    break;
+  }
+  while (!convertedActivations.empty() && convertedBytes + bytes > kActivationBudget) {
+    convertedBytes -= convertedActivations.back().bytes;
+    convertedActivations.pop_back();
+  }
+  memory buf(md, engine());
+  convertActivation(p, a, buf.get_data_handle(), n);
+  convertedActivations.push_front({a, stamp, bytes, buf});
+  convertedBytes += bytes;
+  return buf;
+}
+
+memory activationIn(const ConvParams& p, const memory::desc& md, float* a, int slot, int64_t stamp) {
   if (!roundsInputs(p)) return memory(md, engine(), a);
   int64_t n = static_cast<int64_t>(md.get_size() / (nativeBf16(p) ? 2 : 4));
+  if (stamp != 0) return cachedActivation(p, md, a, stamp, n);
   void* buf = workBuffer(slot, md.get_size());
-  if (nativeBf16(p)) toBf16(a, static_cast<uint16_t*>(buf), n);
-  else roundThroughBf16(a, static_cast<float*>(buf), n);
+  convertActivation(p, a, buf, n);
   return memory(md, engine(), buf);
 }
 
@@ -208,7 +255,7 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
     Entry& e = fwdCache.get(keyOf(p, kForward, b != nullptr), [&] { return makeFwd(p, b != nullptr); });
     Descs d = descs(p, typesOf(p, kForward));
     auto& s = stream();
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, activationIn(p, d.src, x, 0)},
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, activationIn(p, d.src, x, 0, p.srcStamp)},
                                          {DNNL_ARG_WEIGHTS, weightsIn(p, e, w, s)},
                                          {DNNL_ARG_DST, memory(d.dst, engine(), y)},
                                          {DNNL_ARG_SCRATCHPAD, scratchpad(e.scratch)}};
@@ -228,7 +275,7 @@ Napi::Value BackwardData(const Napi::CallbackInfo& info) {
     Entry& e = bwdDataCache.get(keyOf(p, kBackwardData, false), [&] { return makeBwdData(p); });
     Descs d = descs(p, typesOf(p, kBackwardData));
     auto& s = stream();
-    e.prim.execute(s, {{DNNL_ARG_DIFF_DST, activationIn(p, d.dst, dy, 1)},
+    e.prim.execute(s, {{DNNL_ARG_DIFF_DST, activationIn(p, d.dst, dy, 1, p.diffDstStamp)},
                        {DNNL_ARG_WEIGHTS, weightsIn(p, e, w, s)},
                        {DNNL_ARG_DIFF_SRC, memory(d.src, engine(), dx)},
                        {DNNL_ARG_SCRATCHPAD, scratchpad(e.scratch)}});
@@ -248,8 +295,8 @@ Napi::Value BackwardWeights(const Napi::CallbackInfo& info) {
     auto& s = stream();
     memory wUser(d.wUser, engine(), dw);
     memory wArg = e.needReorder ? e.wBuf : wUser;
-    e.prim.execute(s, {{DNNL_ARG_SRC, activationIn(p, d.src, x, 0)},
-                       {DNNL_ARG_DIFF_DST, activationIn(p, d.dst, dy, 1)},
+    e.prim.execute(s, {{DNNL_ARG_SRC, activationIn(p, d.src, x, 0, p.srcStamp)},
+                       {DNNL_ARG_DIFF_DST, activationIn(p, d.dst, dy, 1, p.diffDstStamp)},
                        {DNNL_ARG_DIFF_WEIGHTS, wArg},
                        {DNNL_ARG_SCRATCHPAD, scratchpad(e.scratch)}});
     if (e.needReorder) e.wReorder.execute(s, e.wBuf, wUser);
@@ -262,6 +309,10 @@ Napi::Value FilterConversions(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), filterConversions);
 }
 
+Napi::Value ActivationConversions(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), activationConversions);
+}
+
 }  // namespace
 
 void initConv(Napi::Env env, Napi::Object exports) {
@@ -269,6 +320,7 @@ void initConv(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dBackwardData", Napi::Function::New(env, BackwardData));
   exports.Set("conv2dBackwardWeights", Napi::Function::New(env, BackwardWeights));
   exports.Set("convFilterConversions", Napi::Function::New(env, FilterConversions));
+  exports.Set("convActivationConversions", Napi::Function::New(env, ActivationConversions));
 }
 
 }  // namespace rn

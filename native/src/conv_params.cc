@@ -13,6 +13,8 @@ ConvParams readConvParams(const Napi::Value& v) {
                f("padRight"),      boolField(o, what, "relu"), f("groups"),
                static_cast<ConvPrecision>(f("precision")),
                f("weightsStamp")};
+  p.srcStamp = o.Has("srcStamp") ? f("srcStamp") : 0;
+  p.diffDstStamp = o.Has("diffDstStamp") ? f("diffDstStamp") : 0;
   if (p.g < 1 || p.ic % p.g != 0 || p.oc % p.g != 0)
     throw Napi::TypeError::New(v.Env(), "conv params: groups (" + std::to_string(p.g) + ") must divide inChannels (" +
                                             std::to_string(p.ic) + ") and outChannels (" + std::to_string(p.oc) + ")");

@@ -21,6 +21,8 @@ struct ConvParams {
   ConvPrecision precision;  // precision: float32, bf16, or bf16's rounding on float32 kernels
   int64_t stamp;   // weightsStamp: names the filter's current values (0: unknown); converted filters are
                    // cached per array under it (JS issues a new stamp when the values change)
+  int64_t srcStamp = 0;      // srcStamp, diffDstStamp (optional): the same for the input x and the output
+  int64_t diffDstStamp = 0;  // gradient dy, whose bf16 copies are shared by the passes that read them
 
   // GEMM view (conv_gemm.cc): rows = output pixels, depth = filter taps x input channels.
   int64_t M() const { return n * oh * ow; }

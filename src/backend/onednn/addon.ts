@@ -40,6 +40,9 @@ export interface ConvParams {
    * under it (0: unknown, convert on every call). A new stamp whenever the values change.
    */
   weightsStamp: number;
+  /** The same for the input x and the output gradient dy, whose bf16 copies the passes share (0 or absent: none). */
+  srcStamp?: number;
+  diffDstStamp?: number;
 }
 
 /** native/src/bf16.h ConvPrecision: 0 float32, 1 bf16 (oneDNN bf16 primitives), 2 bf16 rounding on float32 kernels. */
@@ -120,6 +123,8 @@ export interface OneDnnAddon {
   conv2dBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, p: ConvParams): void;
   /** Filters converted for the bf16 precisions so far (each (array, stamp) once per pass that reads it). */
   convFilterConversions(): number;
+  /** Inputs and output gradients converted for the bf16 precisions so far (each (array, stamp) once). */
+  convActivationConversions(): number;
   conv2dForwardGemm(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: ConvParams): void;
   conv2dBackwardDataGemm(dy: Float32Array, w: Float32Array, dx: Float32Array, p: ConvParams): void;
   conv2dBackwardWeightsGemm(x: Float32Array, dy: Float32Array, dw: Float32Array, p: ConvParams): void;

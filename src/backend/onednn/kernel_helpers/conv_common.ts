@@ -44,8 +44,11 @@ export interface ConvOptions {
   /** Fused relu (forward only). */
   relu?: boolean;
   groups?: number;
-  /** OneDnnBackend.weightsStamp of the filter (forward and backward-data), 0 when unknown. */
+  /** bf16Stamp of the filter (forward and backward-data), 0 when unknown. */
   weightsStamp?: number;
+  /** bf16Stamp of the input x (forward, backward-weights) and of the output gradient dy (backward passes). */
+  srcStamp?: number;
+  diffDstStamp?: number;
 }
 
 /**
@@ -54,7 +57,7 @@ export interface ConvOptions {
  * under oneDNN's floor division.
  */
 export function convParams(ci: backend_util.Conv2DInfo, opts: ConvOptions = {}): ConvParams | null {
-  const { relu = false, groups = 1, weightsStamp = 0 } = opts;
+  const { relu = false, groups = 1, weightsStamp = 0, srcStamp = 0, diffDstStamp = 0 } = opts;
   if (ci.dataFormat !== 'channelsLast') return null;
   if (ci.filterShape[2] * groups !== ci.inChannels || ci.outChannels % groups !== 0) return null;
   const { top, left, bottom, right } = ci.padInfo;
@@ -85,6 +88,8 @@ export function convParams(ci: backend_util.Conv2DInfo, opts: ConvOptions = {}):
     groups,
     precision: PRECISION_CODE[precision],
     weightsStamp,
+    srcStamp,
+    diffDstStamp,
   };
 }
 
@@ -103,9 +108,12 @@ export function convPrecision(): Precision {
   return precision;
 }
 
-/** The filter's stamp for the bf16 filter cache (0 in fp32, which has none). */
-export function filterStamp(backend: MathBackendCPU, filter: TensorInfo): number {
-  return precision !== 'fp32' && backend instanceof OneDnnBackend ? backend.weightsStamp(filter.dataId) : 0;
+/**
+ * A tensor's stamp for the bf16 conversion caches (conv.cc keeps the bf16 copy of each filter, input and
+ * output gradient under it, so every pass that reads one converts it once); 0 in fp32, which converts nothing.
+ */
+export function bf16Stamp(backend: MathBackendCPU, t: TensorInfo): number {
+  return precision !== 'fp32' && backend instanceof OneDnnBackend ? backend.weightsStamp(t.dataId) : 0;
 }
 
 /**

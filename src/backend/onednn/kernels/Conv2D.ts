@@ -1,7 +1,7 @@
 import { Conv2D, Conv2DAttrs } from '@tensorflow/tfjs-core';
 
 import { allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
-import { convInfo, convKernelOptions, convParams, filterStamp, runConvForward } from '../kernel_helpers/conv_common';
+import { convInfo, convKernelOptions, convParams, bf16Stamp, runConvForward } from '../kernel_helpers/conv_common';
 
 export const conv2DConfig = nativeKernel(
   Conv2D,
@@ -12,7 +12,7 @@ export const conv2DConfig = nativeKernel(
       wv = f32(backend, filter);
     if (!xv || !wv || x.shape.length !== 4) return null;
     const ci = convInfo(x.shape, filter.shape, { strides, pad, dataFormat, dimRoundingMode, dilations });
-    const p = convParams(ci, { weightsStamp: filterStamp(backend, filter) });
+    const p = convParams(ci, { weightsStamp: bf16Stamp(backend, filter), srcStamp: bf16Stamp(backend, x) });
     if (!p) return null;
     const y = allocF32(sizeOf(ci.outShape));
     runConvForward(p, xv, wv, null, y);

@@ -1,7 +1,13 @@
 import { Conv2DBackpropFilter, Conv2DBackpropFilterAttrs } from '@tensorflow/tfjs-core';
 
 import { allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
-import { convInfo, convKernelOptions, convParams, runConvBackwardWeights } from '../kernel_helpers/conv_common';
+import {
+  bf16Stamp,
+  convInfo,
+  convKernelOptions,
+  convParams,
+  runConvBackwardWeights,
+} from '../kernel_helpers/conv_common';
 
 export const conv2DBackpropFilterConfig = nativeKernel(
   Conv2DBackpropFilter,
@@ -12,7 +18,7 @@ export const conv2DBackpropFilterConfig = nativeKernel(
       gv = f32(backend, dy);
     if (!xv || !gv || x.shape.length !== 4) return null;
     const ci = convInfo(x.shape, filterShape, { strides, pad, dataFormat, dimRoundingMode });
-    const p = convParams(ci);
+    const p = convParams(ci, { srcStamp: bf16Stamp(backend, x), diffDstStamp: bf16Stamp(backend, dy) });
     if (!p || sizeOf(dy.shape) !== sizeOf(ci.outShape)) return null;
     const dw = allocF32(sizeOf(filterShape));
     runConvBackwardWeights(p, xv, gv, dw);

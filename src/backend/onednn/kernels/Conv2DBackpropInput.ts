@@ -1,13 +1,7 @@
 import { Conv2DBackpropInput, Conv2DBackpropInputAttrs } from '@tensorflow/tfjs-core';
 
 import { allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
-import {
-  convInfo,
-  convKernelOptions,
-  convParams,
-  filterStamp,
-  runConvBackwardData,
-} from '../kernel_helpers/conv_common';
+import { convInfo, convKernelOptions, convParams, bf16Stamp, runConvBackwardData } from '../kernel_helpers/conv_common';
 import { OneDnnBackend } from '../backend';
 import { config } from '../config';
 
@@ -23,7 +17,7 @@ export const conv2DBackpropInputConfig = nativeKernel(
       wv = f32(backend, filter);
     if (!gv || !wv || inputShape.length !== 4) return null;
     const ci = convInfo(inputShape, filter.shape, { strides, pad, dataFormat, dimRoundingMode });
-    const p = convParams(ci, { weightsStamp: filterStamp(backend, filter) });
+    const p = convParams(ci, { weightsStamp: bf16Stamp(backend, filter), diffDstStamp: bf16Stamp(backend, dy) });
     if (!p || sizeOf(dy.shape) !== sizeOf(ci.outShape)) return null;
     const compute = () => {
       const dx = allocF32(sizeOf(inputShape));

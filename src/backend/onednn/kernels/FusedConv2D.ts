@@ -1,7 +1,7 @@
 import { FusedConv2D, FusedConv2DAttrs } from '@tensorflow/tfjs-core';
 
 import { allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
-import { convInfo, convKernelOptions, convParams, filterStamp, runConvForward } from '../kernel_helpers/conv_common';
+import { convInfo, convKernelOptions, convParams, bf16Stamp, runConvForward } from '../kernel_helpers/conv_common';
 
 /** conv + optional per-channel bias + optional relu in one oneDNN primitive (post-op). */
 export const fusedConv2DConfig = nativeKernel(
@@ -21,7 +21,11 @@ export const fusedConv2DConfig = nativeKernel(
       // only a per-output-channel bias ([C], [1, C], [1, 1, 1, C], ...)
       if (!bv || bv.length !== ci.outChannels || bias.shape[bias.shape.length - 1] !== ci.outChannels) return null;
     }
-    const p = convParams(ci, { relu: activation === 'relu', weightsStamp: filterStamp(backend, filter) });
+    const p = convParams(ci, {
+      relu: activation === 'relu',
+      weightsStamp: bf16Stamp(backend, filter),
+      srcStamp: bf16Stamp(backend, x),
+    });
     if (!p) return null;
     const y = allocF32(sizeOf(ci.outShape));
     runConvForward(p, xv, wv, bv, y);

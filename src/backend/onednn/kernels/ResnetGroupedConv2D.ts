@@ -1,5 +1,5 @@
 import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
-import { convInfo, convKernelOptions, convParams, filterStamp } from '../kernel_helpers/conv_common';
+import { convInfo, convKernelOptions, convParams, bf16Stamp } from '../kernel_helpers/conv_common';
 import type { GroupedConvAttrs } from '../kernel_helpers/conv_common';
 
 /** Kernel name of src/ops/grouped_conv2d.ts (kept literal so this back end does not import the op). */
@@ -17,7 +17,7 @@ export const groupedConv2DConfig = nativeKernel(
     const ci = convInfo(x.shape, filter.shape, { strides, pad, dataFormat: 'NHWC' });
     const bv = bias ? f32(backend, bias) : null;
     if (bias && (!bv || bv.length !== ci.outChannels)) return null;
-    const p = convParams(ci, { groups, weightsStamp: filterStamp(backend, filter) });
+    const p = convParams(ci, { groups, weightsStamp: bf16Stamp(backend, filter), srcStamp: bf16Stamp(backend, x) });
     if (!p) return null;
     const y = allocF32(sizeOf(ci.outShape));
     addon().conv2dForward(xv, wv, bv, y, p);

@@ -1,5 +1,5 @@
 import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
-import { convInfo, convKernelOptions, convParams } from '../kernel_helpers/conv_common';
+import { bf16Stamp, convInfo, convKernelOptions, convParams } from '../kernel_helpers/conv_common';
 import type { GroupedConvAttrs } from '../kernel_helpers/conv_common';
 
 export const GROUPED_CONV2D_BACKPROP_FILTER = 'ResnetGroupedConv2DBackpropFilter';
@@ -14,7 +14,7 @@ export const groupedConv2DBackpropFilterConfig = nativeKernel(
       gv = f32(backend, dy);
     if (!xv || !gv || x.shape.length !== 4) return null;
     const ci = convInfo(x.shape, filterShape, { strides, pad, dataFormat: 'NHWC' });
-    const p = convParams(ci, { groups });
+    const p = convParams(ci, { groups, srcStamp: bf16Stamp(backend, x), diffDstStamp: bf16Stamp(backend, dy) });
     if (!p || sizeOf(dy.shape) !== sizeOf(ci.outShape)) return null;
     const dw = allocF32(sizeOf(filterShape));
     addon().conv2dBackwardWeights(xv, gv, dw, p);

@@ -1,5 +1,5 @@
 import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
-import { convInfo, convKernelOptions, convParams, filterStamp } from '../kernel_helpers/conv_common';
+import { convInfo, convKernelOptions, convParams, bf16Stamp } from '../kernel_helpers/conv_common';
 import type { GroupedConvAttrs } from '../kernel_helpers/conv_common';
 
 export const GROUPED_CONV2D_BACKPROP_INPUT = 'ResnetGroupedConv2DBackpropInput';
@@ -14,7 +14,11 @@ export const groupedConv2DBackpropInputConfig = nativeKernel(
       wv = f32(backend, filter);
     if (!gv || !wv || inputShape.length !== 4) return null;
     const ci = convInfo(inputShape, filter.shape, { strides, pad, dataFormat: 'NHWC' });
-    const p = convParams(ci, { groups, weightsStamp: filterStamp(backend, filter) });
+    const p = convParams(ci, {
+      groups,
+      weightsStamp: bf16Stamp(backend, filter),
+      diffDstStamp: bf16Stamp(backend, dy),
+    });
     if (!p || sizeOf(dy.shape) !== sizeOf(ci.outShape)) return null;
     const dx = allocF32(sizeOf(inputShape));
     addon().conv2dBackwardData(gv, wv, dx, p);

@@ -1,0 +1,115 @@
+/**
+ * bf16 conversions per training step (issue #28 item 2), counted on emulated bf16 so any CPU checks them:
+ * each activation a convolution reads (its input x, its output gradient dy) is converted once per step
+ * however many passes read it (x: the forward pass of every convolution it feeds and their filter
+ * gradients; dy: the data and the filter gradient), and each filter once. Before the activation cache
+ * every read converted; the step's numbers are the same bit for bit either way.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { loadAddon, type ConvParams, type OneDnnAddon } from '../../src/backend/onednn/addon';
+import { CONV_ENTRY_POINTS, setConvPrecision } from '../../src/backend/onednn/kernel_helpers/conv_common';
+import type { ConvPass } from '../../src/backend/onednn/conv_method_choice';
+import { ResNet } from '../../src/models/resnet';
+import { recipeOptimizer, recipeStepOptions, trainingRecipe } from '../../src/recipe';
+import { trainStep } from '../../src/train/train';
+import { addonAvailable, skipReason } from './_helpers';
+import { useBackendNow } from '../helpers/backend';
+
+interface StepCount {
+  activationReads: number;
+  distinctActivations: number;
+  activationConversions: number;
+  filterConversions: number;
+  loss: number;
+  weights: Float32Array[];
+}
+
+describe.skipIf(!addonAvailable)(`bf16 conversions per training step ${skipReason}`, () => {
+  const a = () => loadAddon().addon as OneDnnAddon;
+  const restore: [string, unknown][] = [];
+  let stripStamps = false;
+  let reads = 0;
+  const stamps = new Set<string>();
+
+  beforeAll(async () => {
+    await useBackendNow('onednn');
+    setConvPrecision('bf16-emulated');
+    const addon = a() as unknown as Record<string, (...args: unknown[]) => void>;
+    for (const pass of Object.keys(CONV_ENTRY_POINTS) as ConvPass[]) {
+      const name = CONV_ENTRY_POINTS[pass].direct; // bf16 convolutions are direct
+      const original = addon[name];
+      restore.push([name, original]);
+      addon[name] = (...args: unknown[]) => {
+        const p = args[args.length - 1] as ConvParams;
+        if (pass !== 'backwardData') {
+          reads++;
+          stamps.add(`x${p.srcStamp}`);
+        }
+        if (pass !== 'forward') {
+          reads++;
+          stamps.add(`dy${p.diffDstStamp}`);
+        }
+        const q = stripStamps ? { ...p, srcStamp: 0, diffDstStamp: 0 } : p;
+        original(...args.slice(0, -1), q);
+      };
+    }
+  });
+  afterAll(() => {
+    const addon = a() as unknown as Record<string, unknown>;
+    for (const [name, fn] of restore) addon[name] = fn;
+    setConvPrecision('fp32');
+  });
+
+  /** One step of the fast recipe's network from a fixed start (batch 16), counted. */
+  function step(strip: boolean): StepCount {
+    stripStamps = strip;
+    const r = trainingRecipe('fast');
+    const net = new ResNet(r.model);
+    net.build([r.resize, r.resize, 1]);
+    tf.tidy(() =>
+      net.trainableVariables().forEach((v, i) => v.assign(tf.randomUniform(v.shape, -0.1, 0.1, 'float32', i))),
+    );
+    const opt = recipeOptimizer(r);
+    const x = tf.randomUniform([16, r.resize, r.resize, 1], 0, 1, 'float32', 7);
+    const y = tf.tensor1d(
+      Array.from({ length: 16 }, (_, i) => i % 10),
+      'float32',
+    );
+    reads = 0;
+    stamps.clear();
+    const [act0, fil0] = [a().convActivationConversions(), a().convFilterConversions()];
+    const { loss } = trainStep(net, opt, { x, y }, recipeStepOptions(r));
+    const out: StepCount = {
+      activationReads: reads,
+      distinctActivations: stamps.size,
+      activationConversions: a().convActivationConversions() - act0,
+      filterConversions: a().convFilterConversions() - fil0,
+      loss,
+      weights: net.trainableVariables().map((v) => v.dataSync().slice()),
+    };
+    tf.dispose([x, y]);
+    net.dispose();
+    opt.dispose();
+    return out;
+  }
+
+  it('converts each activation once per step (and each filter once), with the same numbers', () => {
+    const before = step(true);
+    const after = step(false);
+    // The fast recipe's ResNet-18: 20 convolutions, each read by 3 passes (the stem's data gradient is
+    // never computed: nothing reads the images' gradient).
+    expect(before.activationReads).toBe(after.activationReads);
+    expect(before.activationConversions).toBe(before.activationReads); // every read converted
+    expect(after.activationConversions).toBe(after.distinctActivations); // each activation once
+    expect(after.activationConversions).toBeLessThan(0.6 * before.activationConversions);
+    expect(after.filterConversions).toBe(before.filterConversions);
+    expect(after.loss).toBe(before.loss);
+    after.weights.forEach((w, i) => expect(Array.from(w), `variable ${i}`).toEqual(Array.from(before.weights[i])));
+    console.log(
+      `bf16 conversions per fast step (batch 16): activations ${before.activationConversions} -> ` +
+        `${after.activationConversions} (${after.activationReads} reads), filters ${after.filterConversions}`,
+    );
+  });
+});
