@@ -47,7 +47,23 @@ const CASES: [string, () => unknown, RegExp][] = [
     () => trainWith({ maxBatchesPerEpoch: 0 }),
     /maxBatchesPerEpoch must be an integer >= 1, got 0/,
   ],
+  ['train epochs 1.5', () => trainWith({ epochs: 1.5 }), /train: epochs must be an integer >= 1, got 1.5/],
+  ['train epochs missing', () => trainWith({ epochs: undefined }), /epochs must be an integer >= 1, got undefined/],
+  ['train epochs "2"', () => trainWith({ epochs: '2' }), /epochs must be an integer >= 1, got 2/],
+  [
+    'train checkpointEvery 0',
+    () => trainWith({ checkpointEvery: 0 }),
+    /checkpointEvery must be an integer >= 1, got 0/,
+  ],
+  [
+    'train recalibrateBatches 2.5',
+    () => trainWith({ recalibrateBatches: 2.5 }),
+    /recalibrateBatches must be an integer >= 1, got 2.5/,
+  ],
   ['train weightDecay -1', () => trainWith({ weightDecay: -1 }), /weightDecay must be a finite number >= 0, got -1/],
+  ['train weightDecay Infinity', () => trainWith({ weightDecay: Infinity }), /weightDecay must be a finite .*Infinity/],
+  ['train weightDecay NaN', () => trainWith({ weightDecay: NaN }), /weightDecay must be a finite number >= 0, got NaN/],
+  ['train trainData missing', () => trainWith({ trainData: undefined }), /trainData must be a BatchSource/],
   [
     'train data without batches',
     () => trainWith({ trainData: noBatches }),

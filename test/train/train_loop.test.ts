@@ -25,7 +25,8 @@ import { countCorrect, softmaxCrossEntropy } from '../../src/train/metrics';
 import { epochProgress } from '../../src/train/progress';
 import { InterruptWatch, requestInterrupt } from '../../src/train/interrupt';
 import { setDisplayWriter } from '../../src/display/display';
-import { formatEpoch, train } from '../../src/train/train';
+import { formatEpoch, setTrainingCurvesDisplay, train } from '../../src/train/train';
+import { JUPYTER_DISPLAY } from '../../src/display/jupyter_display';
 import type { TrainSteering } from '../../src/train/steering';
 
 beforeAll(async () => {
@@ -323,6 +324,51 @@ describe('train (tiny net)', () => {
     // the rate the bar and onBatch report: images so far over seconds so far
     const last = batches[batches.length - 1] as unknown as { imagesPerSecond: number };
     expect(last.imagesPerSecond).toBeCloseTo(h1.imagesPerSecond, 6);
+  });
+
+  it('validData: each record has validAcc, the accuracy on it after that epoch, and the line shows it', async () => {
+    const n = net();
+    const lines: string[] = [];
+    const valid = () => source(2, 4);
+    const common = {
+      trainData: source(2),
+      testData: source(2, 3),
+      epochs: 1,
+      progress: 'none',
+      weightDecay: 0,
+    } as const;
+    const r = await train({ ...common, validData: valid(), net: n, log: (l) => lines.push(l) });
+    const acc = evaluateAccuracy(valid(), n);
+    expect(r.history[0].validAcc).toBe(acc);
+    expect(lines[1]).toBe(formatEpoch(r.history[0]));
+    expect(lines[1]).toContain(`, Valid acc ${acc.toFixed(3)}, Test acc `);
+    const without = await train({ ...common, net: net(), log: quiet });
+    expect(Object.keys(without.history[0])).not.toContain('validAcc');
+  });
+
+  it("the result's notebook display: steps, epochs and each epoch's line, '(interrupted)' when stopped; curves once an epoch finished", async () => {
+    type Shown = { [JUPYTER_DISPLAY]: () => Record<string, unknown> };
+    const common = { trainData: source(2), testData: source(1, 3), log: quiet, progress: 'none' } as const;
+    const done = await train({ ...common, net: net(), epochs: 2 });
+    expect(Object.keys(done)).toEqual(['history', 'steps']); // the display is not a field
+    const text = ['training: 4 steps, 2 epochs', ...done.history.map(formatEpoch)].join('\n');
+    expect((done as unknown as Shown)[JUPYTER_DISPLAY]()).toEqual({ 'text/plain': text });
+    const stopped = await train({ ...common, net: net(), epochs: 2, onBatch: () => requestInterrupt() });
+    expect(Object.keys(stopped)).toEqual(['history', 'steps', 'interrupted']);
+    expect((stopped as unknown as Shown)[JUPYTER_DISPLAY]()).toEqual({
+      'text/plain': 'training: 1 steps, 0 epochs (interrupted)',
+    });
+    const calls: [number, string][] = [];
+    setTrainingCurvesDisplay((h, t) => (calls.push([h.length, t]), { 'text/plain': 'curves' }));
+    try {
+      expect((done as unknown as Shown)[JUPYTER_DISPLAY]()).toEqual({ 'text/plain': 'curves' });
+      expect(calls).toEqual([[2, text]]);
+      // no finished epoch: nothing to draw, the text
+      expect((stopped as unknown as Shown)[JUPYTER_DISPLAY]()['text/plain']).toMatch(/\(interrupted\)$/);
+      expect(calls).toHaveLength(1);
+    } finally {
+      setTrainingCurvesDisplay(null);
+    }
   });
 
   it("formatEpoch writes the seed's line (plus validation accuracy when there is one)", () => {
