@@ -186,17 +186,6 @@ describe('downloadFile', () => {
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
-  it('the file is written with mode 644 whatever the umask', async () => {
-    const old = process.umask(0);
-    try {
-      const dest = path.join(tmpDir(), 'f');
-      await downloadFile(`${base}/good/f`, dest, OK);
-      expect(fs.statSync(dest).mode & 0o777).toBe(0o644);
-    } finally {
-      process.umask(old);
-    }
-  });
-
   it('a local failure after the download (the destination is a directory) is named too, and the temp file removed', async () => {
     const dir = tmpDir();
     fs.mkdirSync(path.join(dir, 'f'));
