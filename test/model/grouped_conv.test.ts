@@ -76,11 +76,11 @@ describe('grouped convolution, JS kernels vs split/concat', () => {
     const x = tf.zeros([1, 4, 4, 6]) as tf.Tensor4D;
     const w = tf.zeros([3, 3, 2, 6]) as tf.Tensor4D;
     for (const f of [groupedConv2d, groupedConv2dBySplit]) {
-      expect(() => f(tf.zeros([4, 4, 6]) as tf.Tensor4D, w, { groups: 3 })).toThrow(
+      expect(() => f(tf.zeros([4, 4, 6]) as unknown as tf.Tensor4D, w, { groups: 3 })).toThrow(
         'groupedConv2d: x must be NHWC (rank 4) (x [4,4,6], filter [3,3,2,6], groups 3)',
       );
       // (a rank-3 filter has no fourth dimension to print)
-      expect(() => f(x, tf.zeros([3, 2, 6]) as tf.Tensor4D, { groups: 3 })).toThrow(
+      expect(() => f(x, tf.zeros([3, 2, 6]) as unknown as tf.Tensor4D, { groups: 3 })).toThrow(
         'the filter must be [kh, kw, inChannels / groups, outChannels] (x [1,4,4,6], filter [3,2,6,null], groups 3)',
       );
       expect(() => f(x, w, { groups: 1.5 })).toThrow(/groups must be a positive integer .*groups 1\.5\)/);

@@ -127,7 +127,7 @@ describe('module summary (small net)', () => {
         readonly used = this.addModule('a<b>&c', new Dense(2));
         readonly unused = this.addModule('spare', new Dense(5));
         forward(x: tf.Tensor): tf.Tensor {
-          return this.used.forward(x, {});
+          return this.used.apply(x);
         }
       },
     }['Net<&>'];

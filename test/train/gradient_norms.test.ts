@@ -79,7 +79,7 @@ describe('gradientNorms', () => {
       private readonly fc = this.addModule('fc', new Dense(8));
       forward(x: tf.Tensor): tf.Tensor {
         const scale = this.variable('weightScale', () => tf.ones([1]));
-        return this.fc.forward(tf.mul(x, scale), {});
+        return this.fc.apply(tf.mul(x, scale));
       }
     }
     const scaled = new Scaled().build([12, 12, 1]);
