@@ -17,6 +17,8 @@ export default defineConfig({
       'test/backend/{select,precision,onednn_config,conv_algorithm,conv_method_choice}.test.ts',
       // The native kernels' tests reach the TypeScript side of the onednn back end (kernel_helpers).
       'test/native/{conv,conv_winograd,conv_method_choice,bf16_conversions,elementwise,pool_matmul_resize,batch_norm,in_place_updates,grouped_conv,no_fallbacks}.test.ts',
+      // nativeKernel's wrapper (fallback, warning, strict mode) with stand-in kernels, no addon needed.
+      'test/native/native_kernel.test.ts',
       // RESNET_TS_DOCTEST's one reader (src/data/doctest_limits.ts).
       'test/data/doctest_limits.test.ts',
       // tryGpu's order, reasons and precision on simulated machines (src/backend/select.ts).

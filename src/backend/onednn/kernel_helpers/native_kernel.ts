@@ -85,13 +85,6 @@ export function nativeKernel(
   };
 }
 
-/** Leading 1s dropped. */
-export function squeezeLeading(shape: number[]): number[] {
-  let i = 0;
-  while (i < shape.length && shape[i] === 1) i++;
-  return shape.slice(i);
-}
-
 /**
  * How `small` broadcasts to `out` when its values can be read as s[(i / inner) % |s|] for output index i:
  * the axes it keeps (those not 1) form one block of out's axes, and `inner` is the size of out's axes after
