@@ -12,7 +12,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { convPrecision } from '../../src/backend/onednn/kernel_helpers/conv_common';
 import { callStats } from '../../src/backend/onednn/kernel_helpers/native_kernel';
-import { Bf16Support, bf16CpuFlags, readBf16CpuFlags, resolvePrecision } from '../../src/backend/precision';
+import {
+  Bf16Support,
+  PRECISION_REQUESTS,
+  bf16CpuFlags,
+  parsePrecisionRequest,
+  readBf16CpuFlags,
+  resolvePrecision,
+} from '../../src/backend/precision';
 import { detectBf16Support, tryGpu } from '../../src/backend/select';
 import { addonAvailable, skipReason } from '../native/_helpers';
 
@@ -38,6 +45,15 @@ describe('bf16 detection from /proc/cpuinfo', () => {
     expect(bf16CpuFlags(CPUINFO('fpu sse2 avx2 fma'))).toEqual([]);
     expect(bf16CpuFlags(CPUINFO('avx512_bf16x'))).toEqual([]);
     expect(bf16CpuFlags('no flags line at all')).toEqual([]);
+  });
+
+  it('reads the flags line itself, not the "vmx flags" line that can sit beside it', () => {
+    const cpuinfo = 'processor\t: 0\nvmx flags\t: vnmi avx512_bf16\nflags\t\t: fpu sse2 avx2\n';
+    expect(bf16CpuFlags(cpuinfo)).toEqual([]);
+    expect(bf16CpuFlags('vmx flags\t: vnmi\nflags\t\t: fpu amx_bf16 avx512_bf16\n')).toEqual([
+      'avx512_bf16',
+      'amx_bf16',
+    ]);
   });
 
   it('reads the file, and a missing file means no flags', () => {
@@ -166,5 +182,24 @@ describe.skipIf(!addonAvailable)(`tryGpu({ precision }) ${skipReason}`, () => {
       /onednn back end only/,
     );
     expect(tf.getBackend(), 'a refused request leaves the back end as it was').toBe('onednn');
+  });
+});
+
+describe('precision requests', () => {
+  it('the four requests are accepted as they are; anything else is named with where it came from', () => {
+    expect(PRECISION_REQUESTS).toEqual(['fp32', 'bf16', 'auto', 'bf16-emulated']);
+    for (const r of ['fp32', 'bf16', 'auto', 'bf16-emulated']) expect(parsePrecisionRequest(r, '--precision')).toBe(r);
+    expect(() => parsePrecisionRequest('BF16', '--precision')).toThrow(
+      new Error("unknown precision 'BF16' (--precision): use one of fp32, bf16, auto, bf16-emulated"),
+    );
+  });
+
+  it('bf16 where it cannot run: what is missing and what to use instead, in full', () => {
+    expect(() => resolvePrecision('bf16', 'onednn', none)).toThrow(
+      new Error(
+        "precision 'bf16' is not available: this CPU has no bf16 instructions (no avx512_bf16 or amx_bf16 in " +
+          "/proc/cpuinfo). Use --precision fp32 or auto (or bf16-emulated for bf16's numerics on fp32 kernels)",
+      ),
+    );
   });
 });
