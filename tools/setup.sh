@@ -15,6 +15,7 @@ APT_PACKAGES=(
   chromium                    # headless browser for the notebook front-end tests
   python3-jupyter-server python3-jupyterlab-server  # serve the JupyterLab front end of lab-app/
   python3-torch python3-numpy # PyTorch, the reference side of the benchmarks (bench/torch_*.py)
+  python3-torchvision         # torchvision ResNets: the safetensors crossings (bench/torch_safetensors.py)
 )
 
 missing=()

@@ -6,12 +6,15 @@
  *
  * Writes land atomically (a temporary file renamed into place, shards before model.json), so a
  * crash never leaves a model.json pointing at a half-written shard. Errors name the file.
+ * `file://x.safetensors` (net.save / net.loadWeights, state_dict.ts) is read and written here too,
+ * atomically as well.
  * Node only: src/index.ts registers it; the browser entry does not.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { MODEL_FORMAT, ModelFormatError, WEIGHTS_FILE } from './model_artifacts';
+import { registerWeightFiles } from './state_dict';
 
 const PREFIX = 'file://';
 export const MODEL_JSON = 'model.json';
@@ -126,3 +129,27 @@ const router = ((url: string | string[]) =>
 >[0];
 tf.io.registerSaveRouter(router);
 tf.io.registerLoadRouter(router);
+
+const reason = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+registerWeightFiles({
+  async read(file) {
+    const p = path.resolve(file);
+    try {
+      return new Uint8Array(await fs.promises.readFile(p));
+    } catch (e) {
+      throw new ModelFormatError(`${p}: cannot read it (${reason(e)})`);
+    }
+  },
+  async write(file, bytes) {
+    const p = path.resolve(file);
+    const tmp = `${p}.tmp-${process.pid}`;
+    try {
+      await fs.promises.mkdir(path.dirname(p), { recursive: true });
+      await fs.promises.writeFile(tmp, bytes);
+      await fs.promises.rename(tmp, p);
+    } catch (e) {
+      await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+      throw new Error(`${p}: cannot write it (${reason(e)})`, { cause: e });
+    }
+  },
+});

@@ -13,7 +13,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ForwardOptions, Module, Sequential } from '../nn/module';
 import { BatchNorm, Conv2d, Dense, GlobalAvgPool2d, ReLU } from '../nn/layers';
 import { Residual } from './residual';
-import { SaveOptions, checkConfigFields, saveModel } from '../io/model_artifacts';
+import { SaveOptions, checkConfigFields } from '../io/model_artifacts';
+import { loadNetworkWeights, saveNetwork } from '../io/weights';
 
 /** The chapter's block without its shortcut: conv3x3 -> BN -> ReLU -> conv3x3 -> BN -> ReLU. */
 export class PlainBlock extends Module {
@@ -101,9 +102,14 @@ export class PlainOrResidualNet extends Module {
     return new PlainOrResidualNet(config as unknown as PlainOrResidualOptions);
   }
 
-  /** Saves the network in TensorFlow.js's format (see ResNet.save). */
+  /** Saves the network in TensorFlow.js's format, or as safetensors for a `.safetensors` URL (see ResNet.save). */
   save(handlerOrUrl: tf.io.IOHandler | string, opts: SaveOptions = {}): Promise<tf.io.SaveResult> {
-    return saveModel(this, handlerOrUrl, opts);
+    return saveNetwork(this, handlerOrUrl, opts);
+  }
+
+  /** Loads weights from a safetensors file or a saved model (see ResNet.loadWeights). */
+  loadWeights(source: string | Uint8Array | ArrayBuffer): Promise<void> {
+    return loadNetworkWeights(this, source);
   }
 
   forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {

@@ -14,7 +14,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ForwardOptions, Module, Sequential } from '../nn/module';
 import { AvgPool2d, BatchNorm, Conv2d, Dense, GlobalAvgPool2d, MaxPool2d, ReLU } from '../nn/layers';
 import { BLOCK_CLASSES, BLOCK_KINDS, BlockKind, makeBlock } from './residual';
-import { SaveOptions, checkConfigFields, saveModel } from '../io/model_artifacts';
+import { SaveOptions, checkConfigFields } from '../io/model_artifacts';
+import { loadNetworkWeights, saveNetwork } from '../io/weights';
 
 /** b1's layouts (see ResNetConfig.stem) and b6's pools: the one list of each, for validation and the CLI. */
 export const STEMS = ['seed', 'small', 'imagenet'] as const;
@@ -174,9 +175,20 @@ export class ResNet extends Module {
    * Saves the network in TensorFlow.js's format: `await net.save('file://runs/fast/model')` writes
    * model.json and weights.bin there (Node); any tfjs URL or IOHandler works. `loadModel` reads it
    * back, in Node or in a browser. `{ quantize: 'float16' | 'uint8' }` stores smaller weights.
+   * A `.safetensors` URL (`file://x.safetensors`) writes PyTorch's state_dict instead: torchvision's
+   * names and layouts for the `imagenet-*` presets, bench/torch_models.py's for the chapter's nets.
    */
   save(handlerOrUrl: tf.io.IOHandler | string, opts: SaveOptions = {}): Promise<tf.io.SaveResult> {
-    return saveModel(this, handlerOrUrl, opts);
+    return saveNetwork(this, handlerOrUrl, opts);
+  }
+
+  /**
+   * Loads weights into this network: `await net.loadWeights('file://resnet18.safetensors')` (a
+   * torchvision state_dict for the `imagenet-*` presets; F32, F16 or BF16), or a model saved by
+   * `save` in tfjs's format. Missing, unexpected or misshapen tensors are each named.
+   */
+  loadWeights(source: string | Uint8Array | ArrayBuffer): Promise<void> {
+    return loadNetworkWeights(this, source);
   }
 
   forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
