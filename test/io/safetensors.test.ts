@@ -7,8 +7,10 @@
  * itself are in safetensors_torch.test.ts.)
  */
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlainOrResidualNet, ResNet, resnetPreset, seedInitializers, tf } from '../../src/index';
 import { ModelFormatError, float16Bits } from '../../src/io/model_artifacts';
@@ -371,6 +373,61 @@ describe("net.save('file://x.safetensors') and net.loadWeights", () => {
       const back = new PlainOrResidualNet({ depth: 8, shortcuts, widths: [4, 8, 8] });
       await back.loadWeights(`file://${file}`);
       expect(weights(back)).toEqual(weights(net));
+    }
+  });
+
+  it('round trips the chapter-style nets of the other block kinds (pre-activation, bottleneck, ImageNet-stem pre-activation)', async () => {
+    const configs = [
+      {
+        block: 'preact' as const,
+        widths: [4, 8, 8, 8] as [number, number, number, number],
+        depths: [1, 1, 1, 1] as [number, number, number, number],
+      },
+      {
+        block: 'bottleneck' as const,
+        widths: [8, 8, 16, 16] as [number, number, number, number],
+        depths: [1, 1, 1, 1] as [number, number, number, number],
+        headPool: 'global' as const,
+      },
+      {
+        ...resnetPreset('imagenet-resnet18'),
+        block: 'preact' as const,
+        widths: [4, 4, 8, 8] as [number, number, number, number],
+        numClasses: 3,
+      },
+    ];
+    for (const [i, config] of configs.entries()) {
+      seedInitializers(20 + i);
+      const net = new ResNet(config).build(i === 2 ? [32, 32, 3] : [96, 96, 1]);
+      seedInitializers(undefined);
+      const file = path.join(tmp(), `kind-${i}.safetensors`);
+      await net.save(`file://${file}`);
+      expect(readFile(file).metadata.names).toBe('torch_models');
+      const back = new ResNet(config);
+      await back.loadWeights(`file://${file}`);
+      expect(weights(back)).toEqual(weights(net));
+    }
+  });
+
+  it('loads from http(s):// (fetch), and names the URL of a failed request', async () => {
+    const net = tinyImagenet();
+    const file = path.join(tmp(), 'served.safetensors');
+    await net.save(`file://${file}`);
+    const server = http.createServer((req, res) => {
+      if (req.url === '/net.safetensors') res.end(fs.readFileSync(file));
+      else res.writeHead(404, 'Not Found').end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const back = new ResNet(net.config);
+      await back.loadWeights(`${base}/net.safetensors`);
+      expect(weights(back)).toEqual(weights(net));
+      await expect(back.loadWeights(`${base}/gone.safetensors`)).rejects.toThrow(
+        `${base}/gone.safetensors: HTTP 404 Not Found`,
+      );
+    } finally {
+      server.close();
     }
   });
 
