@@ -1,6 +1,6 @@
 /**
  * The safetensors format (Hugging Face's weights format, https://github.com/huggingface/safetensors),
- * read and written here in a few dozen lines, as no maintained npm package does both in Node
+ * read and written here, as no maintained npm package does both in Node
  * (npm's `safetensors` is a single 0.0.1 release, a browser UMD bundle):
  *
  *   8 bytes    N, the header's length, an unsigned little-endian 64-bit integer
