@@ -121,5 +121,8 @@ import './io/file_handler'; // file:// for net.save() and loadModel() in Node
 export { loadModel } from './io/load_model';
 export { modelArtifacts, saveModel, ModelFormatError, MODEL_FORMAT } from './io/model_artifacts';
 export type { SaveOptions, Quantization, ModelTopology } from './io/model_artifacts';
+// safetensors (PyTorch's ecosystem): net.save('file://x.safetensors') / net.loadWeights(...) use these
+export { decodeSafetensors, encodeSafetensors } from './io/safetensors';
+export { stateDict, safetensorsBytes, loadSafetensorsBytes } from './io/state_dict';
 export { predictTopK } from './predict';
 export type { Prediction } from './predict';

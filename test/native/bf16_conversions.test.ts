@@ -87,7 +87,7 @@ describe.skipIf(!addonAvailable)(`bf16 conversions per training step ${skipReaso
       activationConversions: a().convActivationConversions() - act0,
       filterConversions: a().convFilterConversions() - fil0,
       loss,
-      weights: net.trainableVariables().map((v) => v.dataSync().slice()),
+      weights: net.trainableVariables().map((v) => Float32Array.from(v.dataSync())),
     };
     tf.dispose([x, y]);
     net.dispose();
