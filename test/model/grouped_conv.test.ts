@@ -72,6 +72,18 @@ describe('grouped convolution, JS kernels vs split/concat', () => {
     );
   });
 
+  it("without strides and pad: stride 1, 'valid' padding, in both implementations", () => {
+    const x = tf.randomUniform([1, 5, 5, 4], -1, 1, 'float32', 7) as tf.Tensor4D;
+    const w = tf.randomUniform([3, 3, 2, 4], -1, 1, 'float32', 8) as tf.Tensor4D;
+    const explicit = groupedConv2dBySplit(x, w, { groups: 2, strides: 1, pad: 'valid' });
+    expect(explicit.shape).toEqual([1, 3, 3, 4]);
+    for (const f of [groupedConv2d, groupedConv2dBySplit]) {
+      const y = f(x, w, { groups: 2 });
+      expect(y.shape).toEqual([1, 3, 3, 4]);
+      expect(relErr(y.dataSync(), explicit.dataSync())).toBeLessThan(1e-5);
+    }
+  });
+
   it('names each other problem with both shapes and the groups, in both implementations', () => {
     const x = tf.zeros([1, 4, 4, 6]) as tf.Tensor4D;
     const w = tf.zeros([3, 3, 2, 6]) as tf.Tensor4D;

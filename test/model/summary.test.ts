@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../src/tfjs_setup';
 import { Module, Sequential } from '../../src/nn/module';
-import { Conv2d, Dense, ReLU } from '../../src/nn/layers';
+import { BatchNorm, Conv2d, Dense, ReLU } from '../../src/nn/layers';
 import { formatCount, summarize, summaryHtml, summaryText } from '../../src/nn/summary';
 
 const smallNet = () => new Sequential(new Conv2d(40, { kernelSize: 3, padding: 1 }), new ReLU(), new Dense(3));
@@ -97,6 +97,29 @@ describe('module summary (small net)', () => {
         '</tbody>' +
         `<tfoot><tr><td colspan="4" style="padding:2px 10px">total</td>${td('124,003', 'right')}${td('1.23 M', 'right')}</tr></tfoot></table>`,
     );
+    net.dispose();
+  });
+
+  it("summarizing runs the net in inference mode: batch norm's running averages stay as they were", () => {
+    const net = new Sequential(new Conv2d(3, { kernelSize: 1 }), new BatchNorm()).build([4, 4, 2]);
+    const stats = () =>
+      net
+        .namedVariables()
+        .filter(([n]) => n.includes('running'))
+        .map(([n, v]) => [n, Array.from(v.dataSync())]);
+    const before = stats();
+    expect(before).toEqual([
+      ['1.running_mean', [0, 0, 0]],
+      ['1.running_var', [1, 1, 1]],
+    ]);
+    expect(summarize(net).rows[1]).toEqual({
+      name: '1',
+      kind: 'BatchNorm',
+      outputShape: [4, 4, 3],
+      parameters: 6,
+      multiplyAdds: 0,
+    });
+    expect(stats()).toEqual(before);
     net.dispose();
   });
 
