@@ -351,6 +351,7 @@ describe('train (tiny net)', () => {
     const common = { trainData: source(2), testData: source(1, 3), log: quiet, progress: 'none' } as const;
     const done = await train({ ...common, net: net(), epochs: 2 });
     expect(Object.keys(done)).toEqual(['history', 'steps']); // the display is not a field
+    expect(JUPYTER_DISPLAY in { ...done }).toBe(false); // nor copied with the data
     const text = ['training: 4 steps, 2 epochs', ...done.history.map(formatEpoch)].join('\n');
     expect((done as unknown as Shown)[JUPYTER_DISPLAY]()).toEqual({ 'text/plain': text });
     const stopped = await train({ ...common, net: net(), epochs: 2, onBatch: () => requestInterrupt() });
@@ -936,6 +937,15 @@ describe('steering (tiny net): a Stop control and a learning-rate control', () =
     };
     return s;
   }
+
+  it('a steering with only stopRequested (its callbacks are optional) runs to the end or stops', async () => {
+    const common = { trainData: source(2), testData: source(1, 3), epochs: 2, log: quiet, progress: 'none' } as const;
+    const full = await train({ ...common, net: net(), steering: { stopRequested: false } });
+    expect(full).toMatchObject({ steps: 4 });
+    expect(full.interrupted).toBeUndefined();
+    const stopped = await train({ ...common, net: net(), steering: { stopRequested: true } });
+    expect(stopped).toMatchObject({ steps: 1, history: [], interrupted: true });
+  });
 
   it('Stop ends train() after the batch it is on, keeps the history, writes the checkpoint there', async () => {
     const dir = tmp();
