@@ -11,7 +11,7 @@ import type { MatMulParams, PoolParams, ResizeParams } from '../../src/backend/o
 import { loadAddon } from '../../src/backend/onednn/addon';
 import { poolParams } from '../../src/backend/onednn/kernel_helpers/pooling_common';
 import { GlobalAvgPool2d } from '../../src/nn/layers';
-import { addonAvailable, compare, rand, relErr, runOn, skipReason } from './_helpers';
+import { addonAvailable, callsSince, compare, rand, relErr, runOn, skipReason, statsSnapshot } from './_helpers';
 import { useBackendNow } from '../helpers/backend';
 
 type PoolCase = [number[], number, number, 'valid' | 'same' | number];
@@ -221,3 +221,42 @@ describe.skipIf(!addonAvailable)(`native pooling, matmul and resize parameters $
     );
   });
 });
+
+describe.skipIf(!addonAvailable)(
+  `inputs outside the native path: the JS kernel, counted as a fallback ${skipReason}`,
+  () => {
+    const cases: [string, string, () => tf.Tensor][] = [
+      ['Relu of an empty tensor', 'Relu', () => tf.relu(tf.zeros([0, 3]))],
+      ['Relu of int32 values', 'Relu', () => tf.relu(tf.tensor([-1, 2], undefined, 'int32'))],
+      ['MaxPool of an empty batch', 'MaxPool', () => tf.maxPool(tf.zeros([0, 4, 4, 2]) as tf.Tensor4D, 2, 2, 'valid')],
+      ['AvgPool of no channels', 'AvgPool', () => tf.avgPool(tf.zeros([1, 4, 4, 0]) as tf.Tensor4D, 2, 2, 'valid')],
+      ['MatMul with an empty inner dimension', 'BatchMatMul', () => tf.matMul(tf.zeros([2, 0]), tf.zeros([0, 3]))],
+      ['MatMul of an empty row set', 'BatchMatMul', () => tf.matMul(tf.zeros([0, 4]), tf.ones([4, 3]))],
+      [
+        'MatMul with batches [2, 3] against [3] (a broadcast the native path does not take)',
+        'BatchMatMul',
+        () =>
+          tf.matMul(
+            tf.randomUniform([2, 3, 4, 5], -1, 1, 'float32', 1),
+            tf.randomUniform([3, 5, 6], -1, 1, 'float32', 2),
+          ),
+      ],
+    ];
+    it.each(cases)('%s', (_name, kernel, f) => {
+      useBackendNow('cpu');
+      const ref = tf.tidy(() => {
+        const t = f();
+        return { shape: t.shape, dtype: t.dtype, values: Array.from(t.dataSync()) };
+      });
+      useBackendNow('onednn');
+      const before = statsSnapshot();
+      const got = tf.tidy(() => {
+        const t = f();
+        return { shape: t.shape, dtype: t.dtype, values: Array.from(t.dataSync()) };
+      });
+      expect(callsSince(before, kernel)).toEqual({ native: 0, fallback: 1 });
+      expect(got).toEqual(ref);
+      useBackendNow('cpu');
+    });
+  },
+);
