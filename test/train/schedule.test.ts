@@ -41,6 +41,10 @@ describe('learning-rate schedules', () => {
     // the smallest runs that have both
     expect(scheduleValues(oneCycle({ maxLr: 0.1, totalSteps: 10, pctStart: 0.15 }), 10)[0]).toBeCloseTo(0.004, 12);
     expect(oneCycle({ maxLr: 0.1, totalSteps: 10, pctStart: 0.85 })(9)).toBeCloseTo(4e-7, 12);
+    // two steps are enough when the peak falls between them: start value, then the final one
+    const two = scheduleValues(oneCycle({ maxLr: 0.1, totalSteps: 2, pctStart: 0.75 }), 2);
+    expect(two[0]).toBeCloseTo(0.004, 12);
+    expect(two[1]).toBeCloseTo(4e-7, 12);
   });
 
   it('constantLr is the seed schedule and rejects a non-positive rate', () => {
