@@ -260,3 +260,20 @@ describe.skipIf(!addonAvailable)(
     });
   },
 );
+
+describe('poolParams declines what the native pooling does not compute (no addon needed)', () => {
+  const info = (dilations: number, dataFormat: 'channelsLast' | 'channelsFirst' = 'channelsLast') =>
+    tf.backend_util.computePool2DInfo([1, 6, 6, 2], 2, 1, dilations, 'valid', undefined, dataFormat);
+  it('NHWC, undilated: the parameters; dilated or NCHW: null', () => {
+    expect(poolParams(info(1))).toMatchObject({ batch: 1, inHeight: 6, channels: 2, outHeight: 5, outWidth: 5 });
+    expect(poolParams(info(2))).toBeNull();
+    expect(poolParams(info(1, 'channelsFirst'))).toBeNull();
+    expect(poolParams({ ...info(1), dilationWidth: 2 })).toBeNull();
+  });
+  it('an empty output, batch or channel count: null', () => {
+    for (const k of ['outHeight', 'outWidth', 'batchSize', 'inChannels'] as const) {
+      expect(poolParams({ ...info(1), [k]: 0 }), k).toBeNull();
+      expect(poolParams({ ...info(1), [k]: 1 }), k).not.toBeNull();
+    }
+  });
+});
