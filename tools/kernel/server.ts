@@ -63,7 +63,9 @@ function packageVersion(): string {
 export class KernelServer {
   private readonly signer: Signer;
   private readonly session = randomUUID();
-  private readonly iopub = new zmq.Publisher({ linger: 0 });
+  // No high-water mark: a PUB socket drops messages silently past it (1000 by default), and a front end
+  // that falls behind a burst (1000 widget updates, a chatty cell) must get every output late, not lose some.
+  private readonly iopub = new zmq.Publisher({ linger: 0, sendHighWaterMark: 0 });
   private readonly shell = new zmq.Router({ linger: 0 });
   /** The control socket lives in a worker thread (control_worker.ts); this posts replies to it. */
   private controlWorker?: Worker;

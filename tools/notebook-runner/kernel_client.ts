@@ -58,7 +58,7 @@ export class KernelClient {
   // linger 0: requests still queued for a kernel that died must not keep the runner alive at exit.
   private readonly shell = new zmq.Dealer({ linger: 0 });
   private readonly control = new zmq.Dealer({ linger: 0 });
-  private readonly iopub = new zmq.Subscriber({ linger: 0 });
+  private readonly iopub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 0 }); // never drop output (see the kernel)
   private readonly replies = new Map<string, (m: Message) => void>();
   private readonly iopubListeners = new Map<string, (m: Message) => void>();
   /** Listeners to every iopub message (widget state, comm messages caused by comm messages). */
