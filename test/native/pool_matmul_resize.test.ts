@@ -5,10 +5,12 @@
  * Tolerances: pooling 1e-6 (same arithmetic), matmul 1e-5 (summation order), resize 1e-6.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { describe, expect, it, vi } from 'vitest';
 
 import type { MatMulParams, PoolParams, ResizeParams } from '../../src/backend/onednn/addon';
 import { loadAddon } from '../../src/backend/onednn/addon';
+import { nativeMatMul } from '../../src/backend/onednn/kernel_helpers/matmul_common';
 import { poolParams } from '../../src/backend/onednn/kernel_helpers/pooling_common';
 import { GlobalAvgPool2d } from '../../src/nn/layers';
 import { addonAvailable, callsSince, compare, rand, relErr, runOn, skipReason, statsSnapshot } from './_helpers';
@@ -233,6 +235,46 @@ describe.skipIf(!addonAvailable)(
       ['MatMul with an empty inner dimension', 'BatchMatMul', () => tf.matMul(tf.zeros([2, 0]), tf.zeros([0, 3]))],
       ['MatMul of an empty row set', 'BatchMatMul', () => tf.matMul(tf.zeros([0, 4]), tf.ones([4, 3]))],
       [
+        'MaxPool of int32 values',
+        'MaxPool',
+        () => tf.maxPool(tf.tensor4d([1, -2, 3, 4], [1, 2, 2, 1], 'int32'), 2, 1, 'valid'),
+      ],
+      [
+        'MatMul of int32 matrices',
+        'BatchMatMul',
+        () => tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), tf.tensor2d([1, 0, 2, 1], [2, 2], 'int32')),
+      ],
+      [
+        'fused MatMul with a bias [n, 1]: one per row, which the native per-column bias cannot add',
+        '_FusedMatMul',
+        () =>
+          tf.fused.matMul({
+            a: tf.tensor2d([1, 2, 3, 4], [2, 2]),
+            b: tf.tensor2d([1, 0, 2, 1], [2, 2]),
+            bias: tf.tensor2d([10, 20], [2, 1]),
+          }),
+      ],
+      [
+        'fused MatMul with a bias of m x n values',
+        '_FusedMatMul',
+        () =>
+          tf.fused.matMul({
+            a: tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]),
+            b: tf.tensor2d([1, 0, 2, 1], [2, 2]),
+            bias: tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]),
+            activation: 'relu',
+          }),
+      ],
+      [
+        'MatMul with batches [3] against [2, 3] (a broadcast the native path does not take)',
+        'BatchMatMul',
+        () =>
+          tf.matMul(
+            tf.randomUniform([3, 4, 5], -1, 1, 'float32', 1),
+            tf.randomUniform([2, 3, 5, 6], -1, 1, 'float32', 2),
+          ),
+      ],
+      [
         'MatMul with batches [2, 3] against [3] (a broadcast the native path does not take)',
         'BatchMatMul',
         () =>
@@ -249,13 +291,90 @@ describe.skipIf(!addonAvailable)(
         return { shape: t.shape, dtype: t.dtype, values: Array.from(t.dataSync()) };
       });
       useBackendNow('onednn');
+      // declined before the native call: a native call that throws would fall back too, but with a warning
+      const warn = vi.spyOn(console, 'warn');
       const before = statsSnapshot();
       const got = tf.tidy(() => {
         const t = f();
         return { shape: t.shape, dtype: t.dtype, values: Array.from(t.dataSync()) };
       });
+      const warnings = [...warn.mock.calls];
+      warn.mockRestore();
       expect(callsSince(before, kernel)).toEqual({ native: 0, fallback: 1 });
+      expect(warnings).toEqual([]);
       expect(got).toEqual(ref);
+      useBackendNow('cpu');
+    });
+  },
+);
+
+describe.skipIf(!addonAvailable)(
+  `nativeMatMul: null for what the native product does not compute ${skipReason}`,
+  () => {
+    // Called directly (not through the kernel wrapper, which turns a throw into a JS fallback too): each case
+    // must be declined before the addon is called, and the accepted ones must give a @ b (+ bias) (relu).
+    const t = (shape: number[], dtype: 'float32' | 'int32' = 'float32') =>
+      tf.tensor(
+        Array.from({ length: shape.reduce((p, q) => p * q, 1) }, (_, i) => (i % 5) - 2),
+        shape,
+        dtype,
+      );
+    const run = (a: tf.Tensor, b: tf.Tensor, bias: tf.Tensor | null = null, tA = false, tB = false, relu = false) => {
+      const backend = tf.backend() as MathBackendCPU;
+      const info = nativeMatMul(backend, a, b, tA, tB, bias, relu);
+      if (info == null) return null;
+      const r = { shape: info.shape, values: Array.from(backend.readSync(info.dataId) as Float32Array) };
+      backend.disposeData(info.dataId);
+      return r;
+    };
+    const declined: [string, () => [tf.Tensor, tf.Tensor, tf.Tensor | null], boolean?][] = [
+      ['int32 a', () => [t([2, 3], 'int32'), t([3, 2]), null]],
+      ['int32 b', () => [t([2, 3]), t([3, 2], 'int32'), null]],
+      ['a of rank 1', () => [t([3]), t([3, 2]), null]],
+      ['b of rank 1', () => [t([2, 3]), t([3]), null]],
+      ['b of rank 1, transposed (its one axis read as k)', () => [t([2, 3]), t([3]), null], true],
+      ['inner dimensions 3 and 4', () => [t([2, 3]), t([4, 2]), null]],
+      ['no rows (m = 0)', () => [t([0, 3]), t([3, 2]), null]],
+      ['no columns (n = 0)', () => [t([2, 3]), t([3, 0]), null]],
+      ['an empty inner dimension (k = 0)', () => [t([2, 0]), t([0, 3]), null]],
+      ['batches [3] against [2, 3] (a broadcasts partially)', () => [t([3, 4, 5]), t([2, 3, 5, 6]), null]],
+      ['batches [2, 3] against [3] (b broadcasts partially)', () => [t([2, 3, 4, 5]), t([3, 5, 6]), null]],
+      ['an int32 bias', () => [t([2, 3]), t([3, 2]), t([2], 'int32')]],
+      ['a bias of m x n values (one per output, not per column)', () => [t([2, 3]), t([3, 2]), t([2, 2])]],
+      ['a bias [n, 1] (one per row) with m = n', () => [t([2, 3]), t([3, 2]), t([2, 1])]],
+      ['a scalar bias', () => [t([2, 3]), t([3, 2]), t([])]],
+    ];
+    it.each(declined)('%s', (_name, make, transposeB = false) => {
+      useBackendNow('onednn');
+      const [a, b, bias] = make();
+      expect(run(a, b, bias, false, transposeB)).toBeNull();
+      tf.dispose([a, b, ...(bias ? [bias] : [])]);
+      useBackendNow('cpu');
+    });
+
+    it('the accepted cases: batches equal or of 1 on either side, a bias [n] or [1, n], relu', () => {
+      useBackendNow('onednn');
+      tf.tidy(() => {
+        const a = tf.tensor([1, 2, 3, 4, 5, 6], [1, 2, 3]); // [[1, 2, 3], [4, 5, 6]]
+        const b2 = tf.tensor([1, 0, 0, 1, 1, -1, 2, 1, 0, 0, -1, 1], [2, 3, 2]); // [[1,0],[0,1],[1,-1]], [[2,1],[0,0],[-1,1]]
+        // a's batch of 1 against b's 2; a without a batch against b's batch of 1; equal batches
+        expect(run(a, b2)).toEqual({ shape: [2, 2, 2], values: [4, -1, 10, -1, -1, 4, 2, 10] });
+        const at = tf.tensor([1, 4, 2, 5, 3, 6], [3, 2]); // a transposed, no batch
+        const b1 = tf.tensor([1, 0, 1, 0, 1, -1], [1, 2, 3]); // b transposed: [[1, 0, 1], [0, 1, -1]]
+        expect(run(at, b1, null, true, true)).toEqual({ shape: [1, 2, 2], values: [4, -1, 10, -1] });
+        const a2 = tf.tensor([1, 2, 3, 4, 5, 6, -1, -2, -3, 0, 0, 1], [2, 2, 3]);
+        expect(run(a2, b2)).toEqual({ shape: [2, 2, 2], values: [4, -1, 10, -1, 1, -4, -1, 1] });
+        const m = tf.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+        const w = tf.tensor([1, 0, 0, 1, 1, -1], [3, 2]);
+        expect(run(m, w, tf.tensor([10, -20]), false, false, false)).toEqual({
+          shape: [2, 2],
+          values: [14, -21, 20, -21],
+        });
+        expect(run(m, w, tf.tensor([[10, -20]]), false, false, true)).toEqual({
+          shape: [2, 2],
+          values: [14, 0, 20, 0],
+        });
+      });
       useBackendNow('cpu');
     });
   },
