@@ -100,29 +100,106 @@ def autocast(precision):
     return contextlib.nullcontext()
 
 
-def accuracy(net, images, labels, r, precision='fp32'):
+def correct_count(net, images, labels, r, precision='fp32'):
+    """How many of the images the net (in eval mode) classifies right."""
     net.eval()
     correct = 0
     with torch.no_grad(), autocast(precision):
         for x, y in batches(images, labels, r, np.arange(len(labels))):
             correct += (net(x).argmax(1) == y).sum().item()
     net.train()
-    return correct / len(labels)
+    return correct
 
 
-def recalibrate(net, images, labels, r, order, rng, count, precision='fp32'):
-    """Precise BN: running statistics := the plain mean of `count` batches' statistics."""
+def accuracy(net, images, labels, r, precision='fp32'):
+    return correct_count(net, images, labels, r, precision) / len(labels)
+
+
+def recalibrate(net, images, labels, r, order, rng, count, precision='fp32', shard=(0, 1)):
+    """Precise BN: running statistics := the plain mean of `count` batches' statistics. With
+    shard=(rank, world) only batches rank, rank + world, ... run here (the augmentation still draws
+    for every batch), so the statistics are the mean of this share (tools/torch_ddp.py averages
+    the shares). Returns the number of batches that ran."""
+    rank, world = shard
     bns = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
     for b in bns:
         b.reset_running_stats()
         b.momentum = None  # cumulative average
+    ran = 0
     with torch.no_grad(), autocast(precision):
         for k, (x, _) in enumerate(batches(images, labels, r, order, rng)):
             if k == count:
                 break
-            net(x)
+            if k % world == rank:
+                net(x)
+                ran += 1
     for b in bns:
         b.momentum = 0.1
+    return ran
+
+
+def load_data(r, data_dir):
+    """The recipe's training, validation (None, None without one) and test images (uint8 N x 28 x 28)
+    and labels: the same held-out validation images as src/data/fashion_mnist.ts, then the limits."""
+    d = data_dir
+    xtr, ytr = read_idx(f'{d}/train-images-idx3-ubyte.gz'), read_idx(f'{d}/train-labels-idx1-ubyte.gz')
+    xte, yte = read_idx(f'{d}/t10k-images-idx3-ubyte.gz'), read_idx(f'{d}/t10k-labels-idx1-ubyte.gz')
+    xva = yva = None
+    if r.get('validation'):
+        held = np.sort(permutation(len(ytr), VALIDATION_SPLIT_SEED, 0)[len(ytr) - r['validation']:])
+        keep = np.ones(len(ytr), bool)
+        keep[held] = False
+        xva, yva = xtr[held], ytr[held]
+        xtr, ytr = xtr[keep], ytr[keep]
+    if r.get('trainLimit'):
+        xtr, ytr = xtr[:r['trainLimit']], ytr[:r['trainLimit']]
+    if r.get('testLimit'):
+        xte, yte = xte[:r['testLimit']], yte[:r['testLimit']]
+    return xtr, ytr, xva, yva, xte, yte
+
+
+def make_net(r):
+    """The recipe's network, channels-last, Xavier-initialised from torch's generator, with batch
+    norm's momentum as resnet-ts's."""
+    net = resnet(r['model']).to(memory_format=torch.channels_last)
+    for m in net.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+        if isinstance(m, nn.BatchNorm2d):
+            m.momentum = 0.1  # Gluon's and resnet-ts's 0.9 in PyTorch's convention
+    return net
+
+
+def make_optimizer(net, r):
+    """SGD with the recipe's momentum; weight decay on convolution and dense weights only."""
+    decay = [m.weight for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    rest = [q for q in net.parameters() if all(q is not w for w in decay)]
+    return torch.optim.SGD([{'params': decay, 'weight_decay': r['weightDecay']},
+                            {'params': rest, 'weight_decay': 0}],
+                           lr=r['learningRate'], momentum=r['momentum'], nesterov=r['nesterov'])
+
+
+def steps_per_epoch(r, n):
+    """Optimizer steps per epoch over n training images (src/recipe.ts stepsPerEpoch)."""
+    steps = -(-n // r['batchSize'])
+    if r.get('maxBatchesPerEpoch'):
+        steps = min(steps, r['maxBatchesPerEpoch'])
+    return steps
+
+
+def make_schedule(opt, r, steps):
+    """The recipe's learning-rate schedule over epochs x steps (None: constant)."""
+    if r['schedule'] != 'one-cycle':
+        return None
+    return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=r['learningRate'], total_steps=r['epochs'] * steps,
+                                               pct_start=r['warmupFraction'], anneal_strategy='cos',
+                                               cycle_momentum=False, div_factor=25, final_div_factor=1e4)
+
+
+def loss_fn(out, y, r):
+    """Cross-entropy with the recipe's label smoothing (mean over the batch)."""
+    return F.cross_entropy(out, y, label_smoothing=r['labelSmoothing'])
 
 
 def main():
@@ -140,40 +217,12 @@ def main():
     seed = r['seed'] if a.seed is None else a.seed
     torch.set_num_threads(a.threads)
     torch.manual_seed(seed)
-    d = a.data_dir
-    xtr, ytr = read_idx(f'{d}/train-images-idx3-ubyte.gz'), read_idx(f'{d}/train-labels-idx1-ubyte.gz')
-    xte, yte = read_idx(f'{d}/t10k-images-idx3-ubyte.gz'), read_idx(f'{d}/t10k-labels-idx1-ubyte.gz')
-    xva = yva = None
-    if r.get('validation'):
-        held = np.sort(permutation(len(ytr), VALIDATION_SPLIT_SEED, 0)[len(ytr) - r['validation']:])
-        keep = np.ones(len(ytr), bool)
-        keep[held] = False
-        xva, yva = xtr[held], ytr[held]
-        xtr, ytr = xtr[keep], ytr[keep]
-    if r.get('trainLimit'):
-        xtr, ytr = xtr[:r['trainLimit']], ytr[:r['trainLimit']]
-    if r.get('testLimit'):
-        xte, yte = xte[:r['testLimit']], yte[:r['testLimit']]
+    xtr, ytr, xva, yva, xte, yte = load_data(r, a.data_dir)
 
-    net = resnet(r['model']).to(memory_format=torch.channels_last)
-    for m in net.modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
-            nn.init.xavier_uniform_(m.weight)
-            nn.init.zeros_(m.bias)
-        if isinstance(m, nn.BatchNorm2d):
-            m.momentum = 0.1  # Gluon's and resnet-ts's 0.9 in PyTorch's convention
-    decay = [m.weight for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    rest = [q for q in net.parameters() if all(q is not w for w in decay)]
-    opt = torch.optim.SGD([{'params': decay, 'weight_decay': r['weightDecay']}, {'params': rest, 'weight_decay': 0}],
-                          lr=r['learningRate'], momentum=r['momentum'], nesterov=r['nesterov'])
-    steps = -(-len(ytr) // r['batchSize'])
-    if r.get('maxBatchesPerEpoch'):
-        steps = min(steps, r['maxBatchesPerEpoch'])
-    sched = None
-    if r['schedule'] == 'one-cycle':
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=r['learningRate'], total_steps=r['epochs'] * steps,
-                                                    pct_start=r['warmupFraction'], anneal_strategy='cos',
-                                                    cycle_momentum=False, div_factor=25, final_div_factor=1e4)
+    net = make_net(r)
+    opt = make_optimizer(net, r)
+    steps = steps_per_epoch(r, len(ytr))
+    sched = make_schedule(opt, r, steps)
     t0 = time.perf_counter()
     train_s = 0.0
     history = []
@@ -188,7 +237,7 @@ def main():
             opt.zero_grad(set_to_none=True)
             with autocast(a.precision):
                 out = net(x)
-                loss = F.cross_entropy(out, y, label_smoothing=r['labelSmoothing'])
+                loss = loss_fn(out, y, r)
             loss.backward()
             opt.step()
             if sched:

@@ -66,6 +66,13 @@ def read_safetensors(path):
     return out
 
 
+def read_metadata(path):
+    """The header's __metadata__ (a dict of strings; {} when there is none)."""
+    with open(path, 'rb') as f:
+        (n,) = struct.unpack('<Q', f.read(8))
+        return json.loads(f.read(n)).get('__metadata__', {})
+
+
 def build(arch, config):
     if arch == 'chapter':
         return torch_models.resnet(config, config.get('numClasses', 10))
