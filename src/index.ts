@@ -119,6 +119,8 @@ export { interact } from './widgets/interact';
 export type { TrainSteering } from './train/steering';
 import './io/file_handler'; // file:// for net.save() and loadModel() in Node
 export { loadModel } from './io/load_model';
+export { exportOnnx, onnxBytes, onnxExport } from './export/onnx';
+export type { OnnxExportInfo, OnnxExportOptions } from './export/onnx';
 export { modelArtifacts, saveModel, ModelFormatError, MODEL_FORMAT } from './io/model_artifacts';
 export type { SaveOptions, Quantization, ModelTopology } from './io/model_artifacts';
 // safetensors (PyTorch's ecosystem): net.save('file://x.safetensors') / net.loadWeights(...) use these

@@ -16,6 +16,7 @@ APT_PACKAGES=(
   python3-jupyter-server python3-jupyterlab-server  # serve the JupyterLab front end of lab-app/
   python3-torch python3-numpy # PyTorch, the reference side of the benchmarks (bench/torch_*.py)
   python3-torchvision         # torchvision ResNets: the safetensors crossings (bench/torch_safetensors.py)
+  python3-onnx                # ONNX's checker, run on the exported graphs (test/export/onnx.test.ts)
 )
 
 missing=()
@@ -33,7 +34,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 echo "setup: npm ci (builds the native back end, then the TypeScript sources)"
-npm ci --no-audit --no-fund
+# onnxruntime-node ships its CPU binaries in the package; its install step would only fetch the
+# optional CUDA ones from NuGet (no network here, and not needed).
+ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 
 if [ ! -f native/build/Release/resnet_onednn.node ]; then
   echo "setup: WARNING: the native oneDNN back end was not built; training will use the slow JS back end" >&2

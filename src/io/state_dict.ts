@@ -298,7 +298,8 @@ export function registerWeightFiles(files: WeightFiles): void {
 }
 
 const FILE = 'file://';
-function files(url: string): WeightFiles {
+/** The registered file system for a file:// URL (an error naming the URL where none is: a browser). */
+export function weightFilesFor(url: string): WeightFiles {
   if (!weightFiles)
     throw new Error(`'${url}': file:// needs Node (import 'resnet-ts', whose entry registers the file system)`);
   return weightFiles;
@@ -315,7 +316,7 @@ export async function saveSafetensors(
       `save: '${url}': a safetensors file is saved to a file:// URL (or get its bytes with safetensorsBytes)`,
     );
   const bytes = safetensorsBytes(net, opts);
-  await files(url).write(url.slice(FILE.length), bytes);
+  await weightFilesFor(url).write(url.slice(FILE.length), bytes);
   return {
     modelArtifactsInfo: {
       dateSaved: new Date(),
@@ -332,7 +333,7 @@ export async function loadSafetensors(net: SavableModule, source: string | Uint8
     return;
   }
   let bytes: Uint8Array;
-  if (source.startsWith(FILE)) bytes = await files(source).read(source.slice(FILE.length));
+  if (source.startsWith(FILE)) bytes = await weightFilesFor(source).read(source.slice(FILE.length));
   else if (/^https?:\/\//.test(source)) {
     const r = await fetch(source);
     if (!r.ok) throw new ModelFormatError(`${source}: HTTP ${r.status} ${r.statusText}`);

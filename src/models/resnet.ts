@@ -300,6 +300,9 @@ const PRESETS: Record<string, () => Partial<ResNetConfig>> = {
   'imagenet-resnext50_32x4d': () => resnext50('imagenet'),
 };
 
+/** Every preset's name (resnetPreset's argument; the export command's --preset). */
+export const RESNET_PRESETS = Object.keys(PRESETS);
+
 /**
  * Named presets: the seed's net, smaller ones for tests and quick runs, Table 1's depths
  * (`resnet18`..`resnet152` at the chapter's setting, `imagenet-resnet18`.. at the paper's) and

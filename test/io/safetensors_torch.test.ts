@@ -15,8 +15,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResNet, resnetPreset, seedInitializers, tf } from '../../src/index';
 import type { ResNetConfig } from '../../src/models/resnet';
-import { BatchNorm } from '../../src/nn/layers';
-import type { Module } from '../../src/nn/module';
+import { randomizeBatchNorms } from '../helpers/random_nets';
 import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors';
 import { findProjectRoot } from '../../src/project_root';
 import { registerOneDnnBackend } from '../../src/backend/onednn/register';
@@ -52,28 +51,12 @@ async function torchLogits(
   return JSON.parse(stdout);
 }
 
-function batchNorms(m: Module, out: BatchNorm[] = []): BatchNorm[] {
-  if (m instanceof BatchNorm) out.push(m);
-  for (const [, c] of m.children()) batchNorms(c, out);
-  return out;
-}
-
 /** Our net, seeded, with batch norms made non-trivial: random affine, running stats of one random batch. */
 function oursRandom(config: Partial<ResNetConfig>, inputShape: number[], seed: number): ResNet {
   seedInitializers(seed);
   const net = new ResNet(config).build(inputShape);
   seedInitializers(undefined);
-  const bns = batchNorms(net);
-  bns.forEach((bn, i) => {
-    const [[, gamma], [, beta]] = bn.namedVariables();
-    gamma.assign(tf.randomUniform(gamma.shape, 0.5, 1.5, 'float32', seed + i));
-    beta.assign(tf.randomNormal(beta.shape, 0, 0.1, 'float32', seed + 1000 + i));
-    bn.momentum = 0;
-  });
-  tf.tidy(() => {
-    net.apply(tf.randomNormal([16, ...inputShape], 0, 1, 'float32', seed + 7), { training: true });
-  });
-  for (const bn of bns) bn.momentum = 0.9;
+  randomizeBatchNorms(net, seed);
   return net;
 }
 
