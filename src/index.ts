@@ -119,6 +119,7 @@ export { interact } from './widgets/interact';
 export type { TrainSteering } from './train/steering';
 import './io/file_handler'; // file:// for net.save() and loadModel() in Node
 export { loadModel } from './io/load_model';
+export type { LoadWeightsOptions } from './io/state_dict';
 export { exportOnnx, onnxBytes, onnxExport } from './export/onnx';
 export type { OnnxExportInfo, OnnxExportOptions } from './export/onnx';
 export { modelArtifacts, saveModel, ModelFormatError, MODEL_FORMAT } from './io/model_artifacts';

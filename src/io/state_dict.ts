@@ -255,16 +255,37 @@ function buildShape(net: SavableModule, metadata: Record<string, string>, source
   );
 }
 
+export interface LoadWeightsOptions {
+  /**
+   * PyTorch names of tensors to leave out on both sides (PyTorch's `strict=False` for just these):
+   * the network keeps its own values for them, and the file's are not read. Fine-tuning puts the
+   * old head here (`except: ['fc.weight', 'fc.bias']`) to load a body under a new head.
+   */
+  except?: string[];
+}
+
 /**
  * Loads a safetensors file's weights into the network (built first from the file's input shape if
  * it is not). Nothing is assigned unless every tensor is there, expected and of the right shape.
  */
-export function loadSafetensorsBytes(net: SavableModule, file: Uint8Array, source = 'safetensors'): void {
+export function loadSafetensorsBytes(
+  net: SavableModule,
+  file: Uint8Array,
+  source = 'safetensors',
+  opts: LoadWeightsOptions = {},
+): void {
   const { tensors, metadata } = decodeSafetensors(file, source);
   if (!net.built) net.build(buildShape(net, metadata, source));
-  const sd = stateDict(net);
+  const full = stateDict(net);
+  const left = new Set(opts.except ?? []);
+  const unknown = [...left].filter((n) => !tensors.has(n) && !full.entries.some((e) => e.torch === n));
+  if (unknown.length)
+    throw new ModelFormatError(
+      `${source}: except names ${unknown.map((n) => `'${n}'`).join(', ')}, in neither the file nor the network`,
+    );
+  const sd = { ...full, entries: full.entries.filter((e) => !left.has(e.torch)) };
   const expected = new Map(sd.entries.map((e) => [e.torch, e]));
-  const ignored = new Set(sd.batchesTracked);
+  const ignored = new Set([...sd.batchesTracked, ...left]);
   const missing = sd.entries.filter((e) => !tensors.has(e.torch)).map((e) => e.torch);
   const unexpected = [...tensors.keys()].filter((n) => !expected.has(n) && !ignored.has(n));
   const problems: string[] = [];
@@ -327,9 +348,18 @@ export async function saveSafetensors(
 }
 
 /** Loads a safetensors file (file:// in Node, http(s)://, or its bytes) into the network. */
-export async function loadSafetensors(net: SavableModule, source: string | Uint8Array | ArrayBuffer): Promise<void> {
+export async function loadSafetensors(
+  net: SavableModule,
+  source: string | Uint8Array | ArrayBuffer,
+  opts: LoadWeightsOptions = {},
+): Promise<void> {
   if (typeof source !== 'string') {
-    loadSafetensorsBytes(net, source instanceof Uint8Array ? source : new Uint8Array(source), 'safetensors bytes');
+    loadSafetensorsBytes(
+      net,
+      source instanceof Uint8Array ? source : new Uint8Array(source),
+      'safetensors bytes',
+      opts,
+    );
     return;
   }
   let bytes: Uint8Array;
@@ -339,5 +369,5 @@ export async function loadSafetensors(net: SavableModule, source: string | Uint8
     if (!r.ok) throw new ModelFormatError(`${source}: HTTP ${r.status} ${r.statusText}`);
     bytes = new Uint8Array(await r.arrayBuffer());
   } else throw new Error(`loadWeights: '${source}' is neither file:// nor http(s)://`);
-  loadSafetensorsBytes(net, bytes, source.startsWith(FILE) ? source.slice(FILE.length) : source);
+  loadSafetensorsBytes(net, bytes, source.startsWith(FILE) ? source.slice(FILE.length) : source, opts);
 }

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SavableModule, SaveOptions, assignWeights, checkArtifacts, saveModel } from './model_artifacts';
 import { isSafetensorsPath } from './safetensors';
-import { loadSafetensors, saveSafetensors } from './state_dict';
+import { LoadWeightsOptions, loadSafetensors, saveSafetensors } from './state_dict';
 
 /** `net.save(url)`: safetensors for a `.safetensors` URL, tfjs's format for any other URL or IOHandler. */
 export function saveNetwork(
@@ -24,8 +24,14 @@ export function saveNetwork(
  * saved by `net.save()` in tfjs's format, into this network (built first if it is not). Every
  * missing, unexpected or misshapen weight is named, and then nothing is assigned.
  */
-export async function loadNetworkWeights(net: SavableModule, source: string | Uint8Array | ArrayBuffer): Promise<void> {
-  if (typeof source !== 'string' || isSafetensorsPath(source)) return loadSafetensors(net, source);
+export async function loadNetworkWeights(
+  net: SavableModule,
+  source: string | Uint8Array | ArrayBuffer,
+  opts: LoadWeightsOptions = {},
+): Promise<void> {
+  if (typeof source !== 'string' || isSafetensorsPath(source)) return loadSafetensors(net, source, opts);
+  if (opts.except?.length)
+    throw new Error(`loadWeights: 'except' names PyTorch tensors, for safetensors files; '${source}' is a tfjs model`);
   const handler = /^https?:\/\//.test(source) ? tf.io.http(source) : tf.io.getLoadHandlers(source)[0];
   if (!handler?.load)
     throw new Error(

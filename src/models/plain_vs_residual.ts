@@ -15,6 +15,7 @@ import { BatchNorm, Conv2d, Dense, GlobalAvgPool2d, ReLU } from '../nn/layers';
 import { Residual } from './residual';
 import { SaveOptions, checkConfigFields } from '../io/model_artifacts';
 import { loadNetworkWeights, saveNetwork } from '../io/weights';
+import type { LoadWeightsOptions } from '../io/state_dict';
 
 /** The chapter's block without its shortcut: conv3x3 -> BN -> ReLU -> conv3x3 -> BN -> ReLU. */
 export class PlainBlock extends Module {
@@ -108,8 +109,8 @@ export class PlainOrResidualNet extends Module {
   }
 
   /** Loads weights from a safetensors file or a saved model (see ResNet.loadWeights). */
-  loadWeights(source: string | Uint8Array | ArrayBuffer): Promise<void> {
-    return loadNetworkWeights(this, source);
+  loadWeights(source: string | Uint8Array | ArrayBuffer, opts: LoadWeightsOptions = {}): Promise<void> {
+    return loadNetworkWeights(this, source, opts);
   }
 
   forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {

@@ -16,6 +16,7 @@ import { AvgPool2d, BatchNorm, Conv2d, Dense, GlobalAvgPool2d, MaxPool2d, ReLU }
 import { BLOCK_CLASSES, BLOCK_KINDS, BlockKind, makeBlock } from './residual';
 import { SaveOptions, checkConfigFields } from '../io/model_artifacts';
 import { loadNetworkWeights, saveNetwork } from '../io/weights';
+import type { LoadWeightsOptions } from '../io/state_dict';
 
 /** b1's layouts (see ResNetConfig.stem) and b6's pools: the one list of each, for validation and the CLI. */
 export const STEMS = ['seed', 'small', 'imagenet'] as const;
@@ -187,8 +188,8 @@ export class ResNet extends Module {
    * torchvision state_dict for the `imagenet-*` presets; F32, F16 or BF16), or a model saved by
    * `save` in tfjs's format. Missing, unexpected or misshapen tensors are each named.
    */
-  loadWeights(source: string | Uint8Array | ArrayBuffer): Promise<void> {
-    return loadNetworkWeights(this, source);
+  loadWeights(source: string | Uint8Array | ArrayBuffer, opts: LoadWeightsOptions = {}): Promise<void> {
+    return loadNetworkWeights(this, source, opts);
   }
 
   forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {

@@ -442,6 +442,56 @@ describe("net.save('file://x.safetensors') and net.loadWeights", () => {
   });
 });
 
+describe("loadWeights(..., { except }): a body under a new head (PyTorch's strict=False for named tensors)", () => {
+  it("loads every tensor but the excepted ones, which keep the network's own values", async () => {
+    const file = path.join(tmp(), 'five-classes.safetensors');
+    const source = tinyImagenet(3);
+    await source.save(`file://${file}`);
+    seedInitializers(9);
+    const ten = new ResNet({ ...source.config, numClasses: 10 }).build([32, 32, 3]);
+    seedInitializers(undefined);
+    const ownHead = weights(ten).filter(([n]) => n.startsWith('b6.'));
+    // Without except the head's shapes are refused; with it, the body loads and the new head stays.
+    await expect(ten.loadWeights(`file://${file}`)).rejects.toThrow(
+      /'fc.weight' has shape \[5, 64\], expected \[10, 64\]/,
+    );
+    await ten.loadWeights(`file://${file}`, { except: ['fc.weight', 'fc.bias'] });
+    const body = (net: ResNet) => weights(net).filter(([n]) => !n.startsWith('b6.'));
+    expect(body(ten)).toEqual(body(source));
+    expect(weights(ten).filter(([n]) => n.startsWith('b6.'))).toEqual(ownHead);
+    // A name that is in neither is a typo, said so; nothing is assigned then.
+    const before = weights(ten);
+    await expect(ten.loadWeights(`file://${file}`, { except: ['fc.weight', 'head.bias'] })).rejects.toThrow(
+      `${file}: except names 'head.bias', in neither the file nor the network`,
+    );
+    expect(weights(ten)).toEqual(before);
+    // Excepting a tensor the network needs and the file lacks is fine too (the network keeps its own).
+    const noFc = path.join(tmp(), 'no-fc.safetensors');
+    const { tensors } = readFile(file);
+    fs.writeFileSync(
+      noFc,
+      encodeSafetensors(
+        [...tensors]
+          .filter(([n]) => !n.startsWith('fc.'))
+          .map(([name, t]) => ({
+            name,
+            dtype: t.dtype === 'I64' ? 'I64' : 'F32',
+            shape: t.shape,
+            values: t.dtype === 'I64' ? [0] : tensorAsFloat32(t, name),
+          })),
+      ),
+    );
+    await expect(ten.loadWeights(`file://${noFc}`)).rejects.toThrow(/missing tensor\(s\): fc.weight, fc.bias/);
+    await ten.loadWeights(`file://${noFc}`, { except: ['fc.weight', 'fc.bias'] });
+    // tfjs's format has no PyTorch names to except.
+    await expect(ten.loadWeights('file:///tmp/some/model', { except: ['fc.weight'] })).rejects.toThrow(
+      /'except' names PyTorch tensors, for safetensors files; 'file:\/\/\/tmp\/some\/model' is a tfjs model/,
+    );
+    source.dispose();
+    ten.dispose();
+  });
+});
+
 describe('loadWeights refuses a file that does not fit, naming each tensor, and assigns nothing', () => {
   let file = '';
   let tensors: Map<string, SafeTensor>;
