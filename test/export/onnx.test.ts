@@ -110,8 +110,11 @@ async function agree(label: string, net: SavableModule, bytes: Uint8Array, x: tf
   return d;
 }
 
-async function onnxCheck(file: string): Promise<void> {
+/** ONNX's own checker (full_check: with shape inference) over the bytes, or a file already written. */
+async function onnxCheck(bytesOrFile: Uint8Array | string, name = 'checked.onnx'): Promise<void> {
   if (!hasOnnxChecker) return; // required in CI (beforeAll)
+  const file = typeof bytesOrFile === 'string' ? bytesOrFile : path.join(dir, name);
+  if (typeof bytesOrFile !== 'string') fs.writeFileSync(file, bytesOrFile);
   const { stdout } = await run(PYTHON, [
     '-c',
     'import onnx, sys; m = onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); print("ok", m.opset_import[0].version)',
@@ -134,9 +137,7 @@ describe('ONNX export, run by ONNX Runtime', () => {
     const kept = onnxExport(net, { foldBatchNorm: false });
     expect(kept.ops.BatchNormalization).toBe(16);
     await agree('seed, BatchNormalization kept', net, kept.bytes, x);
-    const file = path.join(dir, 'seed.onnx');
-    fs.writeFileSync(file, folded.bytes);
-    await onnxCheck(file);
+    await onnxCheck(folded.bytes, 'seed.onnx');
     x.dispose();
     net.dispose();
   });
@@ -150,9 +151,7 @@ describe('ONNX export, run by ONNX Runtime', () => {
     expect(info.ops.Transpose).toBeUndefined(); // a 1x1 map flattens the same in both layouts
     const x = images(test28, [224, 224, 3]);
     await agree('imagenet-resnet18', net, info.bytes, x);
-    const file = path.join(dir, 'resnet18.onnx');
-    fs.writeFileSync(file, info.bytes);
-    await onnxCheck(file);
+    await onnxCheck(info.bytes, 'resnet18.onnx');
     x.dispose();
     net.dispose();
   });
