@@ -52,6 +52,7 @@ not divide the batch, the output's directory.
 """
 import argparse
 import contextlib
+import gc
 import json
 import os
 import sys
@@ -247,6 +248,11 @@ def main():
                           'micro_batches': a.micro_batches, 'group_batch': r['batchSize'] // groups,
                           'threads': threads, 'seed': seed, 'steps': done, 'out': a.out, 'final': history[-1],
                           'img_s': images / train_s if train_s else None}), flush=True)
+    # DDP's reducer goes first: left to hold the last reference to the gloo group, it destroys it with the GIL
+    # held, and the group's join of its worker threads hangs when one of them is freeing a tensor (which needs
+    # the GIL; seen here, PyTorch 1.13, pytorch/pytorch#56297). The group's own Python object releases the GIL.
+    del ddp
+    gc.collect()
     dist.destroy_process_group()
 
 
