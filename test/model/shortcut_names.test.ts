@@ -12,7 +12,7 @@ import { Bottleneck, PreActResidual, Residual } from '../../src/models/residual'
 import { ResNet } from '../../src/models/resnet';
 import { Module } from '../../src/nn/module';
 import { seedInitializers } from '../../src/nn/init';
-import { CheckpointError, restoreCheckpoint, saveCheckpoint } from '../../src/train/checkpoint';
+import { CheckpointError, renameLegacyShortcuts, restoreCheckpoint, saveCheckpoint } from '../../src/train/checkpoint';
 
 const names = (m: Module) => m.namedVariables().map(([n]) => n);
 
@@ -98,5 +98,38 @@ describe('checkpoints from before the rename', () => {
     await expect(
       restoreCheckpoint(dir, new Residual(8, { sameShape: false }).build([12, 12, 3]), undefined, [12, 12, 3]),
     ).rejects.toThrow(/missing in model \[convX\.weight.*not in checkpoint \[conv1\.weight/);
+  });
+});
+
+describe('renameLegacyShortcuts (the rule on its own)', () => {
+  const entry = (name: string) => ({ name, shape: [1], offset: 0 });
+  const model = (...names: string[]) => new Map(names.map((n) => [n, true]));
+  const rename = (entries: string[], modelNames: string[]) =>
+    renameLegacyShortcuts(entries.map(entry), model(...modelNames)).map((e) => e.name);
+
+  it('conv3/conv4 weight and bias become shortcut where the model has that variable', () => {
+    expect(rename(['b.conv3.weight', 'conv4.bias', 'b.conv1.weight'], ['b.shortcut.weight', 'shortcut.bias'])).toEqual([
+      'b.shortcut.weight',
+      'shortcut.bias',
+      'b.conv1.weight',
+    ]);
+  });
+
+  it('keeps the old name when the model has no such shortcut, has the old name itself, or the checkpoint has both', () => {
+    expect(rename(['b.conv3.weight'], ['b.conv1.weight'])).toEqual(['b.conv3.weight']);
+    expect(rename(['b.conv3.weight'], ['b.conv3.weight', 'b.shortcut.weight'])).toEqual(['b.conv3.weight']);
+    expect(rename(['b.conv3.weight', 'b.shortcut.weight'], ['b.shortcut.weight'])).toEqual([
+      'b.conv3.weight',
+      'b.shortcut.weight',
+    ]);
+  });
+
+  it('only whole trailing names: conv3.weight_ema, conv33.weight and xconv3.weight are not shortcuts', () => {
+    expect(
+      rename(
+        ['b.conv3.weight_ema', 'b.conv33.weight', 'b.xconv3.weight'],
+        ['b.shortcut.weight_ema', 'b.shortcut3.weight', 'b.xshortcut.weight'],
+      ),
+    ).toEqual(['b.conv3.weight_ema', 'b.conv33.weight', 'b.xconv3.weight']);
   });
 });

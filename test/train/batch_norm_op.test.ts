@@ -130,6 +130,36 @@ describe('fused training-mode batch norm', () => {
     expect(() => batchNormTrain(tf.zeros([3]), tf.ones([3]) as tf.Tensor1D, tf.zeros([3]) as tf.Tensor1D)).toThrow(
       /expected x \[\.\.\., C\].*got x \[3\]/,
     );
+    // scale alone wrong (the offset right): refused for the scale
+    expect(() => batchNormTrain(tf.zeros([2, 3]), tf.ones([4]) as tf.Tensor1D, tf.zeros([3]) as tf.Tensor1D)).toThrow(
+      /x \[2,3\], scale \[4\], offset \[3\]/,
+    );
+  });
+
+  it('the JS gradient kernel with relu needs the forward output: an error naming it, not a crash', () => {
+    const x = tf.tensor2d([1, 2, 3, 4], [2, 2]);
+    const c = tf.tensor1d([1, 1]);
+    expect(() =>
+      tf
+        .engine()
+        .runKernel(
+          BATCH_NORM_TRAIN_GRAD,
+          { dy: x, x, scale: c, mean: c, variance: c },
+          { varianceEpsilon: 1e-5, relu: true },
+        ),
+    ).toThrow(`${BATCH_NORM_TRAIN_GRAD}: attrs.relu needs the forward output as inputs.y`);
+    tf.dispose([x, c]);
+  });
+
+  it("the fused JS kernel's relu turns -0 into +0, as tf.relu does (bit for bit)", () => {
+    // A channel of -0 with offset -0: (x - mean) * a + b is -0 + -0 = -0 before the relu.
+    const x = tf.tensor2d([-0, 1, -0, 2], [2, 2]);
+    const r = batchNormTrain(x, tf.ones([2]) as tf.Tensor1D, tf.tensor1d([-0, 0]), 1e-5, true);
+    const plain = batchNormTrain(x, tf.ones([2]) as tf.Tensor1D, tf.tensor1d([-0, 0]), 1e-5, false);
+    const y = Array.from(r.y.dataSync());
+    expect(Object.is(plain.y.dataSync()[0], -0)).toBe(true);
+    expect(Object.is(y[0], 0) && Object.is(y[2], 0)).toBe(true);
+    expect(Object.is(tf.relu(plain.y).dataSync()[0], 0)).toBe(true);
   });
 
   // A channel whose values are all equal has variance 0: only epsilon keeps 1/sqrt(var + eps) finite

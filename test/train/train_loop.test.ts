@@ -162,6 +162,32 @@ describe('epochProgress', () => {
     expect(few).toEqual(['epoch 0: batch 10/100, 1.0 img/s, ETA 1m30s', 'epoch 0: batch 20/100, 1.0 img/s, ETA 1m20s']);
   });
 
+  it('pads the minutes of an ETA in hours; logs the last batch when it is off the grid; writes to stderr by default', () => {
+    const lines: string[] = [];
+    const hours = epochProgress('lines', 0, 2, 0, 3900, (l) => lines.push(l));
+    hours.update(1, 1); // 3900 s
+    const grid = epochProgress('lines', 0, 25, 0, 1, (l) => lines.push(l)); // every round(2.5) = 3 batches
+    grid.update(23, 1);
+    grid.update(24, 1);
+    grid.update(25, 1);
+    expect(lines).toEqual([
+      'epoch 0: batch 1/2, 1.0 img/s, ETA 1h05m',
+      'epoch 0: batch 24/25, 1.0 img/s, ETA 1s',
+      'epoch 0: batch 25/25, 1.0 img/s, ETA 0s',
+    ]);
+    const written: string[] = [];
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+      written.push(String(s));
+      return true;
+    });
+    try {
+      epochProgress('lines', 4, 1, 0, 1).update(1, 2);
+    } finally {
+      stderr.mockRestore();
+    }
+    expect(written).toEqual(['epoch 4: batch 1/1, 2.0 img/s, ETA 0s\n']);
+  });
+
   it("'none' logs nothing; 'auto' without a TTY logs lines", () => {
     const lines: string[] = [];
     const p = epochProgress('none', 0, 2, 0, 1, (l) => lines.push(l));
@@ -211,6 +237,20 @@ describe('epochProgress in a notebook', () => {
     ]);
     expect(shown.map((s) => s.update)).toEqual([false, true, true, true]);
     expect(new Set(shown.map((s) => s.id)).size).toBe(1);
+  });
+
+  it('stopped before any batch (a resumed epoch at batch 3): its start batch, and no rate', () => {
+    const shown: string[] = [];
+    setDisplayWriter((c) => shown.push(String(c.data['text/plain'])));
+    try {
+      epochProgress('display', 2, 50, 3, 10).stop();
+    } finally {
+      setDisplayWriter(undefined);
+    }
+    expect(shown.map((l) => l.replace(/in \d+s/, 'in Ts'))).toEqual([
+      'epoch 2: batch 3/50, starting',
+      'epoch 2: 3/50 batches in Ts',
+    ]);
   });
 });
 
@@ -821,6 +861,7 @@ describe('checkpoints (tiny net)', () => {
 
     it('no manifest', () => {
       const dir = tmp();
+      expect(() => readCheckpoint(dir)).toThrow(expect.objectContaining({ name: 'CheckpointError' }));
       fails(
         dir,
         new RegExp(
@@ -877,10 +918,29 @@ describe('checkpoints (tiny net)', () => {
       await saveCheckpoint(dir, n, opt, at(12), [], {});
       expect(fs.readdirSync(dir).sort()).toEqual(['checkpoint.json', 'weights-12.bin']);
       fs.writeFileSync(path.join(dir, 'notes-weights-1.bin'), 'not ours');
+      fs.writeFileSync(path.join(dir, 'weights-5.bin.orig'), 'not ours either');
       await saveCheckpoint(dir, n, opt, at(130), [], {});
-      expect(fs.readdirSync(dir).sort()).toEqual(['checkpoint.json', 'notes-weights-1.bin', 'weights-130.bin']);
+      expect(fs.readdirSync(dir).sort()).toEqual([
+        'checkpoint.json',
+        'notes-weights-1.bin',
+        'weights-130.bin',
+        'weights-5.bin.orig',
+      ]);
     });
 
+    it('a model with nothing in common: five names of each side, not more', async () => {
+      const dir = await saved();
+      rewrite(dir, (m) => {
+        (m.variables as { name: string }[]).forEach((v, i) => (v.name = `old${i}`));
+      });
+      const mine = net()
+        .namedVariables()
+        .map(([name]) => name);
+      expect(mine.length).toBeGreaterThan(5);
+      await expect(restoreCheckpoint(dir, net(), undefined, INPUT)).rejects.toThrow(
+        `model does not match: missing in model [old0,old1,old2,old3,old4], not in checkpoint [${mine.slice(0, 5)}]`,
+      );
+    });
     it("a model that lacks some of the checkpoint's variables (nothing missing, some extra)", async () => {
       const dir = await saved();
       const part = new Sequential(new Conv2d(4, { kernelSize: 3, padding: 1 }), new BatchNorm(), new ReLU());
