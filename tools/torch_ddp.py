@@ -15,14 +15,15 @@ recalibration.
         [--train-limit N] [--max-steps S] [--threads T] [--micro-batches K] [--seed S] [--data-dir DIR]
 
 Debian 12's PyTorch 1.13 on Python 3.11 needs `--redirects 2 --tee 2` on torchrun's command line
-(its default "0" is not a member of the IntFlag enum under 3.11, pytorch/pytorch#92319; fixed in
-2.0): the workers' stderr then reaches the console through a log file, each line prefixed
+(its default "0" is not found among the IntFlag's members under 3.11, pytorch/pytorch#92319; fixed
+in 2.0): the workers' stderr then reaches the console through a log file, each line prefixed
 `[default<rank>]:`, and their stdout is not redirected.
 
 The batch. Every process assembles the whole global batch of the recipe's size from the same
 seeded order and augmentation draws as the single-process recipe, and keeps its contiguous share:
 with W processes and K micro-batches each (--micro-batches, gradient accumulation under
-DDP's no_sync), the batch is cut into W x K equal groups, process r taking groups rK .. rK + K - 1.
+DDP's no_sync), the batch is cut into W x K equal groups (nearly, for a shorter last batch), process
+r taking groups rK .. rK + K - 1.
 So the global batch is the recipe's batch size whatever W is, and W x K must divide it (an error
 otherwise). Each group's mean loss is weighted by its share of the batch, so the gradient DDP
 averages is the gradient of the whole batch's mean loss (also for a shorter last batch).
@@ -36,7 +37,8 @@ forward, and before each evaluation this script does too). A recipe with recalib
 20 batches) replaces them at each epoch's end by the plain mean of the statistics of whole
 batches, as in one process: each process takes every W-th recalibration batch, and the means are
 combined with all_reduce. A single process with the same number of groups (--micro-batches W x K
-under `torchrun --nproc_per_node 1`) computes what W processes compute; test/tools/torch_ddp.test.ts
+under `torchrun --nproc_per_node 1`) computes what W processes compute (the running averages aside
+when nothing recalibrates them: one process updates them once per group); test/tools/torch_ddp.test.ts
 checks that.
 
 Evaluation (after each epoch) is split across the processes and the counts all-reduced. Rank 0
@@ -170,6 +172,8 @@ def main():
         r['trainLimit'] = a.train_limit
     seed = r['seed'] if a.seed is None else a.seed
     threads = a.threads or max(1, (os.cpu_count() or 1) // local_world)
+    if (a.max_steps is not None and a.max_steps < 1) or (a.train_limit is not None and a.train_limit < 1):
+        fail('--max-steps and --train-limit take a positive number')
     groups = world * a.micro_batches
     if a.micro_batches < 1 or r['batchSize'] % groups:
         fail(f"the recipe's batch of {r['batchSize']} does not split into {world} process(es) x {a.micro_batches} "
