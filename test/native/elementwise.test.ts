@@ -5,7 +5,7 @@
  * transcendental ops 1e-6.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { broadcastInner, callStats } from '../../src/backend/onednn/kernel_helpers/native_kernel';
 import { ADD_RELU, addRelu } from '../../src/ops/add_relu';
@@ -95,6 +95,7 @@ describe.skipIf(!addonAvailable)(`native element-wise ${skipReason}`, () => {
     [[5, 1], [3, 5, 7], 7],
     [[4, 1, 1], [4, 6, 5], 30],
     [[1, 5, 1, 1], [2, 5, 1, 3], 3], // an axis of 1 in out sits inside the run
+    [[4, 1, 6], [3, 4, 1, 6], 1], // ... and inside the kept block
     [[4, 1, 6], [4, 5, 6], null], // a broadcast axis between kept ones
     [[3, 1], [3, 4, 5], null], // not a broadcast of out
     [[2, 3, 4], [3, 4], null], // more axes than out
@@ -104,6 +105,8 @@ describe.skipIf(!addonAvailable)(`native element-wise ${skipReason}`, () => {
 
   it('falls back to JS for int32 and for middle-axis broadcasting', () => {
     callStats.clear();
+    // declined before the native call (a native call that throws would fall back too, with a warning)
+    const warn = vi.spyOn(console, 'warn');
     const why = { fallbackExpected: 'int32 and middle-axis broadcasting have no native path (asserted below)' };
     expect(
       compare(
@@ -135,9 +138,56 @@ describe.skipIf(!addonAvailable)(`native element-wise ${skipReason}`, () => {
         why,
       ),
     ).toBeLessThan(1e-6);
+    expect(
+      compare(
+        [
+          { shape: [0, 3], seed: 1 },
+          { shape: [0, 3], seed: 2 },
+        ],
+        tf.maximum,
+        why,
+      ),
+    ).toBe(0);
+    const warnings = [...warn.mock.calls];
+    warn.mockRestore();
+    expect(warnings).toEqual([]);
     expect(callStats.get('Add')).toEqual({ native: 0, fallback: 1 });
     expect(callStats.get('Multiply')).toEqual({ native: 0, fallback: 1 });
     expect(callStats.get('Sub')).toEqual({ native: 0, fallback: 1 });
+    expect(callStats.get('Maximum')).toEqual({ native: 0, fallback: 1 });
+  });
+
+  it('operands of two dtypes through runKernel (which does not cast): the JS kernel, no warning', () => {
+    const previous = tf.getBackend();
+    useBackendNow('onednn');
+    const warn = vi.spyOn(console, 'warn');
+    const before = statsSnapshot();
+    const got = tf.tidy(() => {
+      const i = tf.tensor1d([1, 2, 3], 'int32');
+      const f = tf.tensor1d([0.5, 0.5, 0.5]);
+      return [
+        tf.engine().runKernel('Add', { a: i, b: f }) as tf.Tensor,
+        tf.engine().runKernel('Add', { a: f, b: i }) as tf.Tensor,
+      ].map((t) => Array.from(t.dataSync()));
+    });
+    const warnings = [...warn.mock.calls];
+    warn.mockRestore();
+    expect(callsSince(before, 'Add')).toEqual({ native: 0, fallback: 2 });
+    expect(warnings).toEqual([]);
+    expect(got[1]).toEqual([1.5, 2.5, 3.5]);
+    useBackendNow(previous);
+  });
+
+  it('Step run without attributes (runKernel): alpha 0, natively', () => {
+    const previous = tf.getBackend();
+    useBackendNow('onednn');
+    const before = statsSnapshot();
+    const got = tf.tidy(() =>
+      Array.from((tf.engine().runKernel('Step', { x: tf.tensor1d([-1, 0, 2, NaN]) }) as tf.Tensor).dataSync()),
+    );
+    expect(callsSince(before, 'Step')).toEqual({ native: 1, fallback: 0 });
+    expect(got).toEqual([0, 0, 1, NaN]);
+    useBackendNow(previous);
   });
 
   it('bool and int32 cast to float32 are stored as float32, so a native Sum reads them', () => {

@@ -10,7 +10,9 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import '../../src/tfjs_setup';
+import * as addonModule from '../../src/backend/onednn/addon';
 import {
+  addon,
   callStats,
   f32,
   type KernelArgs,
@@ -145,6 +147,19 @@ describe('nativeKernel (stand-in implementations on the cpu back end)', () => {
   });
 });
 
+describe('addon()', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('is the loaded addon; without one, an error giving the reason it did not load', () => {
+    const load = vi.spyOn(addonModule, 'loadAddon');
+    load.mockReturnValue({ addon: null, path: '/x/resnet_onednn.node', reason: 'native addon not built (test)' });
+    expect(() => addon()).toThrow('native addon not built (test)');
+    const fake = {} as addonModule.OneDnnAddon;
+    load.mockReturnValue({ addon: fake, path: '/x/resnet_onednn.node', reason: '' });
+    expect(addon()).toBe(fake);
+  });
+});
+
 describe('shape and data helpers', () => {
   it('f32: the Float32Array of float32 data; null for no tensor or other dtypes', () => {
     useBackendNow('cpu');
@@ -155,6 +170,10 @@ describe('shape and data helpers', () => {
     expect(f32(backend, i)).toBeNull();
     expect(f32(backend, null)).toBeNull();
     expect(f32(backend, undefined)).toBeNull();
+    // the dtype decides, not the array that holds the values
+    const declaredInt = backend.makeTensorInfo([2], 'int32', new Float32Array([1, 2]) as never);
+    expect(f32(backend, declaredInt)).toBeNull();
+    backend.disposeData(declaredInt.dataId);
     tf.dispose([f, i]);
   });
 

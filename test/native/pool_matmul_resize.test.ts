@@ -388,6 +388,7 @@ describe('poolParams declines what the native pooling does not compute (no addon
     expect(poolParams(info(2))).toBeNull();
     expect(poolParams(info(1, 'channelsFirst'))).toBeNull();
     expect(poolParams({ ...info(1), dilationWidth: 2 })).toBeNull();
+    expect(poolParams({ ...info(1), dilationHeight: 2 })).toBeNull();
   });
   it('an empty output, batch or channel count: null', () => {
     for (const k of ['outHeight', 'outWidth', 'batchSize', 'inChannels'] as const) {
