@@ -4,8 +4,15 @@ import { describe, expect, it, vi } from 'vitest';
 import { readConfig } from '../../src/backend/onednn/config';
 
 describe('onednn switches (src/backend/onednn/config.ts)', () => {
-  it('defaults when nothing is set', () => {
+  it('defaults when nothing is set, silently', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const c = readConfig({});
+    // an empty value is unset too (POOL_MB), and 'auto' is valid (CONV)
+    const empty = readConfig({ RESNET_ONEDNN_POOL_MB: '', RESNET_ONEDNN_CONV: 'auto' });
+    const warnings = [...warn.mock.calls];
+    warn.mockRestore();
+    expect(warnings).toEqual([]);
+    expect([empty.bufferPoolLimitMb, empty.convAlgorithm]).toEqual([2048, 'auto']);
     expect(c).toEqual({
       addonPath: expect.stringMatching(/native[/\\]build[/\\]Release[/\\]resnet_onednn\.node$/),
       convAlgorithm: 'auto',
@@ -45,6 +52,9 @@ describe('onednn switches (src/backend/onednn/config.ts)', () => {
       inPlaceUpdates: false,
     });
     expect(readConfig({ RESNET_ONEDNN_CONV: 'direct' }).convAlgorithm).toBe('direct');
+    expect(readConfig({ RESNET_ONEDNN_CONV: 'Winograd' }).convAlgorithm).toBe('winograd');
+    expect(readConfig({ RESNET_ONEDNN_POOL_MB: '0' }).bufferPoolLimitMb).toBe(0);
+    expect(readConfig({ RESNET_ONEDNN_POOL_MB: '0.5' }).bufferPoolLimitMb).toBe(0.5);
   });
 
   it('ignores malformed values with a warning, keeping the defaults', () => {
@@ -56,6 +66,13 @@ describe('onednn switches (src/backend/onednn/config.ts)', () => {
       expect(warn.mock.calls.map((a) => String(a[0])).join('\n')).toMatch(
         /RESNET_ONEDNN_CONV=fft[^]*RESNET_ONEDNN_POOL_MB=lots/,
       );
+      // a negative or infinite size is malformed too
+      expect(readConfig({ RESNET_ONEDNN_POOL_MB: '-1' }).bufferPoolLimitMb).toBe(2048);
+      expect(readConfig({ RESNET_ONEDNN_POOL_MB: 'Infinity' }).bufferPoolLimitMb).toBe(2048);
+      expect(warn.mock.calls.slice(-2).map((a) => String(a[0]))).toEqual([
+        'RESNET_ONEDNN_POOL_MB=-1 ignored: expected a number of MiB >= 0',
+        'RESNET_ONEDNN_POOL_MB=Infinity ignored: expected a number of MiB >= 0',
+      ]);
     } finally {
       warn.mockRestore();
     }
