@@ -66,6 +66,15 @@ describe('pickConvMethod', () => {
     expect(winogradApplies({ ...conv(22, 64, 64), dilationHeight: 2 })).toBe(false);
     expect(winogradApplies({ ...conv(22, 64, 64), groups: 2 })).toBe(false);
     expect(winogradApplies({ ...conv(22, 64, 64), precision: 2 })).toBe(false);
+    // each condition on its own (the other dimension 3x3, stride 1, undilated)
+    for (const over of [
+      { filterHeight: 5 },
+      { filterWidth: 5 },
+      { strideHeight: 2 },
+      { strideWidth: 2 },
+      { dilationWidth: 2 },
+    ])
+      expect(winogradApplies({ ...conv(22, 64, 64), ...over }), JSON.stringify(over)).toBe(false);
   });
 
   it('on AVX2, takes Winograd for 3x3 stride-1 layers of >= 64 channels (32 for dw) and >= 4x4 maps', () => {
@@ -97,6 +106,10 @@ describe('pickConvMethod', () => {
         pass === 'backwardWeights' ? 'gemm' : 'direct', // 64 output channels; reduction 1600
       );
       expect(pickConvMethod(conv(96, 1, 64, 7, 2), pass, AVX2), pass).toBe('direct'); // the stem, even dx
+      // a filter gradient's reduction of exactly 576 (3 * 3 * 64) is deep enough; 64 output channels are not wide
+      expect(pickConvMethod(conv(22, 64, 64, 3, 2), pass, AVX2), pass).toBe(
+        pass === 'backwardWeights' ? 'gemm' : 'direct',
+      );
     }
   });
 
@@ -115,6 +128,8 @@ describe('pickConvMethod', () => {
       expect(pickConvMethod(conv(22, 64, 64), pass, AVX512_CORE), pass).toBe('direct');
     }
     expect(pickConvMethod(conv(96, 1, 64, 7, 2), 'backwardData', AVX512_CORE)).toBe('gemm');
+    expect(pickConvMethod(conv(96, 4, 64, 7, 2), 'backwardData', AVX512_CORE)).toBe('gemm'); // up to 4 channels
+    expect(pickConvMethod(conv(96, 5, 64, 7, 2), 'backwardData', AVX512_CORE)).toBe('direct');
     expect(pickConvMethod(conv(96, 1, 64, 7, 2), 'forward', AVX512_CORE)).toBe('direct');
   });
 

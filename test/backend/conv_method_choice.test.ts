@@ -13,6 +13,7 @@ import {
   convShapeKey,
   pickConvMethod,
   setConvAlgorithm,
+  thisMachine,
   type ConvMethod,
   type ConvPass,
   type MachineId,
@@ -145,6 +146,60 @@ describe('ConvMethodChooser: measuring', () => {
     expect(chooser.run('k', ['direct', 'gemm'], call)).toBe('gemm');
   });
 
+  it('exactly 5% apart is not a close call; equal times stay close for at most twice the rounds', () => {
+    const apart = fakeTimed({ direct: [1], gemm: [1.05] }, null);
+    apart.chooser.run('k', ['direct', 'gemm'], apart.call);
+    expect(apart.calls).toHaveLength(2 + 2 * 3 + 1);
+    const equal = fakeTimed({ direct: [2], gemm: [2] }, null);
+    equal.chooser.run('k', ['direct', 'gemm'], equal.call);
+    expect(equal.calls).toHaveLength(2 + 2 * 6 + 1);
+  });
+
+  it('3 rounds unless told; 1 round is allowed', () => {
+    for (const [rounds, timed] of [
+      [undefined, 3],
+      [1, 1],
+    ] as const) {
+      const calls: ConvMethod[] = [];
+      const c = new ConvMethodChooser({ machine: MACHINE, cacheDir: null, rounds, time: (run) => (run(), 1) });
+      const times: Record<ConvMethod, number> = { direct: 1, gemm: 2, winograd: 3 };
+      const t = new ConvMethodChooser({
+        machine: MACHINE,
+        cacheDir: null,
+        rounds,
+        time: (run) => {
+          run();
+          return times[calls.at(-1)!];
+        },
+      });
+      expect(t.run('k', ['direct', 'gemm'], (m) => calls.push(m))).toBe('direct');
+      expect(calls).toHaveLength(2 + 2 * timed + 1);
+      expect(c.measured).toBe(0);
+    }
+  });
+
+  it('the wall clock by default; measuringMs adds up the time spent measuring', () => {
+    const spin = () => {
+      const until = performance.now() + 0.3;
+      while (performance.now() < until);
+    };
+    const c = new ConvMethodChooser({ machine: MACHINE, cacheDir: null, rounds: 1 });
+    const start = performance.now();
+    c.run('k', ['direct', 'gemm'], spin);
+    const elapsed = performance.now() - start;
+    const ms = Object.values(c.lookup('k')!.ms);
+    expect(ms).toHaveLength(2);
+    for (const t of ms) {
+      expect(t).toBeGreaterThanOrEqual(0.3);
+      expect(t).toBeLessThan(elapsed);
+    }
+    expect(c.measuringMs).toBeGreaterThan(4 * 0.3);
+    expect(c.measuringMs).toBeLessThanOrEqual(elapsed);
+    const before = c.measuringMs;
+    c.run('k2', ['direct', 'gemm'], spin);
+    expect(c.measuringMs).toBeGreaterThan(before + 4 * 0.3);
+  });
+
   it('refuses no candidates and a bad round count, naming them', () => {
     const { chooser, call } = fakeTimed({}, null);
     expect(() => chooser.run('the key', [], call)).toThrow(/no method can run 'the key'/);
@@ -174,6 +229,10 @@ describe('ConvMethodChooser: the cache on disk', () => {
   it('names the file by CPU model, oneDNN version and thread count; other threads measure anew', () => {
     expect(cacheFileName(MACHINE)).toBe('AMD-EPYC-7B13-64-Core-Processor__onednn-2.6.3__threads-2.json');
     expect(cacheFileName({ cpu: '  ', onednn: '3.1', threads: 8 })).toBe('unknown-cpu__onednn-3.1__threads-8.json');
+    // runs of other characters become one '-', none at either end
+    expect(cacheFileName({ cpu: '(Intel)  Xeon(R)  @ 2.10GHz!', onednn: 'v3.0 (beta)', threads: 2 })).toBe(
+      'Intel-Xeon-R-2.10GHz__onednn-v3.0-beta__threads-2.json',
+    );
     const a = fakeTimed({ direct: [5], gemm: [1] }, dir);
     a.chooser.run('k', ['direct', 'gemm'], a.call);
     const b = fakeTimed({ direct: [1], gemm: [5] }, dir, { ...MACHINE, threads: 1 });
@@ -201,6 +260,48 @@ describe('ConvMethodChooser: the cache on disk', () => {
       // ... and replaces it with a well-formed file of this machine.
       expect(JSON.parse(fs.readFileSync(file, 'utf8')).choices.k.method).toBe('direct');
     }
+  });
+
+  it('reads every method a file may hold, skips unknown ones, and ends the file with a newline', () => {
+    const file = path.join(dir, cacheFileName(MACHINE));
+    const choices = {
+      a: { method: 'direct', ms: { direct: 1 } },
+      b: { method: 'gemm', ms: { gemm: 1 } },
+      c: { method: 'winograd', ms: { winograd: 1 } },
+      d: { method: 'fft', ms: {} },
+    };
+    fs.writeFileSync(file, JSON.stringify({ version: 1, ...MACHINE, choices }));
+    const c = fakeTimed({ direct: [1], gemm: [5] }, dir);
+    expect(['a', 'b', 'c', 'd'].map((k) => c.chooser.lookup(k)?.method)).toEqual([
+      'direct',
+      'gemm',
+      'winograd',
+      undefined,
+    ]);
+    c.chooser.run('e', ['direct', 'gemm'], c.call);
+    expect(fs.readFileSync(file, 'utf8').endsWith('}\n')).toBe(true);
+  });
+
+  it('a file whose choices are not an object is ignored as a whole: rewritten with only what this machine writes', () => {
+    const file = path.join(dir, cacheFileName(MACHINE));
+    fs.writeFileSync(file, JSON.stringify({ version: 1, ...MACHINE, choices: 'gemm', note: 'left by hand' }));
+    const c = fakeTimed({ direct: [1], gemm: [5] }, dir);
+    c.chooser.run('k', ['direct', 'gemm'], c.call);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({
+      version: 1,
+      ...MACHINE,
+      choices: { k: { method: 'direct', ms: { direct: 1, gemm: 5 } } },
+    });
+  });
+
+  it('a chooser without a cache folder writes nothing and warns about nothing', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const c = fakeTimed({ direct: [5], gemm: [1] }, null);
+    expect(c.chooser.cacheFile).toBeNull();
+    expect(c.chooser.run('a', ['direct', 'gemm'], c.call)).toBe('gemm');
+    const warnings = [...warn.mock.calls];
+    warn.mockRestore();
+    expect(warnings).toEqual([]);
   });
 
   it("merges with what another process wrote since, keeping that process's choice of a shared shape", () => {
@@ -296,6 +397,44 @@ describe('convCandidates', () => {
     expect(convCandidates(params({ strideHeight: 2, strideWidth: 2 }), 'forward', true)).toEqual(['direct']);
     setConvAlgorithm('direct');
     expect(convCandidates(p, 'backwardWeights', true)).toEqual(['direct']);
+  });
+});
+
+describe("this machine and the process's chooser", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.doUnmock('../../src/backend/onednn/addon');
+    vi.resetModules();
+  });
+
+  it("thisMachine: the first CPU's model, or 'unknown' when the system lists none", async () => {
+    expect(thisMachine({ onednn: '3.0', threads: 2 })).toEqual({ cpu: os.cpus()[0].model, onednn: '3.0', threads: 2 });
+    vi.resetModules();
+    vi.doMock('os', async (importOriginal) => ({ ...(await importOriginal<typeof os>()), cpus: () => [] }));
+    try {
+      const m = await import('../../src/backend/onednn/conv_method_choice');
+      expect(m.thisMachine({ onednn: '3.0', threads: 2 })).toEqual({ cpu: 'unknown', onednn: '3.0', threads: 2 });
+    } finally {
+      vi.doUnmock('os');
+    }
+  });
+
+  it("without the addon: ISA 0 (the AVX2 rules), and one chooser for the process, oneDNN 'none' on 1 thread", async () => {
+    vi.resetModules();
+    vi.doMock('../../src/backend/onednn/addon', () => ({
+      loadAddon: () => ({ addon: null, path: '', reason: 'no addon in this test' }),
+    }));
+    const m = await import('../../src/backend/onednn/conv_method_choice');
+    expect(m.cpuIsa()).toBe(0);
+    const chooser = m.convMethodChooser();
+    expect(chooser).toBeInstanceOf(m.ConvMethodChooser);
+    expect(m.convMethodChooser()).toBe(chooser);
+    expect(chooser.cacheFile).toBe(
+      path.join(
+        readConfig().convMethodCache!,
+        m.cacheFileName({ cpu: os.cpus()[0].model, onednn: 'none', threads: 1 }),
+      ),
+    );
   });
 });
 

@@ -16,6 +16,7 @@ import { CONV_ENTRY_POINTS } from '../../src/backend/onednn/kernel_helpers/conv_
 import {
   ConvMethodChooser,
   cacheFileName,
+  cpuIsa,
   setConvAlgorithm,
   setConvMeasuring,
   setConvMethodChooser,
@@ -162,3 +163,10 @@ const ruleShape = {
   precision: 0 as const,
   weightsStamp: 0,
 };
+
+describe.skipIf(!addonAvailable)(`the ISA the rules use ${skipReason}`, () => {
+  it("cpuIsa is oneDNN's effective ISA as the addon reports it", () => {
+    expect(cpuIsa()).toBe(loadAddon().addon!.info().isa);
+    expect(cpuIsa()).toBeGreaterThan(0);
+  });
+});
