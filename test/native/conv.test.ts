@@ -7,10 +7,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { ConvParams } from '../../src/backend/onednn/addon';
 import { loadAddon } from '../../src/backend/onednn/addon';
-import { convParams } from '../../src/backend/onednn/kernel_helpers/conv_common';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import {
+  bf16Stamp,
+  convKernelOptions,
+  convParams,
+  convPrecision,
+  setConvPrecision,
+} from '../../src/backend/onednn/kernel_helpers/conv_common';
 import { ConvAlgorithm, setConvAlgorithm } from '../../src/backend/onednn/conv_method_choice';
 import { callStats } from '../../src/backend/onednn/kernel_helpers/native_kernel';
 import { addonAvailable, compare, ConvCase, convCaseName, rand, skipReason } from './_helpers';
+import { useBackendNow } from '../helpers/backend';
 
 const TOL = 1e-4;
 
@@ -211,5 +219,86 @@ describe.skipIf(!addonAvailable)(`native conv parameters ${skipReason}`, () => {
       ).toBe(true);
       expect(Array.from(fused), f).toEqual(Array.from(plain, (v) => Math.max(v, 0)));
     }
+  });
+});
+
+describe.skipIf(!addonAvailable)(`the convolutions' precision and bf16 stamps ${skipReason}`, () => {
+  it("bf16Stamp: a tensor's stamp on the onednn back end in bf16; 0 in fp32 and on another back end", () => {
+    useBackendNow('onednn');
+    const t = tf.ones([2]);
+    const onednn = tf.backend() as MathBackendCPU;
+    const cpu = tf.findBackend('cpu') as MathBackendCPU;
+    const previous = setConvPrecision('bf16');
+    try {
+      expect([previous, convPrecision(), convKernelOptions.strict()]).toEqual(['fp32', 'bf16', true]);
+      const stamp = bf16Stamp(onednn, t);
+      expect(stamp).toBeGreaterThan(0);
+      expect(bf16Stamp(onednn, t)).toBe(stamp);
+      expect(bf16Stamp(cpu, t)).toBe(0);
+      expect(setConvPrecision('fp32')).toBe('bf16');
+      expect([convPrecision(), convKernelOptions.strict(), bf16Stamp(onednn, t)]).toEqual(['fp32', false, 0]);
+    } finally {
+      setConvPrecision(previous);
+      t.dispose();
+      useBackendNow('cpu');
+    }
+  });
+});
+
+describe('convParams declines what the native convolution does not compute (no addon needed)', () => {
+  const info = (
+    inShape: [number, number, number, number],
+    filter: [number, number, number, number],
+    stride = 1,
+    pad: 'same' | 'valid' | number = 'same',
+    dataFormat: 'NHWC' | 'NCHW' = 'NHWC',
+  ) =>
+    tf.backend_util.computeConv2DInfo(
+      inShape,
+      filter,
+      stride,
+      1,
+      pad,
+      undefined,
+      false,
+      tf.backend_util.convertConv2DDataFormat(dataFormat),
+    );
+  const base = info([2, 6, 6, 4], [3, 3, 4, 8]);
+
+  it('NHWC with matching channels: the parameters; NCHW: null', () => {
+    expect(convParams(base)).toMatchObject({ batch: 2, inChannels: 4, outChannels: 8, outHeight: 6, padTop: 1 });
+    expect(convParams(info([2, 4, 6, 6], [3, 3, 4, 8], 1, 'same', 'NCHW'))).toBeNull();
+  });
+
+  it('groups: the filter times groups must be the input channels, and groups must divide the outputs', () => {
+    const grouped = info([2, 6, 6, 4], [3, 3, 2, 6]);
+    expect(convParams(grouped)).toBeNull(); // depthwise-like for one group
+    expect(convParams(grouped, { groups: 2 })).toMatchObject({ groups: 2, inChannels: 4, outChannels: 6 });
+    expect(convParams(info([2, 6, 6, 4], [3, 3, 2, 5]), { groups: 2 })).toBeNull(); // 5 outputs in 2 groups
+  });
+
+  it('a negative padding on any side: null (even where the opposite side makes the output size right)', () => {
+    const opposite = { top: 'bottom', bottom: 'top', left: 'right', right: 'left' } as const;
+    for (const side of ['top', 'left', 'bottom', 'right'] as const) {
+      const padInfo = { ...base.padInfo, [side]: -1, [opposite[side]]: 3 };
+      expect(convParams({ ...base, padInfo }), side).toBeNull();
+      expect(convParams({ ...base, padInfo: { ...padInfo, [side]: 0, [opposite[side]]: 2 } }), side).not.toBeNull();
+    }
+  });
+
+  it("an output size oneDNN's floor division would not give: null", () => {
+    expect(convParams({ ...base, outHeight: 7 })).toBeNull();
+    expect(convParams({ ...base, outWidth: 7 })).toBeNull();
+    // tfjs's rounding 'ceil' on a numeric padding: 3 outputs where oneDNN computes 2
+    const ceil = tf.backend_util.computeConv2DInfo([1, 6, 6, 1], [3, 3, 1, 1], 2, 1, 0, 'ceil');
+    expect(ceil.outHeight).toBe(3);
+    expect(convParams(ceil)).toBeNull();
+  });
+
+  it('an empty output or batch: null', () => {
+    expect(convParams(info([1, 2, 6, 1], [3, 3, 1, 1], 1, 'valid'))).toBeNull(); // 0 output rows
+    expect(convParams(info([1, 6, 2, 1], [3, 3, 1, 1], 1, 'valid'))).toBeNull(); // 0 output columns
+    expect(convParams(info([0, 6, 6, 1], [3, 3, 1, 1]))).toBeNull();
+    expect(convParams(info([1, 3, 3, 1], [3, 3, 1, 1], 1, 'valid'))).toMatchObject({ outHeight: 1, outWidth: 1 });
   });
 });

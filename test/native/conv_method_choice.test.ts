@@ -12,10 +12,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { loadAddon } from '../../src/backend/onednn/addon';
-import { CONV_ENTRY_POINTS } from '../../src/backend/onednn/kernel_helpers/conv_common';
+import {
+  CONV_ENTRY_POINTS,
+  convParams,
+  runConvBackwardData,
+  runConvBackwardWeights,
+  runConvForward,
+} from '../../src/backend/onednn/kernel_helpers/conv_common';
 import {
   ConvMethodChooser,
   cacheFileName,
+  convShapeKey,
   cpuIsa,
   setConvAlgorithm,
   setConvMeasuring,
@@ -123,6 +130,32 @@ describe.skipIf(!addonAvailable)(`convolution methods chosen by measurement ${sk
     }
     expect(c.measured).toBe(3);
     tf.dispose([xs, ws, dx, dw]);
+  });
+
+  it('runConv*: a given method runs its entry point, nothing measured; without one, each pass is chosen under its own key', () => {
+    const c = chooserPreferring('direct');
+    const p = convParams(tf.backend_util.computeConv2DInfo([2, 9, 9, 16], [3, 3, 16, 24], 1, 1, 'same'))!;
+    const x = new Float32Array(2 * 9 * 9 * 16).fill(0.5),
+      w = new Float32Array(3 * 3 * 16 * 24).fill(0.25),
+      y = new Float32Array(2 * 9 * 9 * 24),
+      dx = new Float32Array(x.length),
+      dw = new Float32Array(w.length);
+    ran.length = 0;
+    runConvForward(p, x, w, null, y, 'gemm');
+    runConvBackwardData(p, y, w, dx, 'winograd');
+    runConvBackwardWeights(p, x, y, dw, 'gemm');
+    expect(ran).toEqual([
+      { pass: 'forward', method: 'gemm' },
+      { pass: 'backwardData', method: 'winograd' },
+      { pass: 'backwardWeights', method: 'gemm' },
+    ]);
+    expect(y[0]).toBeCloseTo(4 * 16 * 0.5 * 0.25, 4); // a corner: 2 x 2 taps of 16 channels
+    expect(c.measured).toBe(0);
+    runConvBackwardData(p, y, w, dx);
+    runConvBackwardWeights(p, x, y, dw);
+    expect(c.lookup(convShapeKey(p, 'backwardData'))?.method).toBe('direct');
+    expect(c.lookup(convShapeKey(p, 'backwardWeights'))?.method).toBe('direct');
+    expect(c.measured).toBe(2);
   });
 
   it('with measuring off the rules pick, and nothing is timed', () => {
