@@ -3,10 +3,13 @@
  * plain and residual. Counted layer by layer, and checked by value that the plain twin has no
  * shortcut and the residual one does.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { PlainBlock, PlainOrResidualNet, Residual } from '../../src';
+import { PlainBlock, PlainOrResidualNet, Residual, seedInitializers } from '../../src';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -55,6 +58,73 @@ describe('PlainOrResidualNet', () => {
     expect(() => new PlainOrResidualNet({ depth: 8, shortcuts: false, widths: [16, 0, 64] })).toThrow(
       /widths must be 3/,
     );
+    expect(
+      () =>
+        new PlainOrResidualNet({ depth: 8, shortcuts: false, widths: [16, 32] as unknown as [number, number, number] }),
+    ).toThrow('PlainOrResidualNet: widths must be 3 positive integers; got [16,32]');
+    expect(new PlainOrResidualNet({ depth: 8, shortcuts: false, widths: [1, 1, 1] }).blocksPerStage).toBe(1);
+  });
+
+  it.each([2, -4])('depth %i (n = 0 or less) is refused too', (depth) => {
+    expect(() => new PlainOrResidualNet({ depth, shortcuts: false })).toThrow(/depth must be 6n \+ 2 .* got/);
+  });
+
+  // Multiply-adds follow each layer's output map, so they show where the map halves: 12x12, then 6x6, then 3x3.
+  it.each([false, true])(
+    'shortcuts %s: the first block of stages 2 and 3 halves the map (multiply-adds layer by layer), names under net.',
+    (shortcuts) => {
+      const net = new PlainOrResidualNet({ depth: 8, shortcuts, widths: [4, 8, 16] }).build([12, 12, 1]);
+      const conv = (h: number, k: number, cin: number, cout: number) => h * h * cout * k * k * cin;
+      const expected =
+        conv(12, 3, 1, 4) + // stem
+        conv(12, 3, 4, 4) * 2 + // stage 1: 12x12
+        conv(6, 3, 4, 8) +
+        conv(6, 3, 8, 8) +
+        (shortcuts ? conv(6, 1, 4, 8) : 0) + // stage 2: 6x6
+        conv(3, 3, 8, 16) +
+        conv(3, 3, 16, 16) +
+        (shortcuts ? conv(3, 1, 8, 16) : 0) + // stage 3: 3x3
+        16 * 10; // dense
+      expect(net.multiplyAdds()).toBe(expected);
+      expect(net.namedVariables()[0][0]).toBe('net.0.0.weight');
+      net.dispose();
+    },
+  );
+
+  it('architecture(): the options it was made with (a copy), which fromConfig turns back into the same network', () => {
+    const opts = { depth: 8, shortcuts: true, widths: [4, 8, 8] as [number, number, number] };
+    const net = new PlainOrResidualNet(opts);
+    opts.depth = 14;
+    expect(net.architecture()).toEqual({
+      className: 'PlainOrResidualNet',
+      config: { depth: 8, shortcuts: true, widths: [4, 8, 8] },
+    });
+    const back = PlainOrResidualNet.fromConfig(net.architecture().config);
+    expect([back.depth, back.shortcuts, back.blocksPerStage]).toEqual([8, true, 1]);
+    expect(() => PlainOrResidualNet.fromConfig({ depth: 8, shortcuts: true, dropout: 0.1 })).toThrow(
+      'PlainOrResidualNet config: unknown PlainOrResidualNet config field(s) dropout ' +
+        '(known: depth, shortcuts, numClasses, widths)',
+    );
+  });
+});
+
+describe('PlainOrResidualNet weights on disk', () => {
+  it('save as safetensors and loadWeights give back every weight', async () => {
+    const make = (seed: number) => {
+      seedInitializers(seed);
+      const net = new PlainOrResidualNet({ depth: 8, shortcuts: true, widths: [2, 4, 4] }).build([8, 8, 1]);
+      seedInitializers(undefined);
+      return net;
+    };
+    const values = (net: PlainOrResidualNet) => net.namedVariables().map(([n, v]) => [n, Array.from(v.dataSync())]);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'plain-residual-')), 'net.safetensors');
+    const net = make(1);
+    await net.save(`file://${file}`);
+    const other = make(2);
+    expect(values(other)).not.toEqual(values(net));
+    await other.loadWeights(`file://${file}`);
+    expect(values(other)).toEqual(values(net));
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
   });
 });
 
@@ -73,6 +143,12 @@ describe('PlainBlock vs Residual', () => {
     expect(tf.max(tf.abs(p)).dataSync()[0]).toBe(0);
     expect(tf.max(tf.abs(tf.sub(r, tf.relu(x)))).dataSync()[0]).toBeLessThan(1e-6);
     tf.dispose([x, p, r]);
+  });
+
+  it('a plain block keeps the shape by default', () => {
+    const y = new PlainBlock(8).apply(tf.ones([1, 6, 6, 8]));
+    expect(y.shape).toEqual([1, 6, 6, 8]);
+    y.dispose();
   });
 
   it('a shape-changing plain block halves the map with its first convolution and has no projection', () => {
