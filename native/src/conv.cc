@@ -11,8 +11,9 @@
 // Precision (p.precision): arrays in and out are always float32. In bf16 the inputs of each pass (x, w, dy)
 // are converted to bf16 and the primitive accumulates and writes float32 (like torch.autocast); in
 // bf16-emulated they are rounded to bf16 but stay float32 for float32 primitives (same numerics on any CPU).
-// Converted filters are cached per filter array and stamp (p.stamp), so a step converts each filter once
-// although forward and backward-data both read it. Converted activations likewise, per array and stamp
+// Converted filters are cached per filter array and stamp (p.stamp) in the user's layout, one copy shared by
+// every primitive that reads the filter, so a step converts each filter once although forward and
+// backward-data both read it (each primitive keeps its own reorder of that copy into its blocked layout). Converted activations likewise, per array and stamp
 // (p.srcStamp, p.diffDstStamp), within a byte budget: x is read by the forward pass of every convolution it
 // feeds and by their filter gradients, dy by the data and the filter gradient; each is converted once.
 #include <list>
@@ -221,8 +222,43 @@ void convertWeights(const ConvParams& p, Entry& e, float* w, memory& out, dnnl::
   e.wReorder.execute(s, src, out);
 }
 
+/** A filter converted in the user's layout (HWIO or HWIGO), shared by every pass and shape that reads it. */
+struct PlainFilter {
+  int64_t stamp;
+  ConvPrecision precision;
+  size_t bytes;
+  memory buf;
+};
+constexpr size_t kPlainFilterBudget = size_t(1) << 29;  // ResNet-152's filters in float32 are ~0.24 GiB
+std::unordered_map<const float*, PlainFilter> plainFilters;
+size_t plainFilterBytes = 0;
+
+memory plainConverted(const ConvParams& p, const memory::desc& wUser, float* w) {
+  size_t bytes = wUser.get_size();
+  auto it = plainFilters.find(w);
+  if (it != plainFilters.end()) {
+    const PlainFilter& f = it->second;
+    if (f.stamp == p.stamp && f.precision == p.precision && f.bytes == bytes) return f.buf;
+    plainFilterBytes -= f.bytes;  // new values (or another precision): the old copy is stale
+    plainFilters.erase(it);
+  }
+  if (plainFilterBytes + bytes > kPlainFilterBudget) {
+    plainFilters.clear();
+    plainFilterBytes = 0;
+  }
+  memory buf(wUser, engine());
+  filterConversions++;
+  int64_t n = static_cast<int64_t>(bytes / (nativeBf16(p) ? 2 : 4));
+  if (nativeBf16(p)) toBf16(w, static_cast<uint16_t*>(buf.get_data_handle()), n);
+  else roundThroughBf16(w, static_cast<float*>(buf.get_data_handle()), n);
+  plainFilters.emplace(w, PlainFilter{p.stamp, p.precision, bytes, buf});
+  plainFilterBytes += bytes;
+  return buf;
+}
+
 // The user's HWIO weights as the primitive wants them. Float32: reordered into the entry's buffer if
-// needed. bf16: converted once per (array, stamp) and kept; stamp 0 converts on every call.
+// needed. bf16: converted once per (array, stamp) for all primitives (plainConverted), then reordered
+// once per primitive into its layout and kept; stamp 0 converts on every call.
 memory weightsIn(const ConvParams& p, Entry& e, float* w, dnnl::stream& s) {
   if (!roundsInputs(p)) {
     memory wUser(e.wUser, engine(), w);
@@ -235,11 +271,13 @@ memory weightsIn(const ConvParams& p, Entry& e, float* w, dnnl::stream& s) {
     convertWeights(p, e, w, e.wBuf, s);
     return e.wBuf;
   }
+  if (!e.needReorder) return plainConverted(p, e.wUser, w);
   if (e.converted.size() >= kMaxConverted && !e.converted.count(w)) e.converted.clear();
   ConvertedWeights& c = e.converted[w];
   if (!c.buf) c.buf = memory(e.wPrim, engine());
   if (c.stamp != p.stamp) {
-    convertWeights(p, e, w, c.buf, s);
+    memory plain = plainConverted(p, e.wUser, w);
+    e.wReorder.execute(s, plain, c.buf);
     c.stamp = p.stamp;
   }
   return c.buf;

@@ -121,7 +121,7 @@ export interface OneDnnAddon {
   conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: ConvParams): void;
   conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, p: ConvParams): void;
   conv2dBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, p: ConvParams): void;
-  /** Filters converted for the bf16 precisions so far (each (array, stamp) once per pass that reads it). */
+  /** Filters converted for the bf16 precisions so far (each (array, stamp) once, shared by the passes that read it). */
   convFilterConversions(): number;
   /** Inputs and output gradients converted for the bf16 precisions so far (each (array, stamp) once). */
   convActivationConversions(): number;
