@@ -521,3 +521,57 @@ describe('blocks', () => {
     expect(n).toBe(new Bottleneck(16).build([4, 4, 16]).namedVariables().length + 2);
   });
 });
+
+describe('checks and paths of layers, modules and blocks', () => {
+  it('Conv2d: groups must be a positive integer dividing the outputs; the input channels must split too', () => {
+    for (const groups of [0, -2, 1.5, 2.5, 3])
+      expect(() => new Conv2d(10, { kernelSize: 3, groups }), String(groups)).toThrow(
+        `Conv2d: groups must be a positive integer dividing the 10 output channels, got ${groups}`,
+      );
+    expect(() => new Conv2d(8, { kernelSize: 1, groups: 2 }).apply(tf.ones([1, 4, 4, 3]))).toThrow(
+      'Conv2d with 2 groups got input [1,4,4,3]: 3 channels do not split',
+    );
+  });
+
+  it('a failed build says what failed, keeps the cause, and gives the batch hint only for a 4-element shape', () => {
+    const net = new Sequential(new Conv2d(4, { kernelSize: 1, groups: 2 }));
+    let err: Error | undefined;
+    try {
+      net.build([4, 4, 3]);
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err!.message).toBe(
+      'Sequential.build([4,4,3]) failed: Conv2d with 2 groups got input [1,4,4,3]: 3 channels do not split.',
+    );
+    expect((err!.cause as Error).message).toBe('Conv2d with 2 groups got input [1,4,4,3]: 3 channels do not split');
+    expect(() => net.build([1, 4, 4, 3])).toThrow(/looks like a batch's shape: .* \(e\.g\. \[4,4,3\]\)\.$/);
+  });
+
+  it('a block built with the boolean form of its options has conv biases', () => {
+    const names = new Residual(4, true)
+      .build([4, 4, 4])
+      .namedVariables()
+      .map(([n]) => n);
+    expect(names).toContain('conv1.bias');
+  });
+
+  it("Bottleneck's inner width: plain for one group of 64, else groups x widthPerGroup / 64 of it", () => {
+    const inner = (opts: { groups?: number; widthPerGroup?: number }) =>
+      new Bottleneck(256, opts)
+        .build([4, 4, 256])
+        .namedVariables()
+        .find(([n]) => n === 'conv2.weight')![1].shape;
+    expect(inner({})).toEqual([3, 3, 64, 64]);
+    expect(inner({ widthPerGroup: 4 })).toEqual([3, 3, 4, 4]); // 1x4d
+    expect(inner({ groups: 2 })).toEqual([3, 3, 64, 128]); // 2x64d: 128 channels in groups of 64
+  });
+
+  it('makeBlock: the kind asked for; bottleneck options on another kind are refused by name', () => {
+    expect(makeBlock('preact', 8)).toBeInstanceOf(PreActResidual);
+    expect(makeBlock('basic', 8)).toBeInstanceOf(Residual);
+    expect(() => makeBlock('basic', 8, { groups: 2, widthPerGroup: 4 })).toThrow(
+      "makeBlock('basic'): groups, widthPerGroup apply to bottleneck blocks only",
+    );
+  });
+});

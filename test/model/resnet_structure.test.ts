@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { ResNet, ResNetOptions } from '../../src/models/resnet';
+import { ResNet, ResNetOptions, resnetOfDepth, resnext50 } from '../../src/models/resnet';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -90,5 +90,65 @@ describe('ResNet builder, narrow nets', () => {
     expect(() => new ResNet({ ...NARROW, stem: 'huge' as 'seed' })).toThrow(/unknown stem 'huge'/);
     expect(() => new ResNet({ ...NARROW, widths: [4, 8, 8] as unknown as ResNetOptions['widths'] })).toThrow(/widths/);
     expect(() => new ResNet({ ...NARROW, widths: [4, 8, 0, 16] })).toThrow(/widths/);
+  });
+
+  it('names the allowed values of each list, and refuses an unknown bottleneck stride', () => {
+    expect(() => new ResNet({ ...NARROW, stem: 'huge' as 'seed' })).toThrow(
+      "ResNet config: unknown stem 'huge' (seed, small, imagenet)",
+    );
+    expect(() => new ResNet({ ...NARROW, block: 'dense' as 'basic' })).toThrow(
+      "ResNet config: unknown block kind 'dense' (basic, bottleneck, preact)",
+    );
+    expect(() => new ResNet({ ...NARROW, headPool: 'max' as 'avg3' })).toThrow(
+      "ResNet config: unknown headPool 'max' (avg3, global)",
+    );
+    expect(() => new ResNet({ ...NARROW, block: 'bottleneck', bottleneckStride: '2x2' as '1x1' })).toThrow(
+      "ResNet config: unknown bottleneckStride '2x2'",
+    );
+    // 1 is a positive integer: one group
+    expect(new ResNet({ ...NARROW, block: 'bottleneck', groups: 1 }).config.groups).toBe(1);
+  });
+
+  it('the config holds only the options given, beside the defaults', () => {
+    expect(Object.keys(new ResNet(NARROW).config).sort()).toEqual(
+      ['block', 'depths', 'headPool', 'numClasses', 'stem', 'stemWidth', 'widths'].sort(),
+    );
+  });
+
+  it('blockShapes reads shapes in inference mode: running statistics untouched', () => {
+    const net = new ResNet(NARROW).build([24, 24, 1]);
+    const stats = () =>
+      net
+        .namedVariables()
+        .filter(([n]) => n.endsWith('running_var'))
+        .map(([, v]) => Array.from(v.dataSync()));
+    const before = stats();
+    net.blockShapes([2, 24, 24, 1]);
+    expect(stats()).toEqual(before);
+    net.dispose();
+  });
+});
+
+describe("Table 1's configurations", () => {
+  it("resnetOfDepth: the chapter's setting by default; the paper's adds its stem, head and, for bottlenecks, the 1x1 stride", () => {
+    expect(resnetOfDepth(18)).toEqual(resnetOfDepth(18, 'chapter'));
+    expect(resnetOfDepth(18)).toEqual({
+      widths: [64, 128, 256, 512],
+      stemWidth: 64,
+      depths: [2, 2, 2, 2],
+      block: 'basic',
+    });
+    expect('bottleneckStride' in resnetOfDepth(18, 'imagenet')).toBe(false);
+    expect(resnetOfDepth(50, 'imagenet').bottleneckStride).toBe('1x1');
+  });
+
+  it("resnext50: ResNet-50 with 32 groups of 4 and the stride on the 3x3, in the chapter's setting by default", () => {
+    expect(resnext50()).toEqual({ ...resnetOfDepth(50), bottleneckStride: '3x3', groups: 32, widthPerGroup: 4 });
+    expect(resnext50('imagenet')).toEqual({
+      ...resnetOfDepth(50, 'imagenet'),
+      bottleneckStride: '3x3',
+      groups: 32,
+      widthPerGroup: 4,
+    });
   });
 });
