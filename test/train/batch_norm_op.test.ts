@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../src/tfjs_setup';
-import { batchNormTrain, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from '../../src/ops/batch_norm_train';
+import {
+  batchNormTrain,
+  batchNormTrainForwardJs,
+  BATCH_NORM_TRAIN,
+  BATCH_NORM_TRAIN_GRAD,
+} from '../../src/ops/batch_norm_train';
 import { useBackendNow } from '../helpers/backend';
 
 useBackendNow('cpu');
@@ -149,6 +154,14 @@ describe('fused training-mode batch norm', () => {
         ),
     ).toThrow(`${BATCH_NORM_TRAIN_GRAD}: attrs.relu needs the forward output as inputs.y`);
     tf.dispose([x, c]);
+  });
+
+  it('the JS forward reference has no relu unless asked', () => {
+    const x = Float32Array.from([-1, 1]); // one channel: mean 0, variance 1
+    const plain = batchNormTrainForwardJs(x, 1, Float32Array.of(1), Float32Array.of(0), 0);
+    expect(Array.from(plain.y)).toEqual([-1, 1]);
+    const relu = batchNormTrainForwardJs(x, 1, Float32Array.of(1), Float32Array.of(0), 0, true);
+    expect(Array.from(relu.y)).toEqual([0, 1]);
   });
 
   it("the fused JS kernel's relu turns -0 into +0, as tf.relu does (bit for bit)", () => {
