@@ -211,12 +211,17 @@ memory activationIn(const ConvParams& p, const memory::desc& md, float* a, int s
 }
 
 // The filter converted into `out` (primitive layout): to bf16, or rounded to bf16 values in float32.
-void convertWeights(const ConvParams& p, Entry& e, float* w, memory& out, dnnl::stream& s) {
+// The filter's values into `out` (`bytes` long, user layout): bf16, or rounded to bf16 values in float32.
+void convertFilter(const ConvParams& p, const float* w, void* out, size_t bytes) {
   filterConversions++;
-  int64_t n = static_cast<int64_t>(e.wUser.get_size() / (nativeBf16(p) ? 2 : 4));
+  int64_t n = static_cast<int64_t>(bytes / (nativeBf16(p) ? 2 : 4));
+  if (nativeBf16(p)) toBf16(w, static_cast<uint16_t*>(out), n);
+  else roundThroughBf16(w, static_cast<float*>(out), n);
+}
+
+void convertWeights(const ConvParams& p, Entry& e, float* w, memory& out, dnnl::stream& s) {
   void* plain = e.needReorder ? workBuffer(2, e.wUser.get_size()) : out.get_data_handle();
-  if (nativeBf16(p)) toBf16(w, static_cast<uint16_t*>(plain), n);
-  else roundThroughBf16(w, static_cast<float*>(plain), n);
+  convertFilter(p, w, plain, e.wUser.get_size());
   if (!e.needReorder) return;
   memory src(e.wUser, engine(), plain);
   e.wReorder.execute(s, src, out);
@@ -247,10 +252,7 @@ memory plainConverted(const ConvParams& p, const memory::desc& wUser, float* w) 
     plainFilterBytes = 0;
   }
   memory buf(wUser, engine());
-  filterConversions++;
-  int64_t n = static_cast<int64_t>(bytes / (nativeBf16(p) ? 2 : 4));
-  if (nativeBf16(p)) toBf16(w, static_cast<uint16_t*>(buf.get_data_handle()), n);
-  else roundThroughBf16(w, static_cast<float*>(buf.get_data_handle()), n);
+  convertFilter(p, w, buf.get_data_handle(), bytes);
   plainFilters.emplace(w, PlainFilter{p.stamp, p.precision, bytes, buf});
   plainFilterBytes += bytes;
   return buf;

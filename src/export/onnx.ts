@@ -153,21 +153,20 @@ function emitConv(g: GraphBuilder, conv: Conv2d, x: Value, path: string, bn?: [B
             weight[((ky * k + kx) * inPerGroup + i) * out + o] * scale[o];
   const inputs = [x.name, g.constant(`${path}.weight`, [out, inPerGroup, k, k], oihw)];
   if (bias || foldBn) inputs.push(g.constant(`${path}.bias`, [out], Float32Array.from(shift)));
-  const ph = axisPads(conv.padding === 0 ? 'valid' : conv.padding, path);
-  const pw = ph;
+  const pad = axisPads(conv.padding === 0 ? 'valid' : conv.padding, path); // the same on both axes
   const y = g.node(
     'Conv',
     inputs,
     {
       kernel_shape: [k, k],
       strides: [s, s],
-      pads: [ph[0], pw[0], ph[1], pw[1]],
+      pads: [pad[0], pad[0], pad[1], pad[1]],
       group: conv.groups,
       dilations: [1, 1],
     },
     path,
   );
-  const value = { name: y, shape: [out, outSize(h, k, s, ph), outSize(w, k, s, pw)] };
+  const value = { name: y, shape: [out, outSize(h, k, s, pad), outSize(w, k, s, pad)] };
   return bn && !g.fold ? emitBatchNorm(g, bn[0], value, bn[1]) : value;
 }
 
@@ -197,11 +196,15 @@ function emitPool(g: GraphBuilder, m: MaxPool2d | AvgPool2d, x: Value, path: str
   const padding = m.padding === 0 ? 'valid' : m.padding;
   if (m instanceof AvgPool2d && padding !== 'valid')
     throw new Error(`ONNX export: padded average pooling ('${path}') is not supported`);
-  const ph = axisPads(padding, path);
-  const pw = ph;
+  const pad = axisPads(padding, path); // the same on both axes
   const op = m instanceof MaxPool2d ? 'MaxPool' : 'AveragePool';
-  const y = g.node(op, [x.name], { kernel_shape: [k, k], strides: [s, s], pads: [ph[0], pw[0], ph[1], pw[1]] }, path);
-  return { name: y, shape: [c, outSize(h, k, s, ph), outSize(w, k, s, pw)] };
+  const y = g.node(
+    op,
+    [x.name],
+    { kernel_shape: [k, k], strides: [s, s], pads: [pad[0], pad[0], pad[1], pad[1]] },
+    path,
+  );
+  return { name: y, shape: [c, outSize(h, k, s, pad), outSize(w, k, s, pad)] };
 }
 
 function emitDense(g: GraphBuilder, d: Dense, x: Value, path: string): Value {
