@@ -7,10 +7,12 @@
 // same passes: no ReLU output, no ReLU-gradient tensor, two fewer sweeps over the activation each way.
 // Statistics: one pass (sums shifted by the first row against cancellation, float partials per block of rows
 // flushed into double per-thread totals); output: one pass. Backward: one pass for the two sums, one for dx.
+// Activations (x, y, dy, dx) may be bf16 (Uint16Array): read and written a block of rows at a time through a
+// per-thread float32 scratch, so the arithmetic is the float32 code's and only the memory traffic halves.
 #include <cmath>
 #include <vector>
 
-#include "common.h"
+#include "bf16.h"
 
 namespace rn {
 namespace {
@@ -126,31 +128,48 @@ void channelSums(int64_t m, int64_t c, std::vector<double>& t1, std::vector<doub
     }
 }
 
-void affine(const float* x, const float* a, const float* b, int64_t m, int64_t c, float* y, bool relu) {
-  forChunks(m, m * c, [&](int64_t r, int64_t rows) {
-    if (relu)
-      affineRows<true>(x + r * c, a, b, rows, c, y + r * c);
-    else
-      affineRows<false>(x + r * c, a, b, rows, c, y + r * c);
+/** Calls f(r, rows) for consecutive blocks of at most kBlock rows of [r0, r0 + n). */
+template <typename F>
+void rowBlocks(int64_t r0, int64_t n, F f) {
+  for (int64_t r = r0; r < r0 + n; r += kBlock) f(r, std::min(kBlock, r0 + n - r));
+}
+
+void affine(const Act& x, const float* a, const float* b, int64_t m, int64_t c, const Act& y, bool relu) {
+  forChunks(m, m * c, [&](int64_t r0, int64_t n) {
+    float* tx = threadScratch(0, kBlock * c);
+    float* ty = threadScratch(1, kBlock * c);
+    rowBlocks(r0, n, [&](int64_t r, int64_t rows) {
+      const float* xr = readF32(x, r * c, rows * c, tx);
+      float* yr = writeF32(y, r * c, ty);
+      if (relu)
+        affineRows<true>(xr, a, b, rows, c, yr);
+      else
+        affineRows<false>(xr, a, b, rows, c, yr);
+      commitF32(y, r * c, rows * c, yr);
+    });
   });
 }
 
 Napi::Value Forward(const Napi::CallbackInfo& info) {
-  const float* x = f32(info[0]);
+  Act x = act(info[0], "batchNormTrain x");
   const float* scale = f32(info[1]);
   const float* offset = f32(info[2]);
-  float* y = f32(info[3]);
+  Act y = act(info[3], "batchNormTrain y");
   float* mean = f32(info[4]);
   float* var = f32(info[5]);
   int64_t c = i64(info[6]);
   double eps = f64(info[7]);
   bool relu = info.Length() > 8 && info[8].ToBoolean().Value();
-  int64_t m = static_cast<int64_t>(f32len(info[0])) / c;
-  require(c > 0 && m > 0, info.Env(), "batchNormTrain: empty input");
-  std::vector<float> k(x, x + c);  // shift: the first row
+  require(c > 0 && x.n >= c, info.Env(), "batchNormTrain: empty input");
+  require(y.n == x.n, info.Env(), "batchNormTrain: x and y differ in length");
+  int64_t m = x.n / c;
+  std::vector<float> k(c);  // shift: the first row
+  if (x.bf16) widenChunk(x.h(), k.data(), c);
+  else std::copy_n(x.f(), c, k.data());
   std::vector<double> t1, t2;
   channelSums(m, c, t1, t2, [&](int64_t r, int64_t rows, float* s1, float* s2) {
-    statsBlock(x + r * c, k.data(), rows, c, s1, s2);
+    const float* xr = readF32(x, r * c, rows * c, threadScratch(0, kBlock * c));
+    statsBlock(xr, k.data(), rows, c, s1, s2);
   });
   std::vector<float> a(c), b(c);
   for (int64_t j = 0; j < c; j++) {
@@ -168,26 +187,32 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Backward(const Napi::CallbackInfo& info) {
-  const float* dy = f32(info[0]);
-  const float* x = f32(info[1]);
+  Act dy = act(info[0], "batchNormTrainGrad dy");
+  Act x = act(info[1], "batchNormTrainGrad x");
   const float* scale = f32(info[2]);
   const float* mean = f32(info[3]);
   const float* var = f32(info[4]);
-  float* dx = f32(info[5]);
+  Act dx = act(info[5], "batchNormTrainGrad dx");
   float* dScale = f32(info[6]);
   float* dOffset = f32(info[7]);
   int64_t c = i64(info[8]);
   double eps = f64(info[9]);
-  const float* y = info.Length() > 10 ? f32OrNull(info[10]) : nullptr;  // set: the forward fused a ReLU
-  int64_t m = static_cast<int64_t>(f32len(info[1])) / c;
-  require(c > 0 && m > 0, info.Env(), "batchNormTrainGrad: empty input");
-  require(!y || f32len(info[10]) == f32len(info[1]), info.Env(), "batchNormTrainGrad: y and x differ in length");
+  // set: the forward fused a ReLU, and y is its output
+  bool masked = info.Length() > 10 && !info[10].IsNull() && !info[10].IsUndefined();
+  Act y = masked ? act(info[10], "batchNormTrainGrad y") : Act{};
+  require(c > 0 && x.n >= c, info.Env(), "batchNormTrainGrad: empty input");
+  require(!masked || y.n == x.n, info.Env(), "batchNormTrainGrad: y and x differ in length");
+  require(dy.n == x.n && dx.n == x.n, info.Env(), "batchNormTrainGrad: dy, x and dx differ in length");
+  int64_t m = x.n / c;
   std::vector<double> t1, t2;
   channelSums(m, c, t1, t2, [&](int64_t r, int64_t rows, float* s1, float* s2) {
-    if (y)
-      gradSumsBlockMasked(dy + r * c, x + r * c, y + r * c, mean, rows, c, s1, s2);
+    int64_t off = r * c, len = rows * c;
+    const float* gr = readF32(dy, off, len, threadScratch(0, kBlock * c));
+    const float* xr = readF32(x, off, len, threadScratch(1, kBlock * c));
+    if (masked)
+      gradSumsBlockMasked(gr, xr, readF32(y, off, len, threadScratch(2, kBlock * c)), mean, rows, c, s1, s2);
     else
-      gradSumsBlock(dy + r * c, x + r * c, mean, rows, c, s1, s2);
+      gradSumsBlock(gr, xr, mean, rows, c, s1, s2);
   });
   std::vector<float> k1(c), k2(c), k3(c);
   for (int64_t j = 0; j < c; j++) {
@@ -203,11 +228,19 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
     k2[j] = static_cast<float>(kk2);
     k3[j] = static_cast<float>(-g * dOff / m - kk2 * mean[j]);
   }
-  forChunks(m, m * c, [&](int64_t r, int64_t rows) {
-    if (y)
-      gradRowsMasked(dy + r * c, x + r * c, y + r * c, k1.data(), k2.data(), k3.data(), rows, c, dx + r * c);
-    else
-      gradRows(dy + r * c, x + r * c, k1.data(), k2.data(), k3.data(), rows, c, dx + r * c);
+  forChunks(m, m * c, [&](int64_t r0, int64_t n) {
+    rowBlocks(r0, n, [&](int64_t r, int64_t rows) {
+      int64_t off = r * c, len = rows * c;
+      const float* gr = readF32(dy, off, len, threadScratch(0, kBlock * c));
+      const float* xr = readF32(x, off, len, threadScratch(1, kBlock * c));
+      float* dr = writeF32(dx, off, threadScratch(3, kBlock * c));
+      if (masked)
+        gradRowsMasked(gr, xr, readF32(y, off, len, threadScratch(2, kBlock * c)), k1.data(), k2.data(), k3.data(),
+                       rows, c, dr);
+      else
+        gradRows(gr, xr, k1.data(), k2.data(), k3.data(), rows, c, dr);
+      commitF32(dx, off, len, dr);
+    });
   });
   return info.Env().Undefined();
 }
@@ -224,7 +257,7 @@ Napi::Value ChannelAffine(const Napi::CallbackInfo& info) {
   require(c > 0 && n % c == 0 && static_cast<int64_t>(f32len(info[1])) == c &&
               static_cast<int64_t>(f32len(info[2])) == c && static_cast<int64_t>(f32len(info[3])) == n,
           info.Env(), "channelAffine: bad shapes");
-  affine(x, a, b, n / c, c, y, relu);
+  affine(Act{const_cast<float*>(x), false, n}, a, b, n / c, c, Act{y, false, n}, relu);
   return info.Env().Undefined();
 }
 

@@ -1,12 +1,33 @@
 // bfloat16 conversion loops and the support probe (see bf16.h). JS entry points:
 //   bf16Round(x, y)     y = float(bf16(x)): the rounding every bf16 path uses, for tests
 //   bf16Support()       { conv: boolean, impl: string }: a bf16 convolution primitive created, or why not
+//   bf16Widen(b, y)     y = float(b): a bf16 activation (Uint16Array) read as float32, exact
 #include "bf16.h"
+
+#include <vector>
 
 namespace rn {
 
-RN_SIMD static void toBf16Chunk(const float* x, uint16_t* y, int64_t n) {
+RN_SIMD void toBf16Chunk(const float* x, uint16_t* y, int64_t n) {
   for (int64_t i = 0; i < n; i++) y[i] = bf16Bits(x[i]);
+}
+
+RN_SIMD void widenChunk(const uint16_t* b, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t u = static_cast<uint32_t>(b[i]) << 16;
+    std::memcpy(&y[i], &u, 4);
+  }
+}
+
+void widen(const uint16_t* b, float* y, int64_t n) {
+  forChunks(n, [&](int64_t i0, int64_t k) { widenChunk(b + i0, y + i0, k); });
+}
+
+float* threadScratch(int slot, int64_t n) {
+  thread_local std::vector<float> bufs[4];
+  auto& v = bufs[slot];
+  if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
+  return v.data();
 }
 
 RN_SIMD static void roundChunk(const float* x, float* y, int64_t n) {
@@ -50,6 +71,15 @@ Napi::Value Round(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value Widen(const Napi::CallbackInfo& info) {
+  Act b = act(info[0], "bf16Widen");
+  float* y = f32(info[1]);
+  require(b.bf16 && static_cast<int64_t>(f32len(info[1])) == b.n, info.Env(),
+          "bf16Widen: b must be a Uint16Array as long as the Float32Array y");
+  widen(b.h(), y, b.n);
+  return info.Env().Undefined();
+}
+
 Napi::Value Support(const Napi::CallbackInfo& info) {
   std::string impl;
   bool ok = bf16ConvSupported(&impl);
@@ -64,6 +94,7 @@ Napi::Value Support(const Napi::CallbackInfo& info) {
 void initBf16(Napi::Env env, Napi::Object exports) {
   exports.Set("bf16Round", Napi::Function::New(env, Round));
   exports.Set("bf16Support", Napi::Function::New(env, Support));
+  exports.Set("bf16Widen", Napi::Function::New(env, Widen));
 }
 
 }  // namespace rn

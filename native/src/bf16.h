@@ -23,6 +23,29 @@ inline uint16_t bf16Bits(float f) {
   return static_cast<uint16_t>(u >> 16);
 }
 
+/** y[i] = bf16(x[i]) on the calling thread (inside parallel loops). */
+void toBf16Chunk(const float* x, uint16_t* y, int64_t n);
+/** y[i] = float(b[i]): bf16 bits widened to float32 (exact), on the calling thread. */
+void widenChunk(const uint16_t* b, float* y, int64_t n);
+/** y[i] = float(b[i]) on every core for large arrays. */
+void widen(const uint16_t* b, float* y, int64_t n);
+
+/** A float32 scratch of at least n elements owned by the calling thread (OpenMP threads persist). */
+float* threadScratch(int slot, int64_t n);
+
+/** Elements [off, off + n) of activation a as float32: a's own memory, or its bf16 values widened into tmp. */
+inline const float* readF32(const Act& a, int64_t off, int64_t n, float* tmp) {
+  if (!a.bf16) return a.f() + off;
+  widenChunk(a.h() + off, tmp, n);
+  return tmp;
+}
+/** Where to compute elements [off, ...) of output y: y's own memory, or tmp when y is bf16 (then commitF32). */
+inline float* writeF32(const Act& y, int64_t off, float* tmp) { return y.bf16 ? tmp : y.f() + off; }
+/** Stores what writeF32 pointed at: rounds tmp into y's bf16 elements [off, off + n) (nothing for float32). */
+inline void commitF32(const Act& y, int64_t off, int64_t n, const float* tmp) {
+  if (y.bf16) toBf16Chunk(tmp, y.h() + off, n);
+}
+
 /** y[i] = bf16(x[i]), on every core for large arrays. */
 void toBf16(const float* x, uint16_t* y, int64_t n);
 /** y[i] = float(bf16(x[i])) (y may be x). */

@@ -67,6 +67,29 @@ class Cache {
   std::unordered_map<std::string, std::unique_ptr<T>> m_;
 };
 
+/**
+ * An activation array: float32, or bf16 bits in a Uint16Array (the bf16 precisions keep convolution, batch
+ * norm and residual outputs in bf16 between layers). `n` is its element count.
+ */
+struct Act {
+  void* p = nullptr;
+  bool bf16 = false;
+  int64_t n = 0;
+  float* f() const { return static_cast<float*>(p); }
+  uint16_t* h() const { return static_cast<uint16_t*>(p); }
+};
+
+inline Act act(const Napi::Value& v, const char* what) {
+  if (v.IsTypedArray()) {
+    auto t = v.As<Napi::TypedArray>();
+    if (t.TypedArrayType() == napi_float32_array)
+      return Act{v.As<Napi::Float32Array>().Data(), false, static_cast<int64_t>(t.ElementLength())};
+    if (t.TypedArrayType() == napi_uint16_array)
+      return Act{v.As<Napi::Uint16Array>().Data(), true, static_cast<int64_t>(t.ElementLength())};
+  }
+  throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected a Float32Array or a Uint16Array of bf16 bits");
+}
+
 inline float* f32(const Napi::Value& v) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
     throw Napi::TypeError::New(v.Env(), "expected Float32Array");

@@ -18,6 +18,7 @@
 // feeds and by their filter gradients, dy by the data and the filter gradient; each is converted once.
 #include <list>
 
+#include "bf16.h"
 #include "conv_params.h"
 
 namespace rn {
@@ -27,28 +28,33 @@ using namespace dnnl;
 
 enum Pass { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
 
-std::string keyOf(const ConvParams& p, int kind, bool bias) {
-  return key(kind, bias, p.n, p.ih, p.iw, p.ic, p.oh, p.ow, p.oc, p.kh, p.kw, p.sh, p.sw, p.dh, p.dw, p.pt, p.pl,
-             p.pb, p.pr, p.relu, p.g, static_cast<int64_t>(p.precision));
-}
-
 bool nativeBf16(const ConvParams& p) { return p.precision == ConvPrecision::bf16; }
 bool roundsInputs(const ConvParams& p) { return p.precision != ConvPrecision::f32; }
 
-/** The data types a pass's primitive reads and writes: bf16 for its inputs in native bf16, else float32. */
+/**
+ * The data types a pass's primitive reads and writes: bf16 for its inputs in native bf16, else float32. The
+ * activation it writes (forward: y, backward-data: dx) is bf16 when native bf16 and the caller passed a bf16
+ * array (`outBf16`); float32 otherwise (emulated bf16 rounds it afterwards).
+ */
 struct Types {
   dt src, wei, dst;
 };
-Types typesOf(const ConvParams& p, Pass pass) {
+Types typesOf(const ConvParams& p, Pass pass, bool outBf16 = false) {
   if (!nativeBf16(p)) return {dt::f32, dt::f32, dt::f32};
+  dt out = outBf16 ? dt::bf16 : dt::f32;
   switch (pass) {
     case kForward:
-      return {dt::bf16, dt::bf16, dt::f32};
+      return {dt::bf16, dt::bf16, out};
     case kBackwardData:
-      return {dt::f32, dt::bf16, dt::bf16};  // writes diff_src, reads weights and diff_dst
+      return {out, dt::bf16, dt::bf16};  // writes diff_src, reads weights and diff_dst
     default:
       return {dt::bf16, dt::f32, dt::bf16};  // writes diff_weights, reads src and diff_dst
   }
+}
+
+std::string keyOf(const ConvParams& p, int kind, bool bias, bool outBf16 = false) {
+  return key(kind, bias, p.n, p.ih, p.iw, p.ic, p.oh, p.ow, p.oc, p.kh, p.kw, p.sh, p.sw, p.dh, p.dw, p.pt, p.pl,
+             p.pb, p.pr, p.relu, p.g, static_cast<int64_t>(p.precision), outBf16 && nativeBf16(p));
 }
 
 struct Descs {
@@ -113,8 +119,8 @@ void attachWeightsReorder(Entry& e, const memory::desc& wPrim, const memory::des
                            : reorder(reorder::primitive_desc(engine(), wPrim, engine(), wUser));
 }
 
-Entry makeFwd(const ConvParams& p, bool bias) {
-  Descs d = descs(p, typesOf(p, kForward));
+Entry makeFwd(const ConvParams& p, bool bias, bool outBf16) {
+  Descs d = descs(p, typesOf(p, kForward, outBf16));
   primitive_attr attr = baseAttr();
   if (p.relu) {
     post_ops po;
@@ -129,8 +135,8 @@ Entry makeFwd(const ConvParams& p, bool bias) {
   return e;
 }
 
-Entry makeBwdData(const ConvParams& p) {
-  Descs d = descs(p, typesOf(p, kBackwardData));
+Entry makeBwdData(const ConvParams& p, bool outBf16) {
+  Descs d = descs(p, typesOf(p, kBackwardData, outBf16));
   auto hint = fwdPd(descs(p, typesOf(p, kForward)), false, primitive_attr());
   auto desc = convolution_backward_data::desc(algorithm::convolution_direct, d.src, d.wAny, d.dst, d.strides, d.dil,
                                               d.padL, d.padR);
@@ -201,13 +207,40 @@ memory cachedActivation(const ConvParams& p, const memory::desc& md, const float
   return buf;
 }
 
-memory activationIn(const ConvParams& p, const memory::desc& md, float* a, int slot, int64_t stamp) {
-  if (!roundsInputs(p)) return memory(md, engine(), a);
+// An activation as the primitive reads it. A bf16 array is already what native bf16 reads (no conversion);
+// the float32 primitives get its values widened (exact). A float32 array is read as is in float32, else
+// converted (once per array and stamp when the stamp is known).
+memory activationIn(const ConvParams& p, const memory::desc& md, const Act& a, int slot, int64_t stamp) {
+  if (a.bf16) {
+    if (nativeBf16(p)) return memory(md, engine(), a.p);
+    float* buf = static_cast<float*>(workBuffer(slot, md.get_size()));
+    widen(a.h(), buf, a.n);
+    return memory(md, engine(), buf);
+  }
+  if (!roundsInputs(p)) return memory(md, engine(), a.p);
   int64_t n = static_cast<int64_t>(md.get_size() / (nativeBf16(p) ? 2 : 4));
-  if (stamp != 0) return cachedActivation(p, md, a, stamp, n);
+  if (stamp != 0) return cachedActivation(p, md, a.f(), stamp, n);
   void* buf = workBuffer(slot, md.get_size());
-  convertActivation(p, a, buf, n);
+  convertActivation(p, a.f(), buf, n);
   return memory(md, engine(), buf);
+}
+
+// Where a pass writes its activation output `out` (dims of `md`, in the primitive's type): out itself, or,
+// for a bf16 output that the primitive writes in float32 (emulated bf16), a work buffer that
+// activationOut then rounds into out.
+memory activationOut(const memory::desc& md, const Act& out, int slot) {
+  if (out.bf16 && md.data_type() == dt::f32) return memory(md, engine(), workBuffer(slot, md.get_size()));
+  return memory(md, engine(), out.p);
+}
+void activationOutDone(const Act& out, memory& m) {
+  if (out.bf16 && m.get_desc().data_type() == dt::f32)
+    toBf16(static_cast<const float*>(m.get_data_handle()), out.h(), out.n);
+}
+
+void requireLength(const Napi::Env& env, const Act& a, const memory::desc& md, const char* what) {
+  int64_t n = static_cast<int64_t>(md.get_size() / (md.data_type() == dt::f32 ? 4 : 2));
+  if (a.n != n) throw Napi::Error::New(env, std::string(what) + ": length " + std::to_string(a.n) +
+                                                " does not match the convolution's " + std::to_string(n));
 }
 
 // The filter converted into `out` (primitive layout): to bf16, or rounded to bf16 values in float32.
@@ -287,51 +320,61 @@ memory weightsIn(const ConvParams& p, Entry& e, float* w, dnnl::stream& s) {
 
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    float* x = f32(info[0]);
+    Act x = act(info[0], "conv2dForward x");
     float* w = f32(info[1]);
     float* b = f32OrNull(info[2]);
-    float* y = f32(info[3]);
+    Act y = act(info[3], "conv2dForward y");
     ConvParams p = readConvParams(info[4]);
-    Entry& e = fwdCache.get(keyOf(p, kForward, b != nullptr), [&] { return makeFwd(p, b != nullptr); });
-    Descs d = descs(p, typesOf(p, kForward));
+    Entry& e = fwdCache.get(keyOf(p, kForward, b != nullptr, y.bf16), [&] { return makeFwd(p, b != nullptr, y.bf16); });
+    Descs d = descs(p, typesOf(p, kForward, y.bf16));
+    requireLength(info.Env(), x, d.src, "conv2dForward x");
+    requireLength(info.Env(), y, d.dst, "conv2dForward y");
     auto& s = stream();
+    memory dst = activationOut(d.dst, y, 3);
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, activationIn(p, d.src, x, 0, p.srcStamp)},
                                          {DNNL_ARG_WEIGHTS, weightsIn(p, e, w, s)},
-                                         {DNNL_ARG_DST, memory(d.dst, engine(), y)},
+                                         {DNNL_ARG_DST, dst},
                                          {DNNL_ARG_SCRATCHPAD, scratchpad(e.scratch)}};
     if (b) args.emplace(DNNL_ARG_BIAS, memory(d.bias, engine(), b));
     e.prim.execute(s, args);
     s.wait();
+    activationOutDone(y, dst);
     return info.Env().Undefined();
   });
 }
 
 Napi::Value BackwardData(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    float* dy = f32(info[0]);
+    Act dy = act(info[0], "conv2dBackwardData dy");
     float* w = f32(info[1]);
-    float* dx = f32(info[2]);
+    Act dx = act(info[2], "conv2dBackwardData dx");
     ConvParams p = readConvParams(info[3]);
-    Entry& e = bwdDataCache.get(keyOf(p, kBackwardData, false), [&] { return makeBwdData(p); });
-    Descs d = descs(p, typesOf(p, kBackwardData));
+    Entry& e = bwdDataCache.get(keyOf(p, kBackwardData, false, dx.bf16), [&] { return makeBwdData(p, dx.bf16); });
+    Descs d = descs(p, typesOf(p, kBackwardData, dx.bf16));
+    requireLength(info.Env(), dy, d.dst, "conv2dBackwardData dy");
+    requireLength(info.Env(), dx, d.src, "conv2dBackwardData dx");
     auto& s = stream();
+    memory diffSrc = activationOut(d.src, dx, 3);
     e.prim.execute(s, {{DNNL_ARG_DIFF_DST, activationIn(p, d.dst, dy, 1, p.diffDstStamp)},
                        {DNNL_ARG_WEIGHTS, weightsIn(p, e, w, s)},
-                       {DNNL_ARG_DIFF_SRC, memory(d.src, engine(), dx)},
+                       {DNNL_ARG_DIFF_SRC, diffSrc},
                        {DNNL_ARG_SCRATCHPAD, scratchpad(e.scratch)}});
     s.wait();
+    activationOutDone(dx, diffSrc);
     return info.Env().Undefined();
   });
 }
 
 Napi::Value BackwardWeights(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    float* x = f32(info[0]);
-    float* dy = f32(info[1]);
+    Act x = act(info[0], "conv2dBackwardWeights x");
+    Act dy = act(info[1], "conv2dBackwardWeights dy");
     float* dw = f32(info[2]);
     ConvParams p = readConvParams(info[3]);
     Entry& e = bwdWeightsCache.get(keyOf(p, kBackwardWeights, false), [&] { return makeBwdWeights(p); });
     Descs d = descs(p, typesOf(p, kBackwardWeights));
+    requireLength(info.Env(), x, d.src, "conv2dBackwardWeights x");
+    requireLength(info.Env(), dy, d.dst, "conv2dBackwardWeights dy");
     auto& s = stream();
     memory wUser(d.wUser, engine(), dw);
     memory wArg = e.needReorder ? e.wBuf : wUser;

@@ -7,9 +7,11 @@
 //   unary(op, x, out, alpha)
 //   reluGrad(dy, x, out)    out = x > 0 ? dy : 0
 //   addRelu(a, b, out)      out = max(a + b, 0): a residual block's add and ReLU in one pass (same-length operands)
+// unary's x and out, reluGrad's x and addRelu's operands and output may be bf16 activations (Uint16Array), read and written in
+// blocks through a float32 scratch.
 #include <cmath>
 
-#include "common.h"
+#include "bf16.h"
 
 namespace rn {
 namespace {
@@ -120,18 +122,36 @@ RN_SIMD void unaryLoop(const float* __restrict x, float* __restrict o, int64_t n
   }
 }
 
+constexpr int64_t kChunk = 4096;  // elements per block when an operand is bf16
+
+/** Calls f(i, k) for consecutive blocks of at most kChunk elements of [i0, i0 + n). */
+template <typename F>
+void blocks(int64_t i0, int64_t n, F f) {
+  for (int64_t i = i0; i < i0 + n; i += kChunk) f(i, std::min(kChunk, i0 + n - i));
+}
+
 template <int OP>
-void runUnary(const float* x, float* o, int64_t n, float alpha) {
-  forChunks(n, [&](int64_t i0, int64_t k) { unaryLoop<OP>(x + i0, o + i0, k, alpha); });
+void runUnary(const Act& x, const Act& o, int64_t n, float alpha) {
+  if (!x.bf16 && !o.bf16) {
+    forChunks(n, [&](int64_t i0, int64_t k) { unaryLoop<OP>(x.f() + i0, o.f() + i0, k, alpha); });
+    return;
+  }
+  forChunks(n, [&](int64_t i0, int64_t k) {
+    blocks(i0, k, [&](int64_t i, int64_t len) {
+      float* oi = writeF32(o, i, threadScratch(1, kChunk));
+      unaryLoop<OP>(readF32(x, i, len, threadScratch(0, kChunk)), oi, len, alpha);
+      commitF32(o, i, len, oi);
+    });
+  });
 }
 
 Napi::Value Unary(const Napi::CallbackInfo& info) {
   int op = static_cast<int>(i64(info[0]));
-  const float* x = f32(info[1]);
-  float* o = f32(info[2]);
+  Act x = act(info[1], "unary x");
+  Act o = act(info[2], "unary out");
   float alpha = info.Length() > 3 ? static_cast<float>(f64(info[3])) : 0.f;
-  int64_t n = f32len(info[1]);
-  require(static_cast<int64_t>(f32len(info[2])) == n, info.Env(), "unary: length mismatch");
+  int64_t n = x.n;
+  require(o.n == n, info.Env(), "unary: length mismatch");
   switch (op) {
     case kRelu: runUnary<kRelu>(x, o, n, alpha); break;
     case kStep: runUnary<kStep>(x, o, n, alpha); break;
@@ -153,10 +173,16 @@ RN_SIMD void reluGradLoop(const float* __restrict dy, const float* __restrict x,
 
 Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
   const float* dy = f32(info[0]);
-  const float* x = f32(info[1]);
+  Act x = act(info[1], "reluGrad x");
   float* o = f32(info[2]);
   int64_t n = f32len(info[0]);
-  forChunks(n, [&](int64_t i0, int64_t k) { reluGradLoop(dy + i0, x + i0, o + i0, k); });
+  require(x.n == n && static_cast<int64_t>(f32len(info[2])) == n, info.Env(),
+          "reluGrad: dy, x and out differ in length");
+  forChunks(n, [&](int64_t i0, int64_t k) {
+    blocks(i0, k, [&](int64_t i, int64_t len) {
+      reluGradLoop(dy + i, readF32(x, i, len, threadScratch(0, kChunk)), o + i, len);
+    });
+  });
   return info.Env().Undefined();
 }
 
@@ -168,13 +194,20 @@ RN_SIMD void addReluLoop(const float* __restrict a, const float* __restrict b, f
 }
 
 Napi::Value AddRelu(const Napi::CallbackInfo& info) {
-  const float* a = f32(info[0]);
-  const float* b = f32(info[1]);
-  float* o = f32(info[2]);
-  int64_t n = f32len(info[2]);
-  require(static_cast<int64_t>(f32len(info[0])) == n && static_cast<int64_t>(f32len(info[1])) == n, info.Env(),
-          "addRelu: operands and output differ in length");
-  forChunks(n, [&](int64_t i0, int64_t k) { addReluLoop(a + i0, b + i0, o + i0, k); });
+  Act a = act(info[0], "addRelu a");
+  Act b = act(info[1], "addRelu b");
+  Act o = act(info[2], "addRelu out");
+  int64_t n = o.n;
+  require(a.n == n && b.n == n, info.Env(), "addRelu: operands and output differ in length");
+  forChunks(n, [&](int64_t i0, int64_t k) {
+    blocks(i0, k, [&](int64_t i, int64_t len) {
+      const float* ai = readF32(a, i, len, threadScratch(0, kChunk));
+      const float* bi = readF32(b, i, len, threadScratch(1, kChunk));
+      float* oi = writeF32(o, i, threadScratch(2, kChunk));
+      addReluLoop(ai, bi, oi, len);
+      commitF32(o, i, len, oi);
+    });
+  });
   return info.Env().Undefined();
 }
 

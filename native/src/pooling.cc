@@ -4,11 +4,13 @@
 //   avgPool(x, y, p)            mean over the in-bounds part of the window
 //   avgPoolGrad(dy, dx, p)      dy / (KH*KW) spread over the in-bounds part (as tfjs cpu does)
 // p: PoolParams of src/backend/onednn/addon.ts, an object read by field name (readP).
+// x may be a bf16 activation (widened a window's rows at a time), and so may maxPool's y (the max of bf16
+// values is one: exact).
 #include <cstring>
 #include <limits>
 #include <vector>
 
-#include "common.h"
+#include "bf16.h"
 
 namespace rn {
 namespace {
@@ -53,27 +55,35 @@ RN_SIMD void scaleInto(const float* __restrict x, float s, float* __restrict y, 
 // The window loop both forward pools share: `init` prepares an output pixel, `accumulate` folds one
 // input pixel into it, `finish` completes it given how many input pixels the window covered.
 template <typename Init, typename Accumulate, typename Finish>
-void poolForward(const float* x, float* y, const PoolP& p, Init init, Accumulate accumulate, Finish finish) {
+void poolForward(const Act& x, const Act& y, const PoolP& p, Init init, Accumulate accumulate, Finish finish) {
   int64_t rows = p.n * p.oh;
+  const int64_t rowLen = p.iw * p.c, outLen = p.ow * p.c;
 #pragma omp parallel for num_threads(threadsFor(rows * p.ow * p.c * p.kh * p.kw)) schedule(static)
   for (int64_t r = 0; r < rows; r++) {
     int64_t b = r / p.oh, oy = r % p.oh;
+    // the input rows every window of this output row reads, [ry0, ry1) of image b, as float32
+    int64_t ry0, ry1, unused0, unused1;
+    window(p, oy, 0, ry0, ry1, unused0, unused1);
+    int64_t span = std::max<int64_t>(ry1 - ry0, 0) * rowLen;
+    const float* in = readF32(x, (b * p.ih + ry0) * rowLen, span, threadScratch(0, span));
+    float* outRow = writeF32(y, r * outLen, threadScratch(1, outLen));
     for (int64_t ox = 0; ox < p.ow; ox++) {
-      float* out = y + ((r * p.ow) + ox) * p.c;
+      float* out = outRow + ox * p.c;
       init(out);
       int64_t y0, y1, x0, x1;
       window(p, oy, ox, y0, y1, x0, x1);
       for (int64_t iy = y0; iy < y1; iy++)
-        for (int64_t ix = x0; ix < x1; ix++) accumulate(x + ((b * p.ih + iy) * p.iw + ix) * p.c, out);
+        for (int64_t ix = x0; ix < x1; ix++) accumulate(in + ((iy - ry0) * p.iw + ix) * p.c, out);
       finish(out, (y1 - y0) * (x1 - x0));
     }
+    commitF32(y, r * outLen, outLen, outRow);
   }
 }
 
 Napi::Value MaxPool(const Napi::CallbackInfo& info) {
   PoolP p = readP(info[2]);
   poolForward(
-      f32(info[0]), f32(info[1]), p,
+      act(info[0], "maxPool x"), act(info[1], "maxPool y"), p,
       [&](float* out) { std::fill(out, out + p.c, -std::numeric_limits<float>::infinity()); },
       [&](const float* in, float* out) { maxInto(in, out, p.c); }, [](float*, int64_t) {});
   return info.Env().Undefined();
@@ -91,7 +101,7 @@ RN_SIMD void argmaxStep(const float* __restrict x, int64_t off, float* __restric
 
 Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
   const float* dy = f32(info[0]);
-  const float* x = f32(info[1]);
+  Act x = act(info[1], "maxPoolGrad x");
   float* dx = f32(info[2]);
   PoolP p = readP(info[3]);
   const int64_t imgIn = p.ih * p.iw * p.c;
@@ -104,7 +114,7 @@ Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
 #pragma omp for schedule(static)
     for (int64_t b = 0; b < p.n; b++) {
       float* dxb = dx + b * imgIn;
-      const float* xb = x + b * imgIn;
+      const float* xb = readF32(x, b * imgIn, imgIn, threadScratch(0, imgIn));
       std::memset(dxb, 0, imgIn * sizeof(float));
       for (int64_t oy = 0; oy < p.oh; oy++)
         for (int64_t ox = 0; ox < p.ow; ox++) {
@@ -129,7 +139,8 @@ Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
 Napi::Value AvgPool(const Napi::CallbackInfo& info) {
   PoolP p = readP(info[2]);
   poolForward(
-      f32(info[0]), f32(info[1]), p, [&](float* out) { std::fill(out, out + p.c, 0.f); },
+      act(info[0], "avgPool x"), Act{f32(info[1]), false, static_cast<int64_t>(f32len(info[1]))}, p,
+      [&](float* out) { std::fill(out, out + p.c, 0.f); },
       [&](const float* in, float* out) { addInto(in, out, p.c); },
       [&](float* out, int64_t count) {
         float inv = count > 0 ? 1.f / static_cast<float>(count) : std::numeric_limits<float>::quiet_NaN();

@@ -1,10 +1,11 @@
 // Sums over a contiguous block of axes of a float32 tensor viewed as [outer, inner]:
 //   sumLeading(x, out, inner)    out[j] = sum_r x[r, j]   (e.g. bias gradients: NHWC summed over N, H, W)
 //   sumTrailing(x, out, inner)   out[r] = sum_j x[r, j]
-// Float partials per block of rows, per-thread double totals.
+// Float partials per block of rows, per-thread double totals. sumLeading's x may be a bf16 activation (the bias
+// gradients of the bf16 precisions sum the bf16 output gradient), widened a block of rows at a time.
 #include <vector>
 
-#include "common.h"
+#include "bf16.h"
 
 namespace rn {
 namespace {
@@ -27,10 +28,10 @@ RN_SIMD double rowSum(const float* __restrict x, int64_t n) {
 }
 
 Napi::Value SumLeading(const Napi::CallbackInfo& info) {
-  const float* x = f32(info[0]);
+  Act x = act(info[0], "sumLeading x");
   float* out = f32(info[1]);
   int64_t inner = i64(info[2]);
-  int64_t n = f32len(info[0]);
+  int64_t n = x.n;
   require(inner > 0 && n % inner == 0, info.Env(), "sumLeading: bad shape");
   int64_t rows = n / inner;
   int nt = threadsFor(n);
@@ -44,7 +45,7 @@ Napi::Value SumLeading(const Napi::CallbackInfo& info) {
     for (int64_t r = r0; r < r1; r += 64) {
       int64_t k = std::min<int64_t>(64, r1 - r);
       std::fill(acc.begin(), acc.end(), 0.f);
-      addRows(x + r * inner, k, inner, acc.data());
+      addRows(readF32(x, r * inner, k * inner, threadScratch(0, 64 * inner)), k, inner, acc.data());
       for (int64_t j = 0; j < inner; j++) d[j] += acc[j];
     }
   }

@@ -2,7 +2,9 @@
  * The convolutions in the bf16 precisions (src/backend/precision.ts) against float32 references.
  *
  * What a bf16 pass computes: its inputs (x and w forward, dy and w backward-data, x and dy backward-weights)
- * rounded to bf16, products accumulated in float32, float32 out. So each pass is checked twice:
+ * rounded to bf16, products accumulated in float32; the gradients come out float32, the forward output
+ * (bias and ReLU added in float32) is rounded once to bf16, as it is stored as a bf16 activation between
+ * layers (kernel_helpers/activations.ts). So each pass is checked twice:
  *  - against tfjs's JS float32 kernels on the bf16-ROUNDED inputs: equal up to float32 summation order
  *    (1e-4 emulated, 1e-3 native bf16, whose kernels may split the sums differently);
  *  - against the same kernels on the UNROUNDED inputs: within BF16_TOL, the stated bf16 tolerance (8-bit
@@ -142,6 +144,7 @@ for (const [precision, available, why, roundedTol] of precisions) {
       );
       const exact = passes('cpu', c, x, w, dy, yShape);
       const rounded = passes('cpu', c, bf16RoundJs(x), bf16RoundJs(w), bf16RoundJs(dy), yShape);
+      rounded[0] = bf16RoundJs(rounded[0]); // the output is a bf16 activation
       const before = statsSnapshot();
       const got = passes('onednn', c, x, w, dy, yShape);
       assertNativeSince(
@@ -156,9 +159,10 @@ for (const [precision, available, why, roundedTol] of precisions) {
         expect(relErr(got[i], rounded[i]), `${what} vs float32 on rounded inputs`).toBeLessThan(roundedTol);
         expect(relErr(got[i], exact[i]), `${what} vs float32`).toBeLessThan(BF16_TOL);
       });
+      expect(Array.from(bf16RoundJs(got[0])), 'every output value is a bf16 value').toEqual(Array.from(got[0]));
     });
 
-    it('bias and fused relu stay float32 on top of the bf16 product', () => {
+    it('bias and fused relu are added to the float32 sum, then the output is rounded once to bf16', () => {
       const c = cases[2];
       const x = rand(c.n * c.h * c.w * c.cin, 21);
       const w = rand(c.k * c.k * c.cin * c.cout, 22);
@@ -174,7 +178,8 @@ for (const [precision, available, why, roundedTol] of precisions) {
       const before = statsSnapshot();
       const got = run('onednn', x, w);
       assertNativeSince(before, ['FusedConv2D']);
-      expect(relErr(got, run('cpu', bf16RoundJs(x), bf16RoundJs(w)))).toBeLessThan(roundedTol);
+      const sumThenRound = bf16RoundJs(run('cpu', bf16RoundJs(x), bf16RoundJs(w)));
+      expect(relErr(got, sumThenRound)).toBeLessThan(roundedTol);
       expect(got.some((v) => v === 0)).toBe(true); // relu clamped
     });
   });
@@ -239,7 +244,7 @@ describe.skipIf(!addonAvailable)(`bf16 filter cache and rounding ${skipReason}`,
           .slice(),
       );
       useBackendNow('onednn');
-      return r as Float32Array;
+      return bf16RoundJs(r as Float32Array); // the output is a bf16 activation
     };
     const run = (w: tf.Tensor) =>
       tf.tidy(

@@ -112,15 +112,33 @@ export const enum UnaryOp {
   Abs = 8,
 }
 
+/**
+ * An activation as the native kernels take it: float32 values, or bf16 bits in a Uint16Array (the bf16
+ * precisions store convolution, batch-norm and residual outputs so between layers; see backend.ts).
+ */
+export type ActivationArray = Float32Array | Uint16Array;
+
 export interface OneDnnAddon {
   info(): { onednn: string; threads: number; isa: number };
   /** y = float32(bf16(x)), rounding to nearest even (the rounding of every bf16 path). */
   bf16Round(x: Float32Array, y: Float32Array): void;
   /** Whether oneDNN creates a bf16 convolution here: its implementation name, or oneDNN's error. */
   bf16Support(): { conv: boolean; impl: string };
-  conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: ConvParams): void;
-  conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, p: ConvParams): void;
-  conv2dBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, p: ConvParams): void;
+  /** y = float32(b): bf16 bits widened (exact); b and y of one length. */
+  bf16Widen(b: Uint16Array, y: Float32Array): void;
+  /**
+   * The direct convolution passes. Activations may be bf16: native bf16 reads them as they are and writes a
+   * bf16 y / dx straight from the primitive; the float32 primitives widen bf16 inputs and round into bf16 outputs.
+   */
+  conv2dForward(
+    x: ActivationArray,
+    w: Float32Array,
+    bias: Float32Array | null,
+    y: ActivationArray,
+    p: ConvParams,
+  ): void;
+  conv2dBackwardData(dy: ActivationArray, w: Float32Array, dx: ActivationArray, p: ConvParams): void;
+  conv2dBackwardWeights(x: ActivationArray, dy: ActivationArray, dw: Float32Array, p: ConvParams): void;
   /** Filters converted for the bf16 precisions so far (each (array, stamp) once, shared by the passes that read it). */
   convFilterConversions(): number;
   /** Inputs and output gradients converted for the bf16 precisions so far (each (array, stamp) once). */
@@ -139,10 +157,10 @@ export interface OneDnnAddon {
   conv2dBackwardDataWinograd(dy: Float32Array, w: Float32Array, dx: Float32Array, p: ConvParams): void;
   conv2dBackwardWeightsWinograd(x: Float32Array, dy: Float32Array, dw: Float32Array, p: ConvParams): void;
   batchNormTrain(
-    x: Float32Array,
+    x: ActivationArray,
     scale: Float32Array,
     offset: Float32Array,
-    y: Float32Array,
+    y: ActivationArray,
     mean: Float32Array,
     variance: Float32Array,
     channels: number,
@@ -151,18 +169,18 @@ export interface OneDnnAddon {
     relu?: boolean,
   ): void;
   batchNormTrainGrad(
-    dy: Float32Array,
-    x: Float32Array,
+    dy: ActivationArray,
+    x: ActivationArray,
     scale: Float32Array,
     mean: Float32Array,
     variance: Float32Array,
-    dx: Float32Array,
+    dx: ActivationArray,
     dScale: Float32Array,
     dOffset: Float32Array,
     channels: number,
     eps: number,
     /** The output of a forward that fused a ReLU: dy counts only where y > 0. */
-    y?: Float32Array | null,
+    y?: ActivationArray | null,
   ): void;
   channelAffine(
     x: Float32Array,
@@ -172,20 +190,20 @@ export interface OneDnnAddon {
     channels: number,
     relu?: boolean,
   ): void;
-  maxPool(x: Float32Array, y: Float32Array, p: PoolParams): void;
-  maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, p: PoolParams): void;
-  avgPool(x: Float32Array, y: Float32Array, p: PoolParams): void;
+  maxPool(x: ActivationArray, y: ActivationArray, p: PoolParams): void;
+  maxPoolGrad(dy: Float32Array, x: ActivationArray, dx: Float32Array, p: PoolParams): void;
+  avgPool(x: ActivationArray, y: Float32Array, p: PoolParams): void;
   avgPoolGrad(dy: Float32Array, dx: Float32Array, p: PoolParams): void;
   /**
    * out[i] = a[i] op s[(i / inner) % s.length] (or s op b[i]): one operand has out's length, the other, s,
    * repeats; inner (default 1) is broadcastInner's count. The caller checks shapes.
    */
   binary(op: BinaryOp, a: Float32Array, b: Float32Array, out: Float32Array, inner?: number): void;
-  unary(op: UnaryOp, x: Float32Array, out: Float32Array, alpha?: number): void;
-  reluGrad(dy: Float32Array, x: Float32Array, out: Float32Array): void;
+  unary(op: UnaryOp, x: ActivationArray, out: ActivationArray, alpha?: number): void;
+  reluGrad(dy: Float32Array, x: ActivationArray, out: Float32Array): void;
   /** out = max(a + b, 0), operands of out's length. */
-  addRelu(a: Float32Array, b: Float32Array, out: Float32Array): void;
-  sumLeading(x: Float32Array, out: Float32Array, inner: number): void;
+  addRelu(a: ActivationArray, b: ActivationArray, out: ActivationArray): void;
+  sumLeading(x: ActivationArray, out: Float32Array, inner: number): void;
   sumTrailing(x: Float32Array, out: Float32Array, inner: number): void;
   matMul(a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array, p: MatMulParams): void;
   resizeBilinear(x: Float32Array, y: Float32Array, p: ResizeParams): void;
@@ -242,4 +260,4 @@ export function loadAddon(): AddonLoad {
   return cached;
 }
 
-export { allocF32 } from './buffer_pool';
+export { allocBf16, allocF32 } from './buffer_pool';

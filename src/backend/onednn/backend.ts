@@ -9,6 +9,11 @@
  *    when nothing needs it (the image batch is not trainable), and for the 7x7 stem that is ~4% of a step.
  *    Every read of tensor data goes through `data.get`, which materialises; disposal does not.
  *
+ *  - bf16 activations: in the bf16 precisions the convolutions, batch norm and the residual add + ReLU write
+ *    their outputs as bf16 bits (a Uint16Array, half the bytes), and the native kernels read those bits
+ *    directly (`bf16Values`). The tensor is float32 to tfjs; its float32 values are widened from the bits
+ *    (exact) on first read, like a lazy output, so every JS kernel and `dataSync` still sees float32.
+ *
  * It also stamps tensors for the bf16 convolutions, which keep a converted copy of each filter array: a
  * stamp names a tensor's values, and the in-place updates (which change values under the same array) give
  * the tensors they write a new one.
@@ -19,7 +24,7 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { InPlaceSgdUpdate, InPlaceUpdatesBackend } from '../in_place_updates';
 import { loadAddon } from './addon';
 import { config } from './config';
-import { isPooled, release, retain } from './buffer_pool';
+import { allocF32, isPooled, release, retain } from './buffer_pool';
 import { bump } from './kernel_helpers/native_kernel';
 
 type DataId = object;
@@ -28,7 +33,7 @@ type Values = Parameters<MathBackendCPU['write']>[0];
 interface Pending {
   compute: () => Float32Array;
   /** Input arrays the computation reads: kept alive (and out of the pool) until it runs or is dropped. */
-  inputs: Float32Array[];
+  inputs: ArrayBufferView[];
 }
 
 interface Entry {
@@ -37,6 +42,8 @@ interface Entry {
   refCount: number;
   complexTensorInfos?: { real: { dataId: DataId }; imag: { dataId: DataId } };
   pending?: Pending;
+  /** The values as bf16 bits (exactly: the float32 values are these widened), for bf16 activations. */
+  bf16?: Uint16Array;
 }
 
 /** Stamps are unique across back end instances: the native filter cache is one per process. */
@@ -47,6 +54,8 @@ export class OneDnnBackend extends MathBackendCPU implements InPlaceUpdatesBacke
   private readonly stamps = new WeakMap<DataId, number>();
   /** Lazy outputs materialised / dropped unread (tests, profiling). */
   readonly lazyStats = { materialised: 0, dropped: 0 };
+  /** bf16 activations created, and those whose float32 values something read (widened). */
+  readonly bf16Stats = { created: 0, widened: 0 };
 
   constructor() {
     super();
@@ -68,16 +77,38 @@ export class OneDnnBackend extends MathBackendCPU implements InPlaceUpdatesBacke
     e.values = p.compute();
     retain(e.values);
     for (const v of p.inputs) release(v);
-    this.lazyStats.materialised++;
+    if (e.bf16) this.bf16Stats.widened++;
+    else this.lazyStats.materialised++;
   }
 
   /** A float32 tensor computed on first access of its values. */
-  makeLazyTensorInfo(shape: number[], compute: () => Float32Array, inputs: Float32Array[]): TensorInfo {
+  makeLazyTensorInfo(shape: number[], compute: () => Float32Array, inputs: ArrayBufferView[]): TensorInfo {
     const dataId = super.write(null as unknown as Values, shape, 'float32');
     const e = this.rawGet(dataId)!;
     for (const v of inputs) retain(v);
     e.pending = { compute, inputs };
     return { dataId, shape, dtype: 'float32' as const };
+  }
+
+  /** A float32 tensor stored as bf16 bits (a bf16 activation); its float32 values are widened on first read. */
+  makeBf16TensorInfo(shape: number[], bits: Uint16Array): TensorInfo {
+    const dataId = super.write(null as unknown as Values, shape, 'float32');
+    const e = this.rawGet(dataId)!;
+    retain(bits);
+    e.bf16 = bits;
+    const widen = () => {
+      const out = allocF32(bits.length);
+      loadAddon().addon!.bf16Widen(bits, out);
+      return out;
+    };
+    e.pending = { compute: widen, inputs: [] };
+    this.bf16Stats.created++;
+    return { dataId, shape, dtype: 'float32' as const };
+  }
+
+  /** The bf16 bits of a bf16 activation (without widening it), else null. */
+  bf16Values(t: TensorInfo): Uint16Array | null {
+    return this.rawGet(t.dataId)?.bf16 ?? null;
   }
 
   override write(values: Values, shape: number[], dtype: DataType): DataId {
@@ -99,6 +130,9 @@ export class OneDnnBackend extends MathBackendCPU implements InPlaceUpdatesBacke
 
   override move(dataId: DataId, values: Values, shape: number[], dtype: DataType, refCount: number): void {
     this.stamps.delete(dataId);
+    // (has() first: DataStorage.get of an id this back end lacks moves it here, which calls move again)
+    const old = this.data.has(dataId) ? this.rawGet(dataId) : undefined;
+    if (old?.bf16) release(old.bf16); // the entry is replaced by float32 values
     super.move(dataId, values, shape, dtype, refCount);
     retain(values);
   }
@@ -131,10 +165,11 @@ export class OneDnnBackend extends MathBackendCPU implements InPlaceUpdatesBacke
     if (e.pending) {
       for (const v of e.pending.inputs) release(v);
       e.pending = undefined;
-      this.lazyStats.dropped++;
+      if (!e.bf16) this.lazyStats.dropped++;
     } else {
       release(e.values);
     }
+    if (e.bf16) release(e.bf16);
     return true;
   }
 
@@ -176,7 +211,8 @@ export class OneDnnBackend extends MathBackendCPU implements InPlaceUpdatesBacke
   /** The values of a tensor that may be written in place: float32, computed, referenced by it alone (not by a clone). */
   private ownedF32(t: TensorInfo): Float32Array | null {
     const e = this.rawGet(t.dataId);
-    if (t.dtype !== 'float32' || e == null || e.pending || e.refCount !== 1) return null;
+    // (not a bf16 activation either: an update in place would leave its bits stale)
+    if (t.dtype !== 'float32' || e == null || e.pending || e.bf16 || e.refCount !== 1) return null;
     return e.values instanceof Float32Array ? e.values : null;
   }
 

@@ -28,8 +28,16 @@ export const POOL_ENABLED = config.bufferPool;
 
 /** Float32 storage for a kernel output; contents are arbitrary (kernels overwrite every element). */
 export function allocF32(n: number): Float32Array {
-  const bytes = n * 4;
-  if (bytes === 0 || !POOL_ENABLED) return new Float32Array(n);
+  return new Float32Array(allocBuffer(n * 4));
+}
+
+/** bf16 storage (16-bit patterns) for an activation output of the bf16 precisions; contents arbitrary. */
+export function allocBf16(n: number): Uint16Array {
+  return new Uint16Array(allocBuffer(n * 2));
+}
+
+function allocBuffer(bytes: number): ArrayBuffer {
+  if (bytes === 0 || !POOL_ENABLED) return new ArrayBuffer(bytes);
   const list = free.get(bytes);
   let ab = list?.pop();
   if (ab) {
@@ -40,7 +48,7 @@ export function allocF32(n: number): Float32Array {
     poolStats.misses++;
   }
   refs.set(ab, { n: 0 });
-  return new Float32Array(ab);
+  return ab;
 }
 
 export function isPooled(ab: ArrayBufferLike): boolean {

@@ -2,7 +2,7 @@
 import { backend_util, Conv2DAttrs, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
-import { type ConvParams, type ConvPrecisionCode, type OneDnnAddon } from '../addon';
+import { type ActivationArray, type ConvParams, type ConvPrecisionCode, type OneDnnAddon } from '../addon';
 import { addon } from './native_kernel';
 import type { Precision } from '../../precision';
 import { OneDnnBackend } from '../backend';
@@ -137,16 +137,29 @@ export const CONV_ENTRY_POINTS = {
   },
 } as const satisfies Record<ConvPass, Record<ConvMethod, keyof OneDnnAddon>>;
 
+/**
+ * The arrays as float32 for a method other than direct: bf16 activations exist only in the bf16 precisions,
+ * which run the direct method alone (chooseConvMethod), so anything else here is a bug, said plainly.
+ */
+function floatArrays(m: ConvMethod, ...arrays: ActivationArray[]): Float32Array[] {
+  if (m !== 'direct' && arrays.some((a) => !(a instanceof Float32Array)))
+    throw new Error(`onednn: the ${m} convolution takes float32 arrays, got a bf16 activation (direct only)`);
+  return arrays as Float32Array[];
+}
+
 /** y = act(conv(x, w) + bias), by the method chosen for its shape (conv_method_choice.ts) unless one is given. */
 export function runConvForward(
   p: ConvParams,
-  x: Float32Array,
+  x: ActivationArray,
   w: Float32Array,
   bias: Float32Array | null,
-  y: Float32Array,
+  y: ActivationArray,
   method?: ConvMethod,
 ) {
-  const run = (m: ConvMethod) => addon()[CONV_ENTRY_POINTS.forward[m]](x, w, bias, y, p);
+  const run = (m: ConvMethod) => {
+    const [xf, yf] = floatArrays(m, x, y);
+    addon()[CONV_ENTRY_POINTS.forward[m]](xf, w, bias, yf, p);
+  };
   if (method) run(method);
   else chooseConvMethod(p, 'forward', run);
 }
@@ -154,12 +167,15 @@ export function runConvForward(
 /** dx = conv^T(dy, w), by the method chosen for its shape unless one is given. */
 export function runConvBackwardData(
   p: ConvParams,
-  dy: Float32Array,
+  dy: ActivationArray,
   w: Float32Array,
-  dx: Float32Array,
+  dx: ActivationArray,
   method?: ConvMethod,
 ) {
-  const run = (m: ConvMethod) => addon()[CONV_ENTRY_POINTS.backwardData[m]](dy, w, dx, p);
+  const run = (m: ConvMethod) => {
+    const [dyf, dxf] = floatArrays(m, dy, dx);
+    addon()[CONV_ENTRY_POINTS.backwardData[m]](dyf, w, dxf, p);
+  };
   if (method) run(method);
   else chooseConvMethod(p, 'backwardData', run);
 }
@@ -167,12 +183,15 @@ export function runConvBackwardData(
 /** dw = corr(x, dy), by the method chosen for its shape unless one is given. */
 export function runConvBackwardWeights(
   p: ConvParams,
-  x: Float32Array,
-  dy: Float32Array,
+  x: ActivationArray,
+  dy: ActivationArray,
   dw: Float32Array,
   method?: ConvMethod,
 ) {
-  const run = (m: ConvMethod) => addon()[CONV_ENTRY_POINTS.backwardWeights[m]](x, dy, dw, p);
+  const run = (m: ConvMethod) => {
+    const [xf, dyf] = floatArrays(m, x, dy);
+    addon()[CONV_ENTRY_POINTS.backwardWeights[m]](xf, dyf, dw, p);
+  };
   if (method) run(method);
   else chooseConvMethod(p, 'backwardWeights', run);
 }

@@ -1,7 +1,8 @@
 import { backend_util, MaxPoolAttrs } from '@tensorflow/tfjs-core';
 
-import type { PoolParams } from '../addon';
-import { allocF32, f32, nativeKernel, output, sizeOf } from './native_kernel';
+import { allocBf16, type ActivationArray, type PoolParams } from '../addon';
+import { activationIn, activationOutput } from './activations';
+import { allocF32, nativeKernel, sizeOf } from './native_kernel';
 
 /** Null for dilated or channels-first pooling. */
 export function poolParams(ci: backend_util.Conv2DInfo): PoolParams | null {
@@ -23,12 +24,19 @@ export function poolParams(ci: backend_util.Conv2DInfo): PoolParams | null {
   };
 }
 
-/** MaxPool and AvgPool share everything but the native call. */
-export function pool2dKernel(kernelName: string, run: (x: Float32Array, y: Float32Array, p: PoolParams) => void) {
+/**
+ * MaxPool and AvgPool share everything but the native call. Both read a bf16 activation as it is; with
+ * `keepsBf16` (max pooling: the max of bf16 values is one) the output of a bf16 input is bf16 too.
+ */
+export function pool2dKernel(
+  kernelName: string,
+  run: (x: ActivationArray, y: ActivationArray, p: PoolParams) => void,
+  keepsBf16 = false,
+) {
   return nativeKernel(kernelName, ({ inputs, backend, attrs }) => {
     const { x } = inputs;
     const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as MaxPoolAttrs;
-    const xv = f32(backend, x);
+    const xv = activationIn(backend, x);
     if (!xv || x.shape.length !== 4) return null;
     const ci = backend_util.computePool2DInfo(
       x.shape as [number, number, number, number],
@@ -40,8 +48,9 @@ export function pool2dKernel(kernelName: string, run: (x: Float32Array, y: Float
     );
     const p = poolParams(ci);
     if (!p) return null;
-    const y = allocF32(sizeOf(ci.outShape));
+    const n = sizeOf(ci.outShape);
+    const y = keepsBf16 && xv instanceof Uint16Array ? allocBf16(n) : allocF32(n);
     run(xv, y, p);
-    return output(backend, ci.outShape, y);
+    return activationOutput(backend, ci.outShape, y);
   });
 }

@@ -1,6 +1,6 @@
 import { Conv2DBackpropFilter, Conv2DBackpropFilterAttrs } from '@tensorflow/tfjs-core';
 
-import { allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
+import { allocF32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
 import {
   bf16Stamp,
   convInfo,
@@ -8,14 +8,15 @@ import {
   convParams,
   runConvBackwardWeights,
 } from '../kernel_helpers/conv_common';
+import { activationIn } from '../kernel_helpers/activations';
 
 export const conv2DBackpropFilterConfig = nativeKernel(
   Conv2DBackpropFilter,
   ({ inputs, backend, attrs }) => {
     const { x, dy } = inputs;
     const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as Conv2DBackpropFilterAttrs;
-    const xv = f32(backend, x),
-      gv = f32(backend, dy);
+    const xv = activationIn(backend, x),
+      gv = activationIn(backend, dy);
     if (!xv || !gv || x.shape.length !== 4) return null;
     const ci = convInfo(x.shape, filterShape, { strides, pad, dataFormat, dimRoundingMode });
     const p = convParams(ci, { srcStamp: bf16Stamp(backend, x), diffDstStamp: bf16Stamp(backend, dy) });

@@ -4,6 +4,7 @@ import { allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/n
 import { convInfo, convKernelOptions, convParams, bf16Stamp, runConvBackwardData } from '../kernel_helpers/conv_common';
 import { OneDnnBackend } from '../backend';
 import { config } from '../config';
+import { activationIn } from '../kernel_helpers/activations';
 
 /** Inputs with at most this many channels get a lazily computed gradient. */
 export const LAZY_MAX_CHANNELS = config.lazyInputGradient ? 4 : 0;
@@ -13,7 +14,7 @@ export const conv2DBackpropInputConfig = nativeKernel(
   ({ inputs, backend, attrs }) => {
     const { dy, filter } = inputs;
     const { inputShape, strides, pad, dataFormat, dimRoundingMode } = attrs as unknown as Conv2DBackpropInputAttrs;
-    const gv = f32(backend, dy),
+    const gv = activationIn(backend, dy),
       wv = f32(backend, filter);
     if (!gv || !wv || inputShape.length !== 4) return null;
     const ci = convInfo(inputShape, filter.shape, { strides, pad, dataFormat, dimRoundingMode });

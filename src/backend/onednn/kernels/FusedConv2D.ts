@@ -1,6 +1,7 @@
 import { FusedConv2D, FusedConv2DAttrs } from '@tensorflow/tfjs-core';
 
-import { allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
+import { f32, nativeKernel, sizeOf } from '../kernel_helpers/native_kernel';
+import { activationIn, activationOutput, allocActivation } from '../kernel_helpers/activations';
 import { convInfo, convKernelOptions, convParams, bf16Stamp, runConvForward } from '../kernel_helpers/conv_common';
 
 /** conv + optional per-channel bias + optional relu in one oneDNN primitive (post-op). */
@@ -11,7 +12,7 @@ export const fusedConv2DConfig = nativeKernel(
     const { strides, pad, dataFormat, dilations, dimRoundingMode, activation } = attrs as unknown as FusedConv2DAttrs;
     if (preluActivationWeights != null) return null;
     if (activation !== 'linear' && activation !== 'relu' && activation != null) return null;
-    const xv = f32(backend, x),
+    const xv = activationIn(backend, x),
       wv = f32(backend, filter);
     if (!xv || !wv || x.shape.length !== 4) return null;
     const ci = convInfo(x.shape, filter.shape, { strides, pad, dataFormat, dimRoundingMode, dilations });
@@ -27,9 +28,9 @@ export const fusedConv2DConfig = nativeKernel(
       srcStamp: bf16Stamp(backend, x),
     });
     if (!p) return null;
-    const y = allocF32(sizeOf(ci.outShape));
+    const y = allocActivation(backend, sizeOf(ci.outShape));
     runConvForward(p, xv, wv, bv, y);
-    return output(backend, ci.outShape, y);
+    return activationOutput(backend, ci.outShape, y);
   },
   convKernelOptions,
 );

@@ -1,4 +1,5 @@
-import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
+import { addon, f32, nativeKernel, sizeOf } from '../kernel_helpers/native_kernel';
+import { activationIn, activationOutput, allocActivation } from '../kernel_helpers/activations';
 import { convInfo, convKernelOptions, convParams, bf16Stamp } from '../kernel_helpers/conv_common';
 import type { GroupedConvAttrs } from '../kernel_helpers/conv_common';
 
@@ -11,7 +12,7 @@ export const groupedConv2DConfig = nativeKernel(
   ({ inputs, backend, attrs }) => {
     const { x, filter, bias } = inputs;
     const { strides, pad, groups } = attrs as unknown as GroupedConvAttrs;
-    const xv = f32(backend, x),
+    const xv = activationIn(backend, x),
       wv = f32(backend, filter);
     if (!xv || !wv || x.shape.length !== 4) return null;
     const ci = convInfo(x.shape, filter.shape, { strides, pad, dataFormat: 'NHWC' });
@@ -19,9 +20,9 @@ export const groupedConv2DConfig = nativeKernel(
     if (bias && (!bv || bv.length !== ci.outChannels)) return null;
     const p = convParams(ci, { groups, weightsStamp: bf16Stamp(backend, filter), srcStamp: bf16Stamp(backend, x) });
     if (!p) return null;
-    const y = allocF32(sizeOf(ci.outShape));
+    const y = allocActivation(backend, sizeOf(ci.outShape));
     addon().conv2dForward(xv, wv, bv, y, p);
-    return output(backend, ci.outShape, y);
+    return activationOutput(backend, ci.outShape, y);
   },
   convKernelOptions,
 );

@@ -1,4 +1,5 @@
-import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
+import { addon, allocF32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
+import { activationIn } from '../kernel_helpers/activations';
 import { bf16Stamp, convInfo, convKernelOptions, convParams } from '../kernel_helpers/conv_common';
 import type { GroupedConvAttrs } from '../kernel_helpers/conv_common';
 
@@ -10,8 +11,8 @@ export const groupedConv2DBackpropFilterConfig = nativeKernel(
   ({ inputs, backend, attrs }) => {
     const { x, dy } = inputs;
     const { strides, pad, groups, filterShape } = attrs as unknown as GroupedConvAttrs & { filterShape: number[] };
-    const xv = f32(backend, x),
-      gv = f32(backend, dy);
+    const xv = activationIn(backend, x),
+      gv = activationIn(backend, dy);
     if (!xv || !gv || x.shape.length !== 4) return null;
     const ci = convInfo(x.shape, filterShape, { strides, pad, dataFormat: 'NHWC' });
     const p = convParams(ci, { groups, srcStamp: bf16Stamp(backend, x), diffDstStamp: bf16Stamp(backend, dy) });

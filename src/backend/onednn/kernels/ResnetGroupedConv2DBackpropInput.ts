@@ -1,4 +1,5 @@
 import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
+import { activationIn } from '../kernel_helpers/activations';
 import { convInfo, convKernelOptions, convParams, bf16Stamp } from '../kernel_helpers/conv_common';
 import type { GroupedConvAttrs } from '../kernel_helpers/conv_common';
 
@@ -10,7 +11,7 @@ export const groupedConv2DBackpropInputConfig = nativeKernel(
   ({ inputs, backend, attrs }) => {
     const { dy, filter } = inputs;
     const { strides, pad, groups, inputShape } = attrs as unknown as GroupedConvAttrs & { inputShape: number[] };
-    const gv = f32(backend, dy),
+    const gv = activationIn(backend, dy),
       wv = f32(backend, filter);
     if (!gv || !wv || inputShape.length !== 4) return null;
     const ci = convInfo(inputShape, filter.shape, { strides, pad, dataFormat: 'NHWC' });

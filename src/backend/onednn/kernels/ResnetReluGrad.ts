@@ -1,6 +1,7 @@
 import { KernelConfig, KernelFunc, TensorInfo, util } from '@tensorflow/tfjs-core';
 
 import { addon, allocF32, bump, f32, KernelArgs, output } from '../kernel_helpers/native_kernel';
+import { activationIn } from '../kernel_helpers/activations';
 
 /** dx = x > 0 ? dy : 0 in one pass (tfjs's own Relu gradient is Step + Cast + Multiply: two full passes). */
 export const RELU_GRAD = 'ResnetReluGrad';
@@ -11,7 +12,7 @@ export const reluGradConfig: KernelConfig = {
   kernelFunc: (({ inputs, backend }: KernelArgs): TensorInfo => {
     const { dy, x } = inputs;
     const gv = f32(backend, dy),
-      xv = f32(backend, x);
+      xv = activationIn(backend, x);
     const out = allocF32(util.sizeFromShape(x.shape));
     const native = gv != null && xv != null && gv.length === xv.length;
     bump(RELU_GRAD, native);
