@@ -29,6 +29,7 @@ import { trainStep } from '../../src/train/train';
 import {
   addonAvailable,
   assertNativeSince,
+  bf16RoundJs,
   ConvCase,
   convCaseName,
   rand,
@@ -39,17 +40,6 @@ import {
 import { useBackendNow } from '../helpers/backend';
 
 const BF16_TOL = 2e-2;
-
-/** float32(bf16(v)), rounding to nearest even: the JS twin of native/src/bf16.h. */
-export function bf16RoundJs(v: Float32Array): Float32Array {
-  const u = new Uint32Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
-  for (let i = 0; i < u.length; i++) {
-    const x = u[i];
-    if ((x & 0x7fffffff) >>> 0 > 0x7f800000) u[i] = ((x | 0x400000) & 0xffff0000) >>> 0;
-    else u[i] = ((x + 0x7fff + ((x >>> 16) & 1)) & 0xffff0000) >>> 0;
-  }
-  return new Float32Array(u.buffer);
-}
 
 type Case = ConvCase<'same' | 'valid' | number>;
 

@@ -1,0 +1,234 @@
+/**
+ * bf16 activations between layers (issue #28 item 2; src/backend/onednn/kernel_helpers/activations.ts).
+ * In the bf16 precisions the kernels that make a network's activations write bf16 bits, and the kernels
+ * after them read those bits as they are. Checked here, in emulated bf16 (any CPU) and in native bf16
+ * where the CPU has it:
+ *  - the storage: a bf16 tensor reads as its bits widened (exactly), only when something reads its
+ *    float32 values; its buffers go back to the pool on dispose; it is never updated in place;
+ *  - each kernel's numbers: its float32 result rounded once to bf16 (ReLU and max pooling: exact);
+ *  - a training step of each recipe: which tensors are bf16, how many are widened (none in the step's
+ *    kernels: every reader takes bf16), and fp32 creates none.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { OneDnnBackend } from '../../src/backend/onednn/backend';
+import { allocBf16, poolStats } from '../../src/backend/onednn/buffer_pool';
+import { setConvPrecision } from '../../src/backend/onednn/kernel_helpers/conv_common';
+import type { Precision } from '../../src/backend/precision';
+import { detectBf16Support } from '../../src/backend/select';
+import { addRelu } from '../../src/ops/add_relu';
+import { batchNormTrain } from '../../src/ops/batch_norm_train';
+import { ResNet } from '../../src/models/resnet';
+import { recipeOptimizer, recipeStepOptions, trainingRecipe } from '../../src/recipe';
+import { trainStep } from '../../src/train/train';
+import { useBackendNow } from '../helpers/backend';
+import { addonAvailable, assertNativeSince, bf16RoundJs, rand, relErr, skipReason, statsSnapshot } from './_helpers';
+
+const support = addonAvailable ? detectBf16Support() : null;
+const nativeBf16 = support != null && support.cpuFlags.length > 0 && support.onednnConv === true;
+
+function onednn(): OneDnnBackend {
+  useBackendNow('onednn');
+  return tf.backend() as OneDnnBackend;
+}
+
+/** The bf16 bits of v (round to nearest even), in pooled storage as the kernels' outputs are. */
+function bitsOf(v: Float32Array): Uint16Array {
+  const u = new Uint32Array(bf16RoundJs(v).buffer);
+  const bits = allocBf16(v.length);
+  u.forEach((w, i) => (bits[i] = w >>> 16));
+  return bits;
+}
+
+describe.skipIf(!addonAvailable)(`bf16 activations: the storage ${skipReason}`, () => {
+  afterEach(() => setConvPrecision('fp32'));
+
+  it('reads as its bits widened, only when read; recycles both buffers on dispose', () => {
+    const b = onednn();
+    const values = rand(5000, 1).map((v) => v * 100);
+    const bits = bitsOf(values);
+    const stats0 = { ...b.bf16Stats };
+    const info = b.makeBf16TensorInfo([50, 100], bits);
+    const t = tf.engine().makeTensorFromTensorInfo(info);
+    expect(b.bf16Values(t)).toBe(bits);
+    expect(b.bf16Stats.widened - stats0.widened, 'nothing read its float32 values yet').toBe(0);
+    expect(Array.from(t.dataSync())).toEqual(Array.from(bf16RoundJs(values)));
+    expect(b.bf16Stats.widened - stats0.widened).toBe(1);
+    t.dataSync();
+    expect(b.bf16Stats.widened - stats0.widened, 'widened once').toBe(1);
+    expect(b.bf16Values(t), 'the bits stay').toBe(bits);
+    const recycled0 = poolStats.recycled;
+    t.dispose();
+    expect(poolStats.recycled - recycled0, 'the bits and the widened values back in the pool').toBe(2);
+  });
+
+  it('a bf16 tensor disposed unread returns its bits; it is never written in place', () => {
+    const b = onednn();
+    const recycled0 = poolStats.recycled;
+    const info = b.makeBf16TensorInfo([4], bitsOf(new Float32Array([1, 2, 3, 4])));
+    tf.engine().makeTensorFromTensorInfo(info).dispose();
+    expect(poolStats.recycled - recycled0).toBe(1);
+    // an in-place SGD step would change the float32 values under unchanged bits
+    const p = tf.engine().makeTensorFromTensorInfo(b.makeBf16TensorInfo([4], bitsOf(new Float32Array([1, 2, 3, 4]))));
+    p.dataSync();
+    const g = tf.ones([4]);
+    const update = {
+      params: [p],
+      grads: [g],
+      accums: null,
+      decays: [0],
+      learningRate: 1,
+      momentum: 0,
+      nesterov: false,
+    };
+    expect(b.sgdUpdateInPlace(update)).toBe(false);
+    expect(Array.from(p.dataSync())).toEqual([1, 2, 3, 4]);
+    tf.dispose([p, g]);
+  });
+
+  it('fp32 makes no bf16 tensor; a bf16 tensor left from bf16 is read as float32 by every method', () => {
+    const b = onednn();
+    setConvPrecision('bf16-emulated');
+    const x = tf.tensor4d(rand(2 * 8 * 8 * 4, 3), [2, 8, 8, 4]);
+    const w = tf.tensor4d(rand(3 * 3 * 4 * 8, 4), [3, 3, 4, 8]);
+    const y = tf.conv2d(x, w, 1, 'same');
+    expect(b.bf16Values(y)).not.toBeNull();
+    setConvPrecision('fp32');
+    const created0 = b.bf16Stats.created;
+    const w2 = tf.tensor4d(rand(3 * 3 * 8 * 8, 5), [3, 3, 8, 8]);
+    const z = tf.conv2d(y as tf.Tensor4D, w2, 1, 'same');
+    expect(b.bf16Stats.created - created0).toBe(0);
+    expect(b.bf16Values(z)).toBeNull();
+    useBackendNow('cpu');
+    const ref = tf.conv2d(
+      tf.tensor4d(y.dataSync(), y.shape as number[] as [number, number, number, number]),
+      tf.tensor4d(w2.dataSync(), w2.shape),
+      1,
+      'same',
+    );
+    expect(relErr(z.dataSync(), ref.dataSync())).toBeLessThan(1e-5);
+    tf.dispose([x, w, y, w2, z, ref]);
+  });
+});
+
+const precisions: [Precision, boolean][] = [
+  ['bf16-emulated', addonAvailable],
+  ['bf16', nativeBf16],
+];
+
+for (const [precision, available] of precisions) {
+  describe.skipIf(!available)(`bf16 activations: kernels and training steps in ${precision}`, () => {
+    beforeAll(() => {
+      onednn();
+    });
+    afterEach(() => setConvPrecision('fp32'));
+
+    /** The kernel's result on the onednn back end in `precision`, and whether it came out as a bf16 tensor. */
+    function onOneDnn(f: () => tf.Tensor | tf.Tensor[]): { values: Float32Array[]; bf16: boolean[] } {
+      const b = onednn();
+      setConvPrecision(precision);
+      const out = [f()].flat();
+      const r = {
+        values: out.map((t) => t.dataSync().slice() as Float32Array),
+        bf16: out.map((t) => b.bf16Values(t) != null),
+      };
+      setConvPrecision('fp32');
+      tf.dispose(out);
+      return r;
+    }
+    function onCpu(f: () => tf.Tensor | tf.Tensor[]): Float32Array[] {
+      useBackendNow('cpu');
+      const out = [f()].flat();
+      const r = out.map((t) => t.dataSync().slice() as Float32Array);
+      tf.dispose(out);
+      return r;
+    }
+
+    it('batch norm + ReLU: y is float32 BN of the bf16 input, rounded once; the statistics stay float32', () => {
+      const shape = [4, 6, 6, 24];
+      const xv = bf16RoundJs(rand(4 * 6 * 6 * 24, 7).map((v) => v * 3 + 0.5));
+      const scale = rand(24, 8).map((v) => v + 1.5),
+        offset = rand(24, 9);
+      const make = () => {
+        const x = tf.tensor(xv, shape);
+        const r = batchNormTrain(x, tf.tensor1d(scale), tf.tensor1d(offset), 1e-5, true);
+        return [r.y, r.mean, r.variance];
+      };
+      const before = statsSnapshot();
+      const got = onOneDnn(make);
+      assertNativeSince(before, ['ResnetBatchNormTrain']);
+      const want = onCpu(make);
+      expect(got.bf16).toEqual([true, false, false]);
+      expect(relErr(got.values[0], bf16RoundJs(want[0]))).toBeLessThan(1e-3);
+      expect(Array.from(bf16RoundJs(got.values[0]))).toEqual(Array.from(got.values[0]));
+      expect(relErr(got.values[1], want[1])).toBeLessThan(1e-5);
+      expect(relErr(got.values[2], want[2])).toBeLessThan(1e-5);
+    });
+
+    it('residual add + ReLU, ReLU and max pooling keep bf16 (ReLU and max exactly); average pooling is float32', () => {
+      const shape: [number, number, number, number] = [2, 9, 9, 16];
+      const av = rand(2 * 9 * 9 * 16, 11),
+        bv = rand(2 * 9 * 9 * 16, 12);
+      // bf16 inputs: the outputs of a convolution in this precision
+      const w = tf.tidy(() => tf.eye(16).reshape([1, 1, 16, 16]));
+      const asActivation = (v: Float32Array) => tf.conv2d(tf.tensor4d(v, shape), w as tf.Tensor4D, 1, 'valid');
+      const make = () => {
+        const a = asActivation(av),
+          b = asActivation(bv);
+        return [addRelu(a, b), tf.relu(a), tf.maxPool(a, 3, 2, 'same'), tf.avgPool(a, 3, 2, 'same')];
+      };
+      const got = onOneDnn(make);
+      expect(got.bf16).toEqual([true, true, true, false]);
+      const ra = bf16RoundJs(av),
+        rb = bf16RoundJs(bv);
+      const want = onCpu(() => {
+        const a = tf.tensor4d(ra, shape),
+          b = tf.tensor4d(rb, shape);
+        return [tf.relu(tf.add(a, b)), tf.relu(a), tf.maxPool(a, 3, 2, 'same'), tf.avgPool(a, 3, 2, 'same')];
+      });
+      expect(relErr(got.values[0], bf16RoundJs(want[0]))).toBeLessThan(1e-6);
+      expect(Array.from(got.values[1]), 'ReLU: exact').toEqual(Array.from(want[1]));
+      expect(Array.from(got.values[2]), 'max pooling: exact').toEqual(Array.from(want[2]));
+      expect(relErr(got.values[3], want[3])).toBeLessThan(1e-6);
+      w.dispose();
+    });
+
+    it('a training step of each recipe: activations and their gradients bf16, none widened, losses as fp32', () => {
+      const b = onednn();
+      for (const name of ['fast', 'seed'] as const) {
+        const r = trainingRecipe(name);
+        const losses: Record<string, number> = {};
+        for (const p of ['fp32', precision] as Precision[]) {
+          setConvPrecision(p);
+          const net = new ResNet(r.model);
+          net.build([r.resize, r.resize, 1]);
+          tf.tidy(() =>
+            net.trainableVariables().forEach((v, i) => v.assign(tf.randomUniform(v.shape, -0.1, 0.1, 'float32', i))),
+          );
+          const opt = recipeOptimizer(r);
+          const x = tf.randomUniform([8, r.resize, r.resize, 1], 0, 1, 'float32', 3);
+          const y = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7]);
+          trainStep(net, opt, { x, y }, recipeStepOptions(r)); // first step: primitives, measuring
+          const s0 = { ...b.bf16Stats };
+          const { loss } = trainStep(net, opt, { x, y }, recipeStepOptions(r));
+          losses[p] = loss;
+          const created = b.bf16Stats.created - s0.created,
+            widened = b.bf16Stats.widened - s0.widened;
+          if (p === 'fp32') expect(created, `${name} fp32`).toBe(0);
+          else {
+            // 20 convolutions (fast) / 17 (seed), their BNs, ReLUs, pools and residual outputs, BN gradients
+            expect(created, `${name}: bf16 tensors per step`).toBeGreaterThan(50);
+            expect(widened, `${name}: bf16 tensors whose float32 values a kernel read`).toBe(0);
+          }
+          tf.dispose([x, y]);
+          net.dispose();
+          opt.dispose();
+        }
+        expect(Math.abs(losses[precision] - losses.fp32), `${name}: ${JSON.stringify(losses)}`).toBeLessThan(
+          0.02 * Math.abs(losses.fp32),
+        );
+      }
+    });
+  });
+}
