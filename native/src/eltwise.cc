@@ -7,7 +7,8 @@
 //   unary(op, x, out, alpha)
 //   reluGrad(dy, x, out)    out = x > 0 ? dy : 0
 //   addRelu(a, b, out)      out = max(a + b, 0): a residual block's add and ReLU in one pass (same-length operands)
-// unary's x and out, reluGrad's x and addRelu's operands and output may be bf16 activations (Uint16Array), read and written in
+// binary's same-length operands, unary's x and out, reluGrad's and addRelu's operands and outputs may be bf16
+// activations (Uint16Array), read and written in
 // blocks through a float32 scratch.
 #include <cmath>
 
@@ -82,12 +83,52 @@ void run(const float* a, int64_t na, const float* b, int64_t nb, float* o, int64
   }
 }
 
+constexpr int64_t kChunk = 4096;  // elements per block when an operand is bf16
+
+/** Calls f(i, k) for consecutive blocks of at most kChunk elements of [i0, i0 + n). */
+template <typename F>
+void blocks(int64_t i0, int64_t n, F f) {
+  for (int64_t i = i0; i < i0 + n; i += kChunk) f(i, std::min(kChunk, i0 + n - i));
+}
+
+// Same-length operands of which one or both are bf16 activations (e.g. gradients accumulated where a
+// block's input feeds two branches): widened a block at a time, float32 out.
+template <int OP>
+void runBf16(const Act& a, const Act& b, float* o, int64_t n) {
+  forChunks(n, [&](int64_t i0, int64_t k) {
+    blocks(i0, k, [&](int64_t i, int64_t len) {
+      full<OP>(readF32(a, i, len, threadScratch(0, kChunk)), readF32(b, i, len, threadScratch(1, kChunk)), o + i,
+               len);
+    });
+  });
+}
+
+Napi::Value BinaryBf16(const Napi::CallbackInfo& info, int op, const Act& a, const Act& b) {
+  float* o = f32(info[3]);
+  int64_t n = f32len(info[3]);
+  bool inner1 = info.Length() <= 4 || info[4].IsUndefined() || i64(info[4]) == 1;
+  require(a.n == n && b.n == n && inner1, info.Env(), "binary: a bf16 operand needs operands of the output's length");
+  switch (op) {
+    case kAdd: runBf16<kAdd>(a, b, o, n); break;
+    case kSub: runBf16<kSub>(a, b, o, n); break;
+    case kMul: runBf16<kMul>(a, b, o, n); break;
+    case kDiv: runBf16<kDiv>(a, b, o, n); break;
+    case kMax: runBf16<kMax>(a, b, o, n); break;
+    case kMin: runBf16<kMin>(a, b, o, n); break;
+    case kSqDiff: runBf16<kSqDiff>(a, b, o, n); break;
+    default: throw Napi::Error::New(info.Env(), "binary: unknown op");
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Value Binary(const Napi::CallbackInfo& info) {
   int op = static_cast<int>(i64(info[0]));
-  const float* a = f32(info[1]);
-  const float* b = f32(info[2]);
+  Act aa = act(info[1], "binary a"), ba = act(info[2], "binary b");
+  if (aa.bf16 || ba.bf16) return BinaryBf16(info, op, aa, ba);
+  const float* a = aa.f();
+  const float* b = ba.f();
   float* o = f32(info[3]);
-  int64_t na = f32len(info[1]), nb = f32len(info[2]), n = f32len(info[3]);
+  int64_t na = aa.n, nb = ba.n, n = f32len(info[3]);
   int64_t inner = info.Length() > 4 && !info[4].IsUndefined() ? i64(info[4]) : 1;
   require(na > 0 && nb > 0 && n % na == 0 && n % nb == 0 && (na == n || nb == n), info.Env(),
           "binary: unsupported broadcast");
@@ -120,14 +161,6 @@ RN_SIMD void unaryLoop(const float* __restrict x, float* __restrict o, int64_t n
     if constexpr (OP == kLog) o[i] = std::log(v);
     if constexpr (OP == kAbs) o[i] = std::fabs(v);
   }
-}
-
-constexpr int64_t kChunk = 4096;  // elements per block when an operand is bf16
-
-/** Calls f(i, k) for consecutive blocks of at most kChunk elements of [i0, i0 + n). */
-template <typename F>
-void blocks(int64_t i0, int64_t n, F f) {
-  for (int64_t i = i0; i < i0 + n; i += kChunk) f(i, std::min(kChunk, i0 + n - i));
 }
 
 template <int OP>
@@ -172,15 +205,17 @@ RN_SIMD void reluGradLoop(const float* __restrict dy, const float* __restrict x,
 }
 
 Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
-  const float* dy = f32(info[0]);
+  Act dy = act(info[0], "reluGrad dy");
   Act x = act(info[1], "reluGrad x");
-  float* o = f32(info[2]);
-  int64_t n = f32len(info[0]);
-  require(x.n == n && static_cast<int64_t>(f32len(info[2])) == n, info.Env(),
-          "reluGrad: dy, x and out differ in length");
+  Act o = act(info[2], "reluGrad out");
+  int64_t n = dy.n;
+  require(x.n == n && o.n == n, info.Env(), "reluGrad: dy, x and out differ in length");
   forChunks(n, [&](int64_t i0, int64_t k) {
     blocks(i0, k, [&](int64_t i, int64_t len) {
-      reluGradLoop(dy + i, readF32(x, i, len, threadScratch(0, kChunk)), o + i, len);
+      float* oi = writeF32(o, i, threadScratch(2, kChunk));
+      reluGradLoop(readF32(dy, i, len, threadScratch(0, kChunk)), readF32(x, i, len, threadScratch(1, kChunk)), oi,
+                   len);
+      commitF32(o, i, len, oi);
     });
   });
   return info.Env().Undefined();

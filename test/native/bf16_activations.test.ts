@@ -166,7 +166,7 @@ for (const [precision, available] of precisions) {
       expect(relErr(got.values[2], want[2])).toBeLessThan(1e-5);
     });
 
-    it('residual add + ReLU, ReLU and max pooling keep bf16 (ReLU and max exactly); average pooling is float32', () => {
+    it('residual add + ReLU, ReLU and max pooling keep bf16 (ReLU and max exactly); average pooling and add are float32', () => {
       const shape: [number, number, number, number] = [2, 9, 9, 16];
       const av = rand(2 * 9 * 9 * 16, 11),
         bv = rand(2 * 9 * 9 * 16, 12);
@@ -176,21 +176,30 @@ for (const [precision, available] of precisions) {
       const make = () => {
         const a = asActivation(av),
           b = asActivation(bv);
-        return [addRelu(a, b), tf.relu(a), tf.maxPool(a, 3, 2, 'same'), tf.avgPool(a, 3, 2, 'same')];
+        return [addRelu(a, b), tf.relu(a), tf.maxPool(a, 3, 2, 'same'), tf.avgPool(a, 3, 2, 'same'), tf.add(a, b)];
       };
+      const before = statsSnapshot();
       const got = onOneDnn(make);
-      expect(got.bf16).toEqual([true, true, true, false]);
+      assertNativeSince(before, ['ResnetAddRelu', 'Relu', 'MaxPool', 'AvgPool', 'Add']);
+      expect(got.bf16).toEqual([true, true, true, false, false]);
       const ra = bf16RoundJs(av),
         rb = bf16RoundJs(bv);
       const want = onCpu(() => {
         const a = tf.tensor4d(ra, shape),
           b = tf.tensor4d(rb, shape);
-        return [tf.relu(tf.add(a, b)), tf.relu(a), tf.maxPool(a, 3, 2, 'same'), tf.avgPool(a, 3, 2, 'same')];
+        return [
+          tf.relu(tf.add(a, b)),
+          tf.relu(a),
+          tf.maxPool(a, 3, 2, 'same'),
+          tf.avgPool(a, 3, 2, 'same'),
+          tf.add(a, b),
+        ];
       });
       expect(relErr(got.values[0], bf16RoundJs(want[0]))).toBeLessThan(1e-6);
       expect(Array.from(got.values[1]), 'ReLU: exact').toEqual(Array.from(want[1]));
       expect(Array.from(got.values[2]), 'max pooling: exact').toEqual(Array.from(want[2]));
       expect(relErr(got.values[3], want[3])).toBeLessThan(1e-6);
+      expect(Array.from(got.values[4]), 'a sum of bf16 activations: float32').toEqual(Array.from(want[4]));
       w.dispose();
     });
 

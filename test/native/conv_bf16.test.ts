@@ -3,8 +3,8 @@
  *
  * What a bf16 pass computes: its inputs (x and w forward, dy and w backward-data, x and dy backward-weights)
  * rounded to bf16, products accumulated in float32; the gradients come out float32, the forward output
- * (bias and ReLU added in float32) is rounded once to bf16, as it is stored as a bf16 activation between
- * layers (kernel_helpers/activations.ts). So each pass is checked twice:
+ * (bias and ReLU added in float32) and the input gradient are rounded once to bf16, as they are stored as
+ * bf16 activations between layers (kernel_helpers/activations.ts). So each pass is checked twice:
  *  - against tfjs's JS float32 kernels on the bf16-ROUNDED inputs: equal up to float32 summation order
  *    (1e-4 emulated, 1e-3 native bf16, whose kernels may split the sums differently);
  *  - against the same kernels on the UNROUNDED inputs: within BF16_TOL, the stated bf16 tolerance (8-bit
@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAddon } from '../../src/backend/onednn/addon';
 import { OneDnnBackend } from '../../src/backend/onednn/backend';
 import { setConvPrecision } from '../../src/backend/onednn/kernel_helpers/conv_common';
+import { LAZY_MAX_CHANNELS } from '../../src/backend/onednn/kernels/Conv2DBackpropInput';
 import type { Precision } from '../../src/backend/precision';
 import { detectBf16Support } from '../../src/backend/select';
 import { groupedConv2d } from '../../src/ops/grouped_conv2d';
@@ -134,7 +135,11 @@ for (const [precision, available, why, roundedTol] of precisions) {
       );
       const exact = passes('cpu', c, x, w, dy, yShape);
       const rounded = passes('cpu', c, bf16RoundJs(x), bf16RoundJs(w), bf16RoundJs(dy), yShape);
-      rounded[0] = bf16RoundJs(rounded[0]); // the output is a bf16 activation
+      // The output is a bf16 activation, and so is the input gradient unless the input is a network's
+      // images (at most LAZY_MAX_CHANNELS channels: a float32 gradient computed only if read).
+      rounded[0] = bf16RoundJs(rounded[0]);
+      const dxBf16 = c.groups !== undefined || c.cin > LAZY_MAX_CHANNELS;
+      if (dxBf16) rounded[1] = bf16RoundJs(rounded[1]);
       const before = statsSnapshot();
       const got = passes('onednn', c, x, w, dy, yShape);
       assertNativeSince(
@@ -150,6 +155,8 @@ for (const [precision, available, why, roundedTol] of precisions) {
         expect(relErr(got[i], exact[i]), `${what} vs float32`).toBeLessThan(BF16_TOL);
       });
       expect(Array.from(bf16RoundJs(got[0])), 'every output value is a bf16 value').toEqual(Array.from(got[0]));
+      if (dxBf16) expect(Array.from(bf16RoundJs(got[1])), 'dx: bf16 values').toEqual(Array.from(got[1]));
+      else expect(Array.from(bf16RoundJs(got[1])), "the images' dx: float32").not.toEqual(Array.from(got[1]));
     });
 
     it('bias and fused relu are added to the float32 sum, then the output is rounded once to bf16', () => {

@@ -198,9 +198,9 @@ export interface OneDnnAddon {
    * out[i] = a[i] op s[(i / inner) % s.length] (or s op b[i]): one operand has out's length, the other, s,
    * repeats; inner (default 1) is broadcastInner's count. The caller checks shapes.
    */
-  binary(op: BinaryOp, a: Float32Array, b: Float32Array, out: Float32Array, inner?: number): void;
+  binary(op: BinaryOp, a: ActivationArray, b: ActivationArray, out: Float32Array, inner?: number): void;
   unary(op: UnaryOp, x: ActivationArray, out: ActivationArray, alpha?: number): void;
-  reluGrad(dy: Float32Array, x: ActivationArray, out: Float32Array): void;
+  reluGrad(dy: ActivationArray, x: ActivationArray, out: ActivationArray): void;
   /** out = max(a + b, 0), operands of out's length. */
   addRelu(a: ActivationArray, b: ActivationArray, out: ActivationArray): void;
   sumLeading(x: ActivationArray, out: Float32Array, inner: number): void;

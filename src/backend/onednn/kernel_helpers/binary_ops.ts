@@ -1,23 +1,26 @@
 /**
  * Float32 binary element-wise kernels: same shape, or one full operand and one broadcast over a block of its
  * axes (a scalar, a [C] bias over [N, H, W, C], a per-row [N, 1] over [N, C] as in softmax cross-entropy).
+ * Same-shape operands may be bf16 activations, read as they are (the gradient sums where a block's input
+ * feeds two branches); the result is float32.
  */
 import { backend_util } from '@tensorflow/tfjs-core';
 
 import { BinaryOp } from '../addon';
+import { activationIn } from './activations';
 import { addon, allocF32, broadcastInner, f32, nativeKernel, output, sizeOf } from './native_kernel';
 
 export function binaryKernel(kernelName: string, op: BinaryOp) {
   return nativeKernel(kernelName, ({ inputs, backend }) => {
     const { a, b } = inputs;
-    const av = f32(backend, a),
-      bv = f32(backend, b);
-    if (!av || !bv) return null;
     const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const n = sizeOf(outShape);
-    if (n === 0) return null;
-    const aFull = av.length === n,
-      bFull = bv.length === n;
+    const aFull = sizeOf(a.shape) === n,
+      bFull = sizeOf(b.shape) === n;
+    const read = aFull && bFull ? activationIn : f32; // bf16 operands only without a broadcast
+    const av = read(backend, a),
+      bv = read(backend, b);
+    if (!av || !bv || n === 0) return null;
     let inner = 1;
     if (!(aFull && bFull)) {
       if (!aFull && !bFull) return null; // both broadcast (an outer product): JS

@@ -1,10 +1,10 @@
 import { Conv2DBackpropInput, Conv2DBackpropInputAttrs } from '@tensorflow/tfjs-core';
 
-import { allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
+import { allocF32, f32, nativeKernel, sizeOf } from '../kernel_helpers/native_kernel';
 import { convInfo, convKernelOptions, convParams, bf16Stamp, runConvBackwardData } from '../kernel_helpers/conv_common';
 import { OneDnnBackend } from '../backend';
 import { config } from '../config';
-import { activationIn } from '../kernel_helpers/activations';
+import { activationIn, activationOutput, allocActivation } from '../kernel_helpers/activations';
 
 /** Inputs with at most this many channels get a lazily computed gradient. */
 export const LAZY_MAX_CHANNELS = config.lazyInputGradient ? 4 : 0;
@@ -30,7 +30,10 @@ export const conv2DBackpropInputConfig = nativeKernel(
     if (p.inChannels <= LAZY_MAX_CHANNELS && backend instanceof OneDnnBackend) {
       return backend.makeLazyTensorInfo([...inputShape], compute, [gv, wv]);
     }
-    return output(backend, [...inputShape], compute());
+    // the gradient of a bf16 activation is one (bf16 from the primitive in native bf16)
+    const dx = allocActivation(backend, sizeOf(inputShape));
+    runConvBackwardData(p, gv, wv, dx);
+    return activationOutput(backend, [...inputShape], dx);
   },
   convKernelOptions,
 );

@@ -1,5 +1,5 @@
-import { addon, allocF32, f32, nativeKernel, output, sizeOf } from '../kernel_helpers/native_kernel';
-import { activationIn } from '../kernel_helpers/activations';
+import { addon, f32, nativeKernel, sizeOf } from '../kernel_helpers/native_kernel';
+import { activationIn, activationOutput, allocActivation } from '../kernel_helpers/activations';
 import { convInfo, convKernelOptions, convParams, bf16Stamp } from '../kernel_helpers/conv_common';
 import type { GroupedConvAttrs } from '../kernel_helpers/conv_common';
 
@@ -21,9 +21,9 @@ export const groupedConv2DBackpropInputConfig = nativeKernel(
       diffDstStamp: bf16Stamp(backend, dy),
     });
     if (!p || sizeOf(dy.shape) !== sizeOf(ci.outShape)) return null;
-    const dx = allocF32(sizeOf(inputShape));
+    const dx = allocActivation(backend, sizeOf(inputShape));
     addon().conv2dBackwardData(gv, wv, dx, p);
-    return output(backend, [...inputShape], dx);
+    return activationOutput(backend, [...inputShape], dx);
   },
   convKernelOptions,
 );
