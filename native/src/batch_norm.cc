@@ -247,17 +247,17 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
 
 /** y = x * a[c] + b[c] over rows of C channels (inference batch norm with folded statistics). */
 Napi::Value ChannelAffine(const Napi::CallbackInfo& info) {
-  const float* x = f32(info[0]);
+  Act x = act(info[0], "channelAffine x");
   const float* a = f32(info[1]);
   const float* b = f32(info[2]);
-  float* y = f32(info[3]);
+  Act y = act(info[3], "channelAffine y");
   int64_t c = i64(info[4]);
   bool relu = info.Length() > 5 && info[5].ToBoolean().Value();
-  int64_t n = f32len(info[0]);
+  int64_t n = x.n;
   require(c > 0 && n % c == 0 && static_cast<int64_t>(f32len(info[1])) == c &&
-              static_cast<int64_t>(f32len(info[2])) == c && static_cast<int64_t>(f32len(info[3])) == n,
+              static_cast<int64_t>(f32len(info[2])) == c && y.n == n,
           info.Env(), "channelAffine: bad shapes");
-  affine(Act{const_cast<float*>(x), false, n}, a, b, n / c, c, Act{y, false, n}, relu);
+  affine(x, a, b, n / c, c, y, relu);
   return info.Env().Undefined();
 }
 

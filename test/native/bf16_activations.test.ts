@@ -6,8 +6,8 @@
  *  - the storage: a bf16 tensor reads as its bits widened (exactly), only when something reads its
  *    float32 values; its buffers go back to the pool on dispose; it is never updated in place;
  *  - each kernel's numbers: its float32 result rounded once to bf16 (ReLU and max pooling: exact);
- *  - a training step of each recipe: which tensors are bf16, how many are widened (none in the step's
- *    kernels: every reader takes bf16), and fp32 creates none.
+ *  - a training step and an evaluation pass of each recipe: which tensors are bf16, how many are widened
+ *    (none: every kernel that reads one takes bf16), and fp32 creates none.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +85,21 @@ describe.skipIf(!addonAvailable)(`bf16 activations: the storage ${skipReason}`, 
     expect(b.sgdUpdateInPlace(update)).toBe(false);
     expect(Array.from(p.dataSync())).toEqual([1, 2, 3, 4]);
     tf.dispose([p, g]);
+  });
+
+  it('reshape reads no values: a reshaped bf16 tensor stays unwidened; complex tensors reshape as on cpu', () => {
+    const b = onednn();
+    const t = tf.engine().makeTensorFromTensorInfo(b.makeBf16TensorInfo([2, 3, 4], bitsOf(rand(24, 6))));
+    const widened0 = b.bf16Stats.widened;
+    const r = tf.reshape(t, [4, -1]);
+    expect(r.shape).toEqual([4, 6]);
+    expect(b.bf16Values(r), 'the same data').toBe(b.bf16Values(t));
+    expect(b.bf16Stats.widened - widened0).toBe(0);
+    const c = tf.complex(tf.tensor1d([1, 2, 3, 4]), tf.tensor1d([5, 6, 7, 8]));
+    const rc = tf.reshape(c, [2, 2]);
+    expect(Array.from(tf.imag(rc).dataSync())).toEqual([5, 6, 7, 8]);
+    expect(tf.real(rc).shape).toEqual([2, 2]);
+    tf.dispose([t, r, c, rc]);
   });
 
   it('fp32 makes no bf16 tensor; a bf16 tensor left from bf16 is read as float32 by every method', () => {
@@ -229,6 +244,11 @@ for (const [precision, available] of precisions) {
             // 20 convolutions (fast) / 17 (seed), their BNs, ReLUs, pools and residual outputs, BN gradients
             expect(created, `${name}: bf16 tensors per step`).toBeGreaterThan(50);
             expect(widened, `${name}: bf16 tensors whose float32 values a kernel read`).toBe(0);
+            // evaluation: inference batch norm reads and writes bf16 as well
+            const e0 = { ...b.bf16Stats };
+            tf.tidy(() => net.apply(x, { training: false }).dataSync());
+            expect(b.bf16Stats.created - e0.created, `${name}: evaluation`).toBeGreaterThan(15);
+            expect(b.bf16Stats.widened - e0.widened, `${name}: evaluation, widened`).toBe(0);
           }
           tf.dispose([x, y]);
           net.dispose();

@@ -183,10 +183,10 @@ export interface OneDnnAddon {
     y?: ActivationArray | null,
   ): void;
   channelAffine(
-    x: Float32Array,
+    x: ActivationArray,
     a: Float32Array,
     b: Float32Array,
-    y: Float32Array,
+    y: ActivationArray,
     channels: number,
     relu?: boolean,
   ): void;

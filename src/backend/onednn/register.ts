@@ -21,6 +21,7 @@ import { avgPoolConfig } from './kernels/AvgPool';
 import { avgPoolGradConfig } from './kernels/AvgPoolGrad';
 import { batchMatMulConfig } from './kernels/BatchMatMul';
 import { castConfig } from './kernels/Cast';
+import { reshapeConfig } from './kernels/Reshape';
 import { conv2DConfig } from './kernels/Conv2D';
 import { conv2DBackpropFilterConfig } from './kernels/Conv2DBackpropFilter';
 import { conv2DBackpropInputConfig } from './kernels/Conv2DBackpropInput';
@@ -99,6 +100,7 @@ export const nativeKernelConfigs: KernelConfig[] = [
   resizeBilinearConfig,
   reluGradConfig,
   castConfig,
+  reshapeConfig,
 ];
 
 let state: { ok: boolean; reason: string } | undefined;

@@ -1,16 +1,18 @@
 import { FusedBatchNorm, FusedBatchNormAttrs } from '@tensorflow/tfjs-core';
 
-import { addon, allocF32, f32, nativeKernel, output } from '../kernel_helpers/native_kernel';
+import { addon, f32, nativeKernel } from '../kernel_helpers/native_kernel';
+import { activationIn, activationOutput, allocActivation } from '../kernel_helpers/activations';
 
 /**
  * Inference batch norm (tf.batchNorm: evaluation mode of the model): statistics folded into a per-channel
  * a = scale / sqrt(var + eps), b = offset - mean * a (in double), then one native pass y = x * a + b.
- * Parameters must be per-channel ([C]) or single values; anything else runs the JS kernel.
+ * Parameters must be per-channel ([C]) or single values; anything else runs the JS kernel. Like training
+ * batch norm, it reads and (in the bf16 precisions) writes bf16 activations.
  */
 export const fusedBatchNormConfig = nativeKernel(FusedBatchNorm, ({ inputs, backend, attrs }) => {
   const { x, mean, variance, offset, scale } = inputs;
   const eps = (attrs as unknown as FusedBatchNormAttrs)?.varianceEpsilon ?? 0.001;
-  const xv = f32(backend, x);
+  const xv = activationIn(backend, x);
   if (!xv || xv.length === 0 || x.shape.length < 1) return null;
   const c = x.shape[x.shape.length - 1];
   const param = (t: typeof x | undefined, dflt: number): Float32Array | null => {
@@ -31,7 +33,7 @@ export const fusedBatchNormConfig = nativeKernel(FusedBatchNorm, ({ inputs, back
     a[j] = aj;
     b[j] = at(o, j) - at(m, j) * aj;
   }
-  const y = allocF32(xv.length);
+  const y = allocActivation(backend, xv.length);
   addon().channelAffine(xv, a, b, y, c);
-  return output(backend, [...x.shape], y);
+  return activationOutput(backend, [...x.shape], y);
 });
