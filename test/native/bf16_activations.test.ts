@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
+import { loadAddon } from '../../src/backend/onednn/addon';
 import { OneDnnBackend } from '../../src/backend/onednn/backend';
 import { allocBf16, poolStats } from '../../src/backend/onednn/buffer_pool';
 import { setConvPrecision } from '../../src/backend/onednn/kernel_helpers/conv_common';
@@ -85,6 +86,48 @@ describe.skipIf(!addonAvailable)(`bf16 activations: the storage ${skipReason}`, 
     expect(b.sgdUpdateInPlace(update)).toBe(false);
     expect(Array.from(p.dataSync())).toEqual([1, 2, 3, 4]);
     tf.dispose([p, g]);
+  });
+
+  it('the native kernels name a wrong array: type and length', () => {
+    const addon = loadAddon().addon!;
+    const f = new Float32Array(8);
+    expect(() => addon.addRelu(new Int32Array(8) as never, f, f)).toThrow(
+      'addRelu a: expected a Float32Array or a Uint16Array of bf16 bits',
+    );
+    expect(() => addon.addRelu(new Uint16Array(7), f, f)).toThrow('addRelu: operands and output differ in length');
+    expect(() => addon.bf16Widen(new Uint16Array(8), new Float32Array(7))).toThrow(
+      'bf16Widen: b must be a Uint16Array as long as the Float32Array y',
+    );
+    const p = {
+      batch: 1,
+      inHeight: 4,
+      inWidth: 4,
+      inChannels: 2,
+      outHeight: 4,
+      outWidth: 4,
+      outChannels: 3,
+      filterHeight: 1,
+      filterWidth: 1,
+      strideHeight: 1,
+      strideWidth: 1,
+      dilationHeight: 1,
+      dilationWidth: 1,
+      padTop: 0,
+      padLeft: 0,
+      padBottom: 0,
+      padRight: 0,
+      relu: false,
+      groups: 1,
+      precision: 2 as const,
+      weightsStamp: 0,
+    };
+    const w = new Float32Array(6);
+    expect(() => addon.conv2dForward(new Uint16Array(31), w, null, new Uint16Array(48), p)).toThrow(
+      "conv2dForward x: length 31 does not match the convolution's 32",
+    );
+    expect(() => addon.conv2dForward(new Uint16Array(32), w, null, new Float32Array(47), p)).toThrow(
+      "conv2dForward y: length 47 does not match the convolution's 48",
+    );
   });
 
   it('reshape reads no values: a reshaped bf16 tensor stays unwidened; complex tensors reshape as on cpu', () => {
