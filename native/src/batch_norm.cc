@@ -7,8 +7,8 @@
 // same passes: no ReLU output, no ReLU-gradient tensor, two fewer sweeps over the activation each way.
 // Statistics: one pass (sums shifted by the first row against cancellation, float partials per block of rows
 // flushed into double per-thread totals); output: one pass. Backward: one pass for the two sums, one for dx.
-// Activations (x, y, dy, dx) may be bf16 (Uint16Array): read and written a block of rows at a time through a
-// per-thread float32 scratch, so the arithmetic is the float32 code's and only the memory traffic halves.
+// Activations (x, y, dy, dx) may be bf16 (Uint16Array): read as such (widened in registers), written a block of
+// rows at a time through a per-thread float32 scratch; the arithmetic is the float32 code's, the bytes halve.
 #include <cmath>
 #include <vector>
 
@@ -19,80 +19,89 @@ namespace {
 
 constexpr int64_t kBlock = 64;  // rows accumulated in float before flushing to double
 
-RN_SIMD void statsBlock(const float* __restrict x, const float* __restrict k, int64_t rows, int64_t c,
+// The loops are templated on the activations' element types (float or bf16 bits, read through ld()) so a
+// bf16 input is widened in registers, not in a separate pass; outputs are float32 (the caller rounds them
+// into a bf16 output, writeF32 / commitF32).
+template <typename TX>
+RN_SIMD void statsBlock(const TX* __restrict x, const float* __restrict k, int64_t rows, int64_t c,
                         float* __restrict s1, float* __restrict s2) {
   for (int64_t r = 0; r < rows; r++) {
-    const float* xr = x + r * c;
+    const TX* xr = x + r * c;
     for (int64_t j = 0; j < c; j++) {
-      float v = xr[j] - k[j];
+      float v = ld(xr, j) - k[j];
       s1[j] += v;
       s2[j] += v * v;
     }
   }
 }
 
-RN_SIMD void gradSumsBlock(const float* __restrict dy, const float* __restrict x, const float* __restrict mean,
+template <typename TG, typename TX>
+RN_SIMD void gradSumsBlock(const TG* __restrict dy, const TX* __restrict x, const float* __restrict mean,
                            int64_t rows, int64_t c, float* __restrict s1, float* __restrict s2) {
   for (int64_t r = 0; r < rows; r++) {
-    const float* xr = x + r * c;
-    const float* gr = dy + r * c;
+    const TX* xr = x + r * c;
+    const TG* gr = dy + r * c;
     for (int64_t j = 0; j < c; j++) {
-      float g = gr[j];
+      float g = ld(gr, j);
       s1[j] += g;
-      s2[j] += g * (xr[j] - mean[j]);
+      s2[j] += g * (ld(xr, j) - mean[j]);
     }
   }
 }
 
-RN_SIMD void gradSumsBlockMasked(const float* __restrict dy, const float* __restrict x, const float* __restrict y,
+template <typename TG, typename TX, typename TY>
+RN_SIMD void gradSumsBlockMasked(const TG* __restrict dy, const TX* __restrict x, const TY* __restrict y,
                                  const float* __restrict mean, int64_t rows, int64_t c, float* __restrict s1,
                                  float* __restrict s2) {
   for (int64_t r = 0; r < rows; r++) {
-    const float* xr = x + r * c;
-    const float* gr = dy + r * c;
-    const float* yr = y + r * c;
+    const TX* xr = x + r * c;
+    const TG* gr = dy + r * c;
+    const TY* yr = y + r * c;
     for (int64_t j = 0; j < c; j++) {
-      float g = yr[j] > 0.f ? gr[j] : 0.f;
+      float g = ld(yr, j) > 0.f ? ld(gr, j) : 0.f;
       s1[j] += g;
-      s2[j] += g * (xr[j] - mean[j]);
+      s2[j] += g * (ld(xr, j) - mean[j]);
     }
   }
 }
 
-template <bool RELU>
-RN_SIMD void affineRows(const float* __restrict x, const float* __restrict a, const float* __restrict b, int64_t rows,
+template <bool RELU, typename TX>
+RN_SIMD void affineRows(const TX* __restrict x, const float* __restrict a, const float* __restrict b, int64_t rows,
                         int64_t c, float* __restrict y) {
   for (int64_t r = 0; r < rows; r++) {
-    const float* xr = x + r * c;
+    const TX* xr = x + r * c;
     float* yr = y + r * c;
     for (int64_t j = 0; j < c; j++) {
-      float v = xr[j] * a[j] + b[j];
+      float v = ld(xr, j) * a[j] + b[j];
       if constexpr (RELU) v = v > 0.f ? v : (v != v ? v : 0.f);  // NaN stays NaN, like tfjs's Relu
       yr[j] = v;
     }
   }
 }
 
-RN_SIMD void gradRows(const float* __restrict dy, const float* __restrict x, const float* __restrict k1,
+template <typename TG, typename TX>
+RN_SIMD void gradRows(const TG* __restrict dy, const TX* __restrict x, const float* __restrict k1,
                       const float* __restrict k2, const float* __restrict k3, int64_t rows, int64_t c,
                       float* __restrict dx) {
   for (int64_t r = 0; r < rows; r++) {
-    const float* xr = x + r * c;
-    const float* gr = dy + r * c;
+    const TX* xr = x + r * c;
+    const TG* gr = dy + r * c;
     float* dr = dx + r * c;
-    for (int64_t j = 0; j < c; j++) dr[j] = k1[j] * gr[j] + k2[j] * xr[j] + k3[j];
+    for (int64_t j = 0; j < c; j++) dr[j] = k1[j] * ld(gr, j) + k2[j] * ld(xr, j) + k3[j];
   }
 }
 
-RN_SIMD void gradRowsMasked(const float* __restrict dy, const float* __restrict x, const float* __restrict y,
+template <typename TG, typename TX, typename TY>
+RN_SIMD void gradRowsMasked(const TG* __restrict dy, const TX* __restrict x, const TY* __restrict y,
                             const float* __restrict k1, const float* __restrict k2, const float* __restrict k3,
                             int64_t rows, int64_t c, float* __restrict dx) {
   for (int64_t r = 0; r < rows; r++) {
-    const float* xr = x + r * c;
-    const float* gr = dy + r * c;
-    const float* yr = y + r * c;
+    const TX* xr = x + r * c;
+    const TG* gr = dy + r * c;
+    const TY* yr = y + r * c;
     float* dr = dx + r * c;
-    for (int64_t j = 0; j < c; j++) dr[j] = k1[j] * (yr[j] > 0.f ? gr[j] : 0.f) + k2[j] * xr[j] + k3[j];
+    for (int64_t j = 0; j < c; j++)
+      dr[j] = k1[j] * (ld(yr, j) > 0.f ? ld(gr, j) : 0.f) + k2[j] * ld(xr, j) + k3[j];
   }
 }
 
@@ -136,15 +145,15 @@ void rowBlocks(int64_t r0, int64_t n, F f) {
 
 void affine(const Act& x, const float* a, const float* b, int64_t m, int64_t c, const Act& y, bool relu) {
   forChunks(m, m * c, [&](int64_t r0, int64_t n) {
-    float* tx = threadScratch(0, kBlock * c);
     float* ty = threadScratch(1, kBlock * c);
     rowBlocks(r0, n, [&](int64_t r, int64_t rows) {
-      const float* xr = readF32(x, r * c, rows * c, tx);
       float* yr = writeF32(y, r * c, ty);
-      if (relu)
-        affineRows<true>(xr, a, b, rows, c, yr);
-      else
-        affineRows<false>(xr, a, b, rows, c, yr);
+      withData(x, [&](auto xp) {
+        if (relu)
+          affineRows<true>(xp + r * c, a, b, rows, c, yr);
+        else
+          affineRows<false>(xp + r * c, a, b, rows, c, yr);
+      });
       commitF32(y, r * c, rows * c, yr);
     });
   });
@@ -168,8 +177,7 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   else std::copy_n(x.f(), c, k.data());
   std::vector<double> t1, t2;
   channelSums(m, c, t1, t2, [&](int64_t r, int64_t rows, float* s1, float* s2) {
-    const float* xr = readF32(x, r * c, rows * c, threadScratch(0, kBlock * c));
-    statsBlock(xr, k.data(), rows, c, s1, s2);
+    withData(x, [&](auto xp) { statsBlock(xp + r * c, k.data(), rows, c, s1, s2); });
   });
   std::vector<float> a(c), b(c);
   for (int64_t j = 0; j < c; j++) {
@@ -206,13 +214,15 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   int64_t m = x.n / c;
   std::vector<double> t1, t2;
   channelSums(m, c, t1, t2, [&](int64_t r, int64_t rows, float* s1, float* s2) {
-    int64_t off = r * c, len = rows * c;
-    const float* gr = readF32(dy, off, len, threadScratch(0, kBlock * c));
-    const float* xr = readF32(x, off, len, threadScratch(1, kBlock * c));
-    if (masked)
-      gradSumsBlockMasked(gr, xr, readF32(y, off, len, threadScratch(2, kBlock * c)), mean, rows, c, s1, s2);
-    else
-      gradSumsBlock(gr, xr, mean, rows, c, s1, s2);
+    int64_t off = r * c;
+    withData(dy, [&](auto gp) {
+      withData(x, [&](auto xp) {
+        if (masked)
+          withData(y, [&](auto yp) { gradSumsBlockMasked(gp + off, xp + off, yp + off, mean, rows, c, s1, s2); });
+        else
+          gradSumsBlock(gp + off, xp + off, mean, rows, c, s1, s2);
+      });
+    });
   });
   std::vector<float> k1(c), k2(c), k3(c);
   for (int64_t j = 0; j < c; j++) {
@@ -231,14 +241,17 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   forChunks(m, m * c, [&](int64_t r0, int64_t n) {
     rowBlocks(r0, n, [&](int64_t r, int64_t rows) {
       int64_t off = r * c, len = rows * c;
-      const float* gr = readF32(dy, off, len, threadScratch(0, kBlock * c));
-      const float* xr = readF32(x, off, len, threadScratch(1, kBlock * c));
       float* dr = writeF32(dx, off, threadScratch(3, kBlock * c));
-      if (masked)
-        gradRowsMasked(gr, xr, readF32(y, off, len, threadScratch(2, kBlock * c)), k1.data(), k2.data(), k3.data(),
-                       rows, c, dr);
-      else
-        gradRows(gr, xr, k1.data(), k2.data(), k3.data(), rows, c, dr);
+      withData(dy, [&](auto gp) {
+        withData(x, [&](auto xp) {
+          if (masked)
+            withData(y, [&](auto yp) {
+              gradRowsMasked(gp + off, xp + off, yp + off, k1.data(), k2.data(), k3.data(), rows, c, dr);
+            });
+          else
+            gradRows(gp + off, xp + off, k1.data(), k2.data(), k3.data(), rows, c, dr);
+        });
+      });
       commitF32(dx, off, len, dr);
     });
   });

@@ -23,7 +23,10 @@ inline uint16_t bf16Bits(float f) {
   return static_cast<uint16_t>(u >> 16);
 }
 
-/** y[i] = bf16(x[i]) on the calling thread (inside parallel loops). */
+/**
+ * y[i] = bf16(x[i]) on the calling thread (inside parallel loops). On a CPU with avx512_bf16 the hardware
+ * conversion, which also rounds to nearest even but turns subnormal values into zero; bf16Bits elsewhere.
+ */
 void toBf16Chunk(const float* x, uint16_t* y, int64_t n);
 /** y[i] = float(b[i]): bf16 bits widened to float32 (exact), on the calling thread. */
 void widenChunk(const uint16_t* b, float* y, int64_t n);
@@ -32,6 +35,22 @@ void widen(const uint16_t* b, float* y, int64_t n);
 
 /** A float32 scratch of at least n elements owned by the calling thread (OpenMP threads persist). */
 float* threadScratch(int slot, int64_t n);
+
+/** Element i of a float32 or a bf16 array as float32 (bf16: exact), for loops templated on the element type. */
+inline float ld(const float* p, int64_t i) { return p[i]; }
+inline float ld(const uint16_t* p, int64_t i) {
+  uint32_t u = static_cast<uint32_t>(p[i]) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+/** f(p) with a's data as `const float*` or `const uint16_t*`: one instantiation of a loop per element type. */
+template <typename F>
+void withData(const Act& a, F f) {
+  if (a.bf16) f(static_cast<const uint16_t*>(a.p));
+  else f(static_cast<const float*>(a.p));
+}
 
 /** Elements [off, off + n) of activation a as float32: a's own memory, or its bf16 values widened into tmp. */
 inline const float* readF32(const Act& a, int64_t off, int64_t n, float* tmp) {
@@ -46,7 +65,7 @@ inline void commitF32(const Act& y, int64_t off, int64_t n, const float* tmp) {
   if (y.bf16) toBf16Chunk(tmp, y.h() + off, n);
 }
 
-/** y[i] = bf16(x[i]), on every core for large arrays. */
+/** y[i] = bf16(x[i]) (toBf16Chunk's rounding), on every core for large arrays. */
 void toBf16(const float* x, uint16_t* y, int64_t n);
 /** y[i] = float(bf16(x[i])) (y may be x). */
 void roundThroughBf16(const float* x, float* y, int64_t n);

@@ -8,8 +8,8 @@
 //   reluGrad(dy, x, out)    out = x > 0 ? dy : 0
 //   addRelu(a, b, out)      out = max(a + b, 0): a residual block's add and ReLU in one pass (same-length operands)
 // binary's same-length operands, unary's x and out, reluGrad's and addRelu's operands and outputs may be bf16
-// activations (Uint16Array), read and written in
-// blocks through a float32 scratch.
+// activations (Uint16Array): read as such by loops templated on the element type, bf16 outputs written a block
+// at a time through a float32 scratch.
 #include <cmath>
 
 #include "bf16.h"
@@ -93,13 +93,15 @@ void blocks(int64_t i0, int64_t n, F f) {
 
 // Same-length operands of which one or both are bf16 activations (e.g. gradients accumulated where a
 // block's input feeds two branches): widened a block at a time, float32 out.
+template <int OP, typename TA, typename TB>
+RN_SIMD void fullMixed(const TA* __restrict a, const TB* __restrict b, float* __restrict o, int64_t n) {
+  for (int64_t i = 0; i < n; i++) o[i] = apply<OP>(ld(a, i), ld(b, i));
+}
+
 template <int OP>
 void runBf16(const Act& a, const Act& b, float* o, int64_t n) {
   forChunks(n, [&](int64_t i0, int64_t k) {
-    blocks(i0, k, [&](int64_t i, int64_t len) {
-      full<OP>(readF32(a, i, len, threadScratch(0, kChunk)), readF32(b, i, len, threadScratch(1, kChunk)), o + i,
-               len);
-    });
+    withData(a, [&](auto ap) { withData(b, [&](auto bp) { fullMixed<OP>(ap + i0, bp + i0, o + i0, k); }); });
   });
 }
 
@@ -147,10 +149,10 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-template <int OP>
-RN_SIMD void unaryLoop(const float* __restrict x, float* __restrict o, int64_t n, float alpha) {
+template <int OP, typename TX>
+RN_SIMD void unaryLoop(const TX* __restrict x, float* __restrict o, int64_t n, float alpha) {
   for (int64_t i = 0; i < n; i++) {
-    float v = x[i];
+    float v = ld(x, i);
     if constexpr (OP == kRelu) o[i] = v > 0.f ? v : (v != v ? v : 0.f);  // NaN stays NaN, like tfjs
     if constexpr (OP == kStep) o[i] = v > 0.f ? 1.f : (v != v ? v : alpha);
     if constexpr (OP == kNeg) o[i] = -v;
@@ -172,7 +174,7 @@ void runUnary(const Act& x, const Act& o, int64_t n, float alpha) {
   forChunks(n, [&](int64_t i0, int64_t k) {
     blocks(i0, k, [&](int64_t i, int64_t len) {
       float* oi = writeF32(o, i, threadScratch(1, kChunk));
-      unaryLoop<OP>(readF32(x, i, len, threadScratch(0, kChunk)), oi, len, alpha);
+      withData(x, [&](auto xp) { unaryLoop<OP>(xp + i, oi, len, alpha); });
       commitF32(o, i, len, oi);
     });
   });
@@ -200,8 +202,9 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-RN_SIMD void reluGradLoop(const float* __restrict dy, const float* __restrict x, float* __restrict o, int64_t n) {
-  for (int64_t i = 0; i < n; i++) o[i] = x[i] > 0.f ? dy[i] : 0.f;
+template <typename TG, typename TX>
+RN_SIMD void reluGradLoop(const TG* __restrict dy, const TX* __restrict x, float* __restrict o, int64_t n) {
+  for (int64_t i = 0; i < n; i++) o[i] = ld(x, i) > 0.f ? ld(dy, i) : 0.f;
 }
 
 Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
@@ -213,17 +216,17 @@ Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
   forChunks(n, [&](int64_t i0, int64_t k) {
     blocks(i0, k, [&](int64_t i, int64_t len) {
       float* oi = writeF32(o, i, threadScratch(2, kChunk));
-      reluGradLoop(readF32(dy, i, len, threadScratch(0, kChunk)), readF32(x, i, len, threadScratch(1, kChunk)), oi,
-                   len);
+      withData(dy, [&](auto gp) { withData(x, [&](auto xp) { reluGradLoop(gp + i, xp + i, oi, len); }); });
       commitF32(o, i, len, oi);
     });
   });
   return info.Env().Undefined();
 }
 
-RN_SIMD void addReluLoop(const float* __restrict a, const float* __restrict b, float* __restrict o, int64_t n) {
+template <typename TA, typename TB>
+RN_SIMD void addReluLoop(const TA* __restrict a, const TB* __restrict b, float* __restrict o, int64_t n) {
   for (int64_t i = 0; i < n; i++) {
-    float v = a[i] + b[i];
+    float v = ld(a, i) + ld(b, i);
     o[i] = v > 0.f ? v : (v != v ? v : 0.f);  // NaN stays NaN, like tfjs's Relu
   }
 }
@@ -236,10 +239,8 @@ Napi::Value AddRelu(const Napi::CallbackInfo& info) {
   require(a.n == n && b.n == n, info.Env(), "addRelu: operands and output differ in length");
   forChunks(n, [&](int64_t i0, int64_t k) {
     blocks(i0, k, [&](int64_t i, int64_t len) {
-      const float* ai = readF32(a, i, len, threadScratch(0, kChunk));
-      const float* bi = readF32(b, i, len, threadScratch(1, kChunk));
       float* oi = writeF32(o, i, threadScratch(2, kChunk));
-      addReluLoop(ai, bi, oi, len);
+      withData(a, [&](auto ap) { withData(b, [&](auto bp) { addReluLoop(ap + i, bp + i, oi, len); }); });
       commitF32(o, i, len, oi);
     });
   });

@@ -224,6 +224,37 @@ for (const [precision, available] of precisions) {
       expect(relErr(got.values[2], want[2])).toBeLessThan(1e-5);
     });
 
+    it('batch norm + ReLU gradient: dx from bf16 dy, x and y is float32 maths rounded once; dScale, dOffset float32', () => {
+      const shape = [3, 5, 5, 16];
+      const n = 3 * 5 * 5 * 16;
+      const xv = bf16RoundJs(rand(n, 31).map((v) => v * 2 + 0.3)),
+        dyv = bf16RoundJs(rand(n, 32));
+      const scale = rand(16, 33).map((v) => v + 1.5),
+        offset = rand(16, 34);
+      const make = (bf16Input: boolean) => {
+        // on onednn, a 1x1 identity convolution makes x and dy bf16 activations
+        const eye = tf.eye(16).reshape([1, 1, 16, 16]) as tf.Tensor4D;
+        const act = (v: Float32Array) => {
+          const t = tf.tensor4d(v, shape as [number, number, number, number]);
+          return bf16Input ? tf.conv2d(t, eye, 1, 'valid') : t;
+        };
+        const x = act(xv),
+          dy = act(dyv);
+        const f = (xi: tf.Tensor, s: tf.Tensor, o: tf.Tensor) =>
+          batchNormTrain(xi, s as tf.Tensor1D, o as tf.Tensor1D, 1e-5, true).y;
+        return tf.grads(f)([x, tf.tensor1d(scale), tf.tensor1d(offset)], dy);
+      };
+      const before = statsSnapshot();
+      const got = onOneDnn(() => make(true));
+      assertNativeSince(before, ['ResnetBatchNormTrainGrad']);
+      const want = onCpu(() => make(false));
+      expect(got.bf16).toEqual([true, false, false]);
+      expect(relErr(got.values[0], want[0]), 'dx').toBeLessThan(5e-3);
+      expect(Array.from(bf16RoundJs(got.values[0]))).toEqual(Array.from(got.values[0]));
+      expect(relErr(got.values[1], want[1]), 'dScale').toBeLessThan(1e-4);
+      expect(relErr(got.values[2], want[2]), 'dOffset').toBeLessThan(1e-4);
+    });
+
     it('residual add + ReLU, ReLU and max pooling keep bf16 (ReLU and max exactly); average pooling and add are float32', () => {
       const shape: [number, number, number, number] = [2, 9, 9, 16];
       const av = rand(2 * 9 * 9 * 16, 11),
@@ -258,6 +289,11 @@ for (const [precision, available] of precisions) {
       expect(Array.from(got.values[2]), 'max pooling: exact').toEqual(Array.from(want[2]));
       expect(relErr(got.values[3], want[3])).toBeLessThan(1e-6);
       expect(Array.from(got.values[4]), 'a sum of bf16 activations: float32').toEqual(Array.from(want[4]));
+      // a bf16 and a float32 operand
+      const mixed = onOneDnn(() => tf.sub(asActivation(av), tf.tensor4d(bv, shape)));
+      expect(mixed.bf16).toEqual([false]);
+      const mixedWant = onCpu(() => tf.sub(tf.tensor4d(ra, shape), tf.tensor4d(bv, shape)));
+      expect(Array.from(mixed.values[0])).toEqual(Array.from(mixedWant[0]));
       w.dispose();
     });
 
