@@ -15,7 +15,14 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadAddon } from '../../src/backend/onednn/addon';
 import { OneDnnBackend } from '../../src/backend/onednn/backend';
 import { allocBf16, poolStats } from '../../src/backend/onednn/buffer_pool';
-import { setConvPrecision } from '../../src/backend/onednn/kernel_helpers/conv_common';
+import { activationIn } from '../../src/backend/onednn/kernel_helpers/activations';
+import {
+  convInfo,
+  convParams,
+  runConvBackwardWeights,
+  runConvForward,
+  setConvPrecision,
+} from '../../src/backend/onednn/kernel_helpers/conv_common';
 import type { Precision } from '../../src/backend/precision';
 import { detectBf16Support } from '../../src/backend/select';
 import { addRelu } from '../../src/ops/add_relu';
@@ -128,6 +135,37 @@ describe.skipIf(!addonAvailable)(`bf16 activations: the storage ${skipReason}`, 
     expect(() => addon.conv2dForward(new Uint16Array(32), w, null, new Float32Array(47), p)).toThrow(
       "conv2dForward y: length 47 does not match the convolution's 48",
     );
+  });
+
+  it('bf16 bits reach only the methods and kernels that take them', () => {
+    const b = onednn();
+    setConvPrecision('bf16-emulated');
+    expect(activationIn(b, null)).toBeNull();
+    expect(activationIn(b, tf.tensor1d([1, 2], 'int32'))).toBeNull();
+    const p = convParams(convInfo([1, 4, 4, 2], [1, 1, 2, 3], { strides: 1, pad: 'valid', dataFormat: 'NHWC' }))!;
+    const [x, w, y] = [new Uint16Array(32), new Float32Array(6), new Float32Array(48)];
+    expect(() => runConvForward(p, x, w, null, y, 'gemm')).toThrow(
+      'onednn: the gemm convolution takes float32 arrays, got a bf16 activation (direct only)',
+    );
+    expect(() => runConvBackwardWeights(p, x, new Uint16Array(48), w, 'winograd')).toThrow(
+      'the winograd convolution takes float32 arrays',
+    );
+    // a broadcast (here a per-channel bias) with a bf16 operand: the native kernel reads its float32 values
+    const a = tf.conv2d(
+      tf.tensor4d(rand(2 * 5 * 5 * 3, 8), [2, 5, 5, 3]),
+      tf.tensor4d(rand(9, 9), [1, 1, 3, 3]),
+      1,
+      'valid',
+    );
+    expect(b.bf16Values(a)).not.toBeNull();
+    const bias = tf.tensor1d([0.5, -1, 2]);
+    const before = statsSnapshot();
+    const sum = tf.add(a, bias);
+    assertNativeSince(before, ['Add']);
+    const av = a.dataSync(),
+      got = sum.dataSync();
+    for (let i = 0; i < got.length; i++) expect(got[i]).toBe(Math.fround(av[i] + [0.5, -1, 2][i % 3]));
+    tf.dispose([a, bias, sum]);
   });
 
   it('reshape reads no values: a reshaped bf16 tensor stays unwidened; complex tensors reshape as on cpu', () => {

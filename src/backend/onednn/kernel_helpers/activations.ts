@@ -25,8 +25,8 @@ export function bf16Activations(backend: MathBackendCPU): boolean {
  * every method, and only direct takes bits).
  */
 export function activationIn(backend: MathBackendCPU, t: TensorInfo | null | undefined): ActivationArray | null {
-  if (t == null || t.dtype !== 'float32') return null;
-  const bits = bf16Activations(backend) ? (backend as OneDnnBackend).bf16Values(t) : null;
+  if (t == null) return null;
+  const bits = bf16Activations(backend) ? (backend as OneDnnBackend).bf16Values(t) : null; // float32 tensors only
   return bits ?? f32(backend, t);
 }
 
