@@ -48,6 +48,17 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
     auto f = [&](const char* name) { return intField(o, what, name); };
     auto flag = [&](const char* name) { return boolField(o, what, name) ? int64_t{1} : int64_t{0}; };
     MmP p{f("batchA"), f("batchB"), f("m"), f("k"), f("n"), flag("transposeA"), flag("transposeB"), flag("relu")};
+    // Arrays shorter than the shapes say would be read or written past their end: refuse them by name.
+    auto need = [&](int arg, int64_t n, const char* name) {
+      if (static_cast<int64_t>(f32len(info[arg])) != n)
+        throw Napi::Error::New(info.Env(), std::string("matMul: ") + name + " has " +
+                                               std::to_string(f32len(info[arg])) + " values, the shapes need " +
+                                               std::to_string(n));
+    };
+    need(0, p.ba * p.m * p.k, "a");
+    need(1, p.bb * p.k * p.n, "b");
+    if (bias) need(2, p.n, "bias");
+    need(3, std::max(p.ba, p.bb) * p.m * p.n, "out");
     Entry& e = cache.get(key(p.ba, p.bb, p.m, p.k, p.n, p.ta, p.tb, p.relu, bias != nullptr),
                          [&] { return make(p, bias != nullptr); });
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(e.a, engine(), a)},

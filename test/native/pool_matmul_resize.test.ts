@@ -154,6 +154,17 @@ describe.skipIf(!addonAvailable)(`native pooling, matmul, resize ${skipReason}`,
     ).toBeLessThan(1e-5);
   });
 
+  it('matMul refuses arrays shorter or longer than its shapes, naming the array (never reading past an end)', () => {
+    const mm = loadAddon().addon!;
+    const p = { batchA: 2, batchB: 1, m: 3, k: 4, n: 5, transposeA: false, transposeB: false, relu: false };
+    const f = (n: number) => new Float32Array(n);
+    expect(() => mm.matMul(f(24), f(20), null, f(30), p)).not.toThrow();
+    expect(() => mm.matMul(f(23), f(20), null, f(30), p)).toThrow('matMul: a has 23 values, the shapes need 24');
+    expect(() => mm.matMul(f(24), f(40), null, f(30), p)).toThrow('matMul: b has 40 values, the shapes need 20');
+    expect(() => mm.matMul(f(24), f(20), f(4), f(30), p)).toThrow('matMul: bias has 4 values, the shapes need 5');
+    expect(() => mm.matMul(f(24), f(20), null, f(1), p)).toThrow('matMul: out has 1 values, the shapes need 30');
+  });
+
   const resizes: [number[], [number, number], boolean, boolean][] = [
     [[2, 28, 28, 1], [96, 96], false, false],
     [[2, 28, 28, 1], [96, 96], false, true],
