@@ -58,7 +58,9 @@ RN_SIMD void gradSumsBlockMasked(const TG* __restrict dy, const TX* __restrict x
     const TG* gr = dy + r * c;
     const TY* yr = y + r * c;
     for (int64_t j = 0; j < c; j++) {
-      float g = ld(yr, j) > 0.f ? ld(gr, j) : 0.f;
+      // both loads unconditional: a bf16 load under the condition keeps GCC from vectorizing the loop
+      float g = ld(gr, j), yv = ld(yr, j);
+      g = yv > 0.f ? g : 0.f;
       s1[j] += g;
       s2[j] += g * (ld(xr, j) - mean[j]);
     }
@@ -100,8 +102,10 @@ RN_SIMD void gradRowsMasked(const TG* __restrict dy, const TX* __restrict x, con
     const TG* gr = dy + r * c;
     const TY* yr = y + r * c;
     float* dr = dx + r * c;
-    for (int64_t j = 0; j < c; j++)
-      dr[j] = k1[j] * (ld(yr, j) > 0.f ? ld(gr, j) : 0.f) + k2[j] * ld(xr, j) + k3[j];
+    for (int64_t j = 0; j < c; j++) {
+      float g = ld(gr, j), yv = ld(yr, j);  // unconditional loads, as above
+      dr[j] = k1[j] * (yv > 0.f ? g : 0.f) + k2[j] * ld(xr, j) + k3[j];
+    }
   }
 }
 

@@ -204,7 +204,10 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
 
 template <typename TG, typename TX>
 RN_SIMD void reluGradLoop(const TG* __restrict dy, const TX* __restrict x, float* __restrict o, int64_t n) {
-  for (int64_t i = 0; i < n; i++) o[i] = ld(x, i) > 0.f ? ld(dy, i) : 0.f;
+  for (int64_t i = 0; i < n; i++) {
+    float g = ld(dy, i), v = ld(x, i);  // both loads unconditional: a bf16 load under the condition stays scalar
+    o[i] = v > 0.f ? g : 0.f;
+  }
 }
 
 Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
