@@ -7,6 +7,7 @@
  *   npm run bench:conv                          seed recipe, batch 64
  *   npm run bench:conv -- --recipe fast         the fast recipe at its batch size
  *   npm run bench:conv -- --batch 32 --rounds 9
+ *   npm run bench:conv -- --precision bf16     the bf16 convolutions (direct and GEMM; activations in bf16)
  *
  * One step runs with the addon's convolution entry points wrapped, which records every (pass, shape) the
  * step meets; each is then timed every way that applies (Winograd: 3x3 stride 1), interleaved, median over
@@ -28,7 +29,8 @@ import {
 } from '../src/recipe';
 import { trainStep } from '../src/train/train';
 import { tryGpu } from '../src/backend/select';
-import { loadAddon, type ConvParams, type OneDnnAddon } from '../src/backend/onednn/addon';
+import { loadAddon, type ActivationArray, type ConvParams, type OneDnnAddon } from '../src/backend/onednn/addon';
+import { parsePrecisionRequest, type PrecisionRequest } from '../src/backend/precision';
 import {
   CONV_ENTRY_POINTS,
   runConvBackwardData,
@@ -41,6 +43,7 @@ import {
   convMethodChooser,
   convShapeKey,
   cpuIsa,
+  gemmApplies,
   isAvx512,
   pickConvMethod,
   winogradApplies,
@@ -50,10 +53,11 @@ interface Args {
   recipe: TrainingRecipe;
   batch?: number;
   rounds: number;
+  precision: PrecisionRequest;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { recipe: trainingRecipe('seed'), rounds: 7 };
+  const a: Args = { recipe: trainingRecipe('seed'), rounds: 7, precision: 'fp32' };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i],
       next = () => argv[++i];
@@ -63,7 +67,8 @@ function parseArgs(argv: string[]): Args {
       a.recipe = trainingRecipe(name);
     } else if (v === '--batch') a.batch = Number(next());
     else if (v === '--rounds') a.rounds = Number(next());
-    else if (v !== '--') throw new Error(`unknown argument '${v}' (--recipe, --batch, --rounds)`);
+    else if (v === '--precision') a.precision = parsePrecisionRequest(next(), '--precision');
+    else if (v !== '--') throw new Error(`unknown argument '${v}' (--recipe, --batch, --rounds, --precision)`);
   }
   if (!Number.isInteger(a.rounds) || a.rounds < 1) throw new Error(`--rounds must be an integer >= 1`);
   return a;
@@ -71,7 +76,15 @@ function parseArgs(argv: string[]): Args {
 
 const METHODS: ConvMethod[] = ['direct', 'gemm', 'winograd'];
 
-const shapeKey = (pass: ConvPass, p: ConvParams) => `${pass} ${JSON.stringify({ ...p, relu: false, weightsStamp: 0 })}`;
+/** The parameters that decide a pass's cost: not the fused relu nor the stamps of the values. */
+const costParams = (p: ConvParams): ConvParams => ({
+  ...p,
+  relu: false,
+  weightsStamp: 0,
+  srcStamp: 0,
+  diffDstStamp: 0,
+});
+const shapeKey = (pass: ConvPass, p: ConvParams) => `${pass} ${JSON.stringify(costParams(p))}`;
 
 interface Seen {
   pass: ConvPass;
@@ -120,7 +133,7 @@ function recordStep(addon: OneDnnAddon, r: TrainingRecipe, batch: number): { see
         const k = shapeKey(pass, p);
         const s = seen.get(k);
         if (s) s.calls++;
-        else seen.set(k, { pass, p: { ...p, relu: false, weightsStamp: 0 }, key: convShapeKey(p, pass), calls: 1 });
+        else seen.set(k, { pass, p: costParams(p), key: convShapeKey(p, pass), calls: 1 });
         original(...args);
       };
     }
@@ -143,18 +156,28 @@ const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[xs.length >> 1];
 const uniform = (shape: number[], seed: number) =>
   tf.tidy(() => tf.randomUniform(shape, -0.5, 0.5, 'float32', seed).dataSync() as Float32Array);
 
+/** The values as bf16 bits (round to nearest even): the activations' storage in the bf16 precisions. */
+function bf16Bits(a: Float32Array): Uint16Array {
+  const u = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  return Uint16Array.from(u, (v) => (v + 0x7fff + ((v >>> 16) & 1)) >>> 16);
+}
+
 /** Median ms of each method that can run this pass, interleaved round by round. */
 function timeMethods(pass: ConvPass, p: ConvParams, rounds: number): Map<ConvMethod, number> {
-  const x = uniform([p.batch, p.inHeight, p.inWidth, p.inChannels], 1);
+  // in the bf16 precisions activations (x, dy, y, dx) are bf16 arrays, as in a training step; filters float32
+  const act = (a: Float32Array): ActivationArray => (p.precision === 0 ? a : bf16Bits(a));
+  const x = act(uniform([p.batch, p.inHeight, p.inWidth, p.inChannels], 1));
   const w = uniform([p.filterHeight, p.filterWidth, p.inChannels, p.outChannels], 2);
-  const dy = uniform([p.batch, p.outHeight, p.outWidth, p.outChannels], 3);
-  const out = new Float32Array(Math.max(x.length, w.length, dy.length));
+  const dy = act(uniform([p.batch, p.outHeight, p.outWidth, p.outChannels], 3));
+  const y = act(new Float32Array(dy.length)),
+    dx = act(new Float32Array(x.length)),
+    dw = new Float32Array(w.length);
   const run = (m: ConvMethod) => {
-    if (pass === 'forward') runConvForward(p, x, w, null, out.subarray(0, dy.length), m);
-    else if (pass === 'backwardData') runConvBackwardData(p, dy, w, out.subarray(0, x.length), m);
-    else runConvBackwardWeights(p, x, dy, out.subarray(0, w.length), m);
+    if (pass === 'forward') runConvForward(p, x, w, null, y, m);
+    else if (pass === 'backwardData') runConvBackwardData(p, dy, w, dx, m);
+    else runConvBackwardWeights(p, x, dy, dw, m);
   };
-  const methods = METHODS.filter((m) => m !== 'winograd' || winogradApplies(p));
+  const methods = METHODS.filter((m) => (m === 'winograd' ? winogradApplies(p) : m === 'direct' || gemmApplies(p)));
   const times = new Map(methods.map((m) => [m, [] as number[]]));
   for (const m of methods) run(m);
   for (let i = 0; i < rounds; i++)
@@ -168,13 +191,15 @@ function timeMethods(pass: ConvPass, p: ConvParams, rounds: number): Map<ConvMet
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const device = await tryGpu({ prefer: 'onednn', log: () => {} });
+  const device = await tryGpu({ prefer: 'onednn', precision: args.precision, log: () => {} });
   if (device.backend !== 'onednn') throw new Error(`bench:conv needs the onednn back end (got ${device.backend})`);
   const addon = loadAddon().addon as OneDnnAddon;
   const batch = args.batch ?? args.recipe.batchSize;
   const isa = cpuIsa();
   console.log(`${device.description}; oneDNN ISA 0x${isa.toString(16)} (${isAvx512(isa) ? 'AVX-512' : 'no AVX-512'})`);
-  console.log(`recipe ${args.recipe.name}, batch ${batch}, median of ${args.rounds} interleaved rounds\n`);
+  console.log(
+    `recipe ${args.recipe.name}, batch ${batch}, ${device.precision}, median of ${args.rounds} interleaved rounds\n`,
+  );
   const { seen, first } = recordStep(addon, args.recipe, batch);
   const chooser = convMethodChooser();
   console.log(
@@ -189,7 +214,7 @@ async function main() {
   for (const { pass, p, key, calls } of seen) {
     const t = timeMethods(pass, p, args.rounds);
     const rules = pickConvMethod(p, pass);
-    const chosen = chooser.lookup(key)?.method ?? rules; // one candidate (forced, bf16): never measured
+    const chosen = chooser.lookup(key)?.method ?? rules; // one candidate (forced, bf16-emulated): never measured
     const best = Math.min(...t.values());
     total.chosen += calls * t.get(chosen)!;
     total.rules += calls * t.get(rules)!;

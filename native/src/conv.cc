@@ -398,6 +398,21 @@ Napi::Value ActivationConversions(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+const uint16_t* convInputBf16(const ConvParams& p, const Act& a, bool isDy) {
+  memory::desc md = isDy ? memory::desc({p.n, p.oc, p.oh, p.ow}, dt::bf16, tag::nhwc)
+                         : memory::desc({p.n, p.ic, p.ih, p.iw}, dt::bf16, tag::nhwc);
+  memory m = activationIn(p, md, a, isDy ? 1 : 0, isDy ? p.diffDstStamp : p.srcStamp);
+  return static_cast<const uint16_t*>(m.get_data_handle());
+}
+
+const uint16_t* convFilterBf16(const ConvParams& p, float* w) {
+  memory::desc wUser = descs(p, typesOf(p, kForward)).wUser;
+  if (p.stamp != 0) return static_cast<const uint16_t*>(plainConverted(p, wUser, w).get_data_handle());
+  void* buf = workBuffer(2, wUser.get_size());
+  convertFilter(p, w, buf, wUser.get_size());
+  return static_cast<const uint16_t*>(buf);
+}
+
 void initConv(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dForward", Napi::Function::New(env, Forward));
   exports.Set("conv2dBackwardData", Napi::Function::New(env, BackwardData));

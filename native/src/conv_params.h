@@ -33,4 +33,13 @@ struct ConvParams {
  *  throws a TypeError naming it. */
 ConvParams readConvParams(const Napi::Value& v);
 
+// Native bf16 inputs for conv_gemm.cc, shared with the direct path (conv.cc), so an activation or a filter is
+// converted once per step whichever method reads it:
+/** Input x (dy when `isDy`) of a native-bf16 convolution as NHWC bf16 data: a bf16 array as it is, a float32
+ *  one converted (once per array and stamp when the stamp is known). Valid until the next convolution call. */
+const uint16_t* convInputBf16(const ConvParams& p, const Act& a, bool isDy);
+/** Filter w (HWIO float32, i.e. a [kh*kw*ic, oc] matrix) converted to bf16 in the same layout (once per array
+ *  and stamp; stamp 0 converts on every call). Valid until the next convolution call. */
+const uint16_t* convFilterBf16(const ConvParams& p, float* w);
+
 }  // namespace rn

@@ -384,12 +384,27 @@ describe('convCandidates', () => {
     }
   });
 
-  it('one candidate when measuring is off (the rules), a method is forced, or the convolution is grouped or bf16', () => {
+  it('native bf16: direct (the rule) and GEMM measured, never Winograd; forcing GEMM takes it', () => {
+    for (const pass of ['forward', 'backwardData', 'backwardWeights'] as const) {
+      const p = params({ precision: 1 });
+      expect(rule(p, pass), pass).toBe('direct');
+      expect(convCandidates(p, pass, true), pass).toEqual(['direct', 'gemm']);
+      expect(convCandidates(p, pass, false), pass).toEqual(['direct']);
+    }
+    setConvAlgorithm('gemm');
+    expect(convCandidates(params({ precision: 1 }), 'forward', true)).toEqual(['gemm']);
+    setConvAlgorithm('winograd');
+    expect(convCandidates(params({ precision: 1 }), 'forward', true)).toEqual(['direct']);
+  });
+
+  it('one candidate when measuring is off (the rules), a method is forced, or the convolution is grouped or bf16-emulated', () => {
     const p = params();
     expect(convCandidates(p, 'forward', false)).toEqual([rule(p, 'forward')]);
     expect(convCandidates(params({ groups: 2 }), 'forward', true)).toEqual(['direct']);
-    expect(convCandidates(params({ precision: 1 }), 'backwardData', true)).toEqual(['direct']);
+    expect(convCandidates(params({ groups: 2, precision: 1 }), 'forward', true)).toEqual(['direct']);
     expect(convCandidates(params({ precision: 2 }), 'backwardWeights', true)).toEqual(['direct']);
+    setConvAlgorithm('gemm');
+    expect(convCandidates(params({ precision: 2 }), 'forward', true)).toEqual(['direct']);
     setConvAlgorithm('gemm');
     expect(convCandidates(p, 'forward', true)).toEqual(['gemm']);
     setConvAlgorithm('winograd');

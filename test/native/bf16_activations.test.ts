@@ -144,12 +144,19 @@ describe.skipIf(!addonAvailable)(`bf16 activations: the storage ${skipReason}`, 
     expect(activationIn(b, tf.tensor1d([1, 2], 'int32'))).toBeNull();
     const p = convParams(convInfo([1, 4, 4, 2], [1, 1, 2, 3], { strides: 1, pad: 'valid', dataFormat: 'NHWC' }))!;
     const [x, w, y] = [new Uint16Array(32), new Float32Array(6), new Float32Array(48)];
+    // GEMM runs float32 and native bf16; bf16-emulated is direct only, Winograd float32 only
     expect(() => runConvForward(p, x, w, null, y, 'gemm')).toThrow(
-      'onednn: the gemm convolution takes float32 arrays, got a bf16 activation (direct only)',
+      'conv gemm: bf16-emulated convolutions take the direct path',
     );
     expect(() => runConvBackwardWeights(p, x, new Uint16Array(48), w, 'winograd')).toThrow(
-      'the winograd convolution takes float32 arrays',
+      'onednn: the winograd convolution takes float32 arrays, got a bf16 activation (direct or gemm)',
     );
+    setConvPrecision('fp32');
+    const pf = convParams(convInfo([1, 4, 4, 2], [1, 1, 2, 3], { strides: 1, pad: 'valid', dataFormat: 'NHWC' }))!;
+    expect(() => runConvForward(pf, x, w, null, y, 'gemm')).toThrow(
+      'conv2dForwardGemm: a float32 convolution got a bf16 array',
+    );
+    setConvPrecision('bf16-emulated');
     // a broadcast (here a per-channel bias) with a bf16 operand: the native kernel reads its float32 values
     const a = tf.conv2d(
       tf.tensor4d(rand(2 * 5 * 5 * 3, 8), [2, 5, 5, 3]),

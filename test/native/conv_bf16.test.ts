@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAddon } from '../../src/backend/onednn/addon';
 import { OneDnnBackend } from '../../src/backend/onednn/backend';
 import { setConvPrecision } from '../../src/backend/onednn/kernel_helpers/conv_common';
+import { setConvAlgorithm, type ConvAlgorithm } from '../../src/backend/onednn/conv_method_choice';
 import { LAZY_MAX_CHANNELS } from '../../src/backend/onednn/kernels/Conv2DBackpropInput';
 import type { Precision } from '../../src/backend/precision';
 import { detectBf16Support } from '../../src/backend/select';
@@ -111,27 +112,48 @@ describe('native bf16 where the CPU has it', () => {
   );
 });
 
-const precisions: [Precision, boolean, string, number][] = [
-  ['bf16-emulated', addonAvailable, skipReason, 1e-4],
-  ['bf16', nativeBf16, nativeSkip, 1e-3],
+// [precision, runs here, why not, tolerance against float32 on rounded inputs, method forced (else chosen)]
+const precisions: [Precision, boolean, string, number, ConvAlgorithm][] = [
+  ['bf16-emulated', addonAvailable, skipReason, 1e-4, 'auto'],
+  ['bf16', nativeBf16, nativeSkip, 1e-3, 'auto'],
+  // im2col + bf16 GEMM (conv_gemm.cc), which measuring picks for small maps and the stem's filter gradient
+  ['bf16', nativeBf16, nativeSkip, 1e-3, 'gemm'],
 ];
 
-for (const [precision, available, why, roundedTol] of precisions) {
-  describe.skipIf(!available)(`convolutions in ${precision} ${why}`, () => {
+for (const [block, [precision, available, why, roundedTol, method]] of precisions.entries()) {
+  // each block its own values: a recycled output buffer holding the previous block's right answer must not
+  // hide a pass that leaves part of its output unwritten
+  const seed = 100 * block;
+  describe.skipIf(!available)(`convolutions in ${precision}, method ${method} ${why}`, () => {
+    const gemmCalls = { count: 0 };
+    const restore: (() => void)[] = [];
     beforeAll(() => {
       setConvPrecision(precision);
+      const prev = setConvAlgorithm(method);
+      restore.push(() => setConvAlgorithm(prev));
+      // count the GEMM entry points' calls, so a forced GEMM that quietly ran direct fails
+      const addon = loadAddon().addon as unknown as Record<string, (...a: unknown[]) => void>;
+      for (const name of ['conv2dForwardGemm', 'conv2dBackwardDataGemm', 'conv2dBackwardWeightsGemm']) {
+        const original = addon[name];
+        addon[name] = (...a: unknown[]) => {
+          gemmCalls.count++;
+          original(...a);
+        };
+        restore.push(() => (addon[name] = original));
+      }
     });
     afterAll(() => {
       setConvPrecision('fp32');
+      restore.forEach((f) => f());
     });
 
     it.each(cases)('forward, input and filter gradients: %s', (c) => {
       const yShape = outShape(c);
-      const x = rand(c.n * c.h * c.w * c.cin, 11);
-      const w = rand(c.k * c.k * (c.cin / (c.groups ?? 1)) * c.cout, 12);
+      const x = rand(c.n * c.h * c.w * c.cin, seed + 11);
+      const w = rand(c.k * c.k * (c.cin / (c.groups ?? 1)) * c.cout, seed + 12);
       const dy = rand(
         yShape.reduce((a, b) => a * b, 1),
-        13,
+        seed + 13,
       );
       const exact = passes('cpu', c, x, w, dy, yShape);
       const rounded = passes('cpu', c, bf16RoundJs(x), bf16RoundJs(w), bf16RoundJs(dy), yShape);
@@ -141,7 +163,11 @@ for (const [precision, available, why, roundedTol] of precisions) {
       const dxBf16 = c.groups !== undefined || c.cin > LAZY_MAX_CHANNELS;
       if (dxBf16) rounded[1] = bf16RoundJs(rounded[1]);
       const before = statsSnapshot();
+      const gemmBefore = gemmCalls.count;
       const got = passes('onednn', c, x, w, dy, yShape);
+      // forced GEMM: the two forward passes (y, then again under tf.grads) and both gradients of every
+      // ungrouped case (the images' dx is lazy, computed by GEMM too when read here)
+      if (method === 'gemm' && !c.groups) expect(gemmCalls.count - gemmBefore, 'GEMM calls').toBe(4);
       assertNativeSince(
         before,
         c.groups
@@ -161,9 +187,9 @@ for (const [precision, available, why, roundedTol] of precisions) {
 
     it('bias and fused relu are added to the float32 sum, then the output is rounded once to bf16', () => {
       const c = cases[2];
-      const x = rand(c.n * c.h * c.w * c.cin, 21);
-      const w = rand(c.k * c.k * c.cin * c.cout, 22);
-      const b = rand(c.cout, 23).map((v) => v * 3 + 1e-3); // not bf16-representable
+      const x = rand(c.n * c.h * c.w * c.cin, seed + 21);
+      const w = rand(c.k * c.k * c.cin * c.cout, seed + 22);
+      const b = rand(c.cout, seed + 23).map((v) => v * 3 + 1e-3); // not bf16-representable
       const run = (backend: string, xs: Float32Array, ws: Float32Array) => {
         useBackendNow(backend);
         return tf.tidy(() => {
@@ -173,8 +199,10 @@ for (const [precision, available, why, roundedTol] of precisions) {
         });
       };
       const before = statsSnapshot();
+      const gemmBefore = gemmCalls.count;
       const got = run('onednn', x, w);
       assertNativeSince(before, ['FusedConv2D']);
+      if (method === 'gemm') expect(gemmCalls.count - gemmBefore, 'GEMM calls').toBe(1);
       const sumThenRound = bf16RoundJs(run('cpu', bf16RoundJs(x), bf16RoundJs(w)));
       expect(relErr(got, sumThenRound)).toBeLessThan(roundedTol);
       expect(got.some((v) => v === 0)).toBe(true); // relu clamped

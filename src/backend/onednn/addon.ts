@@ -143,9 +143,16 @@ export interface OneDnnAddon {
   convFilterConversions(): number;
   /** Inputs and output gradients converted for the bf16 precisions so far (each (array, stamp) once). */
   convActivationConversions(): number;
-  conv2dForwardGemm(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: ConvParams): void;
-  conv2dBackwardDataGemm(dy: Float32Array, w: Float32Array, dx: Float32Array, p: ConvParams): void;
-  conv2dBackwardWeightsGemm(x: Float32Array, dy: Float32Array, dw: Float32Array, p: ConvParams): void;
+  /** im2col + GEMM (native/src/conv_gemm.cc): float32, or native bf16 with bf16 or float32 activations. */
+  conv2dForwardGemm(
+    x: ActivationArray,
+    w: Float32Array,
+    bias: Float32Array | null,
+    y: ActivationArray,
+    p: ConvParams,
+  ): void;
+  conv2dBackwardDataGemm(dy: ActivationArray, w: Float32Array, dx: ActivationArray, p: ConvParams): void;
+  conv2dBackwardWeightsGemm(x: ActivationArray, dy: ActivationArray, dw: Float32Array, p: ConvParams): void;
   /** 3x3 stride-1 float32 convolutions by Winograd F(2x2, 3x3) (native/src/conv_winograd.cc). */
   conv2dForwardWinograd(
     x: Float32Array,

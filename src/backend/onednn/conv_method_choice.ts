@@ -62,6 +62,14 @@ export function winogradApplies(p: ConvParams): boolean {
 }
 
 /**
+ * im2col + GEMM runs ungrouped convolutions in float32 and in native bf16 (conv_gemm.cc: bf16 matmuls, on AMX
+ * where the CPU has it); bf16-emulated models the direct path's numerics and stays direct.
+ */
+export function gemmApplies(p: ConvParams): boolean {
+  return p.groups === 1 && (p.precision === 0 || p.precision === 1);
+}
+
+/**
  * The rules' method for one pass of one convolution (the choice when measuring is off, and the first
  * candidate when it is on). Which one wins depends on the ISA oneDNN runs (`npm run
  * bench:conv` measures every shape and pass of a recipe's step; docs/measurements.md has the tables):
@@ -75,13 +83,16 @@ export function winogradApplies(p: ConvParams): boolean {
  *   and deep (>= 128 output channels, >= 128 = kh*kw*ic reduction): 6x6 and 3x3 maps of 256-512 channels
  *   by 1.2-2.3x, the 11x11 1x1/2 shortcut by 2.8x, and filter gradients of reduction >= 576 (level or up
  *   to 20% faster); direct for the rest, the early narrow layers, where GEMM is up to 3x slower.
- * RESNET_ONEDNN_CONV=direct|gemm|winograd forces one where it can run (direct elsewhere). bf16 is direct.
+ * RESNET_ONEDNN_CONV=direct|gemm|winograd forces one where it can run (direct elsewhere). In bf16 the rule is
+ * direct and measuring weighs GEMM against it (GEMM on AMX: the stem's filter gradient 20x faster, see
+ * docs/measurements.md); bf16-emulated and grouped convolutions are direct only.
  * These rules come from one AVX2 and one AVX-512 machine; elsewhere measuring (below) decides.
  */
 export function pickConvMethod(p: ConvParams, pass: ConvPass, isa = cpuIsa()): ConvMethod {
-  if (p.groups !== 1 || p.precision !== 0) return 'direct'; // GEMM and Winograd are float32 without groups
+  if (!gemmApplies(p)) return 'direct';
   if (mode === 'direct') return 'direct';
   if (mode === 'gemm') return 'gemm';
+  if (p.precision !== 0) return 'direct'; // bf16: no rule measured beyond one AMX CPU; measuring decides
   if (mode === 'winograd') return winogradApplies(p) ? 'winograd' : 'direct';
   const map = p.outHeight * p.outWidth;
   if (isAvx512(isa)) return map <= 16 || (pass === 'backwardData' && p.inChannels <= 4) ? 'gemm' : 'direct';
@@ -315,11 +326,11 @@ export function thisMachine(info: { onednn: string; threads: number }): MachineI
 
 /**
  * The methods that can compute this pass, the rules' pick first: one when a method is forced, when
- * measuring is off (the rules' pick), or for grouped and bf16 convolutions (direct only).
+ * measuring is off (the rules' pick), or for grouped and bf16-emulated convolutions (direct only).
  */
 export function convCandidates(p: ConvParams, pass: ConvPass, measure = measuring): ConvMethod[] {
   const rule = pickConvMethod(p, pass);
-  if (!measure || mode !== 'auto' || p.groups !== 1 || p.precision !== 0) return [rule];
+  if (!measure || mode !== 'auto' || !gemmApplies(p)) return [rule];
   const all: ConvMethod[] = winogradApplies(p) ? ['direct', 'gemm', 'winograd'] : ['direct', 'gemm'];
   return [rule, ...all.filter((m) => m !== rule)];
 }

@@ -138,12 +138,12 @@ export const CONV_ENTRY_POINTS = {
 } as const satisfies Record<ConvPass, Record<ConvMethod, keyof OneDnnAddon>>;
 
 /**
- * The arrays as float32 for a method other than direct: bf16 activations exist only in the bf16 precisions,
- * which run the direct method alone (chooseConvMethod), so anything else here is a bug, said plainly.
+ * The arrays as float32 for Winograd, which runs float32 only: bf16 activations exist only in the bf16
+ * precisions, where direct and GEMM run (chooseConvMethod), so a bf16 array here is a bug, said plainly.
  */
 function floatArrays(m: ConvMethod, ...arrays: ActivationArray[]): Float32Array[] {
-  if (m !== 'direct' && arrays.some((a) => !(a instanceof Float32Array)))
-    throw new Error(`onednn: the ${m} convolution takes float32 arrays, got a bf16 activation (direct only)`);
+  if (m === 'winograd' && arrays.some((a) => !(a instanceof Float32Array)))
+    throw new Error(`onednn: the ${m} convolution takes float32 arrays, got a bf16 activation (direct or gemm)`);
   return arrays as Float32Array[];
 }
 
