@@ -7,6 +7,7 @@
  *   npm run bench -- --batch 64 --steps 5  one batch size
  *   npm run bench -- --rounds 3 --no-cpu   three rounds (ours, then torch) per batch size; median ratio
  *   npm run bench -- --profile             per-kernel time of one training step (tf.profile)
+ *   npm run bench -- --profile --steps 10  the same averaged over 10 steps (one step's times are noisy)
  *   npm run bench -- --leak 1000           RSS / tensor count over many small steps (--leak-seed: seed model)
  *   npm run bench -- --recipe fast         a recipe's model, input size, batch and optimizer (default: seed, whose
  *                                          plain SGD at lr 0.05 is the chapter's); PyTorch runs the same recipe
@@ -189,23 +190,28 @@ function benchTorch(
   };
 }
 
-async function profile(backend: string, r: TrainingRecipe, batch: number) {
+async function profile(backend: string, r: TrainingRecipe, batch: number, steps: number) {
   const net = buildNet(r);
   const opt = recipeOptimizer(r);
   const { x, y } = makeData(batch, r.resize);
   trainStep(net, opt, { x, y }, recipeStepOptions(r)); // warm-up (primitive creation, first allocation)
   callStats.clear();
   const t0 = performance.now();
-  const info = await tf.profile(() => {
-    trainStep(net, opt, { x, y }, recipeStepOptions(r));
-  });
-  const wall = performance.now() - t0;
+  const kernels: { name: string; inputShapes: number[][]; kernelTimeMs: number }[] = [];
+  for (let i = 0; i < steps; i++) {
+    const info = await tf.profile(() => {
+      trainStep(net, opt, { x, y }, recipeStepOptions(r));
+    });
+    for (const k of info.kernels)
+      kernels.push({ name: k.name, inputShapes: k.inputShapes, kernelTimeMs: Number(await k.kernelTimeMs) / steps });
+  }
+  const wall = (performance.now() - t0) / steps;
   const byName = new Map<string, { ms: number; calls: number }>();
-  for (const k of info.kernels) {
+  for (const k of kernels) {
     const ms = Number(await k.kernelTimeMs);
     const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
     e.ms += ms;
-    e.calls++;
+    e.calls += 1 / steps;
     byName.set(k.name, e);
   }
   // customGrad scopes (fusedConv2d__op, 'unnamed scope', ...) contain kernels: not counted in the total
@@ -213,18 +219,19 @@ async function profile(backend: string, r: TrainingRecipe, batch: number) {
   const rows = [...byName.entries()].sort((p, q) => q[1].ms - p[1].ms);
   const total = rows.filter(([n]) => isKernel(n)).reduce((s, [, e]) => s + e.ms, 0);
   const byShape = new Map<string, { ms: number; calls: number }>();
-  for (const k of info.kernels) {
+  for (const k of kernels) {
     const detail = BENCH_ENV.detail;
     if (detail ? !detail.includes(k.name) : !k.name.startsWith('Conv2D') && k.name !== 'FusedConv2D') continue;
     const key = `${k.name} ${JSON.stringify(k.inputShapes)}`;
     const e = byShape.get(key) ?? { ms: 0, calls: 0 };
-    e.ms += Number(await k.kernelTimeMs);
-    e.calls++;
+    e.ms += k.kernelTimeMs;
+    e.calls += 1 / steps;
     byShape.set(key, e);
   }
   console.log(
-    `\nprofile: one training step of recipe ${r.name}, backend ${backend}, batch ${batch}: wall ${wall.toFixed(0)} ms ` +
-      `(under tf.profile), kernels ${total.toFixed(0)} ms`,
+    `\nprofile: ${steps === 1 ? 'one training step' : `per training step (mean of ${steps})`} of recipe ` +
+      `${r.name}, backend ${backend}, batch ${batch}: wall ${wall.toFixed(0)} ms (under tf.profile), ` +
+      `kernels ${total.toFixed(0)} ms`,
   );
   console.log('kernel'.padEnd(28) + 'ms'.padStart(9) + '%'.padStart(7) + 'calls'.padStart(7) + '  native/fallback');
   for (const [name, e] of rows) {
@@ -233,13 +240,13 @@ async function profile(backend: string, r: TrainingRecipe, batch: number) {
       name.padEnd(28) +
         e.ms.toFixed(1).padStart(9) +
         ((100 * e.ms) / total).toFixed(1).padStart(7) +
-        String(e.calls).padStart(7) +
+        String(Math.round(e.calls)).padStart(7) +
         (isKernel(name) ? (s ? `  ${s.native}/${s.fallback}` : '  js') : '  (scope)'),
     );
   }
   if (BENCH_ENV.convDetail || BENCH_ENV.detail) {
     for (const [k, e] of [...byShape.entries()].sort((p, q) => q[1].ms - p[1].ms)) {
-      console.log(`${e.ms.toFixed(1).padStart(8)} ms ${String(e.calls).padStart(3)}x  ${k}`);
+      console.log(`${e.ms.toFixed(1).padStart(8)} ms ${String(Math.round(e.calls)).padStart(3)}x  ${k}`);
     }
   }
   tf.dispose([x, y]);
@@ -313,7 +320,10 @@ async function main() {
     const { description } = await select(args.backend, precisions[0]);
     console.log(`back end: ${description}`);
     if (args.leak > 0) leakCheck(args.leak, args.leakSeed);
-    else for (const b of args.batches) await profile(args.backend, args.recipe, b);
+    else {
+      const steps = process.argv.includes('--steps') ? args.steps : 1;
+      for (const b of args.batches) await profile(args.backend, args.recipe, b, steps);
+    }
     return;
   }
   const results: string[] = [];
