@@ -18,6 +18,7 @@ import {
   runConvBackwardData,
   runConvBackwardWeights,
   runConvForward,
+  setConvPrecision,
 } from '../../src/backend/onednn/kernel_helpers/conv_common';
 import {
   ConvMethodChooser,
@@ -32,9 +33,14 @@ import {
   type ConvPass,
 } from '../../src/backend/onednn/conv_method_choice';
 import { addonAvailable, skipReason } from './_helpers';
+import { detectBf16Support } from '../../src/backend/select';
 import { useBackendNow } from '../helpers/backend';
 
 const MACHINE = { cpu: 'test cpu', onednn: 'test', threads: 1 };
+const bf16 = addonAvailable ? detectBf16Support() : null;
+// the bf16 GEMM needs oneDNN's bf16 matmul: a CPU with avx512_bf16 / amx_bf16 (elsewhere the case skips, saying so)
+const nativeBf16 = bf16 != null && bf16.cpuFlags.length > 0 && bf16.onednnConv === true;
+const nativeSkip = nativeBf16 ? '' : '(skipped: no native bf16 on this CPU)';
 const METHODS: ConvMethod[] = ['direct', 'gemm', 'winograd'];
 
 describe.skipIf(!addonAvailable)(`convolution methods chosen by measurement ${skipReason}`, () => {
@@ -131,6 +137,43 @@ describe.skipIf(!addonAvailable)(`convolution methods chosen by measurement ${sk
     expect(c.measured).toBe(3);
     tf.dispose([xs, ws, dx, dw]);
   });
+
+  it.skipIf(!nativeBf16)(
+    `native bf16: direct and GEMM measured, never Winograd; the winner's bf16 output is the forced one's ${nativeSkip}`,
+    () => {
+      const prev = setConvPrecision('bf16');
+      try {
+        for (const fastest of ['direct', 'gemm'] as const) {
+          chooserPreferring(fastest);
+          const xs = x() as tf.Tensor4D,
+            ws = w() as tf.Tensor4D;
+          ran.length = 0;
+          const y = conv(xs, ws);
+          // 2 candidates x (warm-up + 2 rounds), then the winner for the output
+          expect(
+            ran
+              .map((r) => r.method)
+              .slice(0, 2)
+              .sort(),
+            fastest,
+          ).toEqual(['direct', 'gemm']);
+          expect(ran, fastest).toHaveLength(2 * 3 + 1);
+          expect(ran[ran.length - 1].method, fastest).toBe(fastest);
+          setConvAlgorithm(fastest);
+          const forced = conv(xs, ws);
+          expect(Array.from(y.dataSync()), fastest).toEqual(Array.from(forced.dataSync()));
+          const saved = JSON.parse(fs.readFileSync(path.join(dir, cacheFileName(MACHINE)), 'utf8'));
+          expect(Object.keys(saved.choices), fastest).toEqual([expect.stringMatching(/^forward .* prec1$/)]);
+          setConvAlgorithm('auto');
+          setConvMethodChooser(previous);
+          fs.rmSync(dir, { recursive: true, force: true });
+          tf.dispose([xs, ws, y, forced]);
+        }
+      } finally {
+        setConvPrecision(prev);
+      }
+    },
+  );
 
   it('runConv*: a given method runs its entry point, nothing measured; without one, each pass is chosen under its own key', () => {
     const c = chooserPreferring('direct');
