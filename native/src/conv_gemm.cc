@@ -178,6 +178,24 @@ void requireF32(Napi::Env env, const ConvParams& p, std::initializer_list<const 
     if (a->bf16) throw Napi::TypeError::New(env, std::string(what) + ": a float32 convolution got a bf16 array");
 }
 
+/**
+ * The GEMM's A for x: its im2col columns (x itself for a 1x1 stride-1 convolution), float32 in float32, bf16 in
+ * native bf16 (built from x's bf16 values). Valid until the next convolution call.
+ */
+const void* columnsOf(const ConvParams& p, const Act& x) {
+  if (p.precision == ConvPrecision::f32) {
+    if (is1x1(p)) return x.p;
+    float* cols = columns<float>(p.M() * p.K());
+    im2col(p, x.f(), cols);
+    return cols;
+  }
+  const uint16_t* xb = convInputBf16(p, x, false);
+  if (is1x1(p)) return xb;
+  uint16_t* cols = columns<uint16_t>(p.M() * p.K());
+  im2col(p, xb, cols);
+  return cols;
+}
+
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
@@ -192,23 +210,10 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
     requireLength(env, static_cast<int64_t>(f32len(info[1])), p.K() * p.oc, "conv2dForwardGemm w");
     requireLength(env, y.n, outputSize(p), "conv2dForwardGemm y");
     if (b) requireLength(env, static_cast<int64_t>(f32len(info[2])), p.oc, "conv2dForwardGemm bias");
-    if (p.precision == ConvPrecision::f32) {
-      float* cols = x.f();
-      if (!is1x1(p)) {
-        cols = columns<float>(p.M() * p.K());
-        im2col(p, x.f(), cols);
-      }
-      run(gemm(p.M(), p.K(), p.oc, false, false, b != nullptr, p.relu), cols, w, b, y.p);
-    } else {
-      const uint16_t* cols = convInputBf16(p, x, false);
-      if (!is1x1(p)) {
-        uint16_t* c = columns<uint16_t>(p.M() * p.K());
-        im2col(p, cols, c);
-        cols = c;
-      }
-      const uint16_t* wb = convFilterBf16(p, w);
-      run(gemm(p.M(), p.K(), p.oc, false, false, b != nullptr, p.relu, dt::bf16, typeOf(y)), cols, wb, b, y.p);
-    }
+    bool bf16 = p.precision == ConvPrecision::bf16;
+    const void* wIn = bf16 ? static_cast<const void*>(convFilterBf16(p, w)) : w;
+    dt in = bf16 ? dt::bf16 : dt::f32, out = bf16 ? typeOf(y) : dt::f32;
+    run(gemm(p.M(), p.K(), p.oc, false, false, b != nullptr, p.relu, in, out), columnsOf(p, x), wIn, b, y.p);
     return env.Undefined();
   });
 }
@@ -252,23 +257,11 @@ Napi::Value BackwardWeights(const Napi::CallbackInfo& info) {
     requireLength(env, x.n, inputSize(p), "conv2dBackwardWeightsGemm x");
     requireLength(env, dy.n, outputSize(p), "conv2dBackwardWeightsGemm dy");
     requireLength(env, static_cast<int64_t>(f32len(info[2])), p.K() * p.oc, "conv2dBackwardWeightsGemm dw");
-    if (p.precision == ConvPrecision::f32) {
-      float* cols = x.f();
-      if (!is1x1(p)) {
-        cols = columns<float>(p.M() * p.K());
-        im2col(p, x.f(), cols);
-      }
-      run(gemm(p.K(), p.M(), p.oc, true, false, false, false), cols, dy.p, nullptr, dw);
-    } else {
-      const uint16_t* cols = convInputBf16(p, x, false);
-      if (!is1x1(p)) {
-        uint16_t* c = columns<uint16_t>(p.M() * p.K());
-        im2col(p, cols, c);
-        cols = c;
-      }
-      const uint16_t* dyb = convInputBf16(p, dy, true);
-      run(gemm(p.K(), p.M(), p.oc, true, false, false, false, dt::bf16, dt::f32), cols, dyb, nullptr, dw);
-    }
+    bool bf16 = p.precision == ConvPrecision::bf16;
+    const void* cols = columnsOf(p, x);
+    const void* dyIn = bf16 ? static_cast<const void*>(convInputBf16(p, dy, true)) : dy.p;
+    run(gemm(p.K(), p.M(), p.oc, true, false, false, false, bf16 ? dt::bf16 : dt::f32, dt::f32), cols, dyIn, nullptr,
+        dw);
     return env.Undefined();
   });
 }

@@ -135,6 +135,35 @@ describe.skipIf(!addonAvailable)(`bf16 activations: the storage ${skipReason}`, 
     expect(() => addon.conv2dForward(new Uint16Array(32), w, null, new Float32Array(47), p)).toThrow(
       "conv2dForward y: length 47 does not match the convolution's 48",
     );
+    // the GEMM entry points (float32 here: bf16-emulated is direct only) check every array too
+    const pf = { ...p, precision: 0 as const };
+    const [x32, y48] = [new Float32Array(32), new Float32Array(48)];
+    expect(() => addon.conv2dForwardGemm(new Float32Array(31), w, null, y48, pf)).toThrow(
+      "conv2dForwardGemm x: length 31 does not match the convolution's 32",
+    );
+    expect(() => addon.conv2dForwardGemm(x32, new Float32Array(5), null, y48, pf)).toThrow(
+      "conv2dForwardGemm w: length 5 does not match the convolution's 6",
+    );
+    expect(() => addon.conv2dForwardGemm(x32, w, new Float32Array(2), y48, pf)).toThrow(
+      "conv2dForwardGemm bias: length 2 does not match the convolution's 3",
+    );
+    expect(() => addon.conv2dForwardGemm(x32, w, null, new Float32Array(47), pf)).toThrow(
+      "conv2dForwardGemm y: length 47 does not match the convolution's 48",
+    );
+    expect(() => addon.conv2dBackwardDataGemm(new Float32Array(47), w, x32, pf)).toThrow(
+      "conv2dBackwardDataGemm dy: length 47 does not match the convolution's 48",
+    );
+    expect(() => addon.conv2dBackwardDataGemm(y48, w, new Float32Array(33), pf)).toThrow(
+      "conv2dBackwardDataGemm dx: length 33 does not match the convolution's 32",
+    );
+    expect(() => addon.conv2dBackwardWeightsGemm(x32, y48, new Float32Array(7), pf)).toThrow(
+      "conv2dBackwardWeightsGemm dw: length 7 does not match the convolution's 6",
+    );
+    expect(() => addon.conv2dBackwardWeightsGemm(x32, new Uint16Array(48), w, pf)).toThrow(
+      'conv2dBackwardWeightsGemm: a float32 convolution got a bf16 array',
+    );
+    addon.conv2dForwardGemm(x32.fill(1), w.fill(0.5), null, y48, pf);
+    expect(Array.from(y48)).toEqual(new Array(48).fill(1)); // 2 channels x 1 x 0.5: the right lengths run
   });
 
   it('bf16 bits reach only the methods and kernels that take them', () => {
