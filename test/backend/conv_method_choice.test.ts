@@ -20,7 +20,7 @@ import {
 } from '../../src/backend/onednn/conv_method_choice';
 import { readConfig } from '../../src/backend/onednn/config';
 
-const MACHINE: MachineId = { cpu: 'AMD EPYC 7B13 64-Core Processor', onednn: '2.6.3', threads: 2 };
+const MACHINE: MachineId = { cpu: 'AMD EPYC 7B13 64-Core Processor', onednn: '2.6.3', isa: 0x1ef, threads: 2 };
 const ALL: ConvMethod[] = ['direct', 'gemm', 'winograd'];
 
 /** A chooser whose clock says each method takes `ms[method]` (one value per call, cycling). */
@@ -226,19 +226,31 @@ describe('ConvMethodChooser: the cache on disk', () => {
     expect(second.chooser.measured).toBe(0);
   });
 
-  it('names the file by CPU model, oneDNN version and thread count; other threads measure anew', () => {
-    expect(cacheFileName(MACHINE)).toBe('AMD-EPYC-7B13-64-Core-Processor__onednn-2.6.3__threads-2.json');
-    expect(cacheFileName({ cpu: '  ', onednn: '3.1', threads: 8 })).toBe('unknown-cpu__onednn-3.1__threads-8.json');
+  it("names the file by CPU model, oneDNN version, oneDNN's ISA and thread count; others measure anew", () => {
+    expect(cacheFileName(MACHINE)).toBe('AMD-EPYC-7B13-64-Core-Processor__onednn-2.6.3__isa-0x1ef__threads-2.json');
+    expect(cacheFileName({ cpu: '  ', onednn: '3.1', isa: 0, threads: 8 })).toBe(
+      'unknown-cpu__onednn-3.1__isa-0x0__threads-8.json',
+    );
     // runs of other characters become one '-', none at either end
-    expect(cacheFileName({ cpu: '(Intel)  Xeon(R)  @ 2.10GHz!', onednn: 'v3.0 (beta)', threads: 2 })).toBe(
-      'Intel-Xeon-R-2.10GHz__onednn-v3.0-beta__threads-2.json',
+    expect(cacheFileName({ cpu: '(Intel)  Xeon(R)  @ 2.10GHz!', onednn: 'v3.0 (beta)', isa: 0x3e7, threads: 2 })).toBe(
+      'Intel-Xeon-R-2.10GHz__onednn-v3.0-beta__isa-0x3e7__threads-2.json',
     );
     const a = fakeTimed({ direct: [5], gemm: [1] }, dir);
     a.chooser.run('k', ['direct', 'gemm'], a.call);
     const b = fakeTimed({ direct: [1], gemm: [5] }, dir, { ...MACHINE, threads: 1 });
     expect(b.chooser.run('k', ['direct', 'gemm'], b.call)).toBe('direct');
     expect(b.chooser.measured).toBe(1);
-    expect(fs.readdirSync(dir).sort()).toEqual([cacheFileName({ ...MACHINE, threads: 1 }), cacheFileName(MACHINE)]);
+    // the same CPU with oneDNN held to AVX2 (ONEDNN_MAX_CPU_ISA=AVX2): other kernels, measured anew
+    const c = fakeTimed({ direct: [1], gemm: [5] }, dir, { ...MACHINE, isa: 0x71 });
+    expect(c.chooser.run('k', ['direct', 'gemm'], c.call)).toBe('direct');
+    expect(c.chooser.measured).toBe(1);
+    expect(fs.readdirSync(dir).sort()).toEqual(
+      [
+        cacheFileName({ ...MACHINE, threads: 1 }),
+        cacheFileName({ ...MACHINE, isa: 0x71 }),
+        cacheFileName(MACHINE),
+      ].sort(),
+    );
   });
 
   it("ignores a file that is another machine's, another version's, corrupt or holds unknown methods", () => {
@@ -247,6 +259,7 @@ describe('ConvMethodChooser: the cache on disk', () => {
     const bad: unknown[] = [
       { ...good, cpu: 'Intel Xeon' },
       { ...good, onednn: '3.0' },
+      { ...good, isa: 0x71 },
       { ...good, threads: 4 },
       { ...good, version: 2 },
       { ...good, choices: null },
@@ -423,12 +436,22 @@ describe("this machine and the process's chooser", () => {
   });
 
   it("thisMachine: the first CPU's model, or 'unknown' when the system lists none", async () => {
-    expect(thisMachine({ onednn: '3.0', threads: 2 })).toEqual({ cpu: os.cpus()[0].model, onednn: '3.0', threads: 2 });
+    expect(thisMachine({ onednn: '3.0', isa: 0x71, threads: 2 })).toEqual({
+      cpu: os.cpus()[0].model,
+      onednn: '3.0',
+      isa: 0x71,
+      threads: 2,
+    });
     vi.resetModules();
     vi.doMock('os', async (importOriginal) => ({ ...(await importOriginal<typeof os>()), cpus: () => [] }));
     try {
       const m = await import('../../src/backend/onednn/conv_method_choice');
-      expect(m.thisMachine({ onednn: '3.0', threads: 2 })).toEqual({ cpu: 'unknown', onednn: '3.0', threads: 2 });
+      expect(m.thisMachine({ onednn: '3.0', isa: 0, threads: 2 })).toEqual({
+        cpu: 'unknown',
+        onednn: '3.0',
+        isa: 0,
+        threads: 2,
+      });
     } finally {
       vi.doUnmock('os');
     }
@@ -447,7 +470,7 @@ describe("this machine and the process's chooser", () => {
     expect(chooser.cacheFile).toBe(
       path.join(
         readConfig().convMethodCache!,
-        m.cacheFileName({ cpu: os.cpus()[0].model, onednn: 'none', threads: 1 }),
+        m.cacheFileName({ cpu: os.cpus()[0].model, onednn: 'none', isa: 0, threads: 1 }),
       ),
     );
   });

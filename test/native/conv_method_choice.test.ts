@@ -36,7 +36,7 @@ import { addonAvailable, skipReason } from './_helpers';
 import { detectBf16Support } from '../../src/backend/select';
 import { useBackendNow } from '../helpers/backend';
 
-const MACHINE = { cpu: 'test cpu', onednn: 'test', threads: 1 };
+const MACHINE = { cpu: 'test cpu', onednn: 'test', isa: 0, threads: 1 };
 const bf16 = addonAvailable ? detectBf16Support() : null;
 // the bf16 GEMM needs oneDNN's bf16 matmul: a CPU with avx512_bf16 / amx_bf16 (elsewhere the case skips, saying so)
 const nativeBf16 = bf16 != null && bf16.cpuFlags.length > 0 && bf16.onednnConv === true;

@@ -117,14 +117,20 @@ export interface ConvMethodCacheFile {
   version: number;
   cpu: string;
   onednn: string;
+  isa: number;
   threads: number;
   choices: Record<string, ConvMethodRecord>;
 }
 
-/** The machine a choice is valid on. */
+/**
+ * The machine a choice is valid on. `isa` is oneDNN's effective ISA: ONEDNN_MAX_CPU_ISA (or a VM that hides
+ * AVX-512 behind the same CPU model name) gives oneDNN other kernels, so choices measured with one ISA are
+ * not reused with another.
+ */
 export interface MachineId {
   cpu: string;
   onednn: string;
+  isa: number;
   threads: number;
 }
 
@@ -164,7 +170,7 @@ export function cacheFileName(m: MachineId): string {
       .trim()
       .replace(/[^A-Za-z0-9.]+/g, '-')
       .replace(/^-+|-+$/g, '');
-  return `${slug(m.cpu) || 'unknown-cpu'}__onednn-${slug(m.onednn)}__threads-${m.threads}.json`;
+  return `${slug(m.cpu) || 'unknown-cpu'}__onednn-${slug(m.onednn)}__isa-0x${m.isa.toString(16)}__threads-${m.threads}.json`;
 }
 
 /** Two best times closer than this ratio get more rounds. */
@@ -281,6 +287,7 @@ export class ConvMethodChooser {
       c.version === CACHE_VERSION &&
       c.cpu === m.cpu &&
       c.onednn === m.onednn &&
+      c.isa === m.isa &&
       c.threads === m.threads &&
       typeof c.choices === 'object' &&
       c.choices !== null;
@@ -301,8 +308,8 @@ export class ConvMethodChooser {
   private saveChoice(key: string, record: ConvMethodRecord): void {
     const file = this.cacheFile;
     if (!file) return;
-    const { cpu, onednn, threads } = this.opts.machine;
-    const current = this.readFile() ?? { version: CACHE_VERSION, cpu, onednn, threads, choices: {} };
+    const { cpu, onednn, isa, threads } = this.opts.machine;
+    const current = this.readFile() ?? { version: CACHE_VERSION, cpu, onednn, isa, threads, choices: {} };
     current.choices[key] ??= record;
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -319,9 +326,9 @@ export class ConvMethodChooser {
   private warned = false;
 }
 
-/** This machine, as the cache names it: CPU model, oneDNN's version and its thread count. */
-export function thisMachine(info: { onednn: string; threads: number }): MachineId {
-  return { cpu: os.cpus()[0]?.model ?? 'unknown', onednn: info.onednn, threads: info.threads };
+/** This machine, as the cache names it: CPU model, oneDNN's version, its effective ISA and thread count. */
+export function thisMachine(info: { onednn: string; isa: number; threads: number }): MachineId {
+  return { cpu: os.cpus()[0]?.model ?? 'unknown', onednn: info.onednn, isa: info.isa, threads: info.threads };
 }
 
 /**
@@ -347,7 +354,7 @@ let chooser: ConvMethodChooser | undefined;
 /** The process's chooser: this machine's cache file under RESNET_ONEDNN_CONV_CACHE (created on first use). */
 export function convMethodChooser(): ConvMethodChooser {
   if (!chooser) {
-    const info = loadAddon().addon?.info() ?? { onednn: 'none', threads: 1 };
+    const info = loadAddon().addon?.info() ?? { onednn: 'none', isa: 0, threads: 1 };
     chooser = new ConvMethodChooser({ machine: thisMachine(info), cacheDir: config.convMethodCache });
   }
   return chooser;
