@@ -8,7 +8,8 @@ smoothing), built by torch_models.py as `npm run time-to-accuracy` builds it.
 and matmuls, fp32 weights and optimizer), the way a PyTorch user trains in bf16 on a CPU.
 
 Prints one JSON line: {"batch", "threads", "channels_last", "precision", "step_s": [...], "median_img_s",
-"best_img_s"}.
+"best_img_s"}. --profile also prints torch.profiler's table of the timed steps (self CPU time per op, summed
+over the steps) to stderr: the per-op side of `npm run bench -- --profile`.
 """
 import argparse
 import json
@@ -34,6 +35,7 @@ def main():
     p.add_argument('--channels-last', type=int, default=-1, help='1/0, or -1: try both, report the faster')
     p.add_argument('--recipe-json', default=None, help="a recipe (src/recipe.ts's fields) instead of the seed's")
     p.add_argument('--precision', choices=['fp32', 'bf16'], default='fp32')
+    p.add_argument('--profile', action='store_true', help="torch.profiler's per-op table of the timed steps, on stderr")
     a = p.parse_args()
     recipe = json.loads(a.recipe_json) if a.recipe_json else None
     torch.set_num_threads(a.threads)
@@ -59,17 +61,29 @@ def main():
             net = net.to(memory_format=torch.channels_last)
             x = x.to(memory_format=torch.channels_last)
         net.train()
-        times = []
-        for i in range(a.warmup + a.steps):
-            t = time.perf_counter()
+
+        def step():
             opt.zero_grad(set_to_none=True)
             with torch.autocast('cpu', dtype=torch.bfloat16, enabled=a.precision == 'bf16'):
                 loss = loss_fn(net(x), y)
             loss.backward()
             opt.step()
             loss.item()
-            if i >= a.warmup:
-                times.append(time.perf_counter() - t)
+
+        for _ in range(a.warmup):
+            step()
+        times = []
+        profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) if a.profile else None
+        if profiler:
+            profiler.__enter__()
+        for _ in range(a.steps):
+            t = time.perf_counter()
+            step()
+            times.append(time.perf_counter() - t)
+        if profiler:
+            profiler.__exit__(None, None, None)
+            print(f'torch.profiler, {a.steps} steps, channels_last={channels_last}, {a.precision}:', file=sys.stderr)
+            print(profiler.key_averages().table(sort_by='self_cpu_time_total', row_limit=20), file=sys.stderr)
         return times
 
     modes = [True, False] if a.channels_last < 0 else [bool(a.channels_last)]

@@ -2,6 +2,22 @@ import * as path from 'path';
 import { describe, expect, it, vi } from 'vitest';
 
 import { readConfig } from '../../src/backend/onednn/config';
+import { boundOpenMpSpinning, DEFAULT_GOMP_SPINCOUNT } from '../../src/backend/onednn/addon';
+
+describe("OpenMP's waiting when the addon loads (boundOpenMpSpinning)", () => {
+  it('bounds the spin when the user set no policy; keeps GOMP_SPINCOUNT or OMP_WAIT_POLICY when set', () => {
+    const none: Record<string, string | undefined> = { PATH: '/bin' };
+    boundOpenMpSpinning(none);
+    expect(none).toEqual({ PATH: '/bin', GOMP_SPINCOUNT: '100000' });
+    expect(DEFAULT_GOMP_SPINCOUNT).toBe('100000');
+    const spin = { GOMP_SPINCOUNT: '5' };
+    boundOpenMpSpinning(spin);
+    expect(spin).toEqual({ GOMP_SPINCOUNT: '5' });
+    const policy: Record<string, string | undefined> = { OMP_WAIT_POLICY: 'passive' };
+    boundOpenMpSpinning(policy);
+    expect(policy).toEqual({ OMP_WAIT_POLICY: 'passive' });
+  });
+});
 
 describe('onednn switches (src/backend/onednn/config.ts)', () => {
   it('defaults when nothing is set, silently', () => {

@@ -240,6 +240,21 @@ export const ADDON_PATH = config.addonPath;
 
 let cached: AddonLoad | undefined;
 
+/**
+ * libgomp's spin count before an idle worker thread sleeps, unless the user chose a policy.
+ * libgomp's default (300000, > 3 ms here) starves the JS thread when other processes want the cores; too
+ * short a spin (10000, 0.1-0.3 ms) puts the worker to sleep between the kernels of a step, and the next
+ * oneDNN call waits ~45 us for it. 100000 (~1-3 ms) measured best both idle and with two busy processes on
+ * the two cores (docs/measurements.md, "The `fast` float32 step against PyTorch's").
+ */
+export const DEFAULT_GOMP_SPINCOUNT = '100000';
+
+/** Sets GOMP_SPINCOUNT to the default when neither it nor OMP_WAIT_POLICY is set. */
+export function boundOpenMpSpinning(env: Record<string, string | undefined>): void {
+  if (env.GOMP_SPINCOUNT === undefined && env.OMP_WAIT_POLICY === undefined)
+    env.GOMP_SPINCOUNT = DEFAULT_GOMP_SPINCOUNT;
+}
+
 /** Loads the addon once; never throws. */
 export function loadAddon(): AddonLoad {
   if (cached) return cached;
@@ -251,12 +266,7 @@ export function loadAddon(): AddonLoad {
     };
     return cached;
   }
-  // libgomp (oneDNN's and our threads) spins 300000 iterations at every barrier by default: when the two cores
-  // are shared with another busy process the spinning worker starves the JS thread (measured 21 vs 57 img/s
-  // under load; identical when idle). Bounded spinning unless the user chose a policy. Read at library load.
-  if (process.env.GOMP_SPINCOUNT === undefined && process.env.OMP_WAIT_POLICY === undefined) {
-    process.env.GOMP_SPINCOUNT = '10000';
-  }
+  boundOpenMpSpinning(process.env); // read by libgomp when the addon loads it
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native addon loads only through require
     const addon = require(ADDON_PATH) as OneDnnAddon;
