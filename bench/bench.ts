@@ -310,7 +310,12 @@ function sideBySide(args: Args, batch: number, precision: Precision): { lines: s
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const reg = registerOneDnnBackend();
-  console.log(`onednn back end: ${reg.ok ? 'ok' : 'UNAVAILABLE'} (${reg.reason})`);
+  // OpenMP's waiting changes step times by 5-15% (docs/measurements.md): the run records what it used
+  const omp = (env: NodeJS.ProcessEnv) =>
+    `GOMP_SPINCOUNT=${env.GOMP_SPINCOUNT ?? 'unset'}, OMP_WAIT_POLICY=${env.OMP_WAIT_POLICY ?? 'unset'}`;
+  console.log(
+    `onednn back end: ${reg.ok ? 'ok' : 'UNAVAILABLE'} (${reg.reason}; ${omp(process.env)}; PyTorch: ${omp(originalEnv)})`,
+  );
   if (!reg.ok && args.backend === 'onednn') args.backend = 'cpu';
   const bf16 = detectBf16Support();
   const precisions: PrecisionRequest[] =
