@@ -12,6 +12,7 @@ Prints one JSON line: {"batch", "threads", "channels_last", "precision", "step_s
 over the steps) to stderr: the per-op side of `npm run bench -- --profile`.
 """
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -74,14 +75,12 @@ def main():
             step()
         times = []
         profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) if a.profile else None
+        with profiler or contextlib.nullcontext():
+            for _ in range(a.steps):
+                t = time.perf_counter()
+                step()
+                times.append(time.perf_counter() - t)
         if profiler:
-            profiler.__enter__()
-        for _ in range(a.steps):
-            t = time.perf_counter()
-            step()
-            times.append(time.perf_counter() - t)
-        if profiler:
-            profiler.__exit__(None, None, None)
             print(f'torch.profiler, {a.steps} steps, channels_last={channels_last}, {a.precision}:', file=sys.stderr)
             print(profiler.key_averages().table(sort_by='self_cpu_time_total', row_limit=20), file=sys.stderr)
         return times

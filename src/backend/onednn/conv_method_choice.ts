@@ -113,12 +113,9 @@ export interface ConvMethodRecord {
   ms: Partial<Record<ConvMethod, number>>;
 }
 
-export interface ConvMethodCacheFile {
+/** A cache file: the machine its choices were measured on, and the choices. */
+export interface ConvMethodCacheFile extends MachineId {
   version: number;
-  cpu: string;
-  onednn: string;
-  isa: number;
-  threads: number;
   choices: Record<string, ConvMethodRecord>;
 }
 
@@ -285,10 +282,7 @@ export class ConvMethodChooser {
     const ok =
       c &&
       c.version === CACHE_VERSION &&
-      c.cpu === m.cpu &&
-      c.onednn === m.onednn &&
-      c.isa === m.isa &&
-      c.threads === m.threads &&
+      (Object.keys(m) as (keyof MachineId)[]).every((k) => c[k] === m[k]) &&
       typeof c.choices === 'object' &&
       c.choices !== null;
     if (!ok) return null;
@@ -308,8 +302,7 @@ export class ConvMethodChooser {
   private saveChoice(key: string, record: ConvMethodRecord): void {
     const file = this.cacheFile;
     if (!file) return;
-    const { cpu, onednn, isa, threads } = this.opts.machine;
-    const current = this.readFile() ?? { version: CACHE_VERSION, cpu, onednn, isa, threads, choices: {} };
+    const current = this.readFile() ?? { version: CACHE_VERSION, ...this.opts.machine, choices: {} };
     current.choices[key] ??= record;
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true });
